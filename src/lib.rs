@@ -1,0 +1,4 @@
+//! Closed-form adversarial robustness in two-class Gaussian mixture models.
+#![forbid(unsafe_code)]
+
+pub mod normal;
