@@ -1,0 +1,877 @@
+//! Covariance matrices in three representations, always with their spectrum.
+//!
+//! THEORY §0–1. A covariance `Σ = U Λ Uᵀ` is stored together with its
+//! eigen-decomposition, eigenvalues sorted by **descending** variance
+//! `λ₁ ≥ … ≥ λ_d > 0`. Every operation the crate needs is a spectral
+//! function applied to a vector,
+//!
+//! ```text
+//! f(Σ) v = Σ_i f(λ_i) u_i (u_iᵀ v),
+//! ```
+//!
+//! with `f(λ) = λ` (`Σv`), `1/λ` (`Σ⁻¹v`), `√λ`, `1/√λ`, and the quadratic
+//! forms `vᵀΣv = Σ_i λ_i ṽ_i²`, `vᵀΣ⁻¹v = Σ_i ṽ_i²/λ_i`.
+//!
+//! Three representations share these operations:
+//!
+//! | representation | `Σ` | cost per application | storage |
+//! |---|---|---|---|
+//! | dense | any symmetric positive-definite matrix | `O(d²)` | `2d²` |
+//! | diagonal | `diag(s)` | `O(d)` | `d` |
+//! | spiked | `U_k Λ_k U_kᵀ + σ²(I − U_kU_kᵀ)` | `O(dk)` | `dk` |
+//!
+//! The spectrum is organised in *blocks*: one block per explicit
+//! eigen-direction (all of them for dense and diagonal, the `k` leading
+//! ones for spiked) and, for spiked covariances, one final *noise block* of
+//! multiplicity `d − k` carrying the eigenvalue `σ²`. The noise block
+//! enters every formula through the squared norm of `(I − U_kU_kᵀ)v`, so no
+//! `d × d` matrix is ever formed for the structured representations.
+//!
+//! The dense eigendecomposition is the one `O(d³)` step of the crate; it
+//! is computed once, at construction, with `faer` (single-threaded for
+//! small `d`, where threads cost more than they give).
+
+use std::sync::Arc;
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::error::{ensure_dim, ensure_finite, Error, Result};
+
+/// Relative tolerance for symmetry of a dense covariance:
+/// `max |Σ_ij − Σ_ji| ≤ SYMMETRY_TOLERANCE · max |Σ_ij|`.
+pub const SYMMETRY_TOLERANCE: f64 = 1e-10;
+
+/// Tolerance for the orthonormality of a spiked basis:
+/// `max |UᵀU − I| ≤ ORTHONORMALITY_TOLERANCE`.
+pub const ORTHONORMALITY_TOLERANCE: f64 = 1e-9;
+
+/// Relative gap below which two eigenvalues count as equal when a
+/// top-`k` eigenspace is cut: `λ_k − λ_{k+1} ≤ EIGEN_GAP_TOLERANCE · λ₁`.
+pub const EIGEN_GAP_TOLERANCE: f64 = 1e-10;
+
+/// Dimension from which the dense decomposition uses two threads.
+const PARALLEL_FROM_DIM: usize = 384;
+
+/// Which representation a [`Covariance`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Representation {
+    /// A dense `d × d` matrix with its full eigendecomposition.
+    Dense,
+    /// A diagonal matrix (the eigenbasis is the standard basis, permuted).
+    Diagonal,
+    /// Low rank plus isotropic noise: `U_k Λ_k U_kᵀ + σ²(I − U_kU_kᵀ)`.
+    Spiked {
+        /// The number `k` of leading directions.
+        rank: usize,
+    },
+}
+
+/// A symmetric positive-definite covariance with its spectrum.
+///
+/// `Σ = U Λ Uᵀ`, eigenvalues descending. Cloning is cheap (the data are
+/// shared), so threats built from a covariance keep a handle to it.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::Covariance;
+/// use manifold_robustness::nalgebra::{DMatrix, DVector};
+///
+/// let cov = Covariance::dense(DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 2.0]))?;
+/// assert_eq!(cov.dim(), 2);
+/// assert!((cov.eigenvalues()[0] - 3.0).abs() < 1e-14);
+/// assert!((cov.eigenvalues()[1] - 1.0).abs() < 1e-14);
+/// // Σ⁻¹ v through the spectrum, no inverse formed.
+/// let x = cov.solve(&DVector::from_vec(vec![3.0, 3.0]))?;
+/// assert!((x[0] - 1.0).abs() < 1e-14 && (x[1] - 1.0).abs() < 1e-14);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Covariance {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dim: usize,
+    kind: Kind,
+    /// Block eigenvalues, descending: `d` entries for dense and diagonal,
+    /// `k + 1` for spiked (the last one the noise level).
+    eigenvalues: DVector<f64>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Dense {
+        matrix: DMatrix<f64>,
+        /// Columns are eigenvectors, in the order of `eigenvalues`.
+        basis: DMatrix<f64>,
+    },
+    Diagonal {
+        variances: DVector<f64>,
+        /// `order[i]` is the axis of the i-th largest variance.
+        order: Vec<usize>,
+    },
+    Spiked {
+        basis: DMatrix<f64>,
+        noise: f64,
+    },
+}
+
+/// A vector written in the eigenbasis of a [`Covariance`].
+///
+/// `explicit[i] = u_iᵀ v` for every explicit eigen-direction; for a spiked
+/// covariance `residual = (I − U_kU_kᵀ) v`, the part of `v` in the noise
+/// block (for dense and diagonal covariances there is none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EigenCoordinates {
+    /// Coordinates `u_iᵀ v` along the explicit eigen-directions, descending variance.
+    pub explicit: DVector<f64>,
+    /// The component of `v` in the noise block (spiked covariances only).
+    pub residual: Option<DVector<f64>>,
+}
+
+impl EigenCoordinates {
+    /// Squared length of `v` in each spectral block: `(u_iᵀv)²` for each
+    /// explicit direction, then `‖(I − U_kU_kᵀ)v‖²` for the noise block.
+    pub fn block_energies(&self) -> DVector<f64> {
+        let k = self.explicit.len();
+        let extra = usize::from(self.residual.is_some());
+        let mut out = DVector::zeros(k + extra);
+        for i in 0..k {
+            out[i] = self.explicit[i] * self.explicit[i];
+        }
+        if let Some(r) = &self.residual {
+            out[k] = r.norm_squared();
+        }
+        out
+    }
+}
+
+impl Covariance {
+    /// A dense covariance from a symmetric positive-definite matrix.
+    ///
+    /// The matrix is checked (square, finite, symmetric within
+    /// [`SYMMETRY_TOLERANCE`] relative to its largest entry), symmetrised,
+    /// and decomposed once. It must be positive definite to working
+    /// precision: the smallest eigenvalue must exceed `d · ε_mach · λ₁`.
+    ///
+    /// # Errors
+    /// [`Error::Empty`], [`Error::NotSquare`], [`Error::NonFinite`],
+    /// [`Error::NotSymmetric`], [`Error::NotPositiveDefinite`],
+    /// [`Error::Decomposition`].
+    pub fn dense(sigma: DMatrix<f64>) -> Result<Covariance> {
+        let (rows, cols) = sigma.shape();
+        if rows != cols {
+            return Err(Error::NotSquare {
+                name: "covariance",
+                rows,
+                cols,
+            });
+        }
+        if rows == 0 {
+            return Err(Error::Empty { name: "covariance" });
+        }
+        ensure_finite("covariance", sigma.as_slice())?;
+        let scale = sigma.amax();
+        let mut asymmetry: f64 = 0.0;
+        for j in 0..cols {
+            for i in 0..j {
+                asymmetry = asymmetry.max((sigma[(i, j)] - sigma[(j, i)]).abs());
+            }
+        }
+        if asymmetry > SYMMETRY_TOLERANCE * scale {
+            return Err(Error::NotSymmetric {
+                asymmetry,
+                tolerance: SYMMETRY_TOLERANCE * scale,
+            });
+        }
+        let matrix = (&sigma + sigma.transpose()) * 0.5;
+        let (eigenvalues, basis) = symmetric_eigen_descending(&matrix)?;
+        let d = rows;
+        let max = eigenvalues[0];
+        let min = eigenvalues[d - 1];
+        if !(max > 0.0) || min <= (d as f64) * f64::EPSILON * max {
+            return Err(Error::NotPositiveDefinite {
+                min_eigenvalue: min,
+                max_eigenvalue: max,
+            });
+        }
+        Ok(Covariance {
+            inner: Arc::new(Inner {
+                dim: d,
+                kind: Kind::Dense { matrix, basis },
+                eigenvalues,
+            }),
+        })
+    }
+
+    /// A diagonal covariance `diag(variances)`.
+    ///
+    /// # Errors
+    /// [`Error::Empty`], [`Error::NonFinite`], and
+    /// [`Error::NotPositiveDefinite`] if a variance is not positive (or so
+    /// small that its reciprocal overflows).
+    pub fn diagonal(variances: DVector<f64>) -> Result<Covariance> {
+        let d = variances.len();
+        if d == 0 {
+            return Err(Error::Empty { name: "variances" });
+        }
+        ensure_finite("variances", variances.as_slice())?;
+        let mut order: Vec<usize> = (0..d).collect();
+        // Stable sort keeps equal variances in axis order.
+        order.sort_by(|&a, &b| variances[b].total_cmp(&variances[a]));
+        let eigenvalues = DVector::from_iterator(d, order.iter().map(|&i| variances[i]));
+        let min = eigenvalues[d - 1];
+        if !(min > 0.0) || !(1.0 / min).is_finite() {
+            return Err(Error::NotPositiveDefinite {
+                min_eigenvalue: min,
+                max_eigenvalue: eigenvalues[0],
+            });
+        }
+        Ok(Covariance {
+            inner: Arc::new(Inner {
+                dim: d,
+                kind: Kind::Diagonal { variances, order },
+                eigenvalues,
+            }),
+        })
+    }
+
+    /// A spiked (probabilistic-PCA) covariance
+    /// `Σ = U_k Λ_k U_kᵀ + σ²(I − U_kU_kᵀ)`.
+    ///
+    /// `basis` is `d × k` with orthonormal columns (checked within
+    /// [`ORTHONORMALITY_TOLERANCE`]; costs `O(dk²)`), `variances` holds
+    /// `λ₁ ≥ … ≥ λ_k > σ²` and `noise = σ² > 0`. The basis is stored as
+    /// given, without a copy, so `d` can be in the millions.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] (`d = 0`), [`Error::InvalidRank`] unless
+    /// `1 ≤ k < d`, [`Error::DimensionMismatch`], [`Error::NonFinite`],
+    /// [`Error::NotPositiveDefinite`] (noise not positive),
+    /// [`Error::InvalidSpectrum`], [`Error::NotOrthonormal`].
+    pub fn spiked(basis: DMatrix<f64>, variances: DVector<f64>, noise: f64) -> Result<Covariance> {
+        let (d, k) = basis.shape();
+        if d == 0 {
+            return Err(Error::Empty { name: "basis" });
+        }
+        if k == 0 || k >= d {
+            return Err(Error::InvalidRank {
+                k,
+                max: d.saturating_sub(1),
+            });
+        }
+        ensure_dim("variances", k, variances.len())?;
+        ensure_finite("variances", variances.as_slice())?;
+        ensure_finite("noise", &[noise])?;
+        ensure_finite("basis", basis.as_slice())?;
+        if !(noise > 0.0) {
+            return Err(Error::NotPositiveDefinite {
+                min_eigenvalue: noise,
+                max_eigenvalue: variances.max(),
+            });
+        }
+        for i in 0..k {
+            let above_noise = variances[i] > noise;
+            let descending = i == 0 || variances[i] <= variances[i - 1];
+            if !(above_noise && descending) {
+                return Err(Error::InvalidSpectrum {
+                    index: i,
+                    variance: variances[i],
+                    noise,
+                });
+            }
+        }
+        let gram = basis.tr_mul(&basis);
+        let mut deviation: f64 = 0.0;
+        for j in 0..k {
+            for i in 0..k {
+                let target = if i == j { 1.0 } else { 0.0 };
+                deviation = deviation.max((gram[(i, j)] - target).abs());
+            }
+        }
+        if deviation > ORTHONORMALITY_TOLERANCE {
+            return Err(Error::NotOrthonormal { deviation });
+        }
+        let mut eigenvalues = DVector::zeros(k + 1);
+        eigenvalues.rows_mut(0, k).copy_from(&variances);
+        eigenvalues[k] = noise;
+        Ok(Covariance {
+            inner: Arc::new(Inner {
+                dim: d,
+                kind: Kind::Spiked { basis, noise },
+                eigenvalues,
+            }),
+        })
+    }
+
+    /// The isotropic covariance `σ² I` (diagonal representation).
+    ///
+    /// # Errors
+    /// As [`Covariance::diagonal`].
+    pub fn isotropic(dim: usize, variance: f64) -> Result<Covariance> {
+        Covariance::diagonal(DVector::from_element(dim, variance))
+    }
+
+    /// The dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.inner.dim
+    }
+
+    /// Which representation this covariance uses.
+    pub fn representation(&self) -> Representation {
+        match &self.inner.kind {
+            Kind::Dense { .. } => Representation::Dense,
+            Kind::Diagonal { .. } => Representation::Diagonal,
+            Kind::Spiked { basis, .. } => Representation::Spiked {
+                rank: basis.ncols(),
+            },
+        }
+    }
+
+    /// Block eigenvalues, descending: all `d` eigenvalues for dense and
+    /// diagonal covariances; for spiked ones the `k` leading eigenvalues
+    /// followed by the noise level `σ²` (which has multiplicity `d − k`).
+    pub fn eigenvalues(&self) -> &DVector<f64> {
+        &self.inner.eigenvalues
+    }
+
+    /// How many eigen-directions spectral block `block` stands for: 1, or
+    /// `d − k` for the noise block of a spiked covariance.
+    ///
+    /// # Panics
+    /// If `block ≥ self.eigenvalues().len()` (an index out of range).
+    pub fn multiplicity(&self, block: usize) -> usize {
+        assert!(
+            block < self.inner.eigenvalues.len(),
+            "block index out of range"
+        );
+        match &self.inner.kind {
+            Kind::Spiked { basis, .. } if block == basis.ncols() => self.inner.dim - basis.ncols(),
+            _ => 1,
+        }
+    }
+
+    /// Number of explicit eigen-directions (`d`, or `k` for spiked).
+    pub fn explicit_directions(&self) -> usize {
+        match &self.inner.kind {
+            Kind::Spiked { basis, .. } => basis.ncols(),
+            _ => self.inner.dim,
+        }
+    }
+
+    /// The full list of `d` eigenvalues, descending (the noise level
+    /// repeated `d − k` times for spiked covariances; `O(d)` memory).
+    pub fn full_spectrum(&self) -> DVector<f64> {
+        let d = self.dim();
+        let values = self.eigenvalues();
+        match &self.inner.kind {
+            Kind::Spiked { basis, noise } => {
+                let k = basis.ncols();
+                DVector::from_fn(d, |i, _| if i < k { values[i] } else { *noise })
+            }
+            _ => values.clone(),
+        }
+    }
+
+    /// The trace `tr Σ = Σ_i λ_i`.
+    pub fn trace(&self) -> f64 {
+        (0..self.eigenvalues().len())
+            .map(|b| self.eigenvalues()[b] * self.multiplicity(b) as f64)
+            .sum()
+    }
+
+    /// The `i`-th explicit eigenvector `u_i` (descending variance), or
+    /// `None` if `i` is not an explicit direction.
+    pub fn eigenvector(&self, i: usize) -> Option<DVector<f64>> {
+        match &self.inner.kind {
+            Kind::Dense { basis, .. } => (i < basis.ncols()).then(|| basis.column(i).into_owned()),
+            Kind::Diagonal { order, .. } => order.get(i).map(|&axis| {
+                let mut e = DVector::zeros(self.dim());
+                e[axis] = 1.0;
+                e
+            }),
+            Kind::Spiked { basis, .. } => (i < basis.ncols()).then(|| basis.column(i).into_owned()),
+        }
+    }
+
+    /// The leading `k` eigenvectors as the columns of a `d × k` matrix.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] unless `1 ≤ k ≤` [`explicit_directions`](Self::explicit_directions).
+    pub fn leading_basis(&self, k: usize) -> Result<DMatrix<f64>> {
+        let max = self.explicit_directions();
+        if k == 0 || k > max {
+            return Err(Error::InvalidRank { k, max });
+        }
+        Ok(match &self.inner.kind {
+            Kind::Dense { basis, .. } | Kind::Spiked { basis, .. } => {
+                basis.columns(0, k).into_owned()
+            }
+            Kind::Diagonal { order, .. } => {
+                let mut out = DMatrix::zeros(self.dim(), k);
+                for (j, &axis) in order.iter().take(k).enumerate() {
+                    out[(axis, j)] = 1.0;
+                }
+                out
+            }
+        })
+    }
+
+    /// The covariance as a dense `d × d` matrix (`O(d²)` memory: meant for
+    /// small `d`, tests and export).
+    pub fn to_dense(&self) -> DMatrix<f64> {
+        match &self.inner.kind {
+            Kind::Dense { matrix, .. } => matrix.clone(),
+            Kind::Diagonal { variances, .. } => DMatrix::from_diagonal(variances),
+            Kind::Spiked { basis, noise } => {
+                let d = self.dim();
+                let k = basis.ncols();
+                let values = &self.inner.eigenvalues;
+                let scaled = DMatrix::from_fn(d, k, |i, j| basis[(i, j)] * (values[j] - noise));
+                let mut out = scaled * basis.transpose();
+                for i in 0..d {
+                    out[(i, i)] += noise;
+                }
+                out
+            }
+        }
+    }
+
+    /// Checks that `v` has this covariance's dimension and finite entries.
+    pub(crate) fn check_vector(&self, name: &'static str, v: &DVector<f64>) -> Result<()> {
+        ensure_dim(name, self.dim(), v.len())?;
+        ensure_finite(name, v.as_slice())
+    }
+
+    /// Coordinates of `v` in the eigenbasis (`Uᵀv`), descending variance.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn eigen_coordinates(&self, v: &DVector<f64>) -> Result<EigenCoordinates> {
+        self.check_vector("vector", v)?;
+        Ok(self.coordinates_unchecked(v))
+    }
+
+    pub(crate) fn coordinates_unchecked(&self, v: &DVector<f64>) -> EigenCoordinates {
+        match &self.inner.kind {
+            Kind::Dense { basis, .. } => EigenCoordinates {
+                explicit: basis.tr_mul(v),
+                residual: None,
+            },
+            Kind::Diagonal { order, .. } => EigenCoordinates {
+                explicit: DVector::from_iterator(order.len(), order.iter().map(|&i| v[i])),
+                residual: None,
+            },
+            Kind::Spiked { basis, .. } => {
+                let explicit = basis.tr_mul(v);
+                let mut residual = v.clone();
+                residual.gemv(-1.0, basis, &explicit, 1.0);
+                EigenCoordinates {
+                    explicit,
+                    residual: Some(residual),
+                }
+            }
+        }
+    }
+
+    /// Squared length of `v` in each spectral block (see
+    /// [`EigenCoordinates::block_energies`]); `O(d²)` dense, `O(d)`
+    /// diagonal, `O(dk)` spiked, without allocating a residual.
+    pub(crate) fn block_energies_unchecked(&self, v: &DVector<f64>) -> DVector<f64> {
+        match &self.inner.kind {
+            Kind::Spiked { basis, .. } => {
+                let k = basis.ncols();
+                let explicit = basis.tr_mul(v);
+                let mut out = DVector::zeros(k + 1);
+                let mut leading = 0.0;
+                for i in 0..k {
+                    out[i] = explicit[i] * explicit[i];
+                    leading += out[i];
+                }
+                // ‖(I − UUᵀ)v‖² = ‖v‖² − ‖Uᵀv‖², clamped against rounding.
+                out[k] = (v.norm_squared() - leading).max(0.0);
+                out
+            }
+            _ => self.coordinates_unchecked(v).block_energies(),
+        }
+    }
+
+    /// Rebuilds a vector from eigen-coordinates: `Σ_i c_i u_i + residual`.
+    pub(crate) fn from_coordinates_unchecked(&self, coords: &EigenCoordinates) -> DVector<f64> {
+        match &self.inner.kind {
+            Kind::Dense { basis, .. } => basis * &coords.explicit,
+            Kind::Diagonal { order, .. } => {
+                let mut out = DVector::zeros(self.dim());
+                for (j, &axis) in order.iter().enumerate() {
+                    out[axis] = coords.explicit[j];
+                }
+                out
+            }
+            Kind::Spiked { basis, .. } => {
+                let mut out = match &coords.residual {
+                    Some(r) => r.clone(),
+                    None => DVector::zeros(self.dim()),
+                };
+                out.gemv(1.0, basis, &coords.explicit, 1.0);
+                out
+            }
+        }
+    }
+
+    /// Applies the spectral function `f(Σ) v = Σ_b f(b, λ_b) P_b v`, where
+    /// `b` runs over spectral blocks (index, eigenvalue) and `P_b` projects
+    /// onto block `b`. No dimension check.
+    pub(crate) fn map_spectrum_unchecked(
+        &self,
+        v: &DVector<f64>,
+        f: impl Fn(usize, f64) -> f64,
+    ) -> DVector<f64> {
+        let values = &self.inner.eigenvalues;
+        match &self.inner.kind {
+            Kind::Diagonal { order, .. } => {
+                let mut out = DVector::zeros(self.dim());
+                for (j, &axis) in order.iter().enumerate() {
+                    out[axis] = f(j, values[j]) * v[axis];
+                }
+                out
+            }
+            Kind::Dense { basis, .. } => {
+                let mut c = basis.tr_mul(v);
+                for j in 0..c.len() {
+                    c[j] *= f(j, values[j]);
+                }
+                basis * c
+            }
+            Kind::Spiked { basis, .. } => {
+                let k = basis.ncols();
+                let mut c = basis.tr_mul(v);
+                let g = f(k, values[k]);
+                // f(Σ)v = U (f(Λ) − g) Uᵀ v + g v.
+                for j in 0..k {
+                    c[j] = (f(j, values[j]) - g) * c[j];
+                }
+                let mut out = v * g;
+                out.gemv(1.0, basis, &c, 1.0);
+                out
+            }
+        }
+    }
+
+    /// `Σ v`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
+        self.check_vector("vector", v)?;
+        Ok(match &self.inner.kind {
+            Kind::Dense { matrix, .. } => matrix * v,
+            _ => self.map_spectrum_unchecked(v, |_, l| l),
+        })
+    }
+
+    /// `Σ⁻¹ v`, through the spectrum (no inverse is formed).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn solve(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
+        self.check_vector("vector", v)?;
+        Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l))
+    }
+
+    /// `Σ^{1/2} v` (the symmetric square root).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
+        self.check_vector("vector", v)?;
+        Ok(self.map_spectrum_unchecked(v, |_, l| l.sqrt()))
+    }
+
+    /// `Σ^{−1/2} v` (whitening).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn inv_sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
+        self.check_vector("vector", v)?;
+        Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l.sqrt()))
+    }
+
+    /// The quadratic form `vᵀ Σ v = Σ_i λ_i ṽ_i²` (so `‖v‖_Σ²`).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
+        self.check_vector("vector", v)?;
+        Ok(self.spectral_sum_unchecked(v, |_, l| l))
+    }
+
+    /// The quadratic form `vᵀ Σ⁻¹ v = Σ_i ṽ_i²/λ_i` (squared Mahalanobis norm).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn inverse_quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
+        self.check_vector("vector", v)?;
+        Ok(self.spectral_sum_unchecked(v, |_, l| 1.0 / l))
+    }
+
+    /// `Σ_b f(b, λ_b) ‖P_b v‖²` over spectral blocks. No dimension check.
+    pub(crate) fn spectral_sum_unchecked(
+        &self,
+        v: &DVector<f64>,
+        f: impl Fn(usize, f64) -> f64,
+    ) -> f64 {
+        let energies = self.block_energies_unchecked(v);
+        let values = &self.inner.eigenvalues;
+        let mut sum = 0.0;
+        for b in 0..energies.len() {
+            sum += f(b, values[b]) * energies[b];
+        }
+        sum
+    }
+
+    /// The 1-based rank `k` cut between directions `k` and `k + 1` must not
+    /// split a block of equal eigenvalues. Checks `1 ≤ k ≤ d` too.
+    pub(crate) fn check_eigenspace_cut(&self, k: usize) -> Result<()> {
+        let d = self.dim();
+        if k == 0 || k > d {
+            return Err(Error::InvalidRank { k, max: d });
+        }
+        if k == d {
+            return Ok(());
+        }
+        let values = &self.inner.eigenvalues;
+        let explicit = self.explicit_directions();
+        let (lambda_k, lambda_next) = if k < explicit {
+            (values[k - 1], values[k])
+        } else if k == explicit {
+            (values[k - 1], values[k.min(values.len() - 1)])
+        } else {
+            // Inside the noise block of a spiked covariance.
+            let noise = values[values.len() - 1];
+            (noise, noise)
+        };
+        if lambda_k - lambda_next <= EIGEN_GAP_TOLERANCE * values[0] {
+            return Err(Error::AmbiguousEigenspace {
+                k,
+                lambda_k,
+                lambda_next,
+            });
+        }
+        Ok(())
+    }
+
+    /// True when both handles share the same underlying data.
+    pub(crate) fn same_as(&self, other: &Covariance) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Samples `n` rows of `A z` with `z ~ N(0, I)` and `A Aᵀ = Σ`
+    /// (zero-mean noise with this covariance), as an `n × d` matrix.
+    pub(crate) fn sample_noise<R: rand::Rng + ?Sized>(
+        &self,
+        n: usize,
+        rng: &mut R,
+    ) -> DMatrix<f64> {
+        use rand_distr::{Distribution, StandardNormal};
+        let d = self.dim();
+        let mut normal = || -> f64 { StandardNormal.sample(rng) };
+        let values = &self.inner.eigenvalues;
+        match &self.inner.kind {
+            Kind::Diagonal { variances, .. } => {
+                let sd: Vec<f64> = variances.iter().map(|v| v.sqrt()).collect();
+                let mut out = DMatrix::zeros(n, d);
+                for i in 0..n {
+                    for j in 0..d {
+                        out[(i, j)] = sd[j] * normal();
+                    }
+                }
+                out
+            }
+            Kind::Dense { basis, .. } => {
+                // rows: z Λ^{1/2} Uᵀ
+                let z = DMatrix::from_fn(n, d, |_, j| values[j].sqrt() * normal());
+                z * basis.transpose()
+            }
+            Kind::Spiked { basis, noise } => {
+                // Σ = U(Λ − σ²)Uᵀ + σ² I: σ·g plus U √(Λ − σ²) z.
+                let k = basis.ncols();
+                let sd_noise = noise.sqrt();
+                let mut out = DMatrix::from_fn(n, d, |_, _| sd_noise * normal());
+                let z = DMatrix::from_fn(n, k, |_, j| (values[j] - noise).sqrt() * normal());
+                out.gemm(1.0, &z, &basis.transpose(), 1.0);
+                out
+            }
+        }
+    }
+}
+
+/// Eigen-decomposition of a symmetric matrix with eigenvalues sorted in
+/// descending order; columns of the returned basis are the eigenvectors.
+///
+/// This is the crate's single `O(d³)` step, done with faer (LAPACK-class
+/// speed) and converted back to nalgebra types at the boundary.
+pub(crate) fn symmetric_eigen_descending(
+    matrix: &DMatrix<f64>,
+) -> Result<(DVector<f64>, DMatrix<f64>)> {
+    use faer::diag::Diag;
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+    use faer::{Mat, Par};
+
+    let d = matrix.nrows();
+    let par = if d >= PARALLEL_FROM_DIM {
+        Par::rayon(2)
+    } else {
+        Par::Seq
+    };
+    let a = Mat::<f64>::from_fn(d, d, |i, j| matrix[(i, j)]);
+    let mut u = Mat::<f64>::zeros(d, d);
+    let mut s = Diag::<f64>::zeros(d);
+    let scratch =
+        self_adjoint_evd_scratch::<f64>(d, ComputeEigenvectors::Yes, par, Default::default());
+    self_adjoint_evd(
+        a.as_ref(),
+        s.as_mut(),
+        Some(u.as_mut()),
+        par,
+        MemStack::new(&mut MemBuffer::new(scratch)),
+        Default::default(),
+    )
+    .map_err(|_| Error::Decomposition("symmetric eigen"))?;
+    // faer sorts ascending; we store descending.
+    let values = DVector::from_fn(d, |i, _| s[d - 1 - i]);
+    let basis = DMatrix::from_fn(d, d, |i, j| u[(i, d - 1 - j)]);
+    Ok((values, basis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dense_example() -> Covariance {
+        Covariance::dense(DMatrix::from_row_slice(
+            3,
+            3,
+            &[4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 1.0],
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn dense_spectrum_is_descending_and_reconstructs() {
+        let cov = dense_example();
+        let l = cov.eigenvalues();
+        assert!(l[0] >= l[1] && l[1] >= l[2]);
+        let v = DVector::from_vec(vec![0.3, -1.2, 2.0]);
+        let sv = cov.mul(&v).unwrap();
+        let back = cov.solve(&sv).unwrap();
+        assert!((back - &v).amax() < 1e-14);
+        let c = cov.eigen_coordinates(&v).unwrap();
+        let rebuilt = cov.from_coordinates_unchecked(&c);
+        assert!((rebuilt - &v).amax() < 1e-14);
+        let half = cov.sqrt_mul(&v).unwrap();
+        assert!((cov.sqrt_mul(&half).unwrap() - &sv).amax() < 1e-13);
+        let q = cov.quadratic_form(&v).unwrap();
+        assert!((q - v.dot(&sv)).abs() < 1e-13 * q);
+    }
+
+    #[test]
+    fn diagonal_orders_axes_by_variance() {
+        let cov = Covariance::diagonal(DVector::from_vec(vec![1.0, 5.0, 3.0])).unwrap();
+        assert_eq!(cov.eigenvalues().as_slice(), &[5.0, 3.0, 1.0]);
+        assert_eq!(cov.eigenvector(0).unwrap().as_slice(), &[0.0, 1.0, 0.0]);
+        let v = DVector::from_vec(vec![1.0, 2.0, 3.0]);
+        let c = cov.eigen_coordinates(&v).unwrap();
+        assert_eq!(c.explicit.as_slice(), &[2.0, 3.0, 1.0]);
+        assert_eq!(cov.solve(&v).unwrap().as_slice(), &[1.0, 0.4, 1.0]);
+    }
+
+    #[test]
+    fn spiked_agrees_with_its_dense_matrix() {
+        let s = 0.5f64.sqrt();
+        let basis = DMatrix::from_row_slice(4, 2, &[s, 0.0, s, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        let cov = Covariance::spiked(basis, DVector::from_vec(vec![9.0, 4.0]), 0.5).unwrap();
+        let dense = Covariance::dense(cov.to_dense()).unwrap();
+        let v = DVector::from_vec(vec![1.0, -2.0, 0.5, 3.0]);
+        let a = cov.solve(&v).unwrap();
+        let b = dense.solve(&v).unwrap();
+        assert!((a - b).amax() < 1e-13);
+        let qa = cov.inverse_quadratic_form(&v).unwrap();
+        let qb = dense.inverse_quadratic_form(&v).unwrap();
+        assert!((qa - qb).abs() < 1e-13 * qb);
+        assert!((cov.trace() - dense.trace()).abs() < 1e-13);
+        assert_eq!(cov.multiplicity(2), 2);
+    }
+
+    #[test]
+    fn rejects_bad_dense_input() {
+        let asym = DMatrix::from_row_slice(2, 2, &[1.0, 0.5, 0.4, 1.0]);
+        assert!(matches!(
+            Covariance::dense(asym),
+            Err(Error::NotSymmetric { .. })
+        ));
+        let indefinite = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        assert!(matches!(
+            Covariance::dense(indefinite),
+            Err(Error::NotPositiveDefinite { .. })
+        ));
+        let nan = DMatrix::from_row_slice(2, 2, &[1.0, f64::NAN, f64::NAN, 1.0]);
+        assert!(matches!(
+            Covariance::dense(nan),
+            Err(Error::NonFinite { .. })
+        ));
+        let rect = DMatrix::zeros(2, 3);
+        assert!(matches!(
+            Covariance::dense(rect),
+            Err(Error::NotSquare { .. })
+        ));
+        assert!(matches!(
+            Covariance::dense(DMatrix::zeros(0, 0)),
+            Err(Error::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_structured_input() {
+        assert!(matches!(
+            Covariance::diagonal(DVector::from_vec(vec![1.0, 0.0])),
+            Err(Error::NotPositiveDefinite { .. })
+        ));
+        let basis = DMatrix::from_row_slice(3, 1, &[1.0, 1.0, 0.0]);
+        assert!(matches!(
+            Covariance::spiked(basis, DVector::from_vec(vec![2.0]), 1.0),
+            Err(Error::NotOrthonormal { .. })
+        ));
+        let basis = DMatrix::from_row_slice(3, 1, &[1.0, 0.0, 0.0]);
+        assert!(matches!(
+            Covariance::spiked(basis.clone(), DVector::from_vec(vec![0.5]), 1.0),
+            Err(Error::InvalidSpectrum { .. })
+        ));
+        assert!(matches!(
+            Covariance::spiked(basis, DVector::from_vec(vec![2.0, 1.5]), 1.0),
+            Err(Error::DimensionMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn eigenspace_cut_inside_equal_eigenvalues_is_ambiguous() {
+        let cov = Covariance::diagonal(DVector::from_vec(vec![3.0, 2.0, 2.0, 1.0])).unwrap();
+        assert!(cov.check_eigenspace_cut(1).is_ok());
+        assert!(matches!(
+            cov.check_eigenspace_cut(2),
+            Err(Error::AmbiguousEigenspace { k: 2, .. })
+        ));
+        assert!(cov.check_eigenspace_cut(3).is_ok());
+        assert!(cov.check_eigenspace_cut(4).is_ok());
+        assert!(matches!(
+            cov.check_eigenspace_cut(0),
+            Err(Error::InvalidRank { .. })
+        ));
+        assert!(matches!(
+            cov.check_eigenspace_cut(5),
+            Err(Error::InvalidRank { .. })
+        ));
+    }
+}

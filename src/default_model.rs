@@ -1,0 +1,153 @@
+//! The embedded default model used by the main example and the docs.
+//!
+//! `d = 64`, eigenvalues `λ_i = i^{−1.5}` (a natural-image-like power
+//! law), eigenvectors from a fixed seeded random rotation, and the
+//! symmetric means `±μ` with equal energy in every eigen-direction,
+//! `μ̃_i = c`, scaled so that the Bayes error `Φ(−‖μ‖_{Σ⁻¹})` is exactly 1%:
+//! `c² Σ_i i^{1.5} = Φ⁻¹(0.01)²`.
+//!
+//! The rotation comes from a self-contained SplitMix64 generator with
+//! Box–Muller normals and a sign-fixed QR factorisation, so the model is
+//! the same on every platform and with every version of `rand`.
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::covariance::Covariance;
+use crate::gmm::Gmm;
+use crate::normal;
+
+/// Dimension of the default model.
+pub const DEFAULT_DIM: usize = 64;
+
+/// Exponent `a` of the default spectrum `λ_i = i^{−a}`.
+pub const DEFAULT_DECAY: f64 = 1.5;
+
+/// Bayes error of the default model.
+pub const DEFAULT_BAYES_ERROR: f64 = 0.01;
+
+/// Seed of the default model's rotation.
+pub const DEFAULT_SEED: u64 = 0x5EED_2021;
+
+/// The default model (see the module docs).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::default_model;
+///
+/// let gmm = default_model();
+/// assert_eq!(gmm.dim(), 64);
+/// assert!((gmm.bayes_error() - 0.01).abs() < 1e-14);
+/// let l = gmm.covariance().eigenvalues();
+/// assert!((l[7] - 8f64.powf(-1.5)).abs() < 1e-14);
+/// ```
+pub fn default_model() -> Gmm {
+    power_law_model(
+        DEFAULT_DIM,
+        DEFAULT_DECAY,
+        DEFAULT_BAYES_ERROR,
+        DEFAULT_SEED,
+    )
+    .expect("the default model parameters are valid")
+}
+
+/// A symmetric model with spectrum `λ_i = i^{−decay}`, a seeded random
+/// eigenbasis, and a mean with equal energy in every eigen-direction scaled
+/// to the given Bayes error. The default model is
+/// `power_law_model(64, 1.5, 0.01, DEFAULT_SEED)`.
+///
+/// # Errors
+/// [`crate::Error::Empty`] for `dim = 0`, [`crate::Error::InvalidProbability`]
+/// unless `0 < bayes_error < 1/2`, [`crate::Error::NonFinite`] for a
+/// non-finite decay; covariance errors if the spectrum is not positive
+/// definite to working precision.
+pub fn power_law_model(dim: usize, decay: f64, bayes_error: f64, seed: u64) -> crate::Result<Gmm> {
+    if dim == 0 {
+        return Err(crate::Error::Empty { name: "dim" });
+    }
+    crate::error::ensure_finite("decay", &[decay])?;
+    if !(bayes_error > 0.0 && bayes_error < 0.5) {
+        return Err(crate::Error::InvalidProbability {
+            name: "bayes_error",
+            value: bayes_error,
+        });
+    }
+    let values = DVector::from_fn(dim, |i, _| ((i + 1) as f64).powf(-decay));
+    let rotation = seeded_rotation(dim, seed);
+    // Σ = Q diag(λ) Qᵀ, assembled column by column.
+    let scaled = DMatrix::from_fn(dim, dim, |i, j| rotation[(i, j)] * values[j]);
+    let sigma = &scaled * rotation.transpose();
+    let sigma = (&sigma + sigma.transpose()) * 0.5;
+    let covariance = Covariance::dense(sigma)?;
+    // ‖μ‖²_{Σ⁻¹} = c² Σ 1/λ_i must equal Φ⁻¹(err)².
+    let half_separation = -normal::quantile(bayes_error)?;
+    let inverse_sum: f64 = values.iter().map(|l| 1.0 / l).sum();
+    let c = half_separation / inverse_sum.sqrt();
+    let mu = rotation * DVector::from_element(dim, c);
+    Gmm::symmetric(mu, covariance)
+}
+
+/// A Haar-distributed rotation from a seeded SplitMix64 stream: QR of a
+/// Gaussian matrix with the signs of `R`'s diagonal moved into `Q`.
+pub fn seeded_rotation(dim: usize, seed: u64) -> DMatrix<f64> {
+    let mut stream = SplitMix64(seed);
+    let gaussian = DMatrix::from_fn(dim, dim, |_, _| stream.normal());
+    let qr = gaussian.qr();
+    let mut q = qr.q();
+    let r = qr.r();
+    for j in 0..dim {
+        if r[(j, j)] < 0.0 {
+            q.column_mut(j).neg_mut();
+        }
+    }
+    q
+}
+
+/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, fully specified generator.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform on (0, 1), never 0.
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// A standard normal by Box–Muller (one of the pair).
+    fn normal(&mut self) -> f64 {
+        let u1 = self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_is_orthogonal_and_reproducible() {
+        let q = seeded_rotation(16, 7);
+        let gram = q.tr_mul(&q);
+        assert!((gram - DMatrix::identity(16, 16)).amax() < 1e-14);
+        assert_eq!(q, seeded_rotation(16, 7));
+        assert_ne!(q, seeded_rotation(16, 8));
+    }
+
+    #[test]
+    fn default_model_has_equal_eigen_energy() {
+        let gmm = default_model();
+        let mu = gmm.half_difference();
+        let c = gmm.covariance().eigen_coordinates(&mu).unwrap();
+        let first = c.explicit[0].abs();
+        for x in c.explicit.iter() {
+            assert!((x.abs() - first).abs() < 1e-12 * first);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The crate's error type: one variant per class of bad input (THEORY §11).
+
+/// Everything that can go wrong in this crate.
+///
+/// Each variant names the violated condition and carries the offending
+/// values, so the message says what to fix. Numerical failures of an
+/// iterative solver are reported with the state it reached.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A number that must be finite is NaN or infinite.
+    #[error("{name} must be finite, found a non-finite value")]
+    NonFinite {
+        /// The argument that held the value.
+        name: &'static str,
+    },
+
+    /// Two objects that must share a dimension do not.
+    #[error("dimension mismatch in {name}: expected {expected}, found {found}")]
+    DimensionMismatch {
+        /// The argument whose size is wrong.
+        name: &'static str,
+        /// The size the other arguments require.
+        expected: usize,
+        /// The size that was given.
+        found: usize,
+    },
+
+    /// A matrix that must be square is not.
+    #[error("{name} must be square, got {rows}×{cols}")]
+    NotSquare {
+        /// The argument.
+        name: &'static str,
+        /// Its number of rows.
+        rows: usize,
+        /// Its number of columns.
+        cols: usize,
+    },
+
+    /// An object of dimension zero, or an empty list where one item is needed.
+    #[error("{name} must not be empty")]
+    Empty {
+        /// The argument.
+        name: &'static str,
+    },
+
+    /// A covariance matrix is not symmetric within the stated tolerance.
+    #[error(
+        "covariance is not symmetric: largest |Σ_ij − Σ_ji| = {asymmetry:e} exceeds the tolerance {tolerance:e}"
+    )]
+    NotSymmetric {
+        /// The largest absolute asymmetry found.
+        asymmetry: f64,
+        /// The tolerance it was compared with (relative to the largest entry).
+        tolerance: f64,
+    },
+
+    /// A covariance is not positive definite.
+    #[error(
+        "covariance is not positive definite: smallest eigenvalue {min_eigenvalue:e} (largest {max_eigenvalue:e})"
+    )]
+    NotPositiveDefinite {
+        /// The smallest eigenvalue found.
+        min_eigenvalue: f64,
+        /// The largest eigenvalue, for scale.
+        max_eigenvalue: f64,
+    },
+
+    /// The basis of a spiked covariance does not have orthonormal columns.
+    #[error("spiked covariance basis is not orthonormal: max |UᵀU − I| = {deviation:e}")]
+    NotOrthonormal {
+        /// The largest deviation of `UᵀU` from the identity.
+        deviation: f64,
+    },
+
+    /// The leading variances of a spiked covariance are not descending or
+    /// do not lie strictly above the noise level.
+    #[error(
+        "spiked covariance variances must be descending and above the noise level {noise}: entry {index} is {variance}"
+    )]
+    InvalidSpectrum {
+        /// The index of the first offending variance.
+        index: usize,
+        /// Its value.
+        variance: f64,
+        /// The noise level `σ²`.
+        noise: f64,
+    },
+
+    /// A pooled covariance estimated from data is singular.
+    #[error(
+        "the pooled sample covariance is singular (smallest eigenvalue {min_eigenvalue:e}, {zero_directions} directions without variance, e.g. constant pixels); use Fit::LedoitWolf or Fit::Ppca {{ rank }} instead"
+    )]
+    SingularCovariance {
+        /// The smallest eigenvalue of the pooled estimate.
+        min_eigenvalue: f64,
+        /// How many eigenvalues are zero to working precision.
+        zero_directions: usize,
+    },
+
+    /// A probability (such as the class prior) outside `(0, 1)`.
+    #[error("{name} must be a probability in (0, 1), got {value}")]
+    InvalidProbability {
+        /// The argument.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+    },
+
+    /// The two class means coincide: no classifier beats the prior.
+    #[error("the class means are identical: the classes cannot be separated")]
+    IdenticalMeans,
+
+    /// Classifier weights `w = 0`: the classifier is undefined.
+    #[error("classifier weights must not be all zero")]
+    ZeroWeights,
+
+    /// A budget `ε` that is negative or not finite.
+    #[error("budget must be finite and non-negative, got {value}")]
+    InvalidBudget {
+        /// The budget given.
+        value: f64,
+    },
+
+    /// An ℓp norm with `p < 1` (not a norm) or `p` not a number.
+    #[error("ℓp threats need p ≥ 1 (p = ∞ allowed), got p = {p}")]
+    InvalidNorm {
+        /// The exponent given.
+        p: f64,
+    },
+
+    /// A rank `k` outside `1..=max`.
+    #[error("rank k must lie in 1..={max}, got {k}")]
+    InvalidRank {
+        /// The rank given.
+        k: usize,
+        /// The largest rank allowed here.
+        max: usize,
+    },
+
+    /// The top-`k` eigenspace is not unique because `λ_k = λ_{k+1}`.
+    #[error(
+        "the top-{k} eigenspace is ambiguous: λ_{k} = {lambda_k:e} and λ_{next} = {lambda_next:e} are equal within tolerance",
+        next = k + 1
+    )]
+    AmbiguousEigenspace {
+        /// The rank that cuts a block of equal eigenvalues.
+        k: usize,
+        /// The k-th eigenvalue.
+        lambda_k: f64,
+        /// The (k+1)-th eigenvalue.
+        lambda_next: f64,
+    },
+
+    /// A number of samples, labels or points that does not fit the task.
+    #[error("{name}: need at least {needed}, got {found}")]
+    NotEnoughSamples {
+        /// What is counted.
+        name: &'static str,
+        /// The minimum required.
+        needed: usize,
+        /// What was given.
+        found: usize,
+    },
+
+    /// A parameter outside its valid range (named with the reason).
+    #[error("invalid {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// What the valid range is.
+        reason: &'static str,
+    },
+
+    /// The operation needs the symmetric model (`c = 0`, prior `1/2`).
+    #[error(
+        "this operation needs the symmetric model (means ±μ, prior 1/2): center norm {center_norm:e}, prior {prior}"
+    )]
+    NotSymmetricModel {
+        /// `‖(μ₊ + μ₋)/2‖`.
+        center_norm: f64,
+        /// The prior `π`.
+        prior: f64,
+    },
+
+    /// A combination of inputs the crate does not support (with the reason).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+
+    /// An iterative solver stopped before reaching its target.
+    #[error(
+        "{solver} did not converge in {iterations} iterations: duality gap {gap:e}, target {target:e}"
+    )]
+    NoConvergence {
+        /// The solver.
+        solver: &'static str,
+        /// Iterations taken.
+        iterations: usize,
+        /// The certified gap reached.
+        gap: f64,
+        /// The gap that was asked for.
+        target: f64,
+    },
+
+    /// A decomposition failed inside the linear-algebra backend.
+    #[error("{0} decomposition failed to converge")]
+    Decomposition(&'static str),
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Checks that every entry of a slice is finite.
+pub(crate) fn ensure_finite(name: &'static str, values: &[f64]) -> Result<()> {
+    if values.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFinite { name })
+    }
+}
+
+/// Checks that a length equals the expected dimension.
+pub(crate) fn ensure_dim(name: &'static str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::DimensionMismatch {
+            name,
+            expected,
+            found,
+        })
+    }
+}
+
+/// Checks that a budget is finite and non-negative.
+pub(crate) fn ensure_budget(value: f64) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidBudget { value })
+    }
+}

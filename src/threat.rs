@@ -1,0 +1,622 @@
+//! Threat models: a budget `ε` times a convex, symmetric body `K` (THEORY §3).
+//!
+//! Everything the theory needs from `K` is its support function
+//! `σ_K(w) = max_{v∈K} wᵀv` and a steepest direction
+//! `v*(w) ∈ argmax_{v∈K} wᵀv`:
+//!
+//! | threat | body `K` | `σ_K(w)` | `v*(w)` |
+//! |---|---|---|---|
+//! | ℓp, `1 ≤ p ≤ ∞` | `‖v‖_p ≤ 1` | `‖w‖_q`, `1/p + 1/q = 1` | `sign(w_i) (abs(w_i)/‖w‖_q)^{q−1}` |
+//! | ℓ2 | `‖v‖ ≤ 1` | `‖w‖` | `w/‖w‖` |
+//! | ℓ∞ | `‖v‖_∞ ≤ 1` | `‖w‖₁` | `sign(w)` |
+//! | ℓ1 | `‖v‖₁ ≤ 1` | `‖w‖_∞` | `sign(w_j) e_j`, `j = argmax abs(w_j)` |
+//! | ellipsoid, factor `A` | `{Au : ‖u‖ ≤ 1}` | `‖Aᵀw‖ = ‖w‖_M` | `Mw/‖Aᵀw‖`, latent `Aᵀw/‖Aᵀw‖` |
+//! | generative (full latent) | `A = UΛ^{1/2}` | `‖w‖_Σ` | `Σw/‖w‖_Σ` |
+//! | generative rank `k` | `A = U_kΛ_k^{1/2}` | `‖Λ_k^{1/2}U_kᵀw‖` | `U_kΛ_kU_kᵀw/σ` |
+//! | eigenspace `k` | `A = U_k` | `‖U_kᵀw‖` | `U_kU_kᵀw/σ` |
+//! | off-manifold `k` | `A = U_{k+1..d}` | `‖(I − U_kU_kᵀ)w‖` | `(I − U_kU_kᵀ)w/σ` |
+//! | union `(K_i, ε_i)` | `conv(∪ ε_i K_i)` | `max_i ε_i σ_{K_i}(w)` | `ε_i v*_i` of the maximiser |
+//!
+//! The model-based threats (generative, generative rank `k`, eigenspace,
+//! off-manifold) are ellipsoids whose matrix `M = AAᵀ` shares the
+//! covariance's eigenvectors: `M = U diag(m) Uᵀ` with per-direction weights
+//! `m_i = λ_i`, `λ_i 1[i ≤ k]`, `1[i ≤ k]` and `1[i > k]`. They are one
+//! implementation over the covariance's spectral blocks, so they work for
+//! dense, diagonal and spiked covariances at the cost of one
+//! eigen-coordinate transform.
+//!
+//! **Latent coordinates.** For an ellipsoid the latent step is
+//! `u* = Aᵀw/‖Aᵀw‖`. For the model-based threats `A = U diag(√m)`
+//! restricted to the directions with `m_i > 0`, so the latent vector lists
+//! `√m_i ũ_i`-coordinates in descending variance; for a spiked covariance
+//! whose noise block has `m > 0`, the factor is completed by
+//! `√m (I − U_kU_kᵀ)` and the latent vector ends with that `d`-vector part.
+
+use std::fmt;
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::covariance::Covariance;
+use crate::error::{ensure_dim, ensure_finite, Error, Result};
+
+/// A support value below `SUPPORT_ZERO_TOLERANCE · ‖w‖ · radius(K)` is
+/// rounding noise (e.g. `w` orthogonal to an eigenspace up to the accuracy
+/// of the eigenvectors) and is treated as exactly zero.
+pub const SUPPORT_ZERO_TOLERANCE: f64 = 1e-12;
+
+/// A threat body `K` (the budget `ε` is passed separately).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::Threat;
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// let w = DVector::from_vec(vec![3.0, -4.0]);
+/// assert_eq!(Threat::l2().support(&w), 5.0);
+/// assert_eq!(Threat::linf().support(&w), 7.0);
+/// assert_eq!(Threat::l1().support(&w), 4.0);
+/// assert_eq!(Threat::linf().steepest(&w).unwrap().as_slice(), &[1.0, -1.0]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Threat {
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// `‖v‖_p ≤ 1`, `p ∈ [1, ∞]`.
+    Lp(f64),
+    /// An ellipsoid whose matrix shares a covariance's eigenvectors.
+    Spectral(SpectralEllipsoid),
+    /// A general ellipsoid `{Au : ‖u‖ ≤ 1}`.
+    Factor(DMatrix<f64>),
+    /// `conv(∪ ε_i K_i)`.
+    Union(Vec<(Threat, f64)>),
+}
+
+/// Which model-based ellipsoid a spectral threat is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpectralFamily {
+    /// Generative attack in the full latent space, `M = Σ`.
+    Generative,
+    /// Generative attack in the leading `k` latent directions, `M = U_kΛ_kU_kᵀ`.
+    GenerativeRank(usize),
+    /// ℓ2 attack restricted to the top-`k` eigenspace, `M = U_kU_kᵀ`.
+    Eigenspace(usize),
+    /// ℓ2 attack restricted to the complement of the top-`k` eigenspace.
+    OffManifold(usize),
+}
+
+/// An ellipsoid `M = U diag(m) Uᵀ` in the eigenbasis of a covariance.
+#[derive(Debug, Clone)]
+pub(crate) struct SpectralEllipsoid {
+    pub(crate) covariance: Covariance,
+    /// `m_b` per spectral block of the covariance.
+    pub(crate) weights: DVector<f64>,
+    pub(crate) family: SpectralFamily,
+}
+
+/// How an ellipsoidal threat is represented (for the training solvers).
+pub(crate) enum EllipsoidView<'a> {
+    /// `M = I` (regular ℓ2).
+    Identity,
+    /// `M = U diag(m) Uᵀ` in a covariance's eigenbasis.
+    Spectral(&'a SpectralEllipsoid),
+    /// `M = AAᵀ` for a general factor.
+    Factor(&'a DMatrix<f64>),
+}
+
+impl Threat {
+    /// Regular ℓ2 threat, `K = {‖v‖₂ ≤ 1}`.
+    pub fn l2() -> Threat {
+        Threat {
+            kind: Kind::Lp(2.0),
+        }
+    }
+
+    /// Regular ℓ∞ threat, `K = {‖v‖_∞ ≤ 1}`.
+    pub fn linf() -> Threat {
+        Threat {
+            kind: Kind::Lp(f64::INFINITY),
+        }
+    }
+
+    /// Regular ℓ1 threat, `K = {‖v‖₁ ≤ 1}`.
+    pub fn l1() -> Threat {
+        Threat {
+            kind: Kind::Lp(1.0),
+        }
+    }
+
+    /// Regular ℓp threat for `1 ≤ p ≤ ∞` (`f64::INFINITY` for ℓ∞).
+    ///
+    /// # Errors
+    /// [`Error::InvalidNorm`] when `p < 1` or `p` is NaN.
+    pub fn lp(p: f64) -> Result<Threat> {
+        if p >= 1.0 {
+            Ok(Threat { kind: Kind::Lp(p) })
+        } else {
+            Err(Error::InvalidNorm { p })
+        }
+    }
+
+    /// Generative threat in the full latent space: `A = UΛ^{1/2}`, `M = Σ`.
+    pub fn generative(cov: &Covariance) -> Threat {
+        let weights = cov.eigenvalues().clone();
+        Threat::spectral(cov, weights, SpectralFamily::Generative)
+    }
+
+    /// Generative threat in the leading `k` latent directions:
+    /// `A = U_kΛ_k^{1/2}`. For a spiked covariance `k` may not exceed the
+    /// number of explicit directions.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] unless `1 ≤ k ≤ d` (`≤ k_spiked` for spiked),
+    /// [`Error::AmbiguousEigenspace`] when `λ_k = λ_{k+1}`.
+    pub fn generative_rank(cov: &Covariance, k: usize) -> Result<Threat> {
+        let max = cov.explicit_directions();
+        if k == 0 || k > max {
+            return Err(Error::InvalidRank { k, max });
+        }
+        cov.check_eigenspace_cut(k)?;
+        let values = cov.eigenvalues();
+        let weights = DVector::from_fn(values.len(), |b, _| if b < k { values[b] } else { 0.0 });
+        Ok(Threat::spectral(
+            cov,
+            weights,
+            SpectralFamily::GenerativeRank(k),
+        ))
+    }
+
+    /// ℓ2 threat restricted to the top-`k` eigenspace (on-manifold): `A = U_k`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] unless `1 ≤ k ≤ d` (`≤ k_spiked`, or `= d`,
+    /// for spiked), [`Error::AmbiguousEigenspace`] when `λ_k = λ_{k+1}`.
+    pub fn eigenspace(cov: &Covariance, k: usize) -> Result<Threat> {
+        cov.check_eigenspace_cut(k)?;
+        let explicit = cov.explicit_directions();
+        let blocks = cov.eigenvalues().len();
+        let weights = DVector::from_fn(blocks, |b, _| {
+            if b < k.min(explicit) || k == cov.dim() {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        Ok(Threat::spectral(
+            cov,
+            weights,
+            SpectralFamily::Eigenspace(k),
+        ))
+    }
+
+    /// ℓ2 threat restricted to the orthogonal complement of the top-`k`
+    /// eigenspace (off-manifold): `A = U_{k+1..d}`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] unless `1 ≤ k ≤ d`,
+    /// [`Error::AmbiguousEigenspace`] when `λ_k = λ_{k+1}`.
+    pub fn off_manifold(cov: &Covariance, k: usize) -> Result<Threat> {
+        cov.check_eigenspace_cut(k)?;
+        let blocks = cov.eigenvalues().len();
+        let weights = DVector::from_fn(
+            blocks,
+            |b, _| if b >= k && k < cov.dim() { 1.0 } else { 0.0 },
+        );
+        Ok(Threat::spectral(
+            cov,
+            weights,
+            SpectralFamily::OffManifold(k),
+        ))
+    }
+
+    fn spectral(cov: &Covariance, weights: DVector<f64>, family: SpectralFamily) -> Threat {
+        Threat {
+            kind: Kind::Spectral(SpectralEllipsoid {
+                covariance: cov.clone(),
+                weights,
+                family,
+            }),
+        }
+    }
+
+    /// A general ellipsoid `K = {A u : ‖u‖ ≤ 1}` from a `d × m` factor
+    /// (`M = AAᵀ`). The latent step lives in `ℝᵐ`.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for a `0`-row or `0`-column factor, [`Error::NonFinite`].
+    pub fn ellipsoid(factor: DMatrix<f64>) -> Result<Threat> {
+        if factor.nrows() == 0 || factor.ncols() == 0 {
+            return Err(Error::Empty { name: "factor" });
+        }
+        ensure_finite("factor", factor.as_slice())?;
+        Ok(Threat {
+            kind: Kind::Factor(factor),
+        })
+    }
+
+    /// The union `conv(∪ ε_i K_i)` of threats with relative budgets `ε_i`
+    /// (the union at budget `ε` lets the adversary use `ε ε_i K_i`).
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for no parts, [`Error::InvalidBudget`] for a
+    /// relative budget that is not finite and positive,
+    /// [`Error::DimensionMismatch`] for parts of different dimensions.
+    pub fn union(parts: Vec<(Threat, f64)>) -> Result<Threat> {
+        if parts.is_empty() {
+            return Err(Error::Empty { name: "union" });
+        }
+        let mut dim: Option<usize> = None;
+        for (threat, budget) in &parts {
+            if !(budget.is_finite() && *budget > 0.0) {
+                return Err(Error::InvalidBudget { value: *budget });
+            }
+            if let Some(part_dim) = threat.dim() {
+                match dim {
+                    Some(d) => ensure_dim("union part", d, part_dim)?,
+                    None => dim = Some(part_dim),
+                }
+            }
+        }
+        Ok(Threat {
+            kind: Kind::Union(parts),
+        })
+    }
+
+    /// The dimension the threat is tied to, or `None` for ℓp threats (which
+    /// apply in any dimension).
+    pub fn dim(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Lp(_) => None,
+            Kind::Spectral(s) => Some(s.covariance.dim()),
+            Kind::Factor(a) => Some(a.nrows()),
+            Kind::Union(parts) => parts.iter().find_map(|(t, _)| t.dim()),
+        }
+    }
+
+    /// The exponent `p` of a regular ℓp threat.
+    pub fn lp_exponent(&self) -> Option<f64> {
+        match self.kind {
+            Kind::Lp(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The model-based family, for generative / eigenspace / off-manifold threats.
+    pub fn spectral_family(&self) -> Option<SpectralFamily> {
+        match &self.kind {
+            Kind::Spectral(s) => Some(s.family),
+            _ => None,
+        }
+    }
+
+    /// The covariance a model-based threat was built from.
+    pub fn covariance(&self) -> Option<&Covariance> {
+        match &self.kind {
+            Kind::Spectral(s) => Some(&s.covariance),
+            _ => None,
+        }
+    }
+
+    /// The parts of a union with their relative budgets.
+    pub fn union_parts(&self) -> Option<&[(Threat, f64)]> {
+        match &self.kind {
+            Kind::Union(parts) => Some(parts),
+            _ => None,
+        }
+    }
+
+    /// True for ellipsoidal bodies (ℓ2, the model-based threats, general
+    /// factors): those have a latent step and a closed-form robust optimum.
+    pub fn is_ellipsoid(&self) -> bool {
+        self.ellipsoid_view().is_some()
+    }
+
+    pub(crate) fn ellipsoid_view(&self) -> Option<EllipsoidView<'_>> {
+        match &self.kind {
+            Kind::Lp(p) if *p == 2.0 => Some(EllipsoidView::Identity),
+            Kind::Spectral(s) => Some(EllipsoidView::Spectral(s)),
+            Kind::Factor(a) => Some(EllipsoidView::Factor(a)),
+            _ => None,
+        }
+    }
+
+    /// Checks `w` against the threat's dimension and for finiteness.
+    pub(crate) fn check_weights(&self, w: &DVector<f64>) -> Result<()> {
+        if let Some(d) = self.dim() {
+            ensure_dim("weights", d, w.len())?;
+        }
+        ensure_finite("weights", w.as_slice())
+    }
+
+    /// The support function `σ_K(w) = max_{v∈K} wᵀv`.
+    ///
+    /// Values below [`SUPPORT_ZERO_TOLERANCE`]` · ‖w‖ · radius(K)` are
+    /// returned as exactly `0`.
+    ///
+    /// # Panics
+    /// If `w` does not match the threat's dimension or is not finite;
+    /// [`try_support`](Self::try_support) returns an error instead.
+    pub fn support(&self, w: &DVector<f64>) -> f64 {
+        self.try_support(w)
+            .expect("invalid weights for this threat")
+    }
+
+    /// The support function `σ_K(w)`, checking the input.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn try_support(&self, w: &DVector<f64>) -> Result<f64> {
+        self.check_weights(w)?;
+        Ok(self.support_unchecked(w))
+    }
+
+    pub(crate) fn support_unchecked(&self, w: &DVector<f64>) -> f64 {
+        match &self.kind {
+            Kind::Lp(p) => dual_norm(w, *p),
+            Kind::Spectral(s) => {
+                let energies = s.covariance.block_energies_unchecked(w);
+                let mut sum = 0.0;
+                let mut total = 0.0;
+                for b in 0..energies.len() {
+                    sum += s.weights[b] * energies[b];
+                    total += energies[b];
+                }
+                let value = sum.max(0.0).sqrt();
+                let radius = s.weights.max().max(0.0).sqrt();
+                snap_to_zero(value, total.sqrt() * radius)
+            }
+            Kind::Factor(a) => {
+                let value = a.tr_mul(w).norm();
+                snap_to_zero(value, w.norm() * a.norm())
+            }
+            Kind::Union(parts) => parts
+                .iter()
+                .map(|(t, budget)| budget * t.support_unchecked(w))
+                .fold(0.0, f64::max),
+        }
+    }
+
+    /// A steepest direction `v*(w) ∈ argmax_{v∈K} wᵀv` (so
+    /// `wᵀv* = σ_K(w)`), or `None` when `σ_K(w) = 0`.
+    ///
+    /// # Panics
+    /// If `w` does not match the threat's dimension or is not finite;
+    /// [`try_steepest`](Self::try_steepest) returns an error instead.
+    pub fn steepest(&self, w: &DVector<f64>) -> Option<DVector<f64>> {
+        self.try_steepest(w)
+            .expect("invalid weights for this threat")
+    }
+
+    /// A steepest direction `v*(w)`, checking the input.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn try_steepest(&self, w: &DVector<f64>) -> Result<Option<DVector<f64>>> {
+        self.check_weights(w)?;
+        Ok(self.steepest_unchecked(w).map(|(v, _)| v))
+    }
+
+    /// The latent step `u* = Aᵀw/‖Aᵀw‖` of an ellipsoidal threat (see the
+    /// module docs for the latent coordinates); `None` for non-ellipsoids
+    /// and when `σ_K(w) = 0`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    pub fn latent_steepest(&self, w: &DVector<f64>) -> Result<Option<DVector<f64>>> {
+        self.check_weights(w)?;
+        Ok(self.steepest_unchecked(w).and_then(|(_, latent)| latent))
+    }
+
+    /// `(v*(w), latent u*)`; `None` when the support is zero.
+    pub(crate) fn steepest_unchecked(
+        &self,
+        w: &DVector<f64>,
+    ) -> Option<(DVector<f64>, Option<DVector<f64>>)> {
+        let support = self.support_unchecked(w);
+        if support == 0.0 {
+            return None;
+        }
+        match &self.kind {
+            Kind::Lp(p) => Some((lp_steepest(w, *p, support), None)),
+            Kind::Spectral(s) => {
+                let cov = &s.covariance;
+                let coords = cov.coordinates_unchecked(w);
+                let mut direction = coords.clone();
+                let k = coords.explicit.len();
+                let mut latent = Vec::new();
+                for b in 0..k {
+                    let m = s.weights[b];
+                    direction.explicit[b] *= m / support;
+                    if m > 0.0 {
+                        latent.push(m.sqrt() * coords.explicit[b] / support);
+                    }
+                }
+                if let Some(residual) = direction.residual.as_mut() {
+                    let m = s.weights[k];
+                    *residual *= m / support;
+                    if m > 0.0 {
+                        let r = coords
+                            .residual
+                            .as_ref()
+                            .expect("spiked coordinates carry a residual");
+                        latent.extend(r.iter().map(|x| m.sqrt() * x / support));
+                    }
+                }
+                let v = cov.from_coordinates_unchecked(&direction);
+                Some((v, Some(DVector::from_vec(latent))))
+            }
+            Kind::Factor(a) => {
+                let u = a.tr_mul(w) / support;
+                Some((a * &u, Some(u)))
+            }
+            Kind::Union(parts) => {
+                let (threat, budget) = parts
+                    .iter()
+                    .max_by(|(ta, ba), (tb, bb)| {
+                        (ba * ta.support_unchecked(w)).total_cmp(&(bb * tb.support_unchecked(w)))
+                    })
+                    .expect("unions are never empty");
+                threat
+                    .steepest_unchecked(w)
+                    .map(|(v, _)| (v * *budget, None))
+            }
+        }
+    }
+}
+
+fn snap_to_zero(value: f64, scale: f64) -> f64 {
+    if value <= SUPPORT_ZERO_TOLERANCE * scale {
+        0.0
+    } else {
+        value
+    }
+}
+
+/// `‖w‖_q` with `1/p + 1/q = 1`, computed without overflow.
+fn dual_norm(w: &DVector<f64>, p: f64) -> f64 {
+    if p == 1.0 {
+        return w.amax();
+    }
+    if p == f64::INFINITY {
+        return w.iter().map(|x| x.abs()).sum();
+    }
+    if p == 2.0 {
+        return w.norm();
+    }
+    let q = p / (p - 1.0);
+    let scale = w.amax();
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let sum: f64 = w.iter().map(|x| (x.abs() / scale).powf(q)).sum();
+    scale * sum.powf(1.0 / q)
+}
+
+/// `v*(w)` of the ℓp ball, given `σ = ‖w‖_q > 0`.
+fn lp_steepest(w: &DVector<f64>, p: f64, support: f64) -> DVector<f64> {
+    if p == 1.0 {
+        let j = w.iamax();
+        let mut v = DVector::zeros(w.len());
+        v[j] = w[j].signum();
+        return v;
+    }
+    if p == f64::INFINITY {
+        return w.map(|x| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        });
+    }
+    if p == 2.0 {
+        return w / support;
+    }
+    let q = p / (p - 1.0);
+    // q > 1 here, so a zero weight gets a zero step.
+    w.map(|x| x.signum() * (x.abs() / support).powf(q - 1.0))
+}
+
+impl fmt::Display for Threat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Lp(p) if *p == f64::INFINITY => write!(f, "ℓ∞"),
+            Kind::Lp(p) if *p == 2.0 => write!(f, "ℓ2"),
+            Kind::Lp(p) if *p == 1.0 => write!(f, "ℓ1"),
+            Kind::Lp(p) => write!(f, "ℓ{p}"),
+            Kind::Spectral(s) => match s.family {
+                SpectralFamily::Generative => write!(f, "generative"),
+                SpectralFamily::GenerativeRank(k) => write!(f, "generative rank {k}"),
+                SpectralFamily::Eigenspace(k) => write!(f, "eigenspace {k}"),
+                SpectralFamily::OffManifold(k) => write!(f, "off-manifold {k}"),
+            },
+            Kind::Factor(a) => write!(f, "ellipsoid ({}×{} factor)", a.nrows(), a.ncols()),
+            Kind::Union(parts) => {
+                write!(f, "union(")?;
+                for (i, (t, b)) in parts.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{b}·{t}")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vec(v: &[f64]) -> DVector<f64> {
+        DVector::from_vec(v.to_vec())
+    }
+
+    #[test]
+    fn lp_norms_by_hand() {
+        let w = vec(&[3.0, -4.0, 0.0]);
+        let l3 = Threat::lp(3.0).unwrap();
+        // q = 3/2: (3^{1.5} + 4^{1.5})^{2/3}
+        let expected = (3f64.powf(1.5) + 8.0).powf(2.0 / 3.0);
+        assert!((l3.support(&w) - expected).abs() < 1e-14 * expected);
+        let v = l3.steepest(&w).unwrap();
+        assert!((w.dot(&v) - expected).abs() < 1e-13 * expected);
+        let p_norm = v.iter().map(|x| x.abs().powi(3)).sum::<f64>().cbrt();
+        assert!((p_norm - 1.0).abs() < 1e-14);
+        assert_eq!(
+            Threat::l1().steepest(&w).unwrap().as_slice(),
+            &[0.0, -1.0, 0.0]
+        );
+    }
+
+    #[test]
+    fn lp_rejects_p_below_one() {
+        assert!(matches!(Threat::lp(0.5), Err(Error::InvalidNorm { .. })));
+        assert!(matches!(
+            Threat::lp(f64::NAN),
+            Err(Error::InvalidNorm { .. })
+        ));
+    }
+
+    #[test]
+    fn spectral_threats_on_a_diagonal_covariance() {
+        let cov = Covariance::diagonal(vec(&[1.0, 4.0, 9.0])).unwrap();
+        let w = vec(&[1.0, 1.0, 1.0]);
+        // Generative: ‖w‖_Σ = √14.
+        let g = Threat::generative(&cov);
+        assert!((g.support(&w) - 14f64.sqrt()).abs() < 1e-15);
+        let latent = g.latent_steepest(&w).unwrap().unwrap();
+        assert!((latent.norm() - 1.0).abs() < 1e-15);
+        // Rank 1: only the variance-9 axis.
+        let g1 = Threat::generative_rank(&cov, 1).unwrap();
+        assert_eq!(g1.support(&w), 3.0);
+        assert_eq!(g1.steepest(&w).unwrap().as_slice(), &[0.0, 0.0, 3.0]);
+        let e2 = Threat::eigenspace(&cov, 2).unwrap();
+        assert!((e2.support(&w) - 2f64.sqrt()).abs() < 1e-15);
+        let off = Threat::off_manifold(&cov, 2).unwrap();
+        assert_eq!(off.support(&w), 1.0);
+        assert_eq!(off.steepest(&w).unwrap().as_slice(), &[1.0, 0.0, 0.0]);
+        let orthogonal = vec(&[0.0, 0.0, 1.0]);
+        assert!(off.steepest(&orthogonal).is_none());
+    }
+
+    #[test]
+    fn union_takes_the_largest_scaled_support() {
+        let u = Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), 0.1)]).unwrap();
+        let w = vec(&[1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(u.support(&w), 2.0);
+        let w = vec(&[1.0; 900]);
+        assert_eq!(u.support(&w), 90.0);
+        assert!(matches!(Threat::union(vec![]), Err(Error::Empty { .. })));
+        assert!(matches!(
+            Threat::union(vec![(Threat::l2(), -1.0)]),
+            Err(Error::InvalidBudget { .. })
+        ));
+    }
+}
