@@ -36,6 +36,7 @@ pub mod error;
 pub mod gmm;
 pub mod normal;
 pub mod threat;
+pub mod training;
 
 pub use classifier::{Label, LinearClassifier};
 pub use covariance::{Covariance, EigenCoordinates, Representation};
