@@ -206,7 +206,7 @@ impl Covariance {
         debug_assert!(matrix.is_square() && eigenvalues.len() == d && basis.shape() == (d, d));
         let max = eigenvalues[0];
         let min = eigenvalues[d - 1];
-        if !(max > 0.0) || min <= (d as f64) * f64::EPSILON * max {
+        if max.is_nan() || max <= 0.0 || min <= (d as f64) * f64::EPSILON * max {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: min,
                 max_eigenvalue: max,

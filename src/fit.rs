@@ -213,7 +213,8 @@ impl Gmm {
     /// [`Error::DimensionMismatch`] when `y.len()` differs from the number
     /// of rows of `x`;
     /// [`Error::InvalidRank`] for `Fit::Ppca { rank }` unless `1 ≤ rank < d`;
-    /// [`Error::NonFinite`] for a NaN or infinite entry of `x`;
+    /// [`Error::NonFinite`] for a NaN or infinite entry of `x` (or data so
+    /// large that their squares overflow);
     /// [`Error::NotEnoughSamples`] when a class has no sample, or when
     /// `n < 3` (the two class means use two of the `n` degrees of freedom,
     /// at least one must be left for the covariance);
@@ -262,10 +263,15 @@ impl Gmm {
         let d = x.ncols();
         let n = x.nrows();
         let s = &moments.covariance;
+        // Finite data can still overflow when squared (entries near 1e154).
+        ensure_finite(
+            "pooled covariance (the data overflow when squared)",
+            s.as_slice(),
+        )?;
         let trace = s.trace();
         // The diagonal of S holds sums of squares, so it is exactly zero
         // only when every sample equals its class mean.
-        if !(trace > 0.0) {
+        if trace <= 0.0 {
             return Err(Error::DegenerateFit {
                 fit: fit.name(),
                 reason: "no within-class variance: every sample equals its class mean",
@@ -566,8 +572,8 @@ mod tests {
         let m = PooledMoments::compute(&x, &y, Fit::Pooled).unwrap();
         let mut direct = DMatrix::zeros(3, 3);
         let mut fourth = 0.0;
-        for i in 0..n {
-            let mean = if y[i] == Label::Pos {
+        for (i, label) in y.iter().enumerate() {
+            let mean = if *label == Label::Pos {
                 &m.mean_pos
             } else {
                 &m.mean_neg

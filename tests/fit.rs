@@ -182,8 +182,8 @@ fn brute_force_ledoit_wolf(x: &DMatrix<f64>, y: &[Label]) -> (DMatrix<f64>, f64,
     let (n, d) = x.shape();
     let mut means = [DVector::zeros(d), DVector::zeros(d)];
     let mut counts = [0.0, 0.0];
-    for i in 0..n {
-        let c = usize::from(y[i] == Label::Neg);
+    for (i, label) in y.iter().enumerate() {
+        let c = usize::from(*label == Label::Neg);
         means[c] += x.row(i).transpose();
         counts[c] += 1.0;
     }
@@ -485,6 +485,12 @@ fn fit_rejects_bad_input_with_the_right_error() {
                 Error::NonFinite { name: "x" }
             );
         }
+        // Finite, but the squares overflow.
+        let huge = &x * 1e160;
+        assert!(matches!(
+            Gmm::fit(&huge, &y, fit),
+            Err(Error::NonFinite { .. })
+        ));
         for label in [Label::Pos, Label::Neg] {
             let one_class = vec![label; 6];
             assert!(matches!(
