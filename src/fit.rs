@@ -193,7 +193,7 @@ struct PooledMoments {
     mean_neg: DVector<f64>,
     positives: usize,
     negatives: usize,
-    /// `S = (1/n) Σ_j x̃_j x̃_jᵀ`, symmetrised.
+    /// `S = (1/n) Σ_j x̃_j x̃_jᵀ`, exactly symmetric.
     covariance: DMatrix<f64>,
     /// `Σ_j ‖x̃_j‖⁴`, for the Ledoit–Wolf intensity.
     fourth_moment: f64,
@@ -303,9 +303,9 @@ impl Gmm {
                     |e| match e {
                         Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
                             fit: fit.name(),
-                            reason: "the shrinkage intensity is zero and the pooled covariance \
-                                     is singular (the centred samples lie on one line with \
-                                     equal norms); use more data",
+                            reason: "the shrinkage intensity is (numerically) zero and the \
+                                     pooled covariance is singular: every centred sample is ±v \
+                                     for one vector v, so S = vvᵀ; use more data",
                         },
                         other => other,
                     },
@@ -468,14 +468,15 @@ impl PooledMoments {
 
 /// `S = (1/n) Σ_j x̃_j x̃_jᵀ` and `Σ_j ‖x̃_j‖⁴`, accumulated over blocks of
 /// centred rows (`S += B Bᵀ` with the block `B` holding samples as
-/// columns), so only one `d × BLOCK_ROWS` block is ever copied.
+/// columns, lower triangle only), so only one `d × BLOCK_ROWS` block is
+/// ever copied.
 fn pooled_scatter(
     x: &DMatrix<f64>,
     y: &[Label],
     mean_pos: &DVector<f64>,
     mean_neg: &DVector<f64>,
 ) -> (DMatrix<f64>, f64) {
-    use faer::linalg::matmul::matmul;
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
     use faer::{Accum, MatMut, MatRef, Par};
 
     let (n, d) = x.shape();
@@ -507,19 +508,28 @@ fn pooled_scatter(
             fourth_moment += norm2 * norm2;
         }
         let centred = MatRef::from_column_major_slice(&block[..rows * d], d, rows);
+        // Only the lower triangle: half the flops of the full product.
         matmul(
             MatMut::from_column_major_slice_mut(scatter.as_mut_slice(), d, d),
+            BlockStructure::TriangularLower,
             Accum::Add,
             centred,
+            BlockStructure::Rectangular,
             centred.transpose(),
+            BlockStructure::Rectangular,
             1.0,
             par,
         );
         start += rows;
     }
-    // The product's blocking may round (i, j) and (j, i) differently.
-    let covariance = (&scatter + scatter.transpose()) * (0.5 / n as f64);
-    (covariance, fourth_moment)
+    scatter /= n as f64;
+    // Mirror the lower triangle: S is exactly symmetric.
+    for j in 0..d {
+        for i in 0..j {
+            scatter[(i, j)] = scatter[(j, i)];
+        }
+    }
+    (scatter, fourth_moment)
 }
 
 #[cfg(test)]

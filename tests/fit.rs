@@ -405,6 +405,36 @@ fn rank_deficient_data_each_fit_as_documented() {
     }
 }
 
+/// Centred samples `±v` for one `v`: `S = vvᵀ` has rank one, every
+/// outer product equals `S`, so Ledoit–Wolf finds `b̄² = 0` and no
+/// shrinkage; no fit can make a covariance of these data.
+#[test]
+fn samples_on_one_line_defeat_every_fit() {
+    let x = DMatrix::from_row_slice(4, 2, &[2.0, 1.0, 0.0, -1.0, -2.0, 1.0, -4.0, -1.0]);
+    let y = [Label::Pos, Label::Pos, Label::Neg, Label::Neg];
+    assert!(matches!(
+        Gmm::fit(&x, &y, Fit::Pooled),
+        Err(Error::SingularCovariance {
+            zero_directions: 1,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Gmm::fit(&x, &y, Fit::LedoitWolf),
+        Err(Error::DegenerateFit {
+            fit: "Fit::LedoitWolf",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Gmm::fit(&x, &y, Fit::Ppca { rank: 1 }),
+        Err(Error::DegenerateFit {
+            fit: "Fit::Ppca",
+            ..
+        })
+    ));
+}
+
 /// Fewer samples than dimensions (`n − 2 < d`): `S` has rank `n − 2`.
 #[test]
 fn fewer_samples_than_dimensions() {
