@@ -50,7 +50,7 @@ pub const ORTHONORMALITY_TOLERANCE: f64 = 1e-9;
 pub const EIGEN_GAP_TOLERANCE: f64 = 1e-10;
 
 /// Dimension from which the dense decomposition uses two threads.
-const PARALLEL_FROM_DIM: usize = 384;
+pub(crate) const PARALLEL_FROM_DIM: usize = 384;
 
 /// Which representation a [`Covariance`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,10 +188,25 @@ impl Covariance {
         }
         let matrix = (&sigma + sigma.transpose()) * 0.5;
         let (eigenvalues, basis) = symmetric_eigen_descending(&matrix)?;
-        let d = rows;
+        Covariance::dense_from_eigen(matrix, eigenvalues, basis)
+    }
+
+    /// A dense covariance from a symmetric matrix and its known
+    /// eigen-decomposition (eigenvalues descending, eigenvectors as columns),
+    /// so a caller that already decomposed the matrix (the fits of
+    /// `crate::fit`) does not pay for a second `O(d³)` step. Only the
+    /// positive-definiteness test of [`Covariance::dense`] is repeated; the
+    /// caller vouches for symmetry, finiteness and the decomposition.
+    pub(crate) fn dense_from_eigen(
+        matrix: DMatrix<f64>,
+        eigenvalues: DVector<f64>,
+        basis: DMatrix<f64>,
+    ) -> Result<Covariance> {
+        let d = matrix.nrows();
+        debug_assert!(matrix.is_square() && eigenvalues.len() == d && basis.shape() == (d, d));
         let max = eigenvalues[0];
         let min = eigenvalues[d - 1];
-        if !(max > 0.0) || min <= (d as f64) * f64::EPSILON * max {
+        if max.is_nan() || max <= 0.0 || min <= (d as f64) * f64::EPSILON * max {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: min,
                 max_eigenvalue: max,
@@ -669,11 +684,21 @@ impl Covariance {
 
     /// Samples `n` rows of `A z` with `z ~ N(0, I)` and `A Aᵀ = Σ`
     /// (zero-mean noise with this covariance), as an `n × d` matrix.
+    ///
+    /// The standard normals are drawn column by column (all `n` values of
+    /// the first column, then the second, …), and for a spiked covariance
+    /// the `n × d` isotropic part comes before the `n × k` latent part, so a
+    /// seeded `rng` gives the same matrix every time. Costs: `O(nd)`
+    /// diagonal; `O(nd²)` dense (`z Λ^{1/2} Uᵀ`); `O(ndk)` spiked, inherent
+    /// because every row needs `U_k z_k`. Products with `Uᵀ` use a
+    /// transposed view (faer), never a transposed copy of the basis.
     pub(crate) fn sample_noise<R: rand::Rng + ?Sized>(
         &self,
         n: usize,
         rng: &mut R,
     ) -> DMatrix<f64> {
+        use faer::linalg::matmul::matmul;
+        use faer::{Accum, MatMut, MatRef, Par};
         use rand_distr::{Distribution, StandardNormal};
         let d = self.dim();
         let mut normal = || -> f64 { StandardNormal.sample(rng) };
@@ -681,18 +706,21 @@ impl Covariance {
         match &self.inner.kind {
             Kind::Diagonal { variances, .. } => {
                 let sd: Vec<f64> = variances.iter().map(|v| v.sqrt()).collect();
-                let mut out = DMatrix::zeros(n, d);
-                for i in 0..n {
-                    for j in 0..d {
-                        out[(i, j)] = sd[j] * normal();
-                    }
-                }
-                out
+                DMatrix::from_fn(n, d, |_, j| sd[j] * normal())
             }
             Kind::Dense { basis, .. } => {
-                // rows: z Λ^{1/2} Uᵀ
+                // Rows: z Λ^{1/2} Uᵀ.
                 let z = DMatrix::from_fn(n, d, |_, j| values[j].sqrt() * normal());
-                z * basis.transpose()
+                let mut out = DMatrix::zeros(n, d);
+                matmul(
+                    MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, d),
+                    Accum::Replace,
+                    MatRef::from_column_major_slice(z.as_slice(), n, d),
+                    MatRef::from_column_major_slice(basis.as_slice(), d, d).transpose(),
+                    1.0,
+                    Par::Seq,
+                );
+                out
             }
             Kind::Spiked { basis, noise } => {
                 // Σ = U(Λ − σ²)Uᵀ + σ² I: σ·g plus U √(Λ − σ²) z.
@@ -700,7 +728,14 @@ impl Covariance {
                 let sd_noise = noise.sqrt();
                 let mut out = DMatrix::from_fn(n, d, |_, _| sd_noise * normal());
                 let z = DMatrix::from_fn(n, k, |_, j| (values[j] - noise).sqrt() * normal());
-                out.gemm(1.0, &z, &basis.transpose(), 1.0);
+                matmul(
+                    MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, d),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(z.as_slice(), n, k),
+                    MatRef::from_column_major_slice(basis.as_slice(), d, k).transpose(),
+                    1.0,
+                    Par::Seq,
+                );
                 out
             }
         }

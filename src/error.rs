@@ -98,6 +98,17 @@ pub enum Error {
         zero_directions: usize,
     },
 
+    /// The data cannot support the requested fit even with regularisation
+    /// (no within-class variance at all, or a probabilistic-PCA noise level
+    /// of zero because the data span at most `rank` directions).
+    #[error("cannot fit {fit}: {reason}")]
+    DegenerateFit {
+        /// The fit that was asked for (`"Fit::Pooled"`, `"Fit::LedoitWolf"`, `"Fit::Ppca"`).
+        fit: &'static str,
+        /// What is degenerate and what to do instead.
+        reason: &'static str,
+    },
+
     /// A probability (such as the class prior) outside `(0, 1)`.
     #[error("{name} must be a probability in (0, 1), got {value}")]
     InvalidProbability {

@@ -216,8 +216,26 @@ impl Gmm {
     /// Draws `n` labelled samples: each label from the prior, then
     /// `x = μ_y + A z` with `z ~ N(0, I)`. Rows of the matrix are samples.
     ///
-    /// Reproducible for a seeded `rng`. Cost `O(nd²)` dense, `O(nd)`
-    /// diagonal, `O(ndk)` spiked.
+    /// Reproducible for a seeded `rng`: the `n` labels are drawn first
+    /// (label `i` is `Pos` when the `i`-th uniform draw is below `π`), then
+    /// the noise, column by column. Cost `O(nd²)` dense, `O(nd)` diagonal,
+    /// `O(ndk)` spiked (inherent: every row needs `U_k z_k`); no `d × d`
+    /// matrix is formed for diagonal or spiked covariances.
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{Covariance, Gmm, Label};
+    /// use manifold_robustness::nalgebra::DVector;
+    /// use rand::{rngs::StdRng, SeedableRng};
+    ///
+    /// let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 0.0]), Covariance::isotropic(2, 1.0)?)?;
+    /// let (x, y) = gmm.sample(1000, &mut StdRng::seed_from_u64(7));
+    /// assert_eq!(x.shape(), (1000, 2));
+    /// assert_eq!(y.len(), 1000);
+    /// // The same seed gives the same data.
+    /// assert_eq!(gmm.sample(1000, &mut StdRng::seed_from_u64(7)).0, x);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
     pub fn sample<R: rand::Rng>(&self, n: usize, rng: &mut R) -> (DMatrix<f64>, Vec<Label>) {
         let labels: Vec<Label> = (0..n)
             .map(|_| {

@@ -1,0 +1,599 @@
+//! Fitting a two-class model to labelled data (THEORY §1, "Fitting from data").
+//!
+//! From rows `x_j` with labels `y_j` (`n₊` positive, `n₋` negative,
+//! `n = n₊ + n₋`):
+//!
+//! ```text
+//! μ̂_y = (1/n_y) Σ_{y_j = y} x_j,          π̂ = n₊/n,
+//! x̃_j = x_j − μ̂_{y_j}                      (within-class centred samples),
+//! S   = (1/n) Σ_j x̃_j x̃_jᵀ                 (pooled covariance, maximum likelihood).
+//! ```
+//!
+//! The shared covariance `Σ̂` then comes from one of three fits ([`Fit`]):
+//!
+//! - **Pooled** (maximum likelihood): `Σ̂ = S`. Real images have pixels
+//!   that never vary, so `S` is often singular; that is a
+//!   [`Error::SingularCovariance`] naming the number of zero directions.
+//! - **Ledoit–Wolf** shrinkage toward a scaled identity (Ledoit & Wolf 2004,
+//!   *A well-conditioned estimator for large-dimensional covariance
+//!   matrices*, J. Multivariate Anal. 88, §3.3), with their normalised
+//!   Frobenius norm `‖A‖² = tr(AAᵀ)/d`:
+//!
+//!   ```text
+//!   m  = tr(S)/d,
+//!   d² = ‖S − m I‖²,
+//!   b̄² = (1/n²) Σ_j ‖x̃_j x̃_jᵀ − S‖²,
+//!   δ  = min(1, b̄²/d²)                       (δ = 1 when S = m I already),
+//!   Σ̂  = (1 − δ) S + δ m I.
+//!   ```
+//!
+//!   Because `Σ_j x̃_jᵀ S x̃_j = n tr(S²)`, the sum of the `n` outer-product
+//!   distances is `Σ_j ‖x̃_j‖⁴ − n ‖S‖²_F`: `b̄²` costs `O(nd)` on top of
+//!   the `O(nd²)` for `S`, and no `d × d` outer product is ever formed.
+//!   `Σ̂` has the eigenvectors of `S` and eigenvalues `(1 − δ)λ_i + δm`,
+//!   so it is positive definite whenever `δ > 0`.
+//! - **Probabilistic PCA** of rank `k` (Tipping & Bishop 1999, the maximum
+//!   likelihood solution): with `S = Σ_i λ_i u_i u_iᵀ`, `λ` descending,
+//!
+//!   ```text
+//!   σ² = (1/(d − k)) Σ_{i>k} λ_i,     Σ̂ = U_k Λ_k U_kᵀ + σ² (I − U_k U_kᵀ),
+//!   ```
+//!
+//!   a spiked [`Covariance`] (`O(dk)` storage for everything downstream).
+//!
+//! The pooled covariance is decomposed once (`O(d³)`); every fit reuses that
+//! decomposition. A direction counts as having no variance when its
+//! eigenvalue is at most `d · ε_mach · λ₁`, the threshold
+//! [`Covariance::dense`] uses for positive definiteness.
+//! [`Gmm::fit_with_report`] returns a [`FitReport`] with the evidence: the
+//! pooled spectrum, the zero directions, the shrinkage intensity or the
+//! PPCA noise level and explained variance.
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::classifier::Label;
+use crate::covariance::{
+    symmetric_eigen_descending, Covariance, EIGEN_GAP_TOLERANCE, PARALLEL_FROM_DIM,
+};
+use crate::error::{ensure_finite, Error, Result};
+use crate::gmm::Gmm;
+
+/// Rows per block when accumulating the pooled scatter matrix: large
+/// enough for an efficient matrix product, small enough that the centred
+/// block (`BLOCK_ROWS × d`) stays in cache and memory stays `O(d²)`.
+const BLOCK_ROWS: usize = 256;
+
+/// How the shared covariance is estimated (see the module docs).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{Fit, Gmm, Label};
+/// use manifold_robustness::nalgebra::DMatrix;
+///
+/// // Within-class deviations (±2, 0) around (1, 1) and (0, ±1) around (−1, −1):
+/// // the pooled covariance is diag(2, 1/2).
+/// let x = DMatrix::from_row_slice(4, 2, &[3.0, 1.0, -1.0, 1.0, -1.0, 0.0, -1.0, -2.0]);
+/// let y = [Label::Pos, Label::Pos, Label::Neg, Label::Neg];
+/// let gmm = Gmm::fit(&x, &y, Fit::Pooled)?;
+/// let l = gmm.covariance().eigenvalues();
+/// assert!((l[0] - 2.0).abs() < 1e-15 && (l[1] - 0.5).abs() < 1e-15);
+/// // Δ² = (2, 2) diag(1/2, 2) (2, 2)ᵀ = 10.
+/// assert!((gmm.separation() - 10f64.sqrt()).abs() < 1e-14);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fit {
+    /// The maximum-likelihood pooled within-class covariance `S`.
+    Pooled,
+    /// Ledoit–Wolf shrinkage of `S` toward `(tr S/d) I`.
+    LedoitWolf,
+    /// Probabilistic PCA: the top `rank` eigenpairs of `S` plus isotropic
+    /// noise at the mean of the remaining eigenvalues (`1 ≤ rank < d`).
+    Ppca {
+        /// The number `k` of leading directions kept.
+        rank: usize,
+    },
+}
+
+impl Fit {
+    /// The fit's name as written in code, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fit::Pooled => "Fit::Pooled",
+            Fit::LedoitWolf => "Fit::LedoitWolf",
+            Fit::Ppca { .. } => "Fit::Ppca",
+        }
+    }
+}
+
+/// What a fit did to the pooled covariance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Regularisation {
+    /// None: `Σ̂ = S`.
+    None,
+    /// Ledoit–Wolf shrinkage `Σ̂ = (1 − δ) S + δ m I`.
+    Shrinkage {
+        /// The intensity `δ ∈ [0, 1]`.
+        intensity: f64,
+        /// The target variance `m = tr(S)/d`.
+        target_variance: f64,
+    },
+    /// Probabilistic PCA: the top `rank` eigenpairs of `S` and noise `σ²`.
+    Ppca {
+        /// The rank `k`.
+        rank: usize,
+        /// The noise level `σ²`, the mean of the `d − k` smaller eigenvalues.
+        noise: f64,
+        /// The share of the total variance `tr S` in the `k` kept
+        /// directions: `Σ_{i≤k} λ_i / Σ_i λ_i`.
+        explained_variance_ratio: f64,
+    },
+}
+
+/// The evidence of a fit: what the data looked like and which
+/// regularisation was used (returned by [`Gmm::fit_with_report`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FitReport {
+    /// The fit that was asked for.
+    pub fit: Fit,
+    /// Number of samples labelled `Pos`.
+    pub positives: usize,
+    /// Number of samples labelled `Neg`.
+    pub negatives: usize,
+    /// Eigenvalues of the pooled maximum-likelihood covariance `S`,
+    /// descending, as computed (tiny negative values are rounding noise).
+    pub pooled_eigenvalues: DVector<f64>,
+    /// Number of eigen-directions of `S` without variance
+    /// (`λ_i ≤ d · ε_mach · λ₁`), e.g. constant pixels.
+    pub zero_directions: usize,
+    /// What the fit did to `S`.
+    pub regularisation: Regularisation,
+}
+
+impl FitReport {
+    /// The smallest eigenvalue of the pooled covariance `S`.
+    pub fn pooled_min_eigenvalue(&self) -> f64 {
+        self.pooled_eigenvalues[self.pooled_eigenvalues.len() - 1]
+    }
+
+    /// The Ledoit–Wolf shrinkage intensity `δ`, if that fit was used.
+    pub fn shrinkage_intensity(&self) -> Option<f64> {
+        match self.regularisation {
+            Regularisation::Shrinkage { intensity, .. } => Some(intensity),
+            _ => None,
+        }
+    }
+
+    /// The PPCA noise level `σ²`, if that fit was used.
+    pub fn noise(&self) -> Option<f64> {
+        match self.regularisation {
+            Regularisation::Ppca { noise, .. } => Some(noise),
+            _ => None,
+        }
+    }
+
+    /// The share of variance the PPCA directions explain, if that fit was used.
+    pub fn explained_variance_ratio(&self) -> Option<f64> {
+        match self.regularisation {
+            Regularisation::Ppca {
+                explained_variance_ratio,
+                ..
+            } => Some(explained_variance_ratio),
+            _ => None,
+        }
+    }
+}
+
+/// Class means, counts and the pooled scatter of a labelled sample.
+struct PooledMoments {
+    mean_pos: DVector<f64>,
+    mean_neg: DVector<f64>,
+    positives: usize,
+    negatives: usize,
+    /// `S = (1/n) Σ_j x̃_j x̃_jᵀ`, exactly symmetric.
+    covariance: DMatrix<f64>,
+    /// `Σ_j ‖x̃_j‖⁴`, for the Ledoit–Wolf intensity.
+    fourth_moment: f64,
+}
+
+impl Gmm {
+    /// Fits a model to labelled data: class means, the prior `n₊/n`, and a
+    /// shared covariance by the chosen [`Fit`] (formulas in the
+    /// [module docs](crate::fit)). Rows of `x` are samples.
+    ///
+    /// Cost `O(nd²)` for the pooled covariance plus one `O(d³)`
+    /// eigen-decomposition, with `O(d²)` memory beyond `x`.
+    ///
+    /// # Errors
+    /// In the order checked:
+    /// [`Error::Empty`] when `x` has no columns (`d = 0`);
+    /// [`Error::DimensionMismatch`] when `y.len()` differs from the number
+    /// of rows of `x`;
+    /// [`Error::InvalidRank`] for `Fit::Ppca { rank }` unless `1 ≤ rank < d`;
+    /// [`Error::NonFinite`] for a NaN or infinite entry of `x` (or data so
+    /// large that their squares overflow);
+    /// [`Error::NotEnoughSamples`] when a class has no sample, or when
+    /// `n < 3` (the two class means use two of the `n` degrees of freedom,
+    /// at least one must be left for the covariance);
+    /// [`Error::DegenerateFit`] when no sample differs from its class mean,
+    /// when a PPCA noise level would be zero (the data span at most `rank`
+    /// directions), or when Ledoit–Wolf chooses no shrinkage for a singular
+    /// `S`;
+    /// [`Error::SingularCovariance`] for `Fit::Pooled` when `S` has a
+    /// direction without variance (use `Fit::LedoitWolf` or `Fit::Ppca`);
+    /// [`Error::AmbiguousEigenspace`] for `Fit::Ppca { rank }` when
+    /// `λ_rank − λ_{rank+1} ≤ ε_gap · λ₁` with `ε_gap` =
+    /// [`EIGEN_GAP_TOLERANCE`]: the
+    /// kept directions would be an arbitrary choice inside a block of equal
+    /// eigenvalues, so the result would not be reproducible — choose a rank
+    /// outside the block;
+    /// [`Error::IdenticalMeans`] when both class means are equal;
+    /// [`Error::Decomposition`] if the eigen-solver fails.
+    pub fn fit(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<Gmm> {
+        Ok(Gmm::fit_with_report(x, y, fit)?.0)
+    }
+
+    /// [`Gmm::fit`], also returning the [`FitReport`]: the pooled spectrum,
+    /// the zero directions and the regularisation used.
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{Fit, Gmm, Label};
+    /// use manifold_robustness::nalgebra::DMatrix;
+    ///
+    /// // Pooled covariance S = diag(2, 1/2): m = 5/4, d² = 9/16 and
+    /// // b̄² = (34 − 4 · 17/4) / (4² · 2) = 17/32, so δ = 17/18.
+    /// let x = DMatrix::from_row_slice(4, 2, &[3.0, 1.0, -1.0, 1.0, -1.0, 0.0, -1.0, -2.0]);
+    /// let y = [Label::Pos, Label::Pos, Label::Neg, Label::Neg];
+    /// let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf)?;
+    /// assert!((report.shrinkage_intensity().unwrap() - 17.0 / 18.0).abs() < 1e-15);
+    /// // Eigenvalues (1 − δ) λ_i + δ m.
+    /// let l = gmm.covariance().eigenvalues();
+    /// assert!((l[0] - 23.25 / 18.0).abs() < 1e-14 && (l[1] - 21.75 / 18.0).abs() < 1e-14);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Gmm::fit`].
+    pub fn fit_with_report(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<(Gmm, FitReport)> {
+        let moments = PooledMoments::compute(x, y, fit)?;
+        let d = x.ncols();
+        let n = x.nrows();
+        let s = &moments.covariance;
+        // Finite data can still overflow when squared (entries near 1e154).
+        ensure_finite(
+            "pooled covariance (the data overflow when squared)",
+            s.as_slice(),
+        )?;
+        let trace = s.trace();
+        // The diagonal of S holds sums of squares, so it is exactly zero
+        // only when every sample equals its class mean.
+        if trace <= 0.0 {
+            return Err(Error::DegenerateFit {
+                fit: fit.name(),
+                reason: "no within-class variance: every sample equals its class mean",
+            });
+        }
+        let (values, basis) = symmetric_eigen_descending(s)?;
+        let zero_threshold = (d as f64) * f64::EPSILON * values[0];
+        let zero_directions = values.iter().filter(|&&l| l <= zero_threshold).count();
+
+        let (covariance, regularisation) = match fit {
+            Fit::Pooled => {
+                if zero_directions > 0 {
+                    return Err(Error::SingularCovariance {
+                        min_eigenvalue: values[d - 1],
+                        zero_directions,
+                    });
+                }
+                let cov = Covariance::dense_from_eigen(s.clone(), values.clone(), basis)?;
+                (cov, Regularisation::None)
+            }
+            Fit::LedoitWolf => {
+                let (intensity, target) = ledoit_wolf_intensity(s, moments.fourth_moment, n);
+                let mut shrunk = s * (1.0 - intensity);
+                for i in 0..d {
+                    shrunk[(i, i)] += intensity * target;
+                }
+                let shrunk_values = values.map(|l| (1.0 - intensity) * l + intensity * target);
+                let cov = Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
+                    |e| match e {
+                        Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
+                            fit: fit.name(),
+                            reason: "the shrinkage intensity is (numerically) zero and the \
+                                     pooled covariance is singular: every centred sample is ±v \
+                                     for one vector v, so S = vvᵀ; use more data",
+                        },
+                        other => other,
+                    },
+                )?;
+                (
+                    cov,
+                    Regularisation::Shrinkage {
+                        intensity,
+                        target_variance: target,
+                    },
+                )
+            }
+            Fit::Ppca { rank } => {
+                let tail = values.rows(rank, d - rank).sum();
+                let noise = tail / (d - rank) as f64;
+                if noise <= zero_threshold {
+                    return Err(Error::DegenerateFit {
+                        fit: fit.name(),
+                        reason: "the eigenvalues beyond the rank are all zero, so the noise \
+                                 level σ² would be zero (the data span at most `rank` \
+                                 directions); use a smaller rank or Fit::LedoitWolf",
+                    });
+                }
+                let (lambda_k, lambda_next) = (values[rank - 1], values[rank]);
+                if lambda_k - lambda_next <= EIGEN_GAP_TOLERANCE * values[0] {
+                    return Err(Error::AmbiguousEigenspace {
+                        k: rank,
+                        lambda_k,
+                        lambda_next,
+                    });
+                }
+                let leading = values.rows(0, rank).into_owned();
+                let explained_variance_ratio = leading.sum() / values.sum();
+                let cov = Covariance::spiked(basis.columns(0, rank).into_owned(), leading, noise)?;
+                (
+                    cov,
+                    Regularisation::Ppca {
+                        rank,
+                        noise,
+                        explained_variance_ratio,
+                    },
+                )
+            }
+        };
+
+        let prior_pos = moments.positives as f64 / n as f64;
+        let report = FitReport {
+            fit,
+            positives: moments.positives,
+            negatives: moments.negatives,
+            pooled_eigenvalues: values,
+            zero_directions,
+            regularisation,
+        };
+        let gmm = Gmm::new(moments.mean_pos, moments.mean_neg, covariance, prior_pos)?;
+        Ok((gmm, report))
+    }
+}
+
+/// The Ledoit–Wolf intensity `δ = min(1, b̄²/d²)` and target `m = tr(S)/d`
+/// (module docs), from `S` and `Σ_j ‖x̃_j‖⁴`.
+fn ledoit_wolf_intensity(s: &DMatrix<f64>, fourth_moment: f64, n: usize) -> (f64, f64) {
+    let d = s.nrows();
+    let p = d as f64;
+    let m = s.trace() / p;
+    // ‖S − mI‖²_F summed entry by entry: no cancellation when S ≈ mI.
+    let mut distance = 0.0;
+    let mut frobenius = 0.0;
+    for j in 0..d {
+        for i in 0..d {
+            let v = s[(i, j)];
+            frobenius += v * v;
+            let c = if i == j { v - m } else { v };
+            distance += c * c;
+        }
+    }
+    let d2 = distance / p;
+    // b̄² = (Σ_j ‖x̃_j‖⁴ − n‖S‖²_F) / (n² d); non-negative in exact
+    // arithmetic (Σ‖x̃‖⁴/n ≥ (tr S)² ≥ ‖S‖²_F), clamped against rounding.
+    let nf = n as f64;
+    let b2 = ((fourth_moment / nf - frobenius) / (nf * p)).max(0.0);
+    let intensity = if d2 > 0.0 { (b2 / d2).min(1.0) } else { 1.0 };
+    (intensity, m)
+}
+
+impl PooledMoments {
+    /// Validates the data and computes means, counts, `S` and `Σ‖x̃_j‖⁴`.
+    fn compute(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<PooledMoments> {
+        let (n, d) = x.shape();
+        if d == 0 {
+            return Err(Error::Empty { name: "x" });
+        }
+        if y.len() != n {
+            return Err(Error::DimensionMismatch {
+                name: "labels (one per row of x)",
+                expected: n,
+                found: y.len(),
+            });
+        }
+        if let Fit::Ppca { rank } = fit {
+            if rank == 0 || rank >= d {
+                return Err(Error::InvalidRank {
+                    k: rank,
+                    max: d - 1,
+                });
+            }
+        }
+        ensure_finite("x", x.as_slice())?;
+        let positives = y.iter().filter(|&&l| l == Label::Pos).count();
+        let negatives = n - positives;
+        if positives == 0 {
+            return Err(Error::NotEnoughSamples {
+                name: "samples labelled Pos",
+                needed: 1,
+                found: 0,
+            });
+        }
+        if negatives == 0 {
+            return Err(Error::NotEnoughSamples {
+                name: "samples labelled Neg",
+                needed: 1,
+                found: 0,
+            });
+        }
+        if n < 3 {
+            return Err(Error::NotEnoughSamples {
+                name: "samples in total (the two class means use two degrees of freedom)",
+                needed: 3,
+                found: n,
+            });
+        }
+
+        // Class means, column by column (contiguous in column-major storage).
+        let mut mean_pos = DVector::zeros(d);
+        let mut mean_neg = DVector::zeros(d);
+        for j in 0..d {
+            let column = x.column(j);
+            let (mut sum_pos, mut sum_neg) = (0.0, 0.0);
+            for (i, label) in y.iter().enumerate() {
+                match label {
+                    Label::Pos => sum_pos += column[i],
+                    Label::Neg => sum_neg += column[i],
+                }
+            }
+            mean_pos[j] = sum_pos / positives as f64;
+            mean_neg[j] = sum_neg / negatives as f64;
+        }
+
+        let (covariance, fourth_moment) = pooled_scatter(x, y, &mean_pos, &mean_neg);
+        Ok(PooledMoments {
+            mean_pos,
+            mean_neg,
+            positives,
+            negatives,
+            covariance,
+            fourth_moment,
+        })
+    }
+}
+
+/// `S = (1/n) Σ_j x̃_j x̃_jᵀ` and `Σ_j ‖x̃_j‖⁴`, accumulated over blocks of
+/// centred rows (`S += B Bᵀ` with the block `B` holding samples as
+/// columns, lower triangle only), so only one `d × BLOCK_ROWS` block is
+/// ever copied.
+fn pooled_scatter(
+    x: &DMatrix<f64>,
+    y: &[Label],
+    mean_pos: &DVector<f64>,
+    mean_neg: &DVector<f64>,
+) -> (DMatrix<f64>, f64) {
+    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    use faer::{Accum, MatMut, MatRef, Par};
+
+    let (n, d) = x.shape();
+    let par = if d >= PARALLEL_FROM_DIM {
+        Par::rayon(2)
+    } else {
+        Par::Seq
+    };
+    let mut scatter = DMatrix::<f64>::zeros(d, d);
+    let mut block = vec![0.0; d * BLOCK_ROWS.min(n)];
+    let mut fourth_moment = 0.0;
+    let mut start = 0;
+    while start < n {
+        let rows = BLOCK_ROWS.min(n - start);
+        // Column r of the block is sample start + r, centred by its class mean.
+        for j in 0..d {
+            let column = x.column(j);
+            for r in 0..rows {
+                let mean = match y[start + r] {
+                    Label::Pos => mean_pos[j],
+                    Label::Neg => mean_neg[j],
+                };
+                block[j + r * d] = column[start + r] - mean;
+            }
+        }
+        for r in 0..rows {
+            let sample = &block[r * d..(r + 1) * d];
+            let norm2: f64 = sample.iter().map(|v| v * v).sum();
+            fourth_moment += norm2 * norm2;
+        }
+        let centred = MatRef::from_column_major_slice(&block[..rows * d], d, rows);
+        // Only the lower triangle: half the flops of the full product.
+        matmul(
+            MatMut::from_column_major_slice_mut(scatter.as_mut_slice(), d, d),
+            BlockStructure::TriangularLower,
+            Accum::Add,
+            centred,
+            BlockStructure::Rectangular,
+            centred.transpose(),
+            BlockStructure::Rectangular,
+            1.0,
+            par,
+        );
+        start += rows;
+    }
+    scatter /= n as f64;
+    // Mirror the lower triangle: S is exactly symmetric.
+    for j in 0..d {
+        for i in 0..j {
+            scatter[(i, j)] = scatter[(j, i)];
+        }
+    }
+    (scatter, fourth_moment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-derived example of the module docs: S = diag(2, 1/2).
+    fn example() -> (DMatrix<f64>, Vec<Label>) {
+        let x = DMatrix::from_row_slice(4, 2, &[3.0, 1.0, -1.0, 1.0, -1.0, 0.0, -1.0, -2.0]);
+        (x, vec![Label::Pos, Label::Pos, Label::Neg, Label::Neg])
+    }
+
+    #[test]
+    fn pooled_moments_of_the_hand_example() {
+        let (x, y) = example();
+        let m = PooledMoments::compute(&x, &y, Fit::Pooled).unwrap();
+        assert_eq!(m.mean_pos.as_slice(), &[1.0, 1.0]);
+        assert_eq!(m.mean_neg.as_slice(), &[-1.0, -1.0]);
+        assert_eq!(m.covariance.as_slice(), &[2.0, 0.0, 0.0, 0.5]);
+        // ‖x̃‖⁴: 16, 16, 1, 1.
+        assert_eq!(m.fourth_moment, 34.0);
+    }
+
+    #[test]
+    fn ledoit_wolf_is_one_when_s_is_already_isotropic() {
+        // Deviations (±1, 0) and (0, ±1) in each class: S = I/2 = m I.
+        let x = DMatrix::from_row_slice(
+            8,
+            2,
+            &[
+                2.0, 1.0, 0.0, 1.0, 1.0, 2.0, 1.0, 0.0, //
+                -2.0, -1.0, 0.0, -1.0, -1.0, -2.0, -1.0, 0.0,
+            ],
+        );
+        let y = [[Label::Pos; 4], [Label::Neg; 4]].concat();
+        let m = PooledMoments::compute(&x, &y, Fit::LedoitWolf).unwrap();
+        assert_eq!(m.covariance.as_slice(), &[0.5, 0.0, 0.0, 0.5]);
+        let (delta, target) = ledoit_wolf_intensity(&m.covariance, m.fourth_moment, 8);
+        assert_eq!((delta, target), (1.0, 0.5));
+    }
+
+    #[test]
+    fn blocks_add_up_to_the_one_pass_scatter() {
+        // More rows than one block, so the accumulation crosses blocks.
+        let n = BLOCK_ROWS * 2 + 17;
+        let x = DMatrix::from_fn(n, 3, |i, j| ((i * 7 + j * 13) % 11) as f64 - 0.3 * j as f64);
+        let y: Vec<Label> = (0..n)
+            .map(|i| if i % 3 == 0 { Label::Pos } else { Label::Neg })
+            .collect();
+        let m = PooledMoments::compute(&x, &y, Fit::Pooled).unwrap();
+        let mut direct = DMatrix::zeros(3, 3);
+        let mut fourth = 0.0;
+        for (i, label) in y.iter().enumerate() {
+            let mean = if *label == Label::Pos {
+                &m.mean_pos
+            } else {
+                &m.mean_neg
+            };
+            let c = x.row(i).transpose() - mean;
+            direct += &c * c.transpose();
+            fourth += c.norm_squared().powi(2);
+        }
+        direct /= n as f64;
+        assert!((direct - &m.covariance).amax() < 1e-12);
+        assert!((fourth - m.fourth_moment).abs() < 1e-12 * fourth);
+    }
+}
