@@ -26,7 +26,14 @@ fn print_model_summary(gmm: &manifold_robustness::Gmm) {
         values[0] / values[d - 1]
     );
     let clf = gmm.bayes_classifier();
-    println!("Mahalanobis separation Δ = ‖μ₊ − μ₋‖_Σ⁻¹ = {:.6}", gmm.separation());
-    println!("Bayes classifier: ‖w_B‖ = {:.6}, b_B = {:.1e}", clf.weights().norm(), clf.bias());
+    println!(
+        "Mahalanobis separation Δ = ‖μ₊ − μ₋‖_Σ⁻¹ = {:.6}",
+        gmm.separation()
+    );
+    println!(
+        "Bayes classifier: ‖w_B‖ = {:.6}, b_B = {:.1e}",
+        clf.weights().norm(),
+        clf.bias()
+    );
     println!("Bayes error Φ(−Δ/2) = {:.6}", gmm.bayes_error());
 }

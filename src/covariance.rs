@@ -238,7 +238,7 @@ impl Covariance {
         order.sort_by(|&a, &b| variances[b].total_cmp(&variances[a]));
         let eigenvalues = DVector::from_iterator(d, order.iter().map(|&i| variances[i]));
         let min = eigenvalues[d - 1];
-        if !(min > 0.0) || !(1.0 / min).is_finite() {
+        if min.is_nan() || min <= 0.0 || !(1.0 / min).is_finite() {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: min,
                 max_eigenvalue: eigenvalues[0],
@@ -281,7 +281,7 @@ impl Covariance {
         ensure_finite("variances", variances.as_slice())?;
         ensure_finite("noise", &[noise])?;
         ensure_finite("basis", basis.as_slice())?;
-        if !(noise > 0.0) {
+        if noise.is_nan() || noise <= 0.0 {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: noise,
                 max_eigenvalue: variances.max(),
@@ -514,6 +514,7 @@ impl Covariance {
     }
 
     /// Rebuilds a vector from eigen-coordinates: `Σ_i c_i u_i + residual`.
+    #[allow(clippy::wrong_self_convention)] // the covariance supplies the basis
     pub(crate) fn from_coordinates_unchecked(&self, coords: &EigenCoordinates) -> DVector<f64> {
         match &self.inner.kind {
             Kind::Dense { basis, .. } => basis * &coords.explicit,
@@ -565,7 +566,7 @@ impl Covariance {
                 let g = f(k, values[k]);
                 // f(Σ)v = U (f(Λ) − g) Uᵀ v + g v.
                 for j in 0..k {
-                    c[j] = (f(j, values[j]) - g) * c[j];
+                    c[j] *= f(j, values[j]) - g;
                 }
                 let mut out = v * g;
                 out.gemv(1.0, basis, &c, 1.0);

@@ -268,7 +268,7 @@ mod tests {
         let gmm = Gmm::symmetric(DVector::from_vec(vec![0.0, 1.5, 0.0]), cov).unwrap();
         assert!((gmm.separation() - 3.0).abs() < 1e-15);
         // Φ(−1.5)
-        assert!((gmm.bayes_error() - 0.066807201268858057).abs() < 1e-16);
+        assert!((gmm.bayes_error() - 0.066_807_201_268_858_06).abs() < 1e-16);
         let clf = gmm.bayes_classifier();
         assert!((gmm.error(&clf).unwrap() - gmm.bayes_error()).abs() < 1e-16);
     }
