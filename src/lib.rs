@@ -32,6 +32,7 @@ pub use nalgebra;
 pub mod classifier;
 pub mod covariance;
 pub mod default_model;
+pub mod empirical;
 pub mod error;
 pub mod gmm;
 pub mod normal;
