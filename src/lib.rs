@@ -31,6 +31,7 @@ pub use nalgebra;
 
 pub mod classifier;
 pub mod covariance;
+pub mod datasets;
 pub mod default_model;
 pub mod empirical;
 pub mod error;
