@@ -218,6 +218,58 @@ pub enum Error {
     /// A decomposition failed inside the linear-algebra backend.
     #[error("{0} decomposition failed to converge")]
     Decomposition(&'static str),
+
+    /// Empirical adversarial training (`empirical::adversarial_training`)
+    /// stopped before its stationarity criterion was met: the iteration cap
+    /// was reached, or the line search could not decrease the loss any more.
+    #[error(
+        "adversarial training stopped after {iterations} iterations without converging ({reason}): stationarity {stationarity:e} above the tolerance {tolerance:e}, loss {loss}"
+    )]
+    TrainingNoConvergence {
+        /// Iterations taken.
+        iterations: usize,
+        /// The stationarity measure reached (the norm of the gradient, or of
+        /// the minimal subgradient for ℓ∞ threats).
+        stationarity: f64,
+        /// The tolerance that was asked for.
+        tolerance: f64,
+        /// The training loss at the last iterate.
+        loss: f64,
+        /// Why it stopped.
+        reason: &'static str,
+    },
+
+    /// The samples are linearly separable with a positive robust margin, so
+    /// the unregularised robust logistic loss has no minimiser: scaling the
+    /// separating classifier up drives the loss to 0.
+    #[error(
+        "the samples are linearly separable with a positive robust margin at budget {budget}: the unregularised robust logistic loss has no minimiser (it tends to 0 as ‖w‖ → ∞); set l2_penalty > 0"
+    )]
+    LinearlySeparable {
+        /// The training budget `ε`.
+        budget: f64,
+    },
+
+    /// Robust training ended at `w = 0`: at this budget no linear classifier
+    /// beats the constant prediction on the samples.
+    #[error(
+        "at budget {budget} the robust training loss is minimised by w = 0: no linear classifier beats the constant prediction"
+    )]
+    ZeroOptimum {
+        /// The training budget `ε`.
+        budget: f64,
+    },
+
+    /// A data file bundled with the crate could not be parsed.
+    #[error("{file}, line {line}: {reason}")]
+    InvalidData {
+        /// The file.
+        file: &'static str,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// The crate's result type.

@@ -31,7 +31,9 @@ pub use nalgebra;
 
 pub mod classifier;
 pub mod covariance;
+pub mod datasets;
 pub mod default_model;
+pub mod empirical;
 pub mod error;
 pub mod fit;
 pub mod gmm;
