@@ -29,18 +29,26 @@
 
 pub use nalgebra;
 
+pub mod attack;
 pub mod classifier;
 pub mod covariance;
 pub mod default_model;
+pub mod disentangle;
 pub mod error;
 pub mod gmm;
 pub mod normal;
+pub mod robust;
 pub mod threat;
 pub mod training;
 
+pub use attack::{
+    energy_profile, minimal_perturbation, minimal_perturbation_with, minimal_perturbations,
+    minimal_perturbations_with, AttackOptions, BatchAttack, EnergyProfile, Perturbation,
+};
 pub use classifier::{Label, LinearClassifier};
 pub use covariance::{Covariance, EigenCoordinates, Representation};
 pub use default_model::default_model;
+pub use disentangle::{attack_energy_summary, AttackEnergySummary};
 pub use error::{Error, Result};
 pub use gmm::Gmm;
 pub use threat::{SpectralFamily, Threat};
