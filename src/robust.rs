@@ -367,6 +367,8 @@ fn safeguarded_root(
 }
 
 #[cfg(test)]
+// Reference values keep every digit mpmath printed.
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 

@@ -77,15 +77,18 @@ proptest! {
                     clf.score(&moved).abs() <= tol::CLOSED_FORM * score_scale(&clf, &moved),
                     "score after attack {:e}", clf.score(&moved)
                 );
-                // The budget attains the margin: t* σ_K(w) = m.
+                // The budget attains the margin: t* σ_K(w) = m. (σ_K(w) = wᵀv*
+                // carries a relative error ~ε‖w‖‖v*‖/σ, see
+                // tests/invariances_threats.rs; δ/t* is ±v*.)
+                let condition = (w.norm() * delta.norm() / budget / support).max(1.0);
                 prop_assert!(
-                    (budget * support - margin).abs() <= tol::CLOSED_FORM * margin,
+                    (budget * support - margin).abs() <= tol::CLOSED_FORM * condition * margin,
                     "t*σ = {:e}, m = {:e}", budget * support, margin
                 );
                 // δ lies on the boundary of t*K.
                 let gauge = case.gauge(&cov, &delta);
                 prop_assert!(
-                    (gauge - budget).abs() <= case.gauge_tolerance(&cov) * budget,
+                    (gauge - budget).abs() <= case.gauge_tolerance() * budget,
                     "gauge {gauge:e} vs budget {budget:e}"
                 );
                 // Latent steps exist exactly for the ellipsoids with a factor
@@ -161,9 +164,9 @@ proptest! {
         let deltas = batch.deltas();
         prop_assert_eq!(deltas.shape(), (n, d));
         let mut counted = [0usize; 3];
-        for i in 0..n {
+        for (i, &y) in ys.iter().enumerate() {
             let x = xs.row(i).transpose();
-            let single = minimal_perturbation_with(&clf, &threat, &x, ys[i], &options).unwrap();
+            let single = minimal_perturbation_with(&clf, &threat, &x, y, &options).unwrap();
             let from_batch = batch.perturbation(i);
             match (&single, &from_batch) {
                 (Perturbation::Misclassified, Perturbation::Misclassified) => {

@@ -222,11 +222,11 @@ fn attack_energy_summary_matches_literal_averages() {
         let mut variance = 0.0;
         let mut budget = 0.0;
         let mut flipped = 0;
-        for i in 0..40 {
+        for (i, &y) in ys.iter().enumerate() {
             let x = xs.row(i).transpose();
             if let Perturbation::Flip {
                 delta, budget: t, ..
-            } = minimal_perturbation(&clf, &threat, &x, ys[i]).unwrap()
+            } = minimal_perturbation(&clf, &threat, &x, y).unwrap()
             {
                 let profile = energy_profile(gmm.covariance(), &delta).unwrap();
                 for (s, &k) in shares.iter_mut().zip(&ks) {

@@ -143,10 +143,13 @@ pub enum ThreatCase {
     Union(Vec<(ThreatCase, f64)>),
 }
 
+/// `(explicit eigenvectors, their eigenvalues, Some((I − U_kU_kᵀ, σ²)) for spiked)`.
+pub type SpectralParts = (DMatrix<f64>, Vec<f64>, Option<(DMatrix<f64>, f64)>);
+
 /// The covariance's eigen-directions as explicit matrices: the `d × k_e`
 /// explicit eigenvectors (descending), their eigenvalues, and for a spiked
 /// covariance the noise projector `I − U_kU_kᵀ` with the noise level.
-pub fn spectral_parts(cov: &Covariance) -> (DMatrix<f64>, Vec<f64>, Option<(DMatrix<f64>, f64)>) {
+pub fn spectral_parts(cov: &Covariance) -> SpectralParts {
     let d = cov.dim();
     let explicit = cov.explicit_directions();
     let basis = cov.leading_basis(explicit).unwrap();
@@ -269,40 +272,126 @@ impl ThreatCase {
                 .iter()
                 .map(|(c, b)| c.gauge(cov, delta) / b)
                 .fold(f64::INFINITY, f64::min),
+            ThreatCase::Ellipsoid(a) => factor_gauge(a, delta),
             _ => {
-                let a = self.factor(cov).unwrap();
-                let svd = a.clone().svd(true, true);
-                // Rank cutoff: the test factors are either exactly rank
-                // deficient (zero weights) or have σ_min/σ_max ≫ 1e-10.
-                let cutoff = 1e-10 * svd.singular_values.max();
-                let pinv = svd.pseudo_inverse(cutoff).unwrap();
-                let u = &pinv * delta;
-                let off_span = (&a * &u - delta).norm();
-                if off_span > 1e-9 * delta.norm().max(1e-300) {
+                // Structured: A = U diag(√m) (+ √m_noise (I − U_kU_kᵀ)), so
+                // gauge² = Σ_{m_i>0} (u_iᵀδ)²/m_i, and δ must have no energy
+                // where m_i = 0. (nalgebra's SVD is not used: it loses ~1e-8
+                // on scaled permutation matrices, dimforge/nalgebra#1172.)
+                let (basis, values, noise) = spectral_parts(cov);
+                let weights =
+                    self.spectral_weights(&values, noise.as_ref().map(|(_, level)| *level));
+                let coords = basis.tr_mul(delta);
+                let mut inside = 0.0;
+                let mut outside = 0.0;
+                for i in 0..coords.len() {
+                    if weights[i] > 0.0 {
+                        inside += coords[i] * coords[i] / weights[i];
+                    } else {
+                        outside += coords[i] * coords[i];
+                    }
+                }
+                if let Some((projector, _)) = &noise {
+                    let residual = (projector * delta).norm_squared();
+                    let m = weights[coords.len()];
+                    if m > 0.0 {
+                        inside += residual / m;
+                    } else {
+                        outside += residual;
+                    }
+                }
+                if outside.sqrt() > 1e-9 * delta.norm().max(1e-300) {
                     f64::INFINITY
                 } else {
-                    u.norm()
+                    inside.sqrt()
                 }
             }
         }
     }
+
+    /// The weights `m_i` of a model-based ellipsoid (or ℓ2) per explicit
+    /// direction, then one for the noise block (if there is one).
+    fn spectral_weights(&self, values: &[f64], noise_level: Option<f64>) -> Vec<f64> {
+        let mut out: Vec<f64> = (0..values.len())
+            .map(|i| match self {
+                ThreatCase::Lp(_) => 1.0,
+                ThreatCase::Generative => values[i],
+                ThreatCase::GenerativeRank(k) => {
+                    if i < *k {
+                        values[i]
+                    } else {
+                        0.0
+                    }
+                }
+                ThreatCase::Eigenspace(k) => {
+                    if i < *k {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+                ThreatCase::OffManifold(k) => {
+                    if i >= *k {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+                _ => unreachable!("not a spectral case"),
+            })
+            .collect();
+        if let Some(level) = noise_level {
+            out.push(match self {
+                ThreatCase::Lp(_) | ThreatCase::OffManifold(_) => 1.0,
+                ThreatCase::Generative => level,
+                _ => 0.0,
+            });
+        }
+        out
+    }
+}
+
+/// `min{‖u‖ : Au = δ}` for a general factor, by Householder QR (∞ when
+/// `δ` leaves the range of `A`).
+pub fn factor_gauge(a: &DMatrix<f64>, delta: &DVector<f64>) -> f64 {
+    let (d, m) = a.shape();
+    if m <= d {
+        // A = QR with R upper triangular m × m: u = R⁻¹Qᵀδ, range(A) = range(Q).
+        let qr = a.clone().qr();
+        let q = qr.q();
+        let r = qr.r();
+        let coefficients = q.tr_mul(delta);
+        let off_span = (delta - &q * &coefficients).norm();
+        if off_span > 1e-9 * delta.norm().max(1e-300) {
+            return f64::INFINITY;
+        }
+        r.solve_upper_triangular(&coefficients)
+            .map_or(f64::INFINITY, |u| u.norm())
+    } else {
+        // Aᵀ = QR with Q m × d: the least-norm u is Q R⁻ᵀ δ, of norm ‖R⁻ᵀδ‖.
+        let qr = a.transpose().qr();
+        let r = qr.r();
+        r.transpose()
+            .solve_lower_triangular(delta)
+            .map_or(f64::INFINITY, |z| z.norm())
+    }
 }
 
 impl ThreatCase {
-    /// Relative tolerance for comparing [`ThreatCase::gauge`]: the
-    /// pseudo-inverse solve is backward stable, so its relative error is a
-    /// modest multiple of `cond(A) · ε_mach`; `1e-12 · cond(A)` (about
+    /// Relative tolerance for comparing [`ThreatCase::gauge`]: for a
+    /// general factor the QR solve is backward stable, so its relative error
+    /// is a modest multiple of `cond(A) · ε_mach`; `1e-12 · cond(A)` (about
     /// `4500 ε cond`) leaves room for that and still catches any wrong
     /// budget, which would be off by O(1).
-    pub fn gauge_tolerance(&self, cov: &Covariance) -> f64 {
+    pub fn gauge_tolerance(&self) -> f64 {
         match self {
             ThreatCase::Lp(p) if *p != 2.0 => 1e-12,
             ThreatCase::Union(parts) => parts
                 .iter()
-                .map(|(c, _)| c.gauge_tolerance(cov))
+                .map(|(c, _)| c.gauge_tolerance())
                 .fold(0.0, f64::max),
-            _ => {
-                let a = self.factor(cov).unwrap();
+            ThreatCase::Ellipsoid(a) => {
+                // Only a rough condition number is needed here.
                 let values = a.singular_values();
                 let max = values.max();
                 let min = values
@@ -312,6 +401,8 @@ impl ThreatCase {
                     .fold(f64::INFINITY, f64::min);
                 1e-12 * (max / min).max(1.0)
             }
+            // The structured gauge divides by m_i ≥ 1e-2: a few ulps.
+            _ => 1e-12,
         }
     }
 }
