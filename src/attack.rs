@@ -176,7 +176,8 @@ pub(crate) fn check_threat(clf: &LinearClassifier, threat: &Threat) -> Result<()
 ///
 /// # Errors
 /// [`Error::DimensionMismatch`] when `x` or the threat does not match the
-/// classifier's dimension, [`Error::NonFinite`] for a non-finite `x`.
+/// classifier's dimension, [`Error::NonFinite`] for a non-finite `x`
+/// (named `"point"`) or a score that overflows (named `"margins"`).
 pub fn minimal_perturbation(
     clf: &LinearClassifier,
     threat: &Threat,
@@ -219,6 +220,10 @@ pub fn minimal_perturbation_with(
     ensure_dim("point", clf.dim(), x.len())?;
     ensure_finite("point", x.as_slice())?;
     let margin = clf.margin(x, y);
+    if !margin.is_finite() {
+        // x is finite, so its score overflowed.
+        return Err(Error::NonFinite { name: "margins" });
+    }
     if margin <= 0.0 {
         return Ok(Perturbation::Misclassified);
     }
@@ -282,7 +287,8 @@ pub struct BatchAttack {
 /// # Errors
 /// [`Error::DimensionMismatch`] when the columns of `xs`, the labels
 /// (`ys.len()` must equal the number of rows) or the threat do not match;
-/// [`Error::NonFinite`] for a non-finite entry of `xs`.
+/// [`Error::NonFinite`] for a non-finite entry of `xs` (named `"points"`),
+/// or finite points whose score overflows (named `"margins"`).
 pub fn minimal_perturbations(
     clf: &LinearClassifier,
     threat: &Threat,
@@ -308,12 +314,18 @@ pub fn minimal_perturbations_with(
     check_threat(clf, threat)?;
     ensure_dim("points (columns)", clf.dim(), xs.ncols())?;
     ensure_dim("labels", xs.nrows(), ys.len())?;
-    ensure_finite("points", xs.as_slice())?;
     let w = clf.weights();
     let mut margins = xs * w;
     let signs: Vec<f64> = ys.iter().map(|y| y.sign()).collect();
-    for (m, s) in margins.iter_mut().zip(&signs) {
+    for (i, (m, s)) in margins.iter_mut().zip(&signs).enumerate() {
         *m = s * (*m + clf.bias());
+        // A NaN or infinite entry always makes its row's margin non-finite
+        // (∞·0 is NaN), so the check costs nothing beyond the one pass.
+        if !m.is_finite() {
+            let row_finite = xs.row(i).iter().all(|v| v.is_finite());
+            let name = if row_finite { "margins" } else { "points" };
+            return Err(Error::NonFinite { name });
+        }
     }
     let steepest = threat.steepest_unchecked(w);
     let support = if steepest.is_some() {

@@ -423,6 +423,24 @@ fn bad_input_gets_typed_errors() {
         ),
         Err(Error::DimensionMismatch { name: "threat", .. })
     ));
+    // A non-finite entry under a zero weight is still caught (0·NaN = NaN),
+    // and finite points whose score overflows are named as such.
+    let axis = LinearClassifier::new(vec(&[1.0, 0.0]), 0.0).unwrap();
+    let mut hidden = xs.clone();
+    hidden[(0, 1)] = f64::NAN;
+    assert!(matches!(
+        minimal_perturbations(&axis, &l2, &hidden, &[Label::Pos, Label::Pos]),
+        Err(Error::NonFinite { name: "points" })
+    ));
+    let huge = DMatrix::from_row_slice(1, 2, &[1e308, 1e308]);
+    assert!(matches!(
+        minimal_perturbations(&clf, &l2, &huge, &[Label::Pos]),
+        Err(Error::NonFinite { name: "margins" })
+    ));
+    assert!(matches!(
+        minimal_perturbation(&clf, &l2, &vec(&[1e308, 1e308]), Label::Pos),
+        Err(Error::NonFinite { name: "margins" })
+    ));
     // An empty batch is fine.
     let empty = minimal_perturbations(&clf, &l2, &DMatrix::zeros(0, 2), &[]).unwrap();
     assert!(empty.is_empty());
