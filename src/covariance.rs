@@ -493,20 +493,22 @@ impl Covariance {
 
     /// Squared length of `v` in each spectral block (see
     /// [`EigenCoordinates::block_energies`]); `O(d²)` dense, `O(d)`
-    /// diagonal, `O(dk)` spiked, without allocating a residual.
+    /// diagonal, `O(dk)` spiked (one `d`-vector for the residual).
     pub(crate) fn block_energies_unchecked(&self, v: &DVector<f64>) -> DVector<f64> {
         match &self.inner.kind {
             Kind::Spiked { basis, .. } => {
                 let k = basis.ncols();
                 let explicit = basis.tr_mul(v);
                 let mut out = DVector::zeros(k + 1);
-                let mut leading = 0.0;
                 for i in 0..k {
                     out[i] = explicit[i] * explicit[i];
-                    leading += out[i];
                 }
-                // ‖(I − UUᵀ)v‖² = ‖v‖² − ‖Uᵀv‖², clamped against rounding.
-                out[k] = (v.norm_squared() - leading).max(0.0);
+                // ‖(I − UUᵀ)v‖² from the residual vector itself: the shortcut
+                // ‖v‖² − ‖Uᵀv‖² cancels catastrophically when v lies (almost)
+                // on span(U) and left a spurious ~1e-8‖v‖ off-manifold part.
+                let mut residual = v.clone();
+                residual.gemv(-1.0, basis, &explicit, 1.0);
+                out[k] = residual.norm_squared();
                 out
             }
             _ => self.coordinates_unchecked(v).block_energies(),

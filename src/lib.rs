@@ -29,21 +29,29 @@
 
 pub use nalgebra;
 
+pub mod attack;
 pub mod classifier;
 pub mod covariance;
 pub mod datasets;
 pub mod default_model;
+pub mod disentangle;
 pub mod empirical;
 pub mod error;
 pub mod fit;
 pub mod gmm;
 pub mod normal;
+pub mod robust;
 pub mod threat;
 pub mod training;
 
+pub use attack::{
+    energy_profile, minimal_perturbation, minimal_perturbation_with, minimal_perturbations,
+    minimal_perturbations_with, AttackOptions, BatchAttack, EnergyProfile, Perturbation,
+};
 pub use classifier::{Label, LinearClassifier};
 pub use covariance::{Covariance, EigenCoordinates, Representation};
 pub use default_model::default_model;
+pub use disentangle::{attack_energy_summary, AttackEnergySummary};
 pub use error::{Error, Result};
 pub use fit::{Fit, FitReport};
 pub use gmm::Gmm;

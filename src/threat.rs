@@ -517,9 +517,23 @@ fn lp_steepest(w: &DVector<f64>, p: f64, support: f64) -> DVector<f64> {
     if p == 2.0 {
         return w / support;
     }
+    // v_i = sign(w_i) r_i^{q−1} / S^{1/p} with r_i = abs(w_i)/max_j abs(w_j) and
+    // S = Σ r_j^q, the same r and S as `dual_norm`. Dividing by the rounded
+    // σ_K(w) instead and raising to q − 1 (huge for p near 1) amplified its
+    // last-bit error by q − 1: at p = 1 + 1e-12 the step left the unit ball
+    // by ~1e-4. For p ≥ ~1e16, q rounds to 1, so zero weights are mapped to
+    // zero explicitly (0^0 = 1 would put them on the face).
     let q = p / (p - 1.0);
-    // q > 1 here, so a zero weight gets a zero step.
-    w.map(|x| x.signum() * (x.abs() / support).powf(q - 1.0))
+    let scale = w.amax();
+    let sum: f64 = w.iter().map(|x| (x.abs() / scale).powf(q)).sum();
+    let norm = sum.powf(1.0 / p);
+    w.map(|x| {
+        if x == 0.0 {
+            0.0
+        } else {
+            x.signum() * (x.abs() / scale).powf(q - 1.0) / norm
+        }
+    })
 }
 
 impl fmt::Display for Threat {
@@ -604,6 +618,46 @@ mod tests {
         assert_eq!(off.steepest(&w).unwrap().as_slice(), &[1.0, 0.0, 0.0]);
         let orthogonal = vec(&[0.0, 0.0, 1.0]);
         assert!(off.steepest(&orthogonal).is_none());
+    }
+
+    #[test]
+    fn lp_steepest_stays_feasible_near_p_one() {
+        // Ties at the maximum: the exact step is 2^{−1/p} on both entries.
+        let w = vec(&[1.0, -1.0, 0.25]);
+        for p in [1.0 + 1e-12, 1.0 + 1e-9, 1.000_001] {
+            let threat = Threat::lp(p).unwrap();
+            let v = threat.steepest(&w).unwrap();
+            let p_norm = v.iter().map(|x| x.abs().powf(p)).sum::<f64>().powf(1.0 / p);
+            assert!((p_norm - 1.0).abs() < 1e-14, "p = {p}: ‖v*‖_p = {p_norm}");
+            let support = threat.support(&w);
+            assert!((w.dot(&v) - support).abs() < 1e-14 * support);
+        }
+        // q rounds to 1 for huge p: zero weights must still get a zero step.
+        let v = Threat::lp(1e300)
+            .unwrap()
+            .steepest(&vec(&[2.0, 0.0]))
+            .unwrap();
+        assert_eq!(v.as_slice(), &[1.0, 0.0]);
+    }
+
+    #[test]
+    fn spiked_off_manifold_support_of_on_manifold_weights_is_zero() {
+        // Regression: the noise-block energy was ‖w‖² − ‖Uᵀw‖², whose
+        // cancellation left a spurious off-manifold support ~1e-8‖w‖ for
+        // weights on span(U_k), above the zero-snapping threshold.
+        let d = 6;
+        let mut spurious = 0;
+        for seed in 0..200u64 {
+            let q = crate::default_model::seeded_rotation(d, seed);
+            let basis = q.columns(0, 2).into_owned();
+            let cov = Covariance::spiked(basis.clone(), vec(&[5.0, 2.0]), 0.5).unwrap();
+            let w = &basis * vec(&[1.3 + seed as f64 * 0.01, -0.7]);
+            let off = Threat::off_manifold(&cov, 2).unwrap();
+            if off.support(&w) != 0.0 || off.steepest(&w).is_some() {
+                spurious += 1;
+            }
+        }
+        assert_eq!(spurious, 0);
     }
 
     #[test]

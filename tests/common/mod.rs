@@ -113,3 +113,326 @@ pub fn model_and_weights() -> impl Strategy<Value = (Gmm, DVector<f64>)> {
 pub fn rel_diff(a: f64, b: f64, floor: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(floor)
 }
+
+// ---------------------------------------------------------------------------
+// Threats of the THEORY §3 table, rebuilt by hand (attacks, P2, P8).
+// ---------------------------------------------------------------------------
+
+use manifold_robustness::{Error, Threat};
+
+/// A threat of the THEORY §3 table, described independently of the crate:
+/// each case can be built with the crate ([`ThreatCase::build`]) and also
+/// rebuilt by hand from the dense covariance matrix (its own eigen-
+/// decomposition with nalgebra), so tests compare the crate with an
+/// independent computation of the same body.
+#[derive(Debug, Clone)]
+pub enum ThreatCase {
+    /// `‖v‖_p ≤ 1` (`f64::INFINITY` for ℓ∞).
+    Lp(f64),
+    /// `A = UΛ^{1/2}`.
+    Generative,
+    /// `A = U_kΛ_k^{1/2}`.
+    GenerativeRank(usize),
+    /// `A = U_k`.
+    Eigenspace(usize),
+    /// `A = U_{k+1..d}`.
+    OffManifold(usize),
+    /// A general factor.
+    Ellipsoid(DMatrix<f64>),
+    /// `conv(∪ ε_i K_i)`.
+    Union(Vec<(ThreatCase, f64)>),
+}
+
+/// `(explicit eigenvectors, their eigenvalues, Some((I − U_kU_kᵀ, σ²)) for spiked)`.
+pub type SpectralParts = (DMatrix<f64>, Vec<f64>, Option<(DMatrix<f64>, f64)>);
+
+/// The covariance's eigen-directions as explicit matrices: the `d × k_e`
+/// explicit eigenvectors (descending), their eigenvalues, and for a spiked
+/// covariance the noise projector `I − U_kU_kᵀ` with the noise level.
+pub fn spectral_parts(cov: &Covariance) -> SpectralParts {
+    let d = cov.dim();
+    let explicit = cov.explicit_directions();
+    let basis = cov.leading_basis(explicit).unwrap();
+    let values: Vec<f64> = cov.eigenvalues().iter().copied().collect();
+    if explicit < d {
+        let projector = DMatrix::identity(d, d) - &basis * basis.transpose();
+        (
+            basis,
+            values[..explicit].to_vec(),
+            Some((projector, values[explicit])),
+        )
+    } else {
+        (basis, values, None)
+    }
+}
+
+/// Concatenates the columns of two matrices with the same number of rows.
+pub fn hstack(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
+    let mut out = DMatrix::zeros(a.nrows(), a.ncols() + b.ncols());
+    out.columns_mut(0, a.ncols()).copy_from(a);
+    out.columns_mut(a.ncols(), b.ncols()).copy_from(b);
+    out
+}
+
+/// `‖v‖_p` written out (no scaling tricks: test data are moderate).
+pub fn lp_norm(v: &DVector<f64>, p: f64) -> f64 {
+    if p == f64::INFINITY {
+        v.amax()
+    } else {
+        v.iter().map(|x| x.abs().powf(p)).sum::<f64>().powf(1.0 / p)
+    }
+}
+
+/// The Hölder conjugate `q` of `p`.
+pub fn conjugate(p: f64) -> f64 {
+    if p == 1.0 {
+        f64::INFINITY
+    } else if p == f64::INFINITY {
+        1.0
+    } else {
+        p / (p - 1.0)
+    }
+}
+
+impl ThreatCase {
+    /// The crate's threat for this case.
+    pub fn build(&self, cov: &Covariance) -> Result<Threat, Error> {
+        Ok(match self {
+            ThreatCase::Lp(p) => Threat::lp(*p)?,
+            ThreatCase::Generative => Threat::generative(cov),
+            ThreatCase::GenerativeRank(k) => Threat::generative_rank(cov, *k)?,
+            ThreatCase::Eigenspace(k) => Threat::eigenspace(cov, *k)?,
+            ThreatCase::OffManifold(k) => Threat::off_manifold(cov, *k)?,
+            ThreatCase::Ellipsoid(a) => Threat::ellipsoid(a.clone())?,
+            ThreatCase::Union(parts) => Threat::union(
+                parts
+                    .iter()
+                    .map(|(c, b)| c.build(cov).map(|t| (t, *b)))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )?,
+        })
+    }
+
+    /// A factor `A` with `K = {Au : ‖u‖ ≤ 1}`, by hand from the
+    /// covariance's eigenvectors (`A = U diag(√m)`, plus `√m (I − U_kU_kᵀ)`
+    /// for a weighted noise block); `None` for non-ellipsoids (ℓp with
+    /// `p ≠ 2`, unions).
+    pub fn factor(&self, cov: &Covariance) -> Option<DMatrix<f64>> {
+        let d = cov.dim();
+        let (basis, values, noise) = spectral_parts(cov);
+        let weighted = |weight: &dyn Fn(usize, f64) -> f64, noise_weight: f64| {
+            let cols = DMatrix::from_fn(d, basis.ncols(), |r, c| {
+                basis[(r, c)] * weight(c, values[c]).sqrt()
+            });
+            match &noise {
+                Some((projector, _)) if noise_weight > 0.0 => {
+                    hstack(&cols, &(projector * noise_weight.sqrt()))
+                }
+                _ => cols,
+            }
+        };
+        let noise_level = noise.as_ref().map_or(0.0, |(_, level)| *level);
+        match self {
+            ThreatCase::Lp(p) if *p == 2.0 => Some(DMatrix::identity(d, d)),
+            ThreatCase::Lp(_) | ThreatCase::Union(_) => None,
+            ThreatCase::Generative => Some(weighted(&|_, l| l, noise_level)),
+            ThreatCase::GenerativeRank(k) => {
+                Some(weighted(&|c, l| if c < *k { l } else { 0.0 }, 0.0))
+            }
+            ThreatCase::Eigenspace(k) => {
+                Some(weighted(&|c, _| if c < *k { 1.0 } else { 0.0 }, 0.0))
+            }
+            ThreatCase::OffManifold(k) => {
+                Some(weighted(&|c, _| if c >= *k { 1.0 } else { 0.0 }, 1.0))
+            }
+            ThreatCase::Ellipsoid(a) => Some(a.clone()),
+        }
+    }
+
+    /// `σ_K(w)` by hand: `‖w‖_q`, `‖Aᵀw‖`, or the largest scaled part.
+    pub fn support_by_hand(&self, cov: &Covariance, w: &DVector<f64>) -> f64 {
+        match self {
+            ThreatCase::Lp(p) if *p != 2.0 => lp_norm(w, conjugate(*p)),
+            ThreatCase::Union(parts) => parts
+                .iter()
+                .map(|(c, b)| b * c.support_by_hand(cov, w))
+                .fold(0.0, f64::max),
+            _ => self.factor(cov).unwrap().tr_mul(w).norm(),
+        }
+    }
+
+    /// The gauge `min{t ≥ 0 : δ ∈ tK}` by hand (`f64::INFINITY` when `δ`
+    /// leaves the span of an ellipsoid's factor). For a union this is the
+    /// best single part, `min_i gauge_i(δ)/ε_i`: an upper bound of the
+    /// union's gauge, exact for a part's own steepest step.
+    pub fn gauge(&self, cov: &Covariance, delta: &DVector<f64>) -> f64 {
+        match self {
+            ThreatCase::Lp(p) if *p != 2.0 => lp_norm(delta, *p),
+            ThreatCase::Union(parts) => parts
+                .iter()
+                .map(|(c, b)| c.gauge(cov, delta) / b)
+                .fold(f64::INFINITY, f64::min),
+            ThreatCase::Ellipsoid(a) => factor_gauge(a, delta),
+            _ => {
+                // Structured: A = U diag(√m) (+ √m_noise (I − U_kU_kᵀ)), so
+                // gauge² = Σ_{m_i>0} (u_iᵀδ)²/m_i, and δ must have no energy
+                // where m_i = 0. (nalgebra's SVD is not used: it loses ~1e-8
+                // on scaled permutation matrices, dimforge/nalgebra#1172.)
+                let (basis, values, noise) = spectral_parts(cov);
+                let weights =
+                    self.spectral_weights(&values, noise.as_ref().map(|(_, level)| *level));
+                let coords = basis.tr_mul(delta);
+                let mut inside = 0.0;
+                let mut outside = 0.0;
+                for i in 0..coords.len() {
+                    if weights[i] > 0.0 {
+                        inside += coords[i] * coords[i] / weights[i];
+                    } else {
+                        outside += coords[i] * coords[i];
+                    }
+                }
+                if let Some((projector, _)) = &noise {
+                    let residual = (projector * delta).norm_squared();
+                    let m = weights[coords.len()];
+                    if m > 0.0 {
+                        inside += residual / m;
+                    } else {
+                        outside += residual;
+                    }
+                }
+                if outside.sqrt() > 1e-9 * delta.norm().max(1e-300) {
+                    f64::INFINITY
+                } else {
+                    inside.sqrt()
+                }
+            }
+        }
+    }
+
+    /// The weights `m_i` of a model-based ellipsoid (or ℓ2) per explicit
+    /// direction, then one for the noise block (if there is one).
+    fn spectral_weights(&self, values: &[f64], noise_level: Option<f64>) -> Vec<f64> {
+        let mut out: Vec<f64> = (0..values.len())
+            .map(|i| match self {
+                ThreatCase::Lp(_) => 1.0,
+                ThreatCase::Generative => values[i],
+                ThreatCase::GenerativeRank(k) => {
+                    if i < *k {
+                        values[i]
+                    } else {
+                        0.0
+                    }
+                }
+                ThreatCase::Eigenspace(k) => {
+                    if i < *k {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+                ThreatCase::OffManifold(k) => {
+                    if i >= *k {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+                _ => unreachable!("not a spectral case"),
+            })
+            .collect();
+        if let Some(level) = noise_level {
+            out.push(match self {
+                ThreatCase::Lp(_) | ThreatCase::OffManifold(_) => 1.0,
+                ThreatCase::Generative => level,
+                _ => 0.0,
+            });
+        }
+        out
+    }
+}
+
+/// `min{‖u‖ : Au = δ}` for a general factor, by Householder QR (∞ when
+/// `δ` leaves the range of `A`).
+pub fn factor_gauge(a: &DMatrix<f64>, delta: &DVector<f64>) -> f64 {
+    let (d, m) = a.shape();
+    if m <= d {
+        // A = QR with R upper triangular m × m: u = R⁻¹Qᵀδ, range(A) = range(Q).
+        let qr = a.clone().qr();
+        let q = qr.q();
+        let r = qr.r();
+        let coefficients = q.tr_mul(delta);
+        let off_span = (delta - &q * &coefficients).norm();
+        if off_span > 1e-9 * delta.norm().max(1e-300) {
+            return f64::INFINITY;
+        }
+        r.solve_upper_triangular(&coefficients)
+            .map_or(f64::INFINITY, |u| u.norm())
+    } else {
+        // Aᵀ = QR with Q m × d: the least-norm u is Q R⁻ᵀ δ, of norm ‖R⁻ᵀδ‖.
+        let qr = a.transpose().qr();
+        let r = qr.r();
+        r.transpose()
+            .solve_lower_triangular(delta)
+            .map_or(f64::INFINITY, |z| z.norm())
+    }
+}
+
+impl ThreatCase {
+    /// Relative tolerance for comparing [`ThreatCase::gauge`]: for a
+    /// general factor the QR solve is backward stable, so its relative error
+    /// is a modest multiple of `cond(A) · ε_mach`; `1e-12 · cond(A)` (about
+    /// `4500 ε cond`) leaves room for that and still catches any wrong
+    /// budget, which would be off by O(1).
+    pub fn gauge_tolerance(&self) -> f64 {
+        match self {
+            ThreatCase::Lp(p) if *p != 2.0 => 1e-12,
+            ThreatCase::Union(parts) => parts
+                .iter()
+                .map(|(c, _)| c.gauge_tolerance())
+                .fold(0.0, f64::max),
+            ThreatCase::Ellipsoid(a) => {
+                // Only a rough condition number is needed here.
+                let values = a.singular_values();
+                let max = values.max();
+                let min = values
+                    .iter()
+                    .copied()
+                    .filter(|&v| v > 1e-10 * max)
+                    .fold(f64::INFINITY, f64::min);
+                1e-12 * (max / min).max(1.0)
+            }
+            // The structured gauge divides by m_i ≥ 1e-2: a few ulps.
+            _ => 1e-12,
+        }
+    }
+}
+
+/// A random case of the table for a covariance (ranks up to the number of
+/// explicit directions; ℓp with p ∈ {1, 1.5, 2, 3, ∞}; factors with 1 to
+/// d + 1 columns; unions of two simple cases).
+pub fn threat_case(cov: &Covariance) -> impl Strategy<Value = ThreatCase> {
+    let d = cov.dim();
+    let explicit = cov.explicit_directions();
+    let simple = prop_oneof![
+        prop::sample::select(vec![1.0, 1.5, 2.0, 3.0, f64::INFINITY]).prop_map(ThreatCase::Lp),
+        Just(ThreatCase::Generative),
+        (1..=explicit).prop_map(ThreatCase::GenerativeRank),
+        (1..=explicit).prop_map(ThreatCase::Eigenspace),
+        (1..=explicit).prop_map(ThreatCase::OffManifold),
+        (1..=d + 1).prop_flat_map(move |m| {
+            prop::collection::vec(-1.0f64..1.0, d * m)
+                .prop_map(move |v| ThreatCase::Ellipsoid(DMatrix::from_vec(d, m, v)))
+        }),
+    ];
+    let simple_for_union = simple.clone();
+    prop_oneof![
+        6 => simple,
+        1 => prop::collection::vec((simple_for_union, 0.2f64..2.0), 2)
+            .prop_map(ThreatCase::Union),
+    ]
+}
+
+/// A covariance with a random threat case of its table.
+pub fn covariance_and_threat() -> impl Strategy<Value = (Covariance, ThreatCase)> {
+    covariance().prop_flat_map(|cov| threat_case(&cov).prop_map(move |t| (cov.clone(), t)))
+}

@@ -1,0 +1,608 @@
+//! Minimal adversarial perturbations of a linear classifier and their
+//! energy profiles in the eigenbasis of the data (THEORY §4).
+//!
+//! # The attack
+//!
+//! For a point `(x, y)` with margin `m = y(wᵀx + b) > 0` and a threat body
+//! `K` with support function `σ_K(w)` and steepest direction `v*(w)`
+//! (see [`Threat`]), the smallest budget that flips the label is
+//!
+//! ```text
+//! t* = m / σ_K(w),        δ* = −y t* v*(w),
+//! ```
+//!
+//! and `x + δ*` lies exactly on the decision boundary `wᵀx + b = 0`. No
+//! `δ ∈ tK` with `t < t*` can flip the point, because it moves the score
+//! by at most `t σ_K(w) < m`. Three outcomes ([`Perturbation`]):
+//!
+//! - `m ≤ 0`: the point is already misclassified, `t* = 0`;
+//! - `σ_K(w) = 0` (e.g. an eigenspace orthogonal to `w`): no perturbation
+//!   in `K` moves the score at all, the point is *unreachable*;
+//! - otherwise a flip, carrying `δ*`, `t*`, and for latent (ellipsoidal,
+//!   model-based) threats the latent step `−y t* u*`.
+//!
+//! An *overshoot* `o ≥ 0` ([`AttackOptions`]) scales the step to
+//! `δ = −y t*(1 + o) v*`, which moves the point strictly across the
+//! boundary: the new score is `−y m o`. The reported `budget` stays `t*`.
+//!
+//! # Batches
+//!
+//! All flips of a linear classifier share the direction `v*(w)` up to sign,
+//! so [`minimal_perturbations`] costs one matrix–vector product for the
+//! margins, one steepest direction, and `O(n)`; the `n × d` perturbations
+//! `δ_i = −y_i t*_i (1 + o) v*` are built only on request
+//! ([`BatchAttack::deltas`]).
+//!
+//! # Energy profiles
+//!
+//! The energy profile of `δ ≠ 0` is the distribution
+//! `e_i(δ) = (u_iᵀδ)² / ‖δ‖²` over the eigen-directions of `Σ` (descending
+//! variance); for a spiked covariance the `d − k` noise directions are one
+//! aggregated entry `‖(I − U_kU_kᵀ)δ‖² / ‖δ‖²`. Its top-`k` share is
+//! `S_k(δ) = Σ_{i≤k} e_i` and its variance the Rayleigh quotient
+//! `R(δ) = δᵀΣδ / ‖δ‖² = Σ_i λ_i e_i` ([`energy_profile`]).
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::classifier::{Label, LinearClassifier};
+use crate::covariance::Covariance;
+use crate::error::{ensure_dim, ensure_finite, Error, Result};
+use crate::threat::Threat;
+
+/// The outcome of a minimal attack on one labelled point.
+///
+/// The three cases are exhaustive (THEORY §4): a linear classifier either
+/// already errs, cannot be moved by the threat, or is flipped by a unique
+/// smallest budget.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Perturbation {
+    /// The point is already misclassified (margin `≤ 0`): budget `0`.
+    Misclassified,
+    /// `σ_K(w) = 0`: no perturbation in the threat body changes the score,
+    /// so no budget flips the point.
+    Unreachable,
+    /// The minimal flipping perturbation.
+    Flip {
+        /// `δ = −y t*(1 + overshoot) v*(w)`; with no overshoot `x + δ` lies
+        /// on the decision boundary.
+        delta: DVector<f64>,
+        /// The minimal flipping budget `t* = m / σ_K(w)` (without overshoot).
+        budget: f64,
+        /// For latent threats, the latent step `−y t*(1 + overshoot) u*` with
+        /// `A u = δ` (see [`Threat::latent_steepest`]); `None` otherwise.
+        latent: Option<DVector<f64>>,
+    },
+}
+
+impl Perturbation {
+    /// The minimal flipping budget: `0` when misclassified, `t*` for a
+    /// flip, `f64::INFINITY` when unreachable.
+    pub fn budget(&self) -> f64 {
+        match self {
+            Perturbation::Misclassified => 0.0,
+            Perturbation::Unreachable => f64::INFINITY,
+            Perturbation::Flip { budget, .. } => *budget,
+        }
+    }
+
+    /// The perturbation `δ` of a flip, `None` otherwise.
+    pub fn delta(&self) -> Option<&DVector<f64>> {
+        match self {
+            Perturbation::Flip { delta, .. } => Some(delta),
+            _ => None,
+        }
+    }
+
+    /// The latent step of a flip under a latent threat, `None` otherwise.
+    pub fn latent(&self) -> Option<&DVector<f64>> {
+        match self {
+            Perturbation::Flip { latent, .. } => latent.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// True for [`Perturbation::Flip`].
+    pub fn is_flip(&self) -> bool {
+        matches!(self, Perturbation::Flip { .. })
+    }
+}
+
+/// Options of the minimal attacks.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AttackOptions {
+    /// Relative overshoot `o ≥ 0`: the step is `δ = −y t*(1 + o) v*`, which
+    /// leaves the score at `−y m o`, strictly across the boundary for
+    /// `o > 0`. Use `o` well above rounding (`≳ 1e-10`) to be sure the
+    /// predicted label changes. Default `0` (exactly on the boundary).
+    pub overshoot: f64,
+}
+
+impl Default for AttackOptions {
+    fn default() -> Self {
+        AttackOptions { overshoot: 0.0 }
+    }
+}
+
+impl AttackOptions {
+    /// Options with the given overshoot.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `overshoot` is finite and `≥ 0`.
+    pub fn with_overshoot(overshoot: f64) -> Result<AttackOptions> {
+        let options = AttackOptions { overshoot };
+        options.validate()?;
+        Ok(options)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.overshoot.is_finite() && self.overshoot >= 0.0 {
+            Ok(())
+        } else {
+            Err(Error::InvalidParameter {
+                name: "overshoot",
+                value: self.overshoot,
+                reason: "the overshoot must be finite and non-negative",
+            })
+        }
+    }
+}
+
+/// Checks that a threat tied to a dimension matches the classifier's.
+pub(crate) fn check_threat(clf: &LinearClassifier, threat: &Threat) -> Result<()> {
+    match threat.dim() {
+        Some(d) => ensure_dim("threat", clf.dim(), d),
+        None => Ok(()),
+    }
+}
+
+/// The minimal perturbation that flips `(x, y)` under `threat` (THEORY §4):
+/// `δ* = −y t* v*(w)` with `t* = y(wᵀx + b)/σ_K(w)`, landing exactly on the
+/// decision boundary.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{minimal_perturbation, Label, LinearClassifier, Perturbation, Threat};
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// let clf = LinearClassifier::new(DVector::from_vec(vec![3.0, -4.0]), 1.0)?;
+/// let x = DVector::from_vec(vec![2.0, 0.0]); // score 7
+/// let flip = minimal_perturbation(&clf, &Threat::l2(), &x, Label::Pos)?;
+/// assert!((flip.budget() - 1.4).abs() < 1e-15); // 7 / ‖w‖
+/// let delta = flip.delta().unwrap();
+/// assert!(clf.score(&(x + delta)).abs() < 1e-14);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] when `x` or the threat does not match the
+/// classifier's dimension, [`Error::NonFinite`] for a non-finite `x`
+/// (named `"point"`) or a score that overflows (named `"margins"`).
+pub fn minimal_perturbation(
+    clf: &LinearClassifier,
+    threat: &Threat,
+    x: &DVector<f64>,
+    y: Label,
+) -> Result<Perturbation> {
+    minimal_perturbation_with(clf, threat, x, y, &AttackOptions::default())
+}
+
+/// [`minimal_perturbation`] with options (an overshoot across the boundary).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{minimal_perturbation_with, AttackOptions, Label, LinearClassifier, Threat};
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// let clf = LinearClassifier::new(DVector::from_vec(vec![3.0, -4.0]), 1.0)?;
+/// let x = DVector::from_vec(vec![2.0, 0.0]);
+/// let options = AttackOptions::with_overshoot(0.01)?;
+/// let flip = minimal_perturbation_with(&clf, &Threat::linf(), &x, Label::Pos, &options)?;
+/// assert_eq!(flip.budget(), 1.0); // 7 / ‖w‖₁; the step itself is 1.01·(−1, 1)
+/// let moved = x + flip.delta().unwrap();
+/// assert!((clf.score(&moved) + 0.07).abs() < 1e-14); // −y m o
+/// assert_eq!(clf.predict(&moved), Label::Neg);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`minimal_perturbation`], and [`Error::InvalidParameter`] for a
+/// negative or non-finite overshoot.
+pub fn minimal_perturbation_with(
+    clf: &LinearClassifier,
+    threat: &Threat,
+    x: &DVector<f64>,
+    y: Label,
+    options: &AttackOptions,
+) -> Result<Perturbation> {
+    options.validate()?;
+    check_threat(clf, threat)?;
+    ensure_dim("point", clf.dim(), x.len())?;
+    ensure_finite("point", x.as_slice())?;
+    let margin = clf.margin(x, y);
+    if !margin.is_finite() {
+        // x is finite, so its score overflowed.
+        return Err(Error::NonFinite { name: "margins" });
+    }
+    if margin <= 0.0 {
+        return Ok(Perturbation::Misclassified);
+    }
+    let w = clf.weights();
+    let Some((direction, latent)) = threat.steepest_unchecked(w) else {
+        return Ok(Perturbation::Unreachable);
+    };
+    let budget = margin / threat.support_unchecked(w);
+    if !budget.is_finite() {
+        // σ_K(w) so small that no representable step flips the point.
+        return Ok(Perturbation::Unreachable);
+    }
+    let step = -y.sign() * budget * (1.0 + options.overshoot);
+    Ok(Perturbation::Flip {
+        delta: direction * step,
+        budget,
+        latent: latent.map(|u| u * step),
+    })
+}
+
+/// Minimal attacks on a batch of points sharing one linear classifier.
+///
+/// Every flip is `δ_i = −y_i t*_i (1 + overshoot) v*(w)`: the batch stores
+/// the budgets `t*_i` and the shared direction `v*`, and builds the
+/// `n × d` perturbations only on request.
+///
+/// Budgets follow [`Perturbation::budget`]: `0` for misclassified points,
+/// `f64::INFINITY` for unreachable ones.
+#[derive(Debug, Clone)]
+pub struct BatchAttack {
+    margins: DVector<f64>,
+    signs: Vec<f64>,
+    budgets: DVector<f64>,
+    support: f64,
+    direction: Option<DVector<f64>>,
+    latent_direction: Option<DVector<f64>>,
+    overshoot: f64,
+    dim: usize,
+}
+
+/// Minimal perturbations of every row of `xs` (THEORY §4): one
+/// matrix–vector product `xs w` for the margins, one steepest direction
+/// `v*(w)`, then `O(n)`.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{minimal_perturbations, Label, LinearClassifier, Threat};
+/// use manifold_robustness::nalgebra::{DMatrix, DVector};
+///
+/// let clf = LinearClassifier::new(DVector::from_vec(vec![3.0, -4.0]), 0.0)?;
+/// let xs = DMatrix::from_row_slice(3, 2, &[2.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+/// let batch = minimal_perturbations(&clf, &Threat::l2(), &xs, &[Label::Pos, Label::Neg, Label::Pos])?;
+/// // Margins 6, 4 and −1: budgets 6/5, 4/5 and 0 (already misclassified).
+/// assert_eq!(batch.budgets().as_slice(), &[1.2, 0.8, 0.0]);
+/// assert_eq!(batch.direction().unwrap().as_slice(), &[0.6, -0.8]);
+/// let deltas = batch.deltas();
+/// assert!((deltas[(1, 0)] - 0.48).abs() < 1e-15); // +0.8 · v*
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] when the columns of `xs`, the labels
+/// (`ys.len()` must equal the number of rows) or the threat do not match;
+/// [`Error::NonFinite`] for a non-finite entry of `xs` (named `"points"`),
+/// or finite points whose score overflows (named `"margins"`).
+pub fn minimal_perturbations(
+    clf: &LinearClassifier,
+    threat: &Threat,
+    xs: &DMatrix<f64>,
+    ys: &[Label],
+) -> Result<BatchAttack> {
+    minimal_perturbations_with(clf, threat, xs, ys, &AttackOptions::default())
+}
+
+/// [`minimal_perturbations`] with options (an overshoot across the boundary).
+///
+/// # Errors
+/// As [`minimal_perturbations`], and [`Error::InvalidParameter`] for a
+/// negative or non-finite overshoot.
+pub fn minimal_perturbations_with(
+    clf: &LinearClassifier,
+    threat: &Threat,
+    xs: &DMatrix<f64>,
+    ys: &[Label],
+    options: &AttackOptions,
+) -> Result<BatchAttack> {
+    options.validate()?;
+    check_threat(clf, threat)?;
+    ensure_dim("points (columns)", clf.dim(), xs.ncols())?;
+    ensure_dim("labels", xs.nrows(), ys.len())?;
+    let w = clf.weights();
+    let mut margins = xs * w;
+    let signs: Vec<f64> = ys.iter().map(|y| y.sign()).collect();
+    for (i, (m, s)) in margins.iter_mut().zip(&signs).enumerate() {
+        *m = s * (*m + clf.bias());
+        // A NaN or infinite entry always makes its row's margin non-finite
+        // (∞·0 is NaN), so the check costs nothing beyond the one pass.
+        if !m.is_finite() {
+            let row_finite = xs.row(i).iter().all(|v| v.is_finite());
+            let name = if row_finite { "margins" } else { "points" };
+            return Err(Error::NonFinite { name });
+        }
+    }
+    let steepest = threat.steepest_unchecked(w);
+    let support = if steepest.is_some() {
+        threat.support_unchecked(w)
+    } else {
+        0.0
+    };
+    let budgets = margins.map(|m| {
+        if m <= 0.0 {
+            0.0
+        } else if support > 0.0 {
+            // Overflows to +∞ (unreachable) only for a vanishing support.
+            m / support
+        } else {
+            f64::INFINITY
+        }
+    });
+    let (direction, latent_direction) = match steepest {
+        Some((v, u)) => (Some(v), u),
+        None => (None, None),
+    };
+    Ok(BatchAttack {
+        margins,
+        signs,
+        budgets,
+        support,
+        direction,
+        latent_direction,
+        overshoot: options.overshoot,
+        dim: clf.dim(),
+    })
+}
+
+impl BatchAttack {
+    /// Number of points `n`.
+    pub fn len(&self) -> usize {
+        self.budgets.len()
+    }
+
+    /// True for an empty batch.
+    pub fn is_empty(&self) -> bool {
+        self.budgets.is_empty()
+    }
+
+    /// Minimal flipping budgets `t*_i`: `0` misclassified, `f64::INFINITY`
+    /// unreachable.
+    pub fn budgets(&self) -> &DVector<f64> {
+        &self.budgets
+    }
+
+    /// Margins `m_i = y_i(wᵀx_i + b)`.
+    pub fn margins(&self) -> &DVector<f64> {
+        &self.margins
+    }
+
+    /// The support `σ_K(w)` shared by every point (`0` when unreachable).
+    pub fn support(&self) -> f64 {
+        self.support
+    }
+
+    /// The shared steepest direction `v*(w)` (every flip is
+    /// `−y_i t*_i (1 + overshoot) v*`), `None` when `σ_K(w) = 0`.
+    pub fn direction(&self) -> Option<&DVector<f64>> {
+        self.direction.as_ref()
+    }
+
+    /// The shared latent direction `u*` of a latent threat (every latent
+    /// step is `−y_i t*_i (1 + overshoot) u*`), `None` otherwise.
+    pub fn latent_direction(&self) -> Option<&DVector<f64>> {
+        self.latent_direction.as_ref()
+    }
+
+    /// The overshoot the batch was built with.
+    pub fn overshoot(&self) -> f64 {
+        self.overshoot
+    }
+
+    /// True when point `i` is flipped by a finite, positive budget.
+    ///
+    /// # Panics
+    /// If `i ≥ n`.
+    pub fn is_flip(&self, i: usize) -> bool {
+        self.margins[i] > 0.0 && self.budgets[i].is_finite() && self.direction.is_some()
+    }
+
+    /// Number of flipped points.
+    pub fn flipped(&self) -> usize {
+        (0..self.len()).filter(|&i| self.is_flip(i)).count()
+    }
+
+    /// Number of already misclassified points (margin `≤ 0`).
+    pub fn misclassified(&self) -> usize {
+        self.margins.iter().filter(|&&m| m <= 0.0).count()
+    }
+
+    /// Number of unreachable points (correct, but no budget flips them).
+    pub fn unreachable(&self) -> usize {
+        self.len() - self.flipped() - self.misclassified()
+    }
+
+    /// The coefficient `c_i` with `δ_i = c_i v*`: `−y_i t*_i (1 + overshoot)`
+    /// for a flip, `0` otherwise.
+    ///
+    /// # Panics
+    /// If `i ≥ n`.
+    pub fn step(&self, i: usize) -> f64 {
+        if self.is_flip(i) {
+            -self.signs[i] * self.budgets[i] * (1.0 + self.overshoot)
+        } else {
+            0.0
+        }
+    }
+
+    /// All step coefficients `c` (so the perturbations are `c v*ᵀ`), `O(n)`.
+    pub fn steps(&self) -> DVector<f64> {
+        DVector::from_fn(self.len(), |i, _| self.step(i))
+    }
+
+    /// The perturbation of point `i`: `δ_i = c_i v*`, the zero vector when
+    /// the point is misclassified or unreachable (see [`budgets`](Self::budgets)).
+    /// `O(d)`.
+    ///
+    /// # Panics
+    /// If `i ≥ n`.
+    pub fn delta(&self, i: usize) -> DVector<f64> {
+        let step = self.step(i);
+        match &self.direction {
+            Some(v) => v * step,
+            None => DVector::zeros(self.dim),
+        }
+    }
+
+    /// The full outcome for point `i`, as [`minimal_perturbation`] returns it.
+    ///
+    /// # Panics
+    /// If `i ≥ n`.
+    pub fn perturbation(&self, i: usize) -> Perturbation {
+        if self.margins[i] <= 0.0 {
+            return Perturbation::Misclassified;
+        }
+        if !self.is_flip(i) {
+            return Perturbation::Unreachable;
+        }
+        let step = self.step(i);
+        Perturbation::Flip {
+            delta: self.delta(i),
+            budget: self.budgets[i],
+            latent: self.latent_direction.as_ref().map(|u| u * step),
+        }
+    }
+
+    /// All perturbations as the rows of an `n × d` matrix (`c v*ᵀ`, built
+    /// now, `O(nd)` memory). Rows of misclassified and unreachable points
+    /// are zero.
+    pub fn deltas(&self) -> DMatrix<f64> {
+        match &self.direction {
+            Some(v) => self.steps() * v.transpose(),
+            None => DMatrix::zeros(self.len(), self.dim),
+        }
+    }
+
+    /// The mean energy profile of the batch's flips, `None` when nothing
+    /// is flipped.
+    ///
+    /// Every flip is a multiple of the shared direction `v*`, and energy
+    /// profiles do not see scale or sign, so the mean over flipped points
+    /// *is* the profile of `v*`: this costs one [`energy_profile`].
+    ///
+    /// # Errors
+    /// As [`energy_profile`] (a covariance of another dimension).
+    pub fn mean_energy_profile(&self, cov: &Covariance) -> Result<Option<EnergyProfile>> {
+        match &self.direction {
+            Some(v) if self.flipped() > 0 => energy_profile(cov, v).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// How a perturbation's energy spreads over the eigen-directions of `Σ`.
+///
+/// `shares()[i] = (u_iᵀδ)² / ‖δ‖²` for each explicit eigen-direction in
+/// descending variance; for a spiked covariance a final entry aggregates
+/// the `d − k` noise directions. The shares sum to one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnergyProfile {
+    shares: DVector<f64>,
+    eigenvalues: DVector<f64>,
+    explicit: usize,
+    dim: usize,
+}
+
+/// The energy profile of a perturbation `δ ≠ 0` under `cov` (THEORY §4):
+/// `O(d²)` dense, `O(d)` diagonal, `O(dk)` spiked.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{energy_profile, Covariance};
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// let cov = Covariance::diagonal(DVector::from_vec(vec![1.0, 4.0]))?;
+/// let profile = energy_profile(&cov, &DVector::from_vec(vec![1.0, 1.0]))?;
+/// assert_eq!(profile.shares().as_slice(), &[0.5, 0.5]); // variance 4 first
+/// assert_eq!(profile.top_share(1)?, 0.5);
+/// assert_eq!(profile.variance(), 2.5); // (4 + 1)/2
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`], [`Error::NonFinite`], and
+/// [`Error::InvalidParameter`] for `δ = 0` (no direction, no profile).
+pub fn energy_profile(cov: &Covariance, delta: &DVector<f64>) -> Result<EnergyProfile> {
+    cov.check_vector("delta", delta)?;
+    // Scale first: the energies of a tiny or huge δ must not under- or overflow.
+    let scale = delta.amax();
+    if scale == 0.0 {
+        return Err(Error::InvalidParameter {
+            name: "delta",
+            value: 0.0,
+            reason: "a zero perturbation has no energy profile",
+        });
+    }
+    let energies = cov.block_energies_unchecked(&(delta / scale));
+    let total: f64 = energies.iter().sum();
+    Ok(EnergyProfile {
+        shares: energies / total,
+        eigenvalues: cov.eigenvalues().clone(),
+        explicit: cov.explicit_directions(),
+        dim: cov.dim(),
+    })
+}
+
+impl EnergyProfile {
+    /// Shares per spectral block, descending variance (`d` entries, or
+    /// `k + 1` for a spiked covariance, the last one the noise block).
+    pub fn shares(&self) -> &DVector<f64> {
+        &self.shares
+    }
+
+    /// The block eigenvalues the shares refer to (as
+    /// [`Covariance::eigenvalues`]).
+    pub fn eigenvalues(&self) -> &DVector<f64> {
+        &self.eigenvalues
+    }
+
+    /// The dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The top-`k` share `S_k = Σ_{i≤k} e_i`: the fraction of `‖δ‖²` in the
+    /// `k` largest-variance directions.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRank`] unless `1 ≤ k ≤ d`; for a spiked covariance
+    /// with `k_spiked < k < d`, [`Error::AmbiguousEigenspace`] (the cut
+    /// falls inside the noise block, whose directions are not resolved).
+    pub fn top_share(&self, k: usize) -> Result<f64> {
+        if k == 0 || k > self.dim {
+            return Err(Error::InvalidRank { k, max: self.dim });
+        }
+        if k == self.dim {
+            return Ok(self.shares.sum());
+        }
+        if k > self.explicit {
+            let noise = self.eigenvalues[self.eigenvalues.len() - 1];
+            return Err(Error::AmbiguousEigenspace {
+                k,
+                lambda_k: noise,
+                lambda_next: noise,
+            });
+        }
+        Ok(self.shares.rows(0, k).sum())
+    }
+
+    /// The variance along `δ`, i.e. the Rayleigh quotient
+    /// `R(δ) = δᵀΣδ/‖δ‖² = Σ_i λ_i e_i`.
+    pub fn variance(&self) -> f64 {
+        self.shares.dot(&self.eigenvalues)
+    }
+}

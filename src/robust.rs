@@ -1,0 +1,398 @@
+//! Robust error and the law of the adversarial distance (THEORY §6, P3).
+//!
+//! With `s = ‖w‖_Σ` the margin of a class-`y` point is normal,
+//! `N(a_y, s²)`, where `a₊ = wᵀμ₊ + b` and `a₋ = −(wᵀμ₋ + b)`
+//! ([`Gmm::margin_distribution`]). A budget `ε` lowers every margin by
+//! `ε σ_K(w)`, so
+//!
+//! ```text
+//! RE_ε(w, b) = π Φ((εσ_K(w) − a₊)/s) + (1 − π) Φ((εσ_K(w) − a₋)/s).
+//! ```
+//!
+//! **P3.** The minimal flipping budget `T` of a random labelled point
+//! (`0` if misclassified, `+∞` if unreachable, see [`crate::attack`]) has
+//! `P(T ≤ t) = RE_t`: the robust-error curve is the CDF of the adversarial
+//! distance ([`Gmm::distance_cdf`]). Its mean is closed-form,
+//!
+//! ```text
+//! E[T] = (π E[N(a₊, s²)⁺] + (1 − π) E[N(a₋, s²)⁺]) / σ_K(w),
+//! E[N(a, s²)⁺] = a Φ(a/s) + s φ(a/s),
+//! ```
+//!
+//! ([`Gmm::mean_adversarial_distance`]) and its quantiles solve
+//! `RE_t = p` ([`Gmm::adversarial_distance_quantile`], the median at
+//! `p = 1/2`).
+//!
+//! **Degenerate laws.** `T` has an atom `E` (the standard error) at `0`.
+//! When `σ_K(w) = 0` it also has the atom `1 − E > 0` at `+∞`: the curve is
+//! flat at `E` and never reaches `1`. Then the mean is `+∞`, and so is
+//! every quantile `p > E` — `f64::INFINITY` is the exact answer, the same
+//! value [`crate::BatchAttack::budgets`] uses for unreachable points, not
+//! a failure. When `σ_K(w) > 0` the curve increases strictly to `1` and
+//! every quantile is finite.
+//!
+//! **Numerics.** `E[N(a, s²)⁺] = s h(a/s)` with `h(z) = zΦ(z) + φ(z)`; for
+//! `z ≤ −2` the two terms cancel, so `h(−y) = φ(y) c/(y + c)` is used, with
+//! `c = 1/(y + 2/(y + 3/(y + …)))` from Laplace's continued fraction of the
+//! Mills ratio (200 terms: converged to rounding for `y ≥ 2`).
+//! [`Gmm::ln_robust_error`] combines `ln Φ` of both classes by
+//! log-sum-exp, so it stays finite when `RE` underflows. Quantiles are a
+//! Newton iteration safeguarded by the bracket
+//! `[min_y a_y + s z_p, max_y a_y + s z_p]`, `z_p = Φ⁻¹(p)`, on the shift
+//! `u = t σ_K(w)` (each class's CDF is `≤ p` below it and `≥ p` above it).
+
+use crate::attack::check_threat;
+use crate::classifier::LinearClassifier;
+use crate::error::{ensure_budget, Error, Result};
+use crate::gmm::Gmm;
+use crate::normal;
+use crate::threat::Threat;
+
+/// Terms of Laplace's continued fraction for the Mills ratio; enough for
+/// full double precision at `y ≥ 2` (checked against 50-digit values).
+const MILLS_TERMS: usize = 200;
+
+/// Below `z = −MILLS_FROM` the positive-part mean uses the continued fraction.
+const MILLS_FROM: f64 = 2.0;
+
+/// Relative width of the bracket at which a quantile search stops.
+const QUANTILE_TOLERANCE: f64 = 4.0 * f64::EPSILON;
+
+/// Iteration cap of the quantile search: bisection alone needs at most
+/// ~1100 halvings to shrink any bracket of doubles to adjacent numbers.
+const QUANTILE_MAX_ITERATIONS: usize = 2200;
+
+impl Gmm {
+    /// The robust error `RE_ε(w, b)` of a linear classifier against
+    /// `threat` at budget `eps` (THEORY §6).
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{Covariance, Gmm, Threat};
+    /// use manifold_robustness::nalgebra::DVector;
+    ///
+    /// // Σ = I, means ±(1, 0), Bayes classifier w = (2, 0): RE_ε = Φ(ε − 1) for ℓ2.
+    /// let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 0.0]), Covariance::isotropic(2, 1.0)?)?;
+    /// let clf = gmm.bayes_classifier();
+    /// let re = gmm.robust_error(&clf, &Threat::l2(), 0.5)?;
+    /// assert!((re - 0.308_537_538_725_986_9).abs() < 1e-15); // Φ(−1/2)
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidBudget`] for a negative or non-finite `eps`,
+    /// [`Error::DimensionMismatch`] when the classifier or threat does not
+    /// match the model's dimension.
+    pub fn robust_error(&self, clf: &LinearClassifier, threat: &Threat, eps: f64) -> Result<f64> {
+        ensure_budget(eps)?;
+        let support = self.checked_support(clf, threat)?;
+        self.robust_error_at_shift(clf, shift(eps, support))
+    }
+
+    /// `ln RE_ε(w, b)`, finite even when `RE_ε` underflows (well-separated
+    /// models): `ln Φ` of each class combined by log-sum-exp.
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{Covariance, Gmm, Threat};
+    /// use manifold_robustness::nalgebra::DVector;
+    ///
+    /// // Means ±(60, 0): RE_0 = Φ(−60) ≈ 1e-784 underflows, its logarithm does not.
+    /// let gmm = Gmm::symmetric(DVector::from_vec(vec![60.0, 0.0]), Covariance::isotropic(2, 1.0)?)?;
+    /// let clf = gmm.bayes_classifier();
+    /// assert_eq!(gmm.robust_error(&clf, &Threat::l2(), 0.0)?, 0.0);
+    /// let ln_re = gmm.ln_robust_error(&clf, &Threat::l2(), 10.0)?; // ln Φ(−50)
+    /// assert!((ln_re / -1_254.831_361_139_419_9 - 1.0).abs() < 1e-13);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Gmm::robust_error`].
+    pub fn ln_robust_error(
+        &self,
+        clf: &LinearClassifier,
+        threat: &Threat,
+        eps: f64,
+    ) -> Result<f64> {
+        ensure_budget(eps)?;
+        let support = self.checked_support(clf, threat)?;
+        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let u = shift(eps, support);
+        let p = self.prior_pos();
+        let log_pos = p.ln() + normal::ln_cdf((u - a_pos) / s);
+        let log_neg = (-p).ln_1p() + normal::ln_cdf((u - a_neg) / s);
+        let (hi, lo) = if log_pos >= log_neg {
+            (log_pos, log_neg)
+        } else {
+            (log_neg, log_pos)
+        };
+        Ok(hi + (lo - hi).exp().ln_1p())
+    }
+
+    /// The CDF of the adversarial distance, `P(T ≤ t)` (P3): the robust
+    /// error `RE_t` for `t ≥ 0`, `0` for `t < 0`, and `1` at `t = +∞`.
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{default_model, Threat};
+    ///
+    /// let gmm = default_model();
+    /// let clf = gmm.bayes_classifier();
+    /// let threat = Threat::generative(gmm.covariance());
+    /// let t = 0.7;
+    /// assert_eq!(gmm.distance_cdf(&clf, &threat, t)?, gmm.robust_error(&clf, &threat, t)?);
+    /// assert_eq!(gmm.distance_cdf(&clf, &threat, -1.0)?, 0.0);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidBudget`] for `t = NaN`; [`Error::DimensionMismatch`]
+    /// as [`Gmm::robust_error`].
+    pub fn distance_cdf(&self, clf: &LinearClassifier, threat: &Threat, t: f64) -> Result<f64> {
+        if t.is_nan() {
+            return Err(Error::InvalidBudget { value: t });
+        }
+        self.checked_support(clf, threat)?;
+        if t < 0.0 {
+            Ok(0.0)
+        } else if t == f64::INFINITY {
+            Ok(1.0)
+        } else {
+            self.robust_error(clf, threat, t)
+        }
+    }
+
+    /// The mean adversarial distance `E[T]` in closed form (P3); `0` counts
+    /// for misclassified points. `f64::INFINITY` when `σ_K(w) = 0` (then
+    /// every correctly classified point, probability `1 − E > 0`, is
+    /// unreachable).
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{Covariance, Gmm, Threat};
+    /// use manifold_robustness::nalgebra::DVector;
+    ///
+    /// // Σ = I, w = (2, 0), b = 0: margins N(2, 4), σ_ℓ2 = 2, so
+    /// // E[T] = (2Φ(1) + 2φ(1))/2 = Φ(1) + φ(1).
+    /// let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 0.0]), Covariance::isotropic(2, 1.0)?)?;
+    /// let clf = gmm.bayes_classifier();
+    /// let mean = gmm.mean_adversarial_distance(&clf, &Threat::l2())?;
+    /// assert!((mean - 1.083_315_470_587_686_3).abs() < 1e-15);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`].
+    pub fn mean_adversarial_distance(
+        &self,
+        clf: &LinearClassifier,
+        threat: &Threat,
+    ) -> Result<f64> {
+        let support = self.checked_support(clf, threat)?;
+        if support == 0.0 {
+            return Ok(f64::INFINITY);
+        }
+        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let p = self.prior_pos();
+        let expected_shortfall =
+            p * positive_part_mean(a_pos, s) + (1.0 - p) * positive_part_mean(a_neg, s);
+        Ok(expected_shortfall / support)
+    }
+
+    /// The median adversarial distance: the smallest `t ≥ 0` with
+    /// `RE_t ≥ 1/2` (see [`Gmm::adversarial_distance_quantile`]).
+    ///
+    /// It is `0` when the standard error is at least `1/2`, and
+    /// `f64::INFINITY` when `σ_K(w) = 0` and the standard error is below
+    /// `1/2` (the curve stays flat below `1/2`: most points are
+    /// unreachable).
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{Covariance, Gmm, Threat};
+    /// use manifold_robustness::nalgebra::DVector;
+    ///
+    /// // Symmetric model, Bayes classifier: both classes' margins are
+    /// // N(a, s²) with a = wᵀμ, so the median is a / σ_K(w) exactly.
+    /// let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 0.0]), Covariance::isotropic(2, 1.0)?)?;
+    /// let clf = gmm.bayes_classifier();
+    /// let median = gmm.median_adversarial_distance(&clf, &Threat::linf())?;
+    /// assert!((median - 1.0).abs() < 1e-15); // a = 2, ‖w‖₁ = 2
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
+    /// [`Error::NoConvergence`] if the safeguarded search were to exhaust
+    /// its iteration cap (not expected: the bracket halves at least every
+    /// other step).
+    pub fn median_adversarial_distance(
+        &self,
+        clf: &LinearClassifier,
+        threat: &Threat,
+    ) -> Result<f64> {
+        self.adversarial_distance_quantile(clf, threat, 0.5)
+    }
+
+    /// The `p`-quantile of the adversarial distance,
+    /// `inf{t ≥ 0 : RE_t ≥ p}`: `0` when the standard error is at least
+    /// `p`, `f64::INFINITY` when `σ_K(w) = 0` and the standard error is
+    /// below `p`, else the unique root of `RE_t = p` (relative accuracy
+    /// ~`1e-15` in `t σ_K(w)`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidProbability`] unless `0 < p < 1`;
+    /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
+    /// [`Error::NoConvergence`] as [`Gmm::median_adversarial_distance`].
+    pub fn adversarial_distance_quantile(
+        &self,
+        clf: &LinearClassifier,
+        threat: &Threat,
+        p: f64,
+    ) -> Result<f64> {
+        if !(p > 0.0 && p < 1.0) {
+            return Err(Error::InvalidProbability {
+                name: "p",
+                value: p,
+            });
+        }
+        let support = self.checked_support(clf, threat)?;
+        if self.robust_error_at_shift(clf, 0.0)? >= p {
+            return Ok(0.0);
+        }
+        if support == 0.0 {
+            return Ok(f64::INFINITY);
+        }
+        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let prior = self.prior_pos();
+        let curve = |u: f64| {
+            prior * normal::cdf((u - a_pos) / s) + (1.0 - prior) * normal::cdf((u - a_neg) / s)
+        };
+        let density = |u: f64| {
+            (prior * normal::pdf((u - a_pos) / s) + (1.0 - prior) * normal::pdf((u - a_neg) / s))
+                / s
+        };
+        let z = normal::quantile(p)?;
+        // RE_0 < p, so the upper end is positive and the root lies above 0.
+        let lo = (a_pos.min(a_neg) + s * z).max(0.0);
+        let hi = a_pos.max(a_neg) + s * z;
+        let u = safeguarded_root(curve, density, p, lo, hi)?;
+        Ok(u / support)
+    }
+
+    /// `σ_K(w)` after checking the classifier and threat dimensions.
+    fn checked_support(&self, clf: &LinearClassifier, threat: &Threat) -> Result<f64> {
+        crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
+        check_threat(clf, threat)?;
+        Ok(threat.support_unchecked(clf.weights()))
+    }
+}
+
+/// The margin shift `ε σ_K(w)`, with `0 · σ = 0` even for a vanishing support.
+fn shift(eps: f64, support: f64) -> f64 {
+    if eps == 0.0 {
+        0.0
+    } else {
+        eps * support
+    }
+}
+
+/// `E[N(a, s²)⁺] = a Φ(a/s) + s φ(a/s)`, without cancellation for `a ≪ 0`.
+pub(crate) fn positive_part_mean(a: f64, s: f64) -> f64 {
+    let z = a / s;
+    if z >= -MILLS_FROM {
+        return a * normal::cdf(z) + s * normal::pdf(z);
+    }
+    // h(−y) = φ(y)(1 − y R(y)) with R(y) = 1/(y + c), so 1 − yR = c/(y + c).
+    let y = -z;
+    let mut tail = 0.0;
+    for j in (2..=MILLS_TERMS).rev() {
+        tail = j as f64 / (y + tail);
+    }
+    let c = 1.0 / (y + tail);
+    s * normal::pdf(y) * c / (y + c)
+}
+
+/// Root of the non-decreasing `f(u) = target` in `[lo, hi]` (with
+/// `f(lo) ≤ target ≤ f(hi)`): Newton steps with derivative `df`, replaced
+/// by bisection whenever they leave the bracket or fail to halve the step
+/// before last (the safeguard of Numerical Recipes' `rtsafe`).
+fn safeguarded_root(
+    f: impl Fn(f64) -> f64,
+    df: impl Fn(f64) -> f64,
+    target: f64,
+    mut lo: f64,
+    mut hi: f64,
+) -> Result<f64> {
+    if hi <= lo {
+        return Ok(lo);
+    }
+    let mut u = 0.5 * (lo + hi);
+    let mut step_before_last = hi - lo;
+    let mut last_step = step_before_last;
+    for _ in 0..QUANTILE_MAX_ITERATIONS {
+        let residual = f(u) - target;
+        if residual == 0.0 {
+            return Ok(u);
+        }
+        if residual < 0.0 {
+            lo = u;
+        } else {
+            hi = u;
+        }
+        if hi - lo <= QUANTILE_TOLERANCE * hi.abs().max(lo.abs()) {
+            return Ok(0.5 * (lo + hi));
+        }
+        let slope = df(u);
+        let newton = u - residual / slope;
+        let accept = slope > 0.0
+            && newton > lo
+            && newton < hi
+            && 2.0 * (newton - u).abs() <= step_before_last.abs();
+        let next = if accept { newton } else { 0.5 * (lo + hi) };
+        if next == u {
+            // A Newton step below the resolution of u: converged.
+            return Ok(u);
+        }
+        step_before_last = last_step;
+        last_step = next - u;
+        u = next;
+    }
+    Err(Error::NoConvergence {
+        solver: "adversarial-distance quantile",
+        iterations: QUANTILE_MAX_ITERATIONS,
+        gap: hi - lo,
+        target: QUANTILE_TOLERANCE * hi.abs().max(lo.abs()),
+    })
+}
+
+#[cfg(test)]
+// Reference values keep every digit mpmath printed.
+#[allow(clippy::excessive_precision)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positive_part_mean_matches_high_precision_values() {
+        // h(z) = zΦ(z) + φ(z) at 50 digits (mpmath): npdf(y) − y·ncdf(−y) at z = −y.
+        let cases = [
+            (0.0, 0.398_942_280_401_432_677_94),
+            (-1.0, 0.083_315_470_587_686_298_383),
+            (-2.0, 0.008_490_702_616_829_637_55),
+            (-3.0, 3.821_543_170_477_235_956_5e-4),
+            (-10.0, 7.474_560_254_589_328_036_6e-25),
+            (-30.0, 1.631_956_734_091_401_189_4e-199),
+            (1.5, 1.529_306_793_762_604_628_6),
+        ];
+        for (z, expected) in cases {
+            let got = positive_part_mean(z, 1.0);
+            assert!(
+                (got / expected - 1.0).abs() < 1e-13,
+                "h({z}) = {got:e}, expected {expected:e}"
+            );
+        }
+        // Scaling: E[N(a, s²)⁺] = s h(a/s).
+        let got = positive_part_mean(-6.0, 2.0);
+        assert!((got / (2.0 * 3.821_543_170_477_235_956_5e-4) - 1.0).abs() < 1e-13);
+    }
+}
