@@ -44,3 +44,4 @@ pub use default_model::default_model;
 pub use error::{Error, Result};
 pub use gmm::Gmm;
 pub use threat::{SpectralFamily, Threat};
+pub use training::{ExtendedCovariance, GrowthBasis, RobustOptimum, SolverOptions};
