@@ -14,6 +14,7 @@ use manifold_robustness::{
     normal, Covariance, Error, Gmm, GrowthBasis, LinearClassifier, Representation, Threat,
 };
 use proptest::prelude::*;
+use proptest::sample::Index;
 
 /// THEORY §11: the secular equation is solved to `|g(λ) − ε| ≤ 1e-13 ε`.
 /// The test's own evaluation of `g` is a sum of at most 64 positive terms,
@@ -186,7 +187,9 @@ proptest! {
         // Independent: ε_max² = Σ_{d>0} c/d.
         let expected: f64 = c.iter().zip(&d).filter(|(_, &dj)| dj > 0.0).map(|(cj, dj)| cj / dj).sum();
         prop_assert!((limit - expected.sqrt()).abs() <= 1e-14 * limit.max(1e-300));
-        prop_assume!(limit > 0.0);
+        if limit == 0.0 {
+            return Ok(()); // every term has c = 0 or d = 0: nothing to solve
+        }
         for f in fractions() {
             let eps = f * limit;
             let root = eq.solve(eps).unwrap();
@@ -210,7 +213,9 @@ proptest! {
     #[test]
     fn secular_equation_accuracy_on_random_models((gmm, fam, threat, weights) in model_and_threat()) {
         let (limit, _) = limits(&gmm, &weights);
-        prop_assume!(limit > 0.0);
+        if limit == 0.0 {
+            return Ok(()); // M = 0 or μ ⟂ range M: nothing to solve
+        }
         let budgets: Vec<f64> = fractions().iter().map(|f| f * limit).collect();
         let sweep = gmm.robust_sweep(&threat, &budgets).unwrap();
         for (opt, &eps) in sweep.iter().zip(&budgets) {
@@ -237,22 +242,29 @@ proptest! {
     /// `1 + λ = a/(a − ε)`, so its tolerance is the secular one times that.
     #[test]
     fn p4_generative_closed_form(gmm in symmetric_model(), f in 0.0f64..1.0) {
-        let a = gmm.separation() / 2.0;
-        let eps = f * a;
-        let opt = gmm.robust_optimum(&Threat::generative(gmm.covariance()), eps).unwrap();
-        prop_assert!((opt.budget_limit().unwrap() - a).abs() <= ROUNDING * a);
-        let lambda = eps / (a - eps);
-        prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a / (a - eps));
-        prop_assert!((opt.distance() - (a - eps)).abs() <= SECULAR * a);
-        prop_assert!((opt.robust_error() - normal::cdf(eps - a)).abs() <= 1e-12 * normal::cdf(eps - a));
+        // a = ‖μ‖_{Σ⁻¹} from the eigen-coordinates (for a spiked covariance
+        // its noise part is the norm of the explicit residual, which keeps
+        // its relative accuracy where ‖μ‖² − ‖U_kᵀμ‖² would not).
+        let values = gmm.covariance().eigenvalues();
+        let a = energies(&gmm).iter().enumerate().map(|(b, e)| e / values[b]).sum::<f64>().sqrt();
+        let threat = Threat::generative(gmm.covariance());
+        for f in [f, 1e-12, 1e-6, 0.5, 1.0 - 1e-6, 1.0 - 1e-12] {
+            let eps = f * a;
+            let opt = gmm.robust_optimum(&threat, eps).unwrap();
+            prop_assert!((opt.budget_limit().unwrap() - a).abs() <= ROUNDING * a);
+            let lambda = eps / (a - eps);
+            prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a / (a - eps), "f = {f:e}");
+            prop_assert!((opt.distance() - (a - eps)).abs() <= SECULAR * a, "f = {f:e}: r* = {}, a − ε = {}", opt.distance(), a - eps);
+            prop_assert!((opt.robust_error() - normal::cdf(eps - a)).abs() <= 1e-12 * normal::cdf(eps - a));
+        }
     }
 
     /// P4 closed form, generative rank k: `λ = ε/(a_k − ε)`, `ε_max = a_k`,
     /// `r*² = (a_k − ε)² + Σ_{i>k} μ̃_i²/λ_i`.
     #[test]
-    fn p4_generative_rank_closed_form(gmm in symmetric_model(), k in 1usize..8, f in 0.0f64..1.2) {
+    fn p4_generative_rank_closed_form(gmm in symmetric_model(), k in any::<Index>(), f in 0.0f64..1.2) {
         let cov = gmm.covariance();
-        prop_assume!(k <= cov.explicit_directions());
+        let k = 1 + k.index(cov.explicit_directions());
         let Ok(threat) = Threat::generative_rank(cov, k) else { return Ok(()); };
         let values = cov.eigenvalues();
         let e = energies(&gmm);
@@ -310,12 +322,13 @@ proptest! {
         } else {
             // The surviving classifier is invisible to the threat: no energy
             // where ω_b > 0 (block energies from the eigen-coordinates: the
-            // basis is orthonormal to ~1e-14, so amplitudes of 1e-12 ‖w‖).
+            // basis is orthonormal to ~1e-14 and w's entries span the spectrum's
+            // range, so leaked amplitudes reach ~1e-11 ‖w‖).
             let w = opt.classifier().unwrap();
             let e = cov.eigen_coordinates(w.weights()).unwrap().block_energies();
             let seen: f64 = (0..e.len()).map(|b| weights[b] * e[b]).sum();
             let scale = weights.iter().copied().fold(0.0, f64::max) * w.weights().norm_squared();
-            prop_assert!(seen <= 1e-24 * scale, "{fam:?}: {seen:e} of {scale:e}");
+            prop_assert!(seen <= 1e-22 * scale, "{fam:?}: {seen:e} of {scale:e}");
         }
     }
 
@@ -431,9 +444,9 @@ proptest! {
     /// P5 (b): generative rank k grows `λ_i → (1 + λ)λ_i` for `i ≤ k` only;
     /// the absolute growth `λλ_i` increases with the variance.
     #[test]
-    fn p5b_generative_rank_training_grows_only_the_leading_directions(gmm in symmetric_model(), k in 1usize..8, f in 0.01f64..0.99) {
+    fn p5b_generative_rank_training_grows_only_the_leading_directions(gmm in symmetric_model(), k in any::<Index>(), f in 0.01f64..0.99) {
         let cov = gmm.covariance();
-        prop_assume!(k <= cov.explicit_directions());
+        let k = 1 + k.index(cov.explicit_directions());
         let Ok(threat) = Threat::generative_rank(cov, k) else { return Ok(()); };
         let opt = gmm.robust_optimum(&threat, f * opt_limit(&gmm, &threat)).unwrap();
         let lambda = opt.lambda().unwrap();
@@ -468,23 +481,39 @@ proptest! {
         }
     }
 
-    /// P5 (d) and (e): along a grid of budgets `λ` strictly increases, the
-    /// robust error `Φ(−r*)` and the clean error of `w*(ε)` never decrease.
+    /// P5 (d): along a grid of budgets the clean error of `w*(ε)` never
+    /// decreases (the clean-accuracy price of robustness).
     #[test]
-    fn p5de_lambda_increases_and_errors_are_non_decreasing((gmm, fam, threat, weights) in model_and_threat()) {
+    fn p5d_clean_error_is_non_decreasing_in_the_budget((gmm, fam, threat, weights) in model_and_threat()) {
         let (limit, _) = limits(&gmm, &weights);
-        prop_assume!(limit > 0.0);
+        if limit == 0.0 {
+            return Ok(()); // M = 0 or μ ⟂ range M: nothing to solve
+        }
         let budgets: Vec<f64> = (0..=40).map(|i| limit * 1.2 * i as f64 / 40.0).collect();
         let sweep = gmm.robust_sweep(&threat, &budgets).unwrap();
         let clean: Vec<Option<f64>> = sweep.iter().map(|o| o.classifier().map(|c| gmm.error(&c).unwrap())).collect();
+        for i in 1..sweep.len() {
+            if let (Some(ca), Some(cb)) = (clean[i - 1], clean[i]) {
+                prop_assert!(cb >= ca * (1.0 - 1e-12), "{fam:?}: clean error {ca} then {cb}");
+            }
+        }
+    }
+
+    /// P5 (e): along a grid of budgets `λ` strictly increases (up to `∞` at
+    /// the limit) and the robust error `Φ(−r*)` never decreases.
+    #[test]
+    fn p5e_lambda_increases_and_robust_error_is_non_decreasing((gmm, fam, threat, weights) in model_and_threat()) {
+        let (limit, _) = limits(&gmm, &weights);
+        if limit == 0.0 {
+            return Ok(()); // M = 0 or μ ⟂ range M: nothing to solve
+        }
+        let budgets: Vec<f64> = (0..=40).map(|i| limit * 1.2 * i as f64 / 40.0).collect();
+        let sweep = gmm.robust_sweep(&threat, &budgets).unwrap();
         for i in 1..sweep.len() {
             let (a, b) = (&sweep[i - 1], &sweep[i]);
             let (la, lb) = (a.lambda().unwrap(), b.lambda().unwrap());
             prop_assert!(lb > la || (la == f64::INFINITY && lb == f64::INFINITY), "{fam:?}: λ {la} then {lb}");
             prop_assert!(b.robust_error() >= a.robust_error() * (1.0 - 1e-14));
-            if let (Some(ca), Some(cb)) = (clean[i - 1], clean[i]) {
-                prop_assert!(cb >= ca * (1.0 - 1e-12), "{fam:?}: clean error {ca} then {cb}");
-            }
         }
     }
 
@@ -515,9 +544,9 @@ proptest! {
     /// optimum: `A = U_k Λ_k^{1/2}` (generative rank k), `A = U_k`
     /// (eigenspace), through the generalised eigendecomposition.
     #[test]
-    fn general_factor_matches_the_model_based_threat(gmm in symmetric_model(), k in 1usize..8, f in 0.0f64..1.2, eigenspace in any::<bool>()) {
+    fn general_factor_matches_the_model_based_threat(gmm in symmetric_model(), k in any::<Index>(), f in 0.0f64..1.2, eigenspace in any::<bool>()) {
         let cov = gmm.covariance();
-        prop_assume!(k <= cov.explicit_directions() && k < cov.dim());
+        let k = 1 + k.index(cov.explicit_directions().min(cov.dim() - 1));
         let spectral = if eigenspace { Threat::eigenspace(cov, k) } else { Threat::generative_rank(cov, k) };
         let Ok(spectral) = spectral else { return Ok(()); };
         let mut factor = cov.leading_basis(k).unwrap();
@@ -532,11 +561,17 @@ proptest! {
         let eps = f * limit;
         let x = gmm.robust_optimum(&spectral, eps).unwrap();
         let y = gmm.robust_optimum(&general, eps).unwrap();
-        prop_assert!((x.budget_limit().unwrap() - y.budget_limit().unwrap()).abs() <= DECOMPOSITION * limit);
+        // The pencil route's errors are absolute, at the scale of the mean
+        // (a projection of Σ^{−1/2}μ onto the range of M): compare there.
+        let scale = limit + gmm.half_difference().norm() + gmm.separation();
+        prop_assert!((x.budget_limit().unwrap() - y.budget_limit().unwrap()).abs() <= DECOMPOSITION * scale);
         prop_assert!((x.distance() - y.distance()).abs() <= DECOMPOSITION * gmm.separation());
         if f < 0.9 {
             let (lx, ly) = (x.lambda().unwrap(), y.lambda().unwrap());
-            prop_assert!((lx - ly).abs() <= DECOMPOSITION * lx.max(1e-300) * limit / (limit - eps));
+            // λ inherits the relative error of the pencil data (absolute at
+            // the scale of μ, so relative scale/limit) times its condition
+            // number limit/(limit − ε).
+            prop_assert!((lx - ly).abs() <= DECOMPOSITION * lx * scale / (limit - eps));
             let (wx, wy) = (x.classifier().unwrap(), y.classifier().unwrap());
             prop_assert!((wx.weights() - wy.weights()).norm() <= DECOMPOSITION * wx.weights().norm());
         }
@@ -546,9 +581,13 @@ proptest! {
     }
 
     /// A random general factor (`p` columns, fewer or more than `d`),
-    /// checked against dense linear algebra: `ε_max = ‖B⁺Σ^{−1/2}μ‖`
-    /// (`B = Σ^{−1/2}A`, pseudo-inverse by SVD), `g(λ) = λ‖Aᵀ(Σ + λAAᵀ)⁻¹μ‖ = ε`
-    /// (Cholesky), and the primal ratio of `w*` equal to `r*`.
+    /// checked against dense linear algebra. With `B = Σ^{−1/2}A` and
+    /// `x = Σ^{−1/2}μ`, `ε_max² = Σ_{d_j>0} m_j²/d_j = ‖B⁺x‖²`: the
+    /// least-squares `u = (BᵀB)⁻¹Bᵀx` for `p ≤ d`, `xᵀ(BBᵀ)⁻¹x` for `p > d`
+    /// (Cholesky; nalgebra's SVD pseudo-inverse was found off by 6e-4 on a
+    /// well-conditioned 7 × 5 case, so it is not used). Then
+    /// `g(λ) = λ‖Aᵀ(Σ + λAAᵀ)⁻¹μ‖ = ε` (Cholesky), `w* = 2(Σ + λAAᵀ)⁻¹μ`,
+    /// and the primal ratio of `w*` equals `r*`.
     #[test]
     fn general_factor_matches_dense_linear_algebra(gmm in symmetric_model(), p in 1usize..12, seed in any::<u64>(), f in 0.01f64..0.9) {
         let d = gmm.dim();
@@ -564,10 +603,16 @@ proptest! {
         for j in 0..p {
             b.set_column(j, &cov.inv_sqrt_mul(&factor.column(j).into_owned()).unwrap());
         }
-        let svd = b.clone().svd(true, true);
-        prop_assume!(svd.singular_values.min() > 1e-3 * svd.singular_values.max() || p > d);
-        let u = svd.pseudo_inverse(1e-10).unwrap() * cov.inv_sqrt_mul(&mu).unwrap();
-        let limit = u.norm();
+        // Conditioning of B at most 1e3: the Gram matrices (here and in the
+        // solver) square it, leaving ε_mach · 1e6 relative error.
+        let sv = b.singular_values();
+        prop_assume!(sv.min() > 1e-3 * sv.max());
+        let x = cov.inv_sqrt_mul(&mu).unwrap();
+        let limit = if p <= d {
+            b.tr_mul(&b).cholesky().unwrap().solve(&b.tr_mul(&x)).norm()
+        } else {
+            x.dot(&(&b * b.transpose()).cholesky().unwrap().solve(&x)).sqrt()
+        };
         let eps = f * limit;
         let opt = gmm.robust_optimum(&threat, eps).unwrap();
         prop_assert!((opt.budget_limit().unwrap() - limit).abs() <= DECOMPOSITION * limit);

@@ -61,7 +61,7 @@ use nalgebra::DVector;
 
 use crate::classifier::LinearClassifier;
 use crate::covariance::Covariance;
-use crate::error::{ensure_budget, Error, Result};
+use crate::error::{ensure_budget, Result};
 use crate::gmm::Gmm;
 use crate::normal;
 use crate::threat::Threat;
@@ -341,7 +341,7 @@ impl ExtendedCovariance {
     /// (`O(d³)`). For a general factor it is `Σ + λAAᵀ` (dense models only).
     ///
     /// # Errors
-    /// [`Error::Unsupported`] past the budget limit (`λ = ∞`), for a spiked
+    /// [`Error::Unsupported`](crate::Error::Unsupported) past the budget limit (`λ = ∞`), for a spiked
     /// model whose extended noise level exceeds an extended leading variance
     /// (not a spiked covariance), and for a general factor on a diagonal or
     /// spiked model (it would need a `d × d` matrix); the covariance
@@ -371,12 +371,12 @@ impl Gmm {
     /// form; other threats by the certified dual solver with default options.
     ///
     /// # Errors
-    /// [`Error::NotSymmetricModel`] unless means are `±μ` and the prior is
-    /// 1/2; [`Error::InvalidBudget`] for a negative or non-finite `ε`;
-    /// [`Error::DimensionMismatch`] for a threat of another dimension;
-    /// [`Error::Unsupported`] for a model-based threat built from another
+    /// [`Error::NotSymmetricModel`](crate::Error::NotSymmetricModel) unless means are `±μ` and the prior is
+    /// 1/2; [`Error::InvalidBudget`](crate::Error::InvalidBudget) for a negative or non-finite `ε`;
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a threat of another dimension;
+    /// [`Error::Unsupported`](crate::Error::Unsupported) for a model-based threat built from another
     /// covariance than a diagonal or spiked model's (see [`secular`]);
-    /// the dual solver's errors ([`Error::NoConvergence`], …).
+    /// the dual solver's errors ([`Error::NoConvergence`](crate::Error::NoConvergence), …).
     pub fn robust_optimum(&self, threat: &Threat, eps: f64) -> Result<RobustOptimum> {
         self.robust_optimum_with(threat, eps, &SolverOptions::default())
     }
