@@ -375,7 +375,7 @@ impl SecularEquation {
             lo = w.s;
             s = s.max(w.s + self.step(1.0 / w.g - 1.0 / eps, w.slope, w.curvature));
         }
-        if upper >= s.min(lower) {
+        if upper >= lower {
             s = s.min(upper);
         }
         if !(s > lo && s.is_finite()) {
