@@ -56,3 +56,4 @@ pub use error::{Error, Result};
 pub use fit::{Fit, FitReport};
 pub use gmm::Gmm;
 pub use threat::{SpectralFamily, Threat};
+pub use training::{ExtendedCovariance, GrowthBasis, RobustOptimum, SolverOptions};
