@@ -60,10 +60,10 @@ fn split_is_stratified_disjoint_and_reproducible() {
     let digits = datasets::digits().unwrap();
     let (train, test) = digits.train_test_split(0.7, 42).unwrap();
     assert_eq!(train.len() + test.len(), 1797);
-    for c in 0..10 {
-        let expected = (0.7 * CLASS_COUNTS[c] as f64).round() as usize;
+    for (c, &count) in CLASS_COUNTS.iter().enumerate() {
+        let expected = (0.7 * count as f64).round() as usize;
         assert_eq!(train.class_counts()[c], expected);
-        assert_eq!(test.class_counts()[c], CLASS_COUNTS[c] - expected);
+        assert_eq!(test.class_counts()[c], count - expected);
     }
     // Every image lands in exactly one part: the pixel sums add up.
     assert_eq!(
