@@ -26,6 +26,11 @@ use manifold_robustness::{
     attack_energy_summary, energy_profile, minimal_perturbations, Fit, Gmm, Label,
     LinearClassifier, Result, Threat,
 };
+use plotters::prelude::*;
+
+#[path = "common/plot.rs"]
+mod plot;
+use plot::{draw_chart, per_direction, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE, PANEL};
 
 /// Ridge penalty of the logistic regression: the digit pairs are linearly
 /// separable, so without a penalty the logistic loss has no minimiser.
@@ -116,7 +121,7 @@ struct Data {
     y_test: Vec<Label>,
 }
 
-fn run(settings: &Settings) -> Result<()> {
+fn run(settings: &Settings) -> Outcome<()> {
     let digits = datasets::digits()?;
     let (train, test) = digits.train_test_split(TRAIN_FRACTION, settings.seed)?;
     let (x, y) = train.pair(settings.pos, settings.neg)?;
@@ -159,6 +164,8 @@ fn run(settings: &Settings) -> Result<()> {
     claim2(&data, &symmetric, settings.rank)?;
     println!();
     claim3(&data, &symmetric)?;
+    println!();
+    write_figures(&data, &fits.ledoit_wolf, &logistic, settings)?;
     Ok(())
 }
 
@@ -175,6 +182,9 @@ fn test_error(clf: &LinearClassifier, data: &Data) -> Result<f64> {
 struct Fits {
     ledoit_wolf: Gmm,
     ppca: Gmm,
+    /// Directions of the pooled covariance without variance (constant
+    /// pixels); Ledoit–Wolf gives them the smallest eigenvalue.
+    zero_directions: usize,
 }
 
 /// Section 1: the pooled fit fails on pixels without variance; Ledoit–Wolf
@@ -231,7 +241,11 @@ fn fit_models(data: &Data, rank: usize) -> Result<Fits> {
     } else {
         println!("  here PPCA describes the images more faithfully, but Ledoit–Wolf (full rank, every pixel) is used below.");
     }
-    Ok(Fits { ledoit_wolf, ppca })
+    Ok(Fits {
+        ledoit_wolf,
+        ppca,
+        zero_directions: lw_report.zero_directions,
+    })
 }
 
 /// Section 2: the classifier the attacks target.
@@ -293,8 +307,8 @@ fn claim1(data: &Data, fits: &Fits, logistic: &LinearClassifier) -> Result<()> {
             gmm.bayes_classifier(),
         ),
     ];
-    let mut logistic_rows = Vec::new();
-    for (index, (name, clf)) in classifiers.iter().enumerate() {
+    let mut tables = Vec::new();
+    for (name, clf) in &classifiers {
         println!();
         println!("  Attacks on {name}:");
         println!(
@@ -321,17 +335,7 @@ fn claim1(data: &Data, fits: &Fits, logistic: &LinearClassifier) -> Result<()> {
             );
             rows.push(summary);
         }
-        let uniform: Vec<f64> = SHARE_KS.iter().map(|&k| k as f64 / d as f64).collect();
-        println!(
-            "  {:<12} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>8.2} {:>8.2}",
-            "(random)",
-            uniform[0],
-            uniform[1],
-            uniform[2],
-            uniform[3],
-            cov.trace() / d as f64,
-            1.0
-        );
+        print_reference_rows(gmm, fits.zero_directions)?;
         // P2 is a theorem about any w: check the stochastic dominance on all k.
         let profile = |threat: &Threat| -> Result<Vec<f64>> {
             let direction = threat
@@ -356,9 +360,7 @@ fn claim1(data: &Data, fits: &Fits, logistic: &LinearClassifier) -> Result<()> {
             "  P2 check, S_k(generative) ≥ S_k(ℓ2) for every k = 1..{d}: {}",
             if dominated { "holds" } else { "FAILS" }
         );
-        if index == 0 {
-            logistic_rows = rows;
-        }
+        tables.push(rows);
     }
 
     // Exact attacks ignore the pixel box [0, 16] (the theory has no box):
@@ -426,37 +428,111 @@ fn claim1(data: &Data, fits: &Fits, logistic: &LinearClassifier) -> Result<()> {
         );
     }
 
-    // The verdicts, from the logistic classifier's numbers.
-    let (l2, linf, gen) = (&logistic_rows[0], &logistic_rows[1], &logistic_rows[2]);
-    let relative = |s: &manifold_robustness::AttackEnergySummary| {
-        s.variance.unwrap_or(f64::NAN) / s.mean_data_variance
-    };
+    // The verdicts, from the numbers above.
+    let (l2, linf, gen) = (&tables[0][0], &tables[0][1], &tables[0][2]);
+    let bayes_l2 = &tables[1][0];
+    let values = cov.eigenvalues();
+    let varying = d - fits.zero_directions;
+    let varying_variance = values.rows(0, varying).sum() / varying as f64;
+    let variance = |s: &manifold_robustness::AttackEnergySummary| s.variance.unwrap_or(f64::NAN);
     println!();
     println!("  Verdict (logistic regression, the classifier one would actually deploy):");
-    let agree = |b: bool| if b { "agrees with" } else { "disagrees with" };
+    let relative_claim = share(gen, 10) > share(l2, 10)
+        && share(gen, 10) > share(linf, 10)
+        && variance(gen) > variance(l2)
+        && variance(gen) > variance(linf);
     println!(
-        "  - generative attacks put {:.0}% of their energy in the top 10 directions vs {:.0}% for ℓ2 and {:.0}% for ℓ∞: {} claim 1 (generative attacks live on the data manifold, regular ones less so);",
+        "  - generative attacks put {:.0}% of their energy in the top 10 directions vs {:.0}% for ℓ2 and {:.0}% for ℓ∞,",
         100.0 * share(gen, 10),
         100.0 * share(l2, 10),
         100.0 * share(linf, 10),
-        agree(share(gen, 10) > share(l2, 10) && share(gen, 10) > share(linf, 10))
     );
     println!(
-        "  - the data vary {:.1}× more than average along the generative attacks, {:.1}× along ℓ2 and {:.1}× along ℓ∞;",
-        relative(gen),
-        relative(l2),
-        relative(linf)
+        "    and the images vary {:.1}× more along them than along ℓ2 attacks ({:.1}× than along ℓ∞): {} claim 1",
+        variance(gen) / variance(l2),
+        variance(gen) / variance(linf),
+        if relative_claim { "agrees with" } else { "disagrees with" }
     );
-    let strong = relative(l2) < 1.0 && share(l2, 10) < 10.0 / d as f64;
+    println!("    in its comparative form (generative attacks stay on the data manifold, regular ones much less).");
+    let strong = variance(l2) < varying_variance;
     println!(
-        "  - the strong form (regular attacks go to the small-variance, off-manifold directions, below a random direction): {} on this classifier{}",
-        if strong { "holds" } else { "does not hold" },
-        if strong {
-            "."
+        "  - the strong form, regular attacks pulled into small-variance directions: R(ℓ2) = {:.2} against {:.2} for a random",
+        variance(l2),
+        varying_variance
+    );
+    println!(
+        "    direction among the {varying} directions with pixel variance: {} on this classifier.",
+        if strong { "holds" } else { "does NOT hold" }
+    );
+    if !strong {
+        println!(
+            "    It holds for the model's Bayes rule (R(ℓ2) = {:.2}), whose weights Σ̂⁻¹(μ̂₊ − μ̂₋) carry P1's 1/λᵢ factor;",
+            variance(bayes_l2)
+        );
+        println!(
+            "    the regularised logistic weights are not whitened that way (cosine {:.3} with the Bayes rule, {:.3} with",
+            logistic.cosine(&gmm.bayes_classifier())?,
+            logistic.cosine(&LinearClassifier::new(gmm.half_difference(), 0.0)?)?
+        );
+        let weights = energy_profile(cov, logistic.weights())?;
+        let unused = if varying < d {
+            1.0 - weights.top_share(varying)?
         } else {
-            "; it holds for the model's Bayes rule, whose weights Σ̂⁻¹(μ̂₊ − μ̂₋) carry the 1/λᵢ factor of P1."
-        }
+            0.0
+        };
+        println!(
+            "    μ̂₊ − μ̂₋), and an ℓ2 attack follows the classifier's own weights (P2). The {} directions without pixel",
+            fits.zero_directions
+        );
+        println!(
+            "    variance, the most off-manifold of all, hold a share {unused:.1e} of ‖w‖²: no regular attack can use them."
+        );
+    }
+    Ok(())
+}
+
+/// Reference rows of the claim-1 tables: a random direction (uniform on the
+/// sphere: `S_k = k/d`, `R = tr Σ/d`), a random direction among the pixels
+/// that vary, and the class-mean difference.
+fn print_reference_rows(gmm: &Gmm, zero_directions: usize) -> Result<()> {
+    let cov = gmm.covariance();
+    let d = gmm.dim();
+    let mean_variance = cov.trace() / d as f64;
+    let varying = d - zero_directions;
+    let values = cov.eigenvalues();
+    let varying_variance = values.rows(0, varying).sum() / varying as f64;
+    let row = |name: &str, shares: [f64; 4], variance: f64| {
+        println!(
+            "  {:<12} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>8.2} {:>8.2}",
+            name,
+            shares[0],
+            shares[1],
+            shares[2],
+            shares[3],
+            variance,
+            variance / mean_variance
+        );
+    };
+    row(
+        "(random)",
+        SHARE_KS.map(|k| k as f64 / d as f64),
+        mean_variance,
     );
+    row(
+        &format!("(random, {varying})"),
+        SHARE_KS.map(|k| (k as f64 / varying as f64).min(1.0)),
+        varying_variance,
+    );
+    let difference = energy_profile(cov, &(gmm.half_difference() * 2.0))?;
+    let mut shares = [0.0; 4];
+    for (share, &k) in shares.iter_mut().zip(&SHARE_KS) {
+        *share = difference.top_share(k)?;
+    }
+    row("(μ̂₊ − μ̂₋)", shares, difference.variance());
+    println!(
+        "  (random): a random direction; (random, {varying}): one among the directions with pixel variance;"
+    );
+    println!("  (μ̂₊ − μ̂₋): the class-mean difference, the generative attack's direction on the Bayes rule (P1).");
     Ok(())
 }
 
@@ -739,5 +815,217 @@ fn claim3(data: &Data, gmm: &Gmm) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Figures of this run (not committed; the README's figures come from the
+/// `figures` example): the per-direction energy of the attacks on the
+/// logistic classifier, and one test image with its three minimal
+/// perturbations.
+fn write_figures(
+    data: &Data,
+    gmm: &Gmm,
+    logistic: &LinearClassifier,
+    settings: &Settings,
+) -> Outcome<()> {
+    let dir = std::path::PathBuf::from(FIGURE_DIR);
+    std::fs::create_dir_all(&dir)?;
+    let cov = gmm.covariance();
+    let threats = [
+        ("regular ℓ2", Threat::l2()),
+        ("regular ℓ∞", Threat::linf()),
+        ("generative (fitted latent)", Threat::generative(cov)),
+    ];
+    let pair = format!("{}{}", settings.pos, settings.neg);
+
+    // Energy profiles in the fitted eigenbasis, and the spectrum.
+    let path = dir.join(format!("digits_{pair}_energy_profiles.svg"));
+    let root = SVGBackend::new(&path, (3 * PANEL.0, PANEL.1)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((1, 3));
+    let mut series = Vec::new();
+    let mut cumulative = Vec::new();
+    for (color, (name, threat)) in PALETTE.iter().zip(&threats) {
+        let batch = minimal_perturbations(logistic, threat, &data.x_test, &data.y_test)?;
+        let profile = batch
+            .mean_energy_profile(cov)?
+            .ok_or("no test image was flipped")?;
+        let shares = profile.shares().as_slice();
+        let running: Vec<f64> = shares
+            .iter()
+            .scan(0.0, |sum, v| {
+                *sum += v;
+                Some(*sum)
+            })
+            .collect();
+        for (target, values) in [(&mut series, shares), (&mut cumulative, &running[..])] {
+            target.push(Series {
+                name: name.to_string(),
+                color: *color,
+                points: per_direction(values),
+                markers: true,
+                dashed: false,
+            });
+        }
+    }
+    let d = gmm.dim();
+    let uniform: Vec<f64> = (1..=d).map(|k| k as f64 / d as f64).collect();
+    cumulative.push(Series {
+        name: "uniform spread, k/d".to_string(),
+        color: RGBColor(120, 120, 120),
+        points: per_direction(&uniform),
+        markers: false,
+        dashed: true,
+    });
+    let title = format!(
+        "Attacks on logistic regression, digits {} vs {}",
+        settings.pos, settings.neg
+    );
+    draw_chart(
+        &panels[0],
+        &Chart {
+            title: &title,
+            x_label: "eigen-direction i of the Ledoit–Wolf covariance (1 = largest variance)",
+            y_label: "energy share eᵢ = (uᵢᵀδ)²/‖δ‖²",
+            x_range: (0.0, gmm.dim() as f64 + 1.0),
+            y_range: (1e-6, 1.0),
+            y_scale: Scale::Log,
+            integer_x: true,
+            percent_y: false,
+            legend: SeriesLabelPosition::LowerLeft,
+        },
+        &series,
+    )?;
+    draw_chart(
+        &panels[1],
+        &Chart {
+            title: "Cumulative share in the k largest-variance directions",
+            x_label: "k (number of leading eigen-directions)",
+            y_label: "top-k share S_k",
+            x_range: (0.0, d as f64 + 1.0),
+            y_range: (0.0, 1.0),
+            y_scale: Scale::Linear,
+            integer_x: true,
+            percent_y: false,
+            legend: SeriesLabelPosition::LowerRight,
+        },
+        &cumulative,
+    )?;
+    draw_chart(
+        &panels[2],
+        &Chart {
+            title: "Fitted spectrum",
+            x_label: "eigen-direction i",
+            y_label: "variance λᵢ (pixel intensity²)",
+            x_range: (0.0, gmm.dim() as f64 + 1.0),
+            y_range: (0.5, 200.0),
+            y_scale: Scale::Log,
+            integer_x: true,
+            percent_y: false,
+            legend: SeriesLabelPosition::UpperRight,
+        },
+        &[Series {
+            name: "Ledoit–Wolf eigenvalues".to_string(),
+            color: PALETTE[4],
+            points: per_direction(cov.eigenvalues().as_slice()),
+            markers: true,
+            dashed: false,
+        }],
+    )?;
+    root.present()?;
+    println!("wrote {}", path.display());
+
+    // One test image of the first digit, its perturbations and the results.
+    let index = (0..data.y_test.len())
+        .find(|&i| data.y_test[i] == Label::Pos)
+        .ok_or("no test image of the first digit")?;
+    let image: Vec<f64> = data.x_test.row(index).iter().copied().collect();
+    let path = dir.join(format!("digits_{pair}_perturbations.svg"));
+    let cell = 150u32;
+    let root = SVGBackend::new(&path, (cell * 4, cell * 2 + 40)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(
+        "A test image, its minimal perturbations δ (blue −, red +) and the adversarial images",
+        (plot::FONT, 15),
+    )?;
+    let grid = root.split_evenly((2, 4));
+    draw_image(&grid[0], "test image", &image, ImageStyle::Gray)?;
+    draw_image(&grid[4], "(pixel values 0..16)", &image, ImageStyle::Gray)?;
+    for (column, (name, threat)) in threats.iter().enumerate() {
+        let batch = minimal_perturbations(logistic, threat, &data.x_test, &data.y_test)?;
+        if !batch.is_flip(index) {
+            continue;
+        }
+        let delta: Vec<f64> = batch.delta(index).iter().copied().collect();
+        let adversarial: Vec<f64> = image.iter().zip(&delta).map(|(x, d)| x + d).collect();
+        let short = name.split(" (").next().unwrap_or(name);
+        draw_image(
+            &grid[1 + column],
+            &format!(
+                "δ, {short}, ‖δ‖ = {:.1}",
+                delta.iter().map(|d| d * d).sum::<f64>().sqrt()
+            ),
+            &delta,
+            ImageStyle::Diverging,
+        )?;
+        draw_image(
+            &grid[5 + column],
+            &format!("x + δ ({short})"),
+            &adversarial,
+            ImageStyle::Gray,
+        )?;
+    }
+    root.present()?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// How an 8×8 image is coloured.
+enum ImageStyle {
+    /// Pixel intensities 0..16, white to black (clipped).
+    Gray,
+    /// Signed values, blue (negative) – white – red (positive), scaled to
+    /// the largest magnitude.
+    Diverging,
+}
+
+fn draw_image(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    title: &str,
+    pixels: &[f64],
+    style: ImageStyle,
+) -> Outcome<()> {
+    let area = area.titled(title, (plot::FONT, 12))?;
+    let (width, height) = area.dim_in_pixel();
+    let side = width.min(height).saturating_sub(8) as i32;
+    let cell = side / Digits::SIDE as i32;
+    let x0 = (width as i32 - cell * Digits::SIDE as i32) / 2;
+    let scale = pixels.iter().fold(0.0f64, |m, p| m.max(p.abs())).max(1e-12);
+    for (i, &value) in pixels.iter().enumerate() {
+        let (row, column) = ((i / Digits::SIDE) as i32, (i % Digits::SIDE) as i32);
+        let color = match style {
+            ImageStyle::Gray => {
+                let level = 255.0 * (1.0 - (value / Digits::MAX_PIXEL).clamp(0.0, 1.0));
+                RGBColor(level as u8, level as u8, level as u8)
+            }
+            ImageStyle::Diverging => {
+                let t = (value / scale).clamp(-1.0, 1.0);
+                let fade = (255.0 * (1.0 - t.abs())) as u8;
+                if t >= 0.0 {
+                    RGBColor(255, fade, fade)
+                } else {
+                    RGBColor(fade, fade, 255)
+                }
+            }
+        };
+        let top_left = (x0 + column * cell, row * cell);
+        let bottom_right = (top_left.0 + cell, top_left.1 + cell);
+        area.draw(&Rectangle::new([top_left, bottom_right], color.filled()))?;
+    }
+    let frame = [
+        (x0, 0),
+        (x0 + cell * Digits::SIDE as i32, cell * Digits::SIDE as i32),
+    ];
+    area.draw(&Rectangle::new(frame, RGBColor(150, 150, 150)))?;
     Ok(())
 }
