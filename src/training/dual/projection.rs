@@ -1,0 +1,734 @@
+//! Euclidean projections onto threat bodies and onto unions of them.
+//!
+//! **Balls.** `Π_{rB_p}(y)` for `p = 1` by the sort-and-threshold rule of
+//! Duchi, Shalev-Shwartz, Singer & Chandra, "Efficient projections onto the
+//! ℓ1-ball for learning in high dimensions", ICML 2008
+//! (`x = sign(y)(abs(y) − λ)⁺` with `Σ(abs(y_i) − λ)⁺ = r`); for `p = ∞` by
+//! clipping; for `p = 2` by scaling. For `1 < p < ∞` there is no closed
+//! form: the KKT conditions give `x_i = sign(y_i) a_i` with
+//! `a_i + ν a_i^{p−1} = abs(y_i)` (one increasing scalar equation per
+//! coordinate, solved by safeguarded Newton on `[0, abs(y_i)]`), and the
+//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` by Brent's
+//! method on `[0, ‖y‖_q / r^{p−1}]`.
+//!
+//! **Unions.** The union body at budget `ε` is
+//! `conv(∪ c_i K_i) = {Σ z_i : Σ_i γ_i(z_i)/c_i ≤ 1}` with `c_i = ε ε_i` and
+//! `γ_i` the gauge of `K_i`. The solvers work on the tuple `(z_1, …, z_m)`
+//! and need the projection onto `S = {Σ_i γ_i(z_i)/c_i ≤ 1}`. With a
+//! multiplier `θ ≥ 0` it splits into proximal maps of the gauges,
+//! `z_i(θ) = prox_{(θ/c_i)γ_i}(y_i)`, and `θ` solves the decreasing
+//! equation `Σ_i γ_i(z_i(θ))/c_i = 1` on `[0, max_i c_i σ_i(y_i)]` (at the
+//! right end every `z_i` is 0). The proximal maps, by Moreau's identity
+//! `prox_{τγ}(y) = y − Π_{τK°}(y)` (`K°` the polar body):
+//! - ℓ1 part (`γ = ‖·‖₁`): soft thresholding at `τ`;
+//! - ℓ∞ part (`γ = ‖·‖_∞`): clipping at the ℓ1-projection threshold `λ(τ)`,
+//!   and the gauge is `λ` itself;
+//! - ℓ2 part: `y (1 − τ/‖y‖)⁺`;
+//! - ℓp part: `y − Π_{τB_q}(y)`;
+//! - ellipsoid `{Au}` in an orthonormal frame with squared semi-axes `m_j`
+//!   (coordinates `c_j`): `z̃_j = c_j m_j γ/(m_j γ + τ)`, where the gauge `γ`
+//!   solves `Σ_j m_j c_j²/(m_j γ + τ)² = 1` (zero if `‖y‖_M ≤ τ`) — the
+//!   trust-region secular equation, solved by Newton on its reciprocal
+//!   square root, which is concave (Moré & Sorensen 1983), so the iterates
+//!   increase monotonically to the root. Directions with `m_j = 0` (flat
+//!   ellipsoids) are dropped.
+//!
+//! For the ℓ1 and ℓ∞ parts the absolute values are sorted once per
+//! projection, so each evaluation of the `θ` equation costs `O(log d)`.
+
+use nalgebra::{DMatrix, DVector};
+
+use super::roots::Brent;
+use crate::covariance::{Covariance, EigenCoordinates};
+use crate::error::Result;
+use crate::threat::{EllipsoidView, Threat};
+
+/// `‖y‖_p` for `p ∈ [1, ∞]`, scaled against overflow.
+pub(crate) fn lp_norm(y: &DVector<f64>, p: f64) -> f64 {
+    if p == f64::INFINITY {
+        return y.amax();
+    }
+    if p == 1.0 {
+        return y.iter().map(|v| v.abs()).sum();
+    }
+    if p == 2.0 {
+        return y.norm();
+    }
+    let scale = y.amax();
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let sum: f64 = y.iter().map(|v| (v.abs() / scale).powf(p)).sum();
+    scale * sum.powf(1.0 / p)
+}
+
+/// The exponent `q` with `1/p + 1/q = 1`.
+pub(crate) fn conjugate(p: f64) -> f64 {
+    if p == 1.0 {
+        f64::INFINITY
+    } else if p == f64::INFINITY {
+        1.0
+    } else {
+        p / (p - 1.0)
+    }
+}
+
+/// Absolute values sorted in descending order with their prefix sums.
+struct SortedAbs {
+    values: Vec<f64>,
+    /// `prefix[k] = Σ_{j<k} values[j]`.
+    prefix: Vec<f64>,
+}
+
+impl SortedAbs {
+    fn new(y: &DVector<f64>) -> SortedAbs {
+        let mut values: Vec<f64> = y.iter().map(|v| v.abs()).collect();
+        values.sort_by(|a, b| b.total_cmp(a));
+        let mut prefix = Vec::with_capacity(values.len() + 1);
+        prefix.push(0.0);
+        let mut s = 0.0;
+        for v in &values {
+            s += v;
+            prefix.push(s);
+        }
+        SortedAbs { values, prefix }
+    }
+
+    fn total(&self) -> f64 {
+        self.prefix[self.values.len()]
+    }
+
+    /// `λ ≥ 0` with `Σ(abs(y_i) − λ)⁺ = r`, or 0 when `‖y‖₁ ≤ r`.
+    fn l1_threshold(&self, r: f64) -> f64 {
+        if self.total() <= r {
+            return 0.0;
+        }
+        // The largest k with S_k − k·a_k < r (a non-decreasing sequence in k).
+        let (mut lo, mut hi) = (1usize, self.values.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if self.prefix[mid] - mid as f64 * self.values[mid - 1] < r {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        ((self.prefix[lo] - r) / lo as f64).max(0.0)
+    }
+
+    /// `Σ(abs(y_i) − τ)⁺`.
+    fn excess_over(&self, tau: f64) -> f64 {
+        // Number of values strictly above τ.
+        let k = self.values.partition_point(|&v| v > tau);
+        (self.prefix[k] - k as f64 * tau).max(0.0)
+    }
+}
+
+/// Euclidean projection onto `{‖x‖₁ ≤ r}`.
+pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
+    let lambda = SortedAbs::new(y).l1_threshold(r);
+    if lambda == 0.0 && lp_norm(y, 1.0) <= r {
+        return y.clone();
+    }
+    y.map(|v| v.signum() * (v.abs() - lambda).max(0.0))
+}
+
+/// The root `a ∈ [0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
+fn lp_coordinate(b: f64, nu: f64, p: f64) -> f64 {
+    if b == 0.0 || nu == 0.0 {
+        return b;
+    }
+    let (mut lo, mut hi) = (0.0, b);
+    // a + ν a b^{p−2} = b brackets the root from the correct side.
+    let mut a = b / (1.0 + nu * b.powf(p - 2.0));
+    for _ in 0..200 {
+        let pow = a.powf(p - 2.0);
+        let g = a + nu * a * pow - b;
+        if g > 0.0 {
+            hi = a;
+        } else if g < 0.0 {
+            lo = a;
+        } else {
+            return a;
+        }
+        let slope = 1.0 + nu * (p - 1.0) * pow;
+        let mut next = a - g / slope;
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - a).abs() <= 2.0 * f64::EPSILON * next || hi - lo <= 2.0 * f64::EPSILON * hi {
+            return next;
+        }
+        a = next;
+    }
+    a
+}
+
+/// Euclidean projection onto `{‖x‖_p ≤ r}`, `p ∈ [1, ∞]`.
+pub(crate) fn project_lp_ball(y: &DVector<f64>, p: f64, r: f64) -> DVector<f64> {
+    if r <= 0.0 {
+        return DVector::zeros(y.len());
+    }
+    if p == 1.0 {
+        return project_l1_ball(y, r);
+    }
+    if p == f64::INFINITY {
+        return y.map(|v| v.clamp(-r, r));
+    }
+    let norm = lp_norm(y, p);
+    if norm <= r {
+        return y.clone();
+    }
+    if p == 2.0 {
+        return y * (r / norm);
+    }
+    // Work with b = abs(y)/max abs(y) ∈ [0, 1] and radius ρ.
+    let scale = y.amax();
+    let b: Vec<f64> = y.iter().map(|v| v.abs() / scale).collect();
+    let rho = r / scale;
+    let q = conjugate(p);
+    let excess = |nu: f64| -> f64 {
+        let sum: f64 = b.iter().map(|&bi| lp_coordinate(bi, nu, p).powf(p)).sum();
+        sum.powf(1.0 / p) - rho
+    };
+    let b_vec = DVector::from_vec(b.clone());
+    let nu_hi = lp_norm(&b_vec, q) / rho.powf(p - 1.0);
+    let f_lo = norm / scale - rho;
+    let f_hi = excess(nu_hi);
+    let nu = if f_hi >= 0.0 {
+        nu_hi
+    } else {
+        super::roots::find_root(excess, 0.0, f_lo, nu_hi, f_hi, 0.0, 300)
+    };
+    let mut a: DVector<f64> =
+        DVector::from_iterator(b.len(), b.iter().map(|&bi| lp_coordinate(bi, nu, p)));
+    let got = lp_norm(&a, p);
+    if got > rho {
+        a *= rho / got;
+    }
+    DVector::from_fn(y.len(), |i, _| y[i].signum() * a[i] * scale)
+}
+
+/// An ellipsoid in an orthonormal frame: `K = {x : Σ_j x̃_j²/m_j ≤ 1}` on
+/// the directions with `m_j > 0`, flat elsewhere.
+#[derive(Debug, Clone)]
+pub(crate) enum Frame {
+    /// Blocks of a covariance's eigenbasis with weights `m_b` (the threat's
+    /// own covariance, not necessarily the model's).
+    Spectral {
+        cov: Covariance,
+        weights: DVector<f64>,
+    },
+    /// Orthonormal columns `P` (from the SVD of the factor `A = P S Qᵀ`)
+    /// and `m_j = s_j²`.
+    Factor {
+        basis: DMatrix<f64>,
+        axes: DVector<f64>,
+    },
+}
+
+/// One body of a (possibly one-part) union, with its budget `c_i = ε ε_i`.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    /// `{‖x‖_p ≤ 1}`, `p ∈ [1, ∞]`.
+    Lp(f64),
+    /// An ellipsoid `{Au : ‖u‖ ≤ 1}`.
+    Ellipsoid(Frame),
+}
+
+/// A body with its budget.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub(crate) body: Body,
+    pub(crate) budget: f64,
+}
+
+/// Flattens nested unions into parts `(K_i, c_i)` with `c_i = ε · Π ε`.
+pub(crate) fn flatten(threat: &Threat, budget: f64, out: &mut Vec<Part>) -> Result<()> {
+    if let Some(parts) = threat.union_parts() {
+        for (inner, relative) in parts {
+            flatten(inner, budget * relative, out)?;
+        }
+        return Ok(());
+    }
+    if let Some(p) = threat.lp_exponent() {
+        out.push(Part {
+            body: Body::Lp(p),
+            budget,
+        });
+        return Ok(());
+    }
+    let body = match threat.ellipsoid_view() {
+        Some(EllipsoidView::Identity) | None => Body::Lp(2.0),
+        Some(EllipsoidView::Spectral(s)) => Body::Ellipsoid(Frame::Spectral {
+            cov: s.covariance.clone(),
+            weights: s.weights.clone(),
+        }),
+        Some(EllipsoidView::Factor(a)) => {
+            let svd = a.clone().svd(true, false);
+            let u = svd.u.expect("requested U");
+            let s = &svd.singular_values;
+            let s_max = s.max();
+            let cutoff = (a.nrows().max(a.ncols()) as f64) * f64::EPSILON * s_max;
+            let keep: Vec<usize> = (0..s.len()).filter(|&j| s[j] > cutoff).collect();
+            let basis = DMatrix::from_fn(a.nrows(), keep.len(), |i, j| u[(i, keep[j])]);
+            let axes = DVector::from_fn(keep.len(), |j, _| s[keep[j]] * s[keep[j]]);
+            Body::Ellipsoid(Frame::Factor { basis, axes })
+        }
+    };
+    out.push(Part { body, budget });
+    Ok(())
+}
+
+/// Off-frame energy below this fraction of `‖y‖²` (rounding in a frame
+/// change) still counts as inside a flat ellipsoid's span.
+const OFF_FRAME_TOLERANCE: f64 = 1e-24;
+
+/// A point `y_i` prepared for repeated proximal evaluations.
+enum Prepared<'a> {
+    L1(SortedAbs),
+    Linf(SortedAbs),
+    L2(f64),
+    Lp(&'a DVector<f64>, f64),
+    Ellipsoid {
+        frame: &'a Frame,
+        /// Block energies `e_j` (squared coordinates, or the squared norm of
+        /// a spiked noise block) with their weights `m_j`.
+        energies: Vec<(f64, f64)>,
+        coords: EigenCoordinates,
+        off_frame: bool,
+    },
+}
+
+impl Frame {
+    fn prepare(&self, y: &DVector<f64>) -> (EigenCoordinates, Vec<(f64, f64)>, bool) {
+        let total = y.norm_squared();
+        match self {
+            Frame::Spectral { cov, weights } => {
+                let coords = cov.coordinates_unchecked(y);
+                let mut energies = Vec::with_capacity(weights.len());
+                let mut off = 0.0;
+                let k = coords.explicit.len();
+                for j in 0..k {
+                    let e = coords.explicit[j] * coords.explicit[j];
+                    energies.push((e, weights[j]));
+                    if weights[j] <= 0.0 {
+                        off += e;
+                    }
+                }
+                if let Some(r) = &coords.residual {
+                    let e = r.norm_squared();
+                    energies.push((e, weights[k]));
+                    if weights[k] <= 0.0 {
+                        off += e;
+                    }
+                }
+                (coords, energies, off > OFF_FRAME_TOLERANCE * total)
+            }
+            Frame::Factor { basis, axes } => {
+                let c = basis.tr_mul(y);
+                let off = (y - basis * &c).norm_squared();
+                let energies = (0..c.len()).map(|j| (c[j] * c[j], axes[j])).collect();
+                let coords = EigenCoordinates {
+                    explicit: c,
+                    residual: None,
+                };
+                (coords, energies, off > OFF_FRAME_TOLERANCE * total)
+            }
+        }
+    }
+
+    fn rebuild(&self, coords: &EigenCoordinates) -> DVector<f64> {
+        match self {
+            Frame::Spectral { cov, .. } => cov.from_coordinates_unchecked(coords),
+            Frame::Factor { basis, .. } => basis * &coords.explicit,
+        }
+    }
+
+    fn weights(&self) -> &DVector<f64> {
+        match self {
+            Frame::Spectral { weights, .. } => weights,
+            Frame::Factor { axes, .. } => axes,
+        }
+    }
+}
+
+/// The root `x ≥ 0` of `Σ_j a_j/(p_j x + q_j)² = 1` (terms with `a_j = 0`
+/// ignored, `p_j > 0`, `q_j ≥ 0`), given that the sum exceeds 1 at
+/// `x = 0`. With `x ↦ Σ a_j/(p_j x + q_j)²` written as
+/// `Σ (a_j/p_j²)/(x + q_j/p_j)²`, the reciprocal square root
+/// `ψ(x) = φ(x)^{-1/2}` is concave (Moré & Sorensen 1983), so Newton on
+/// `ψ = 1` from `x = 0` increases monotonically to the root. The scaling
+/// `s = min_j (p_j x + q_j)`, `r_j = s/(p_j x + q_j) ≤ 1`, `A = Σ a_j r_j²`,
+/// `B = Σ a_j p_j r_j³` gives `ψ = s/√A` and `ψ' = B/A^{3/2}` without
+/// overflow when some `q_j` are tiny or zero.
+fn secular_root(terms: &[(f64, f64, f64)]) -> f64 {
+    let mut x: f64 = 0.0;
+    for _ in 0..200 {
+        let s = terms
+            .iter()
+            .filter(|(a, _, _)| *a > 0.0)
+            .map(|(_, p, q)| p * x + q)
+            .fold(f64::INFINITY, f64::min);
+        if s == 0.0 {
+            // x = 0 with a zero q_j: the sum is infinite; step off zero.
+            let scale = terms
+                .iter()
+                .map(|(a, p, _)| a.sqrt() / p)
+                .fold(0.0, f64::max);
+            x = 1e-300_f64.max(1e-16 * scale);
+            continue;
+        }
+        let mut a_sum = 0.0;
+        let mut b_sum = 0.0;
+        for &(a, p, q) in terms {
+            if a > 0.0 {
+                let r = s / (p * x + q);
+                a_sum += a * r * r;
+                b_sum += a * p * r * r * r;
+            }
+        }
+        let psi = s / a_sum.sqrt();
+        let dpsi = b_sum / (a_sum * a_sum.sqrt());
+        let next = (x + (1.0 - psi) / dpsi).max(0.0);
+        let done = (next - x).abs() <= 4.0 * f64::EPSILON * next;
+        x = next;
+        if done {
+            break;
+        }
+    }
+    x
+}
+
+/// The gauge `γ > 0` of the proximal point of an ellipsoid's gauge:
+/// `Σ_j m_j e_j/(m_j γ + τ)² = 1`, or 0 when `Σ m_j e_j ≤ τ²` (then the
+/// proximal point is 0).
+fn ellipsoid_prox_gauge(energies: &[(f64, f64)], tau: f64) -> f64 {
+    let support_sq: f64 = energies.iter().map(|(e, m)| m * e).sum();
+    if support_sq <= tau * tau {
+        return 0.0;
+    }
+    if tau == 0.0 {
+        let g: f64 = energies
+            .iter()
+            .filter(|(_, m)| *m > 0.0)
+            .map(|(e, m)| e / m)
+            .sum();
+        return g.sqrt();
+    }
+    let terms: Vec<(f64, f64, f64)> = energies
+        .iter()
+        .filter(|(_, m)| *m > 0.0)
+        .map(|&(e, m)| (m * e, m, tau))
+        .collect();
+    secular_root(&terms)
+}
+
+/// The multiplier `ν` of the projection onto `{Σ_j x̃_j²/m_j ≤ c²}`
+/// (`x̃_j = ỹ_j m_j/(m_j + ν)`): the root of `Σ_j m_j e_j/(m_j + ν)² = c²`,
+/// or 0 when the in-frame part of `y` is inside.
+fn ellipsoid_projection_multiplier(energies: &[(f64, f64)], c: f64) -> f64 {
+    let inside: f64 = energies
+        .iter()
+        .filter(|(_, m)| *m > 0.0)
+        .map(|(e, m)| e / m)
+        .sum();
+    if inside <= c * c {
+        return 0.0;
+    }
+    let terms: Vec<(f64, f64, f64)> = energies
+        .iter()
+        .filter(|(_, m)| *m > 0.0)
+        .map(|&(e, m)| (m * e / (c * c), 1.0, m))
+        .collect();
+    secular_root(&terms)
+}
+
+impl<'a> Prepared<'a> {
+    fn new(body: &'a Body, y: &'a DVector<f64>) -> Prepared<'a> {
+        match body {
+            Body::Lp(p) if *p == 1.0 => Prepared::L1(SortedAbs::new(y)),
+            Body::Lp(p) if *p == f64::INFINITY => Prepared::Linf(SortedAbs::new(y)),
+            Body::Lp(p) if *p == 2.0 => Prepared::L2(y.norm()),
+            Body::Lp(p) => Prepared::Lp(y, *p),
+            Body::Ellipsoid(frame) => {
+                let (coords, energies, off_frame) = frame.prepare(y);
+                Prepared::Ellipsoid {
+                    frame,
+                    energies,
+                    coords,
+                    off_frame,
+                }
+            }
+        }
+    }
+
+    /// `σ_K(y)`: from this value of `τ` on, the proximal point is 0.
+    fn support(&self) -> f64 {
+        match self {
+            Prepared::L1(s) => s.values.first().copied().unwrap_or(0.0),
+            Prepared::Linf(s) => s.total(),
+            Prepared::L2(n) => *n,
+            Prepared::Lp(y, p) => lp_norm(y, conjugate(*p)),
+            Prepared::Ellipsoid { energies, .. } => {
+                energies.iter().map(|(e, m)| m * e).sum::<f64>().sqrt()
+            }
+        }
+    }
+
+    /// `γ(prox_{τγ}(y))` (at `τ = 0`, the gauge of `y` itself).
+    fn prox_gauge(&self, tau: f64) -> f64 {
+        match self {
+            Prepared::L1(s) => s.excess_over(tau),
+            Prepared::Linf(s) => {
+                if tau == 0.0 {
+                    s.values.first().copied().unwrap_or(0.0)
+                } else {
+                    s.l1_threshold(tau)
+                }
+            }
+            Prepared::L2(n) => (n - tau).max(0.0),
+            Prepared::Lp(y, p) => lp_norm(&lp_prox(y, *p, tau), *p),
+            Prepared::Ellipsoid {
+                energies,
+                off_frame,
+                ..
+            } => {
+                if tau == 0.0 && *off_frame {
+                    f64::INFINITY
+                } else {
+                    ellipsoid_prox_gauge(energies, tau)
+                }
+            }
+        }
+    }
+
+    /// `prox_{τγ}(y)` and its gauge.
+    fn prox(&self, y: &DVector<f64>, tau: f64) -> (DVector<f64>, f64) {
+        match self {
+            Prepared::L1(s) => {
+                let z = y.map(|v| v.signum() * (v.abs() - tau).max(0.0));
+                (z, s.excess_over(tau))
+            }
+            Prepared::Linf(s) => {
+                let lambda = if tau == 0.0 {
+                    s.values.first().copied().unwrap_or(0.0)
+                } else {
+                    s.l1_threshold(tau)
+                };
+                (y.map(|v| v.clamp(-lambda, lambda)), lambda)
+            }
+            Prepared::L2(n) => {
+                if *n <= tau {
+                    (DVector::zeros(y.len()), 0.0)
+                } else {
+                    (y * ((n - tau) / n), n - tau)
+                }
+            }
+            Prepared::Lp(_, p) => {
+                let z = lp_prox(y, *p, tau);
+                let g = lp_norm(&z, *p);
+                (z, g)
+            }
+            Prepared::Ellipsoid {
+                frame,
+                energies,
+                coords,
+                ..
+            } => {
+                let gamma = ellipsoid_prox_gauge(energies, tau);
+                let weights = frame.weights();
+                let factor = |m: f64| {
+                    if m > 0.0 && gamma > 0.0 {
+                        m * gamma / (m * gamma + tau)
+                    } else {
+                        0.0
+                    }
+                };
+                let k = coords.explicit.len();
+                let explicit = DVector::from_fn(k, |j, _| coords.explicit[j] * factor(weights[j]));
+                let residual = coords.residual.as_ref().map(|r| r * factor(weights[k]));
+                let z = frame.rebuild(&EigenCoordinates { explicit, residual });
+                (z, gamma)
+            }
+        }
+    }
+}
+
+/// `prox_{τ‖·‖_p}(y) = y − Π_{τB_q}(y)`.
+fn lp_prox(y: &DVector<f64>, p: f64, tau: f64) -> DVector<f64> {
+    y - project_lp_ball(y, conjugate(p), tau)
+}
+
+/// The projection onto `c K` for bodies with a direct method: ℓp balls
+/// (see [`project_lp_ball`]) and ellipsoids (`x̃_j = ỹ_j m_j/(m_j + ν)` in
+/// the frame, 0 off it, with the secular equation for `ν`).
+fn project_body(part: &Part, y: &DVector<f64>) -> Option<DVector<f64>> {
+    let c = part.budget;
+    match &part.body {
+        Body::Lp(p) => Some(project_lp_ball(y, *p, c)),
+        Body::Ellipsoid(frame) => {
+            let (coords, energies, _) = frame.prepare(y);
+            let nu = ellipsoid_projection_multiplier(&energies, c);
+            let weights = frame.weights();
+            let factor = |m: f64| if m > 0.0 { m / (m + nu) } else { 0.0 };
+            let k = coords.explicit.len();
+            let explicit = DVector::from_fn(k, |j, _| coords.explicit[j] * factor(weights[j]));
+            let residual = coords.residual.as_ref().map(|r| r * factor(weights[k]));
+            let mut z = frame.rebuild(&EigenCoordinates { explicit, residual });
+            // Rounding can leave the gauge a hair above c.
+            let (_, energies_z, _) = frame.prepare(&z);
+            let gauge: f64 = energies_z
+                .iter()
+                .filter(|(_, m)| *m > 0.0)
+                .map(|(e, m)| e / m)
+                .sum::<f64>()
+                .sqrt();
+            if gauge > c {
+                z *= c / gauge;
+            }
+            Some(z)
+        }
+    }
+}
+
+/// Projects `(y_1, …, y_m)` onto `{Σ_i γ_i(z_i)/c_i ≤ 1}`. `hint` is the
+/// multiplier `θ` of a nearby earlier call (a warm start); the multiplier
+/// found is returned with the projection (0 when `y` is feasible).
+pub(crate) fn project_union(
+    parts: &[Part],
+    ys: &[DVector<f64>],
+    hint: Option<f64>,
+) -> (Vec<DVector<f64>>, f64) {
+    if let ([part], [y]) = (parts, ys) {
+        if let Some(z) = project_body(part, y) {
+            return (vec![z], 0.0);
+        }
+    }
+    let prepared: Vec<Prepared> = parts
+        .iter()
+        .zip(ys)
+        .map(|(part, y)| Prepared::new(&part.body, y))
+        .collect();
+    let excess = |theta: f64| -> f64 {
+        prepared
+            .iter()
+            .zip(parts)
+            .map(|(pre, part)| pre.prox_gauge(theta / part.budget) / part.budget)
+            .sum::<f64>()
+            - 1.0
+    };
+    let at_zero = excess(0.0);
+    if at_zero <= 0.0 {
+        return (ys.to_vec(), 0.0);
+    }
+    let theta_max = prepared
+        .iter()
+        .zip(parts)
+        .map(|(pre, part)| part.budget * pre.support())
+        .fold(0.0, f64::max);
+    // Narrow the bracket with the warm start.
+    let (mut lo, mut f_lo, mut hi, mut f_hi) = (0.0, at_zero, theta_max, -1.0);
+    if let Some(h) = hint.filter(|h| *h > 0.0 && *h < theta_max) {
+        for trial in [h * (1.0 - 1e-3), h * (1.0 + 1e-3)] {
+            if trial <= lo || trial >= hi {
+                continue;
+            }
+            let f = excess(trial);
+            if f > 0.0 {
+                lo = trial;
+                f_lo = f;
+            } else {
+                hi = trial;
+                f_hi = f;
+            }
+        }
+    }
+    let mut search = Brent::new(lo, f_lo, hi, f_hi, 0.0);
+    for _ in 0..300 {
+        match search.propose() {
+            Some(t) => search.observe(excess(t)),
+            None => break,
+        }
+    }
+    // The end of the final bracket on the feasible side (excess ≤ 0).
+    let theta = search
+        .ends()
+        .into_iter()
+        .filter(|(_, f)| *f <= 0.0)
+        .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map_or(theta_max, |(t, _)| t);
+    let mut out = Vec::with_capacity(parts.len());
+    let mut total = 0.0;
+    for ((pre, part), y) in prepared.iter().zip(parts).zip(ys) {
+        let (z, gauge) = pre.prox(y, theta / part.budget);
+        total += gauge / part.budget;
+        out.push(z);
+    }
+    if total > 1.0 {
+        for z in &mut out {
+            *z /= total;
+        }
+    }
+    (out, theta)
+}
+
+/// `c σ_K(w)` for one part.
+pub(crate) fn part_support(part: &Part, w: &DVector<f64>) -> f64 {
+    part.budget * Prepared::new(&part.body, w).support()
+}
+
+/// The projection of `y` onto `c K` for one part.
+pub(crate) fn part_start(part: &Part, y: &DVector<f64>) -> DVector<f64> {
+    let (mut zs, _) = project_union(std::slice::from_ref(part), std::slice::from_ref(y), None);
+    zs.pop().expect("one part in, one out")
+}
+
+/// `Σ_i γ_i(z_i)/c_i`, the union gauge of the tuple (for tests and checks).
+pub(crate) fn union_gauge(parts: &[Part], zs: &[DVector<f64>]) -> f64 {
+    parts
+        .iter()
+        .zip(zs)
+        .map(|(part, z)| Prepared::new(&part.body, z).prox_gauge(0.0) / part.budget)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(x: &[f64]) -> DVector<f64> {
+        DVector::from_vec(x.to_vec())
+    }
+
+    #[test]
+    fn l1_projection_by_hand() {
+        // Threshold λ = 1: (3, −2, 0.5) → (2, −1, 0), ‖·‖₁ = 3.
+        let x = project_l1_ball(&v(&[3.0, -2.0, 0.5]), 3.0);
+        assert_eq!(x.as_slice(), &[2.0, -1.0, 0.0]);
+        let inside = v(&[0.1, -0.2]);
+        assert_eq!(project_l1_ball(&inside, 1.0), inside);
+    }
+
+    #[test]
+    fn lp_projection_satisfies_its_kkt_conditions() {
+        let y = v(&[1.5, -0.4, 0.0, 0.9, -2.2]);
+        for p in [1.3, 1.7, 3.0, 6.0] {
+            let x = project_lp_ball(&y, p, 0.8);
+            assert!((lp_norm(&x, p) - 0.8).abs() < 1e-13, "p = {p}");
+            // y − x is parallel to ∇‖x‖_p^p ∝ sign(x) abs(x)^{p−1}.
+            let grad = x.map(|t| t.signum() * t.abs().powf(p - 1.0));
+            let r = &y - &x;
+            let nu = r.dot(&grad) / grad.norm_squared();
+            assert!(nu > 0.0);
+            assert!((r - grad * nu).amax() < 1e-12, "p = {p}");
+        }
+    }
+
+    #[test]
+    fn ellipsoid_gauge_root_is_exact_for_one_axis() {
+        // One axis m = 4, coordinate 3: γ = (2·3 − τ)/4 with τ = 1 → 1.25.
+        let g = ellipsoid_prox_gauge(&[(9.0, 4.0)], 1.0);
+        assert!((g - 1.25).abs() < 1e-15);
+    }
+}
