@@ -248,11 +248,12 @@ mod tests {
     use super::*;
     use crate::covariance::Covariance;
     use nalgebra::DMatrix;
+    use proptest::prelude::*;
 
-    /// Brute force for d = 3: the best of every face minimiser that is
-    /// feasible (each coordinate free, at +u or at −u).
-    fn brute_force(metric: &Metric, mu: &DVector<f64>, u: f64) -> f64 {
-        let problem = AdversaryBox { metric, mu };
+    /// Brute force for d = 3: the smallest value among the 27 face
+    /// minimisers (each coordinate free, at +u or at −u) that are feasible.
+    /// The box optimum is one of them.
+    fn enumerate_faces<P: BoxProblem>(problem: &P, u: f64) -> f64 {
         let mut best = f64::INFINITY;
         for code in 0..27usize {
             let mut bound = Vec::new();
@@ -281,27 +282,37 @@ mod tests {
         best
     }
 
-    #[test]
-    fn projected_newton_matches_enumeration_of_faces() {
-        let sigma = DMatrix::from_row_slice(3, 3, &[2.0, 0.9, -0.4, 0.9, 1.0, 0.3, -0.4, 0.3, 0.5]);
-        let cov = Covariance::dense(sigma).unwrap();
-        let metric = Metric::new(&cov).unwrap();
-        for (mu, u) in [
-            (vec![1.0, -0.5, 0.8], 0.3),
-            (vec![0.2, 0.1, -0.9], 0.15),
-            (vec![3.0, 2.0, 1.0], 0.9),
-        ] {
-            let mu = DVector::from_vec(mu);
-            let problem = AdversaryBox {
-                metric: &metric,
-                mu: &mu,
-            };
+    fn covariance() -> impl Strategy<Value = Covariance> {
+        prop::collection::vec(-1.0f64..1.0, 9).prop_map(|a| {
+            let a = DMatrix::from_vec(3, 3, a);
+            let sigma = &a * a.transpose() + DMatrix::identity(3, 3) * 0.05;
+            Covariance::dense((&sigma + sigma.transpose()) * 0.5).unwrap()
+        })
+    }
+
+    proptest! {
+        /// Projected Newton reaches the best feasible face minimiser, for
+        /// both box problems, with the exact optimality test passed.
+        #[test]
+        fn projected_newton_matches_the_enumeration_of_faces(
+            cov in covariance(),
+            mu in prop::collection::vec(-2.0f64..2.0, 3).prop_map(DVector::from_vec),
+            u in 0.01f64..1.5,
+        ) {
+            let metric = Metric::new(&cov).unwrap();
+            let adversary = AdversaryBox { metric: &metric, mu: &mu };
+            let weights = WeightBox { metric: &metric, mu: &mu };
             let mut used = 0;
-            let out = projected_newton(&problem, u, &DVector::zeros(3), 100, &mut used).unwrap();
-            assert!(out.optimal);
-            let (_, q) = problem.evaluate(&out.x);
-            let best = brute_force(&metric, &mu, u);
-            assert!((q - best).abs() <= 1e-13 * best.abs(), "{q} vs {best}");
+            let out = projected_newton(&adversary, u, &DVector::zeros(3), 100, &mut used).unwrap();
+            prop_assert!(out.optimal);
+            let (_, q) = adversary.evaluate(&out.x);
+            let best = enumerate_faces(&adversary, u);
+            prop_assert!((q - best).abs() <= 1e-12 * (1.0 + best.abs()), "{} vs {}", q, best);
+            let out = projected_newton(&weights, u, &DVector::zeros(3), 100, &mut used).unwrap();
+            prop_assert!(out.optimal);
+            let (_, q) = weights.evaluate(&out.x);
+            let best = enumerate_faces(&weights, u);
+            prop_assert!((q - best).abs() <= 1e-12 * (1.0 + best.abs()), "{} vs {}", q, best);
         }
     }
 }

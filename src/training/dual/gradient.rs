@@ -78,7 +78,7 @@ pub(crate) fn accelerated_projected_gradient(
         let w_new = metric.solve(&(mu - &z_new));
         bounds.offer(mu, &z_new, &w_new, support);
         if bounds.relative_gap() < 1e-6 && !bounds.met(tolerance) {
-            bounds.offer_snapped(metric, mu, &w_new, support);
+            bounds.offer_corrected(metric, mu, &w_new, parts, support);
         }
         if bounds.met(tolerance) || stall.stuck(bounds.gap()) {
             return;
@@ -96,15 +96,18 @@ pub(crate) fn accelerated_projected_gradient(
     let _ = z;
 }
 
-/// Iterations without a 0.1% decrease of the best gap after which the
-/// method stops: it has reached the floating-point floor (the iterate is a
-/// fixed point to rounding), and more iterations cannot help.
+/// The method stops when the best gap has not decreased by 0.1% for
+/// `max(STALL_ITERATIONS, k/2)` of its `k` iterations: it has reached the
+/// floating-point floor (the iterate is a fixed point to rounding). The
+/// window grows with `k` because the lower bound can plateau for
+/// thousands of iterations on ill-conditioned problems before it moves.
 const STALL_ITERATIONS: usize = 2000;
 
 /// Detects a best gap that stopped decreasing.
 struct Stall {
     reference: f64,
     since: usize,
+    total: usize,
 }
 
 impl Stall {
@@ -112,16 +115,18 @@ impl Stall {
         Stall {
             reference: gap,
             since: 0,
+            total: 0,
         }
     }
 
     fn stuck(&mut self, gap: f64) -> bool {
+        self.total += 1;
         if gap < 0.999 * self.reference {
             self.reference = gap;
             self.since = 0;
         } else {
             self.since += 1;
         }
-        self.since >= STALL_ITERATIONS
+        self.since >= STALL_ITERATIONS.max(self.total / 2)
     }
 }

@@ -130,7 +130,13 @@ pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
     if lambda == 0.0 && lp_norm(y, 1.0) <= r {
         return y.clone();
     }
-    y.map(|v| v.signum() * (v.abs() - lambda).max(0.0))
+    let mut x = y.map(|v| v.signum() * (v.abs() - lambda).max(0.0));
+    // abs(y_i) − λ rounds relative to abs(y_i), not to r: rescale onto the ball.
+    let norm = lp_norm(&x, 1.0);
+    if norm > r {
+        x *= r / norm;
+    }
+    x
 }
 
 /// The root `a ∈ [0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
@@ -696,9 +702,30 @@ pub(crate) fn union_gauge(parts: &[Part], zs: &[DVector<f64>]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn v(x: &[f64]) -> DVector<f64> {
         DVector::from_vec(x.to_vec())
+    }
+
+    /// Rounding slack of the projection tests: the projections are exact
+    /// up to a root found to a few ulps, and the inner products below are
+    /// of size `(‖y‖ + r)² ≤ 100`, so `1e-11` leaves ample room while a
+    /// wrong threshold or multiplier (an error ≥ 1e-6) fails.
+    const SLACK: f64 = 1e-11;
+
+    fn vector(d: usize) -> impl Strategy<Value = DVector<f64>> {
+        prop::collection::vec(-3.0f64..3.0, d).prop_map(DVector::from_vec)
+    }
+
+    /// A point of `{‖x‖_p ≤ r}`: `x` scaled onto the sphere, times `t ∈ [0, 1]`.
+    fn point_in_lp_ball(x: &DVector<f64>, p: f64, r: f64, t: f64) -> DVector<f64> {
+        let n = lp_norm(x, p);
+        if n == 0.0 {
+            x.clone()
+        } else {
+            x * (t * r / n)
+        }
     }
 
     #[test]
@@ -708,27 +735,194 @@ mod tests {
         assert_eq!(x.as_slice(), &[2.0, -1.0, 0.0]);
         let inside = v(&[0.1, -0.2]);
         assert_eq!(project_l1_ball(&inside, 1.0), inside);
-    }
-
-    #[test]
-    fn lp_projection_satisfies_its_kkt_conditions() {
-        let y = v(&[1.5, -0.4, 0.0, 0.9, -2.2]);
-        for p in [1.3, 1.7, 3.0, 6.0] {
-            let x = project_lp_ball(&y, p, 0.8);
-            assert!((lp_norm(&x, p) - 0.8).abs() < 1e-13, "p = {p}");
-            // y − x is parallel to ∇‖x‖_p^p ∝ sign(x) abs(x)^{p−1}.
-            let grad = x.map(|t| t.signum() * t.abs().powf(p - 1.0));
-            let r = &y - &x;
-            let nu = r.dot(&grad) / grad.norm_squared();
-            assert!(nu > 0.0);
-            assert!((r - grad * nu).amax() < 1e-12, "p = {p}");
-        }
+        // A radius far below abs(y): the subtraction rounds at the scale
+        // of abs(y) (found by the property test below).
+        let x = project_l1_ball(&v(&[-2.525974902674962]), 0.016925462052846965);
+        assert!(lp_norm(&x, 1.0) <= 0.016925462052846965);
     }
 
     #[test]
     fn ellipsoid_gauge_root_is_exact_for_one_axis() {
-        // One axis m = 4, coordinate 3: γ = (2·3 − τ)/4 with τ = 1 → 1.25.
+        // One axis m = 4, coordinate 3: φ(γ) = 36/(4γ + 1)² = 1, γ = 1.25.
         let g = ellipsoid_prox_gauge(&[(9.0, 4.0)], 1.0);
         assert!((g - 1.25).abs() < 1e-15);
+        // The projection multiplier onto {x²/4 ≤ 1}: 36/(4 + ν)² = 1, ν = 2.
+        let nu = ellipsoid_projection_multiplier(&[(9.0, 4.0)], 1.0);
+        assert!((nu - 2.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn flat_ellipsoid_projection_by_hand() {
+        // K = {t(1, 1, 0) : |t| ≤ 1} at budget 1/2: the segment up to (½, ½, 0).
+        let a = DMatrix::from_row_slice(3, 1, &[1.0, 1.0, 0.0]);
+        let mut parts = Vec::new();
+        flatten(&Threat::ellipsoid(a).unwrap(), 0.5, &mut parts).unwrap();
+        let far = part_start(&parts[0], &v(&[2.0, 0.0, 1.0]));
+        assert!((far - v(&[0.5, 0.5, 0.0])).amax() < 1e-15);
+        let near = part_start(&parts[0], &v(&[0.1, 0.0, 1.0]));
+        assert!((near - v(&[0.05, 0.05, 0.0])).amax() < 1e-15);
+    }
+
+    fn unit_part(kind: usize, factor: &DMatrix<f64>) -> Part {
+        let d = factor.nrows();
+        let threat = match kind {
+            0 => Threat::l1(),
+            1 => Threat::linf(),
+            2 => Threat::l2(),
+            3 => Threat::lp(3.0).unwrap(),
+            4 => Threat::lp(1.4).unwrap(),
+            5 => Threat::ellipsoid(factor.clone()).unwrap(),
+            _ => {
+                let variances = DVector::from_fn(d, |i, _| 0.5 + i as f64);
+                Threat::generative_rank(&Covariance::diagonal(variances).unwrap(), d.div_ceil(2))
+                    .unwrap()
+            }
+        };
+        let mut out = Vec::new();
+        flatten(&threat, 1.0, &mut out).unwrap();
+        out.pop().unwrap()
+    }
+
+    proptest! {
+        /// The proximal map of every gauge: `z = prox_{τγ}(y)` iff
+        /// `y − z ∈ τ ∂γ(z)`, i.e. `σ_K(y − z) ≤ τ` and `⟨y − z, z⟩ = τ γ(z)`;
+        /// and the returned gauge is `γ(z)`.
+        #[test]
+        fn gauge_proximal_maps_satisfy_their_optimality_conditions(
+            (y, factor) in (2usize..7).prop_flat_map(|d| (
+                vector(d),
+                prop::collection::vec(-1.5f64..1.5, d * 2).prop_map(move |a| DMatrix::from_vec(d, 2, a)),
+            )),
+            kind in 0usize..7,
+            tau in 0.01f64..3.0,
+        ) {
+            let part = unit_part(kind, &factor);
+            let prepared = Prepared::new(&part.body, &y);
+            let (z, gauge) = prepared.prox(&y, tau);
+            let scale = 1.0 + y.norm_squared();
+            let direct = union_gauge(std::slice::from_ref(&part), std::slice::from_ref(&z));
+            prop_assert!((gauge - direct).abs() <= 1e-10 * (1.0 + gauge), "{} vs {}", gauge, direct);
+            prop_assert!(prepared.prox_gauge(tau) == gauge);
+            let residual = &y - &z;
+            prop_assert!(part_support(&part, &residual) <= tau * (1.0 + 1e-10) + 1e-12);
+            prop_assert!((residual.dot(&z) - tau * gauge).abs() <= 1e-10 * scale);
+        }
+
+        /// The ℓ1 ball is the hull of its 2d vertices ±r e_i, so the
+        /// variational inequality at every vertex proves optimality.
+        #[test]
+        fn l1_projection_is_the_nearest_point_of_the_ball(
+            y in (1usize..9).prop_flat_map(vector),
+            r in 0.01f64..4.0,
+        ) {
+            let x = project_l1_ball(&y, r);
+            prop_assert!(lp_norm(&x, 1.0) <= r * (1.0 + 1e-14));
+            let residual = &y - &x;
+            for i in 0..y.len() {
+                for sign in [-1.0, 1.0] {
+                    let mut vertex = DVector::zeros(y.len());
+                    vertex[i] = sign * r;
+                    prop_assert!(residual.dot(&(vertex - &x)) <= SLACK);
+                }
+            }
+        }
+
+        /// ℓp balls (`1 < p < ∞`): feasibility, the KKT conditions
+        /// (`y − x` parallel to `∇‖x‖_p^p` with a non-negative factor), and
+        /// no random point of the ball is closer.
+        #[test]
+        fn lp_projection_is_the_nearest_point_of_the_ball(
+            (y, others) in (1usize..9).prop_flat_map(|d| (vector(d), prop::collection::vec((vector(d), 0.0f64..1.0), 20))),
+            p in 1.05f64..10.0,
+            r in 0.01f64..4.0,
+        ) {
+            let x = project_lp_ball(&y, p, r);
+            let norm = lp_norm(&x, p);
+            prop_assert!(norm <= r * (1.0 + 1e-13));
+            let residual = &y - &x;
+            if lp_norm(&y, p) > r {
+                prop_assert!((norm - r).abs() <= 1e-12 * r);
+                let gradient = x.map(|t| t.signum() * t.abs().powf(p - 1.0));
+                let factor = residual.dot(&gradient) / gradient.norm_squared();
+                prop_assert!(factor >= 0.0);
+                prop_assert!((&residual - &gradient * factor).amax() <= 1e-9 * (1.0 + residual.amax()));
+            } else {
+                prop_assert_eq!(&x, &y);
+            }
+            let best = residual.norm();
+            for (other, t) in &others {
+                let candidate = point_in_lp_ball(other, p, r, *t);
+                prop_assert!((&y - &candidate).norm() >= best - SLACK);
+            }
+        }
+
+        /// Ellipsoids `{Au : ‖u‖ ≤ c}` with a random (often rank-deficient,
+        /// i.e. flat) factor: the projection lies in the body and satisfies
+        /// the variational inequality against random points `Au`.
+        #[test]
+        fn ellipsoid_projection_is_the_nearest_point_of_the_body(
+            (y, factor, us) in (1usize..7, 1usize..5).prop_flat_map(|(d, m)| (
+                vector(d),
+                prop::collection::vec(-2.0f64..2.0, d * m).prop_map(move |a| DMatrix::from_vec(d, m, a)),
+                prop::collection::vec(vector(m), 20),
+            )),
+            c in 0.05f64..3.0,
+        ) {
+            let mut parts = Vec::new();
+            flatten(&Threat::ellipsoid(factor.clone()).unwrap(), c, &mut parts).unwrap();
+            let x = part_start(&parts[0], &y);
+            // x = A u with ‖u‖ ≤ c (least squares through the SVD).
+            let u = factor.clone().svd(true, true).solve(&x, 1e-12).unwrap();
+            prop_assert!((&factor * &u - &x).amax() <= 1e-10 * (1.0 + x.amax()));
+            prop_assert!(u.norm() <= c * (1.0 + 1e-10));
+            let residual = &y - &x;
+            for u_other in &us {
+                let n = u_other.norm();
+                let candidate = if n > c { &factor * (u_other * (c / n)) } else { &factor * u_other };
+                prop_assert!(residual.dot(&(candidate - &x)) <= 1e-9);
+            }
+        }
+
+        /// Unions: the projection onto `{Σ γ_i(z_i)/c_i ≤ 1}` is feasible and
+        /// no random feasible tuple violates the variational inequality.
+        #[test]
+        fn union_projection_is_the_nearest_feasible_tuple(
+            (ys, others, factor) in (2usize..6).prop_flat_map(|d| (
+                prop::collection::vec(vector(d), 3),
+                prop::collection::vec((prop::collection::vec(vector(d), 3), prop::collection::vec(0.01f64..1.0, 3)), 20),
+                prop::collection::vec(-1.0f64..1.0, d * 2).prop_map(move |a| DMatrix::from_vec(d, 2, a)),
+            )),
+            kinds in prop::collection::vec(0usize..5, 2..=3),
+            budgets in prop::collection::vec(0.05f64..2.0, 3),
+        ) {
+            let parts: Vec<Part> = kinds.iter().zip(&budgets).map(|(&k, &c)| {
+                let threat = match k {
+                    0 => Threat::l1(),
+                    1 => Threat::linf(),
+                    2 => Threat::l2(),
+                    3 => Threat::lp(3.0).unwrap(),
+                    _ => Threat::ellipsoid(factor.clone()).unwrap(),
+                };
+                let mut out = Vec::new();
+                flatten(&threat, c, &mut out).unwrap();
+                out.pop().unwrap()
+            }).collect();
+            let m = parts.len();
+            let ys = &ys[..m];
+            let (xs, _) = project_union(&parts, ys, None);
+            prop_assert!(union_gauge(&parts, &xs) <= 1.0 + 1e-10);
+            for (points, weights) in &others {
+                // A feasible tuple: part i in t_i c_i K_i with t on the simplex.
+                let total: f64 = weights[..m].iter().sum();
+                let mut inner = 0.0;
+                for i in 0..m {
+                    let mut scaled = parts[i].clone();
+                    scaled.budget *= weights[i] / total;
+                    let candidate = part_start(&scaled, &points[i]);
+                    inner += (&ys[i] - &xs[i]).dot(&(candidate - &xs[i]));
+                }
+                prop_assert!(inner <= 1e-9, "variational inequality violated by {}", inner);
+            }
+        }
     }
 }
