@@ -8,8 +8,9 @@
 //! form: the KKT conditions give `x_i = sign(y_i) a_i` with
 //! `a_i + ν a_i^{p−1} = abs(y_i)` (one increasing scalar equation per
 //! coordinate, solved by safeguarded Newton on `[0, abs(y_i)]`), and the
-//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` by Brent's
-//! method on `[0, ‖y‖_q / r^{p−1}]`.
+//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` on
+//! `[0, ‖y‖_q / r^{p−1}]` by Newton's method with the implicit derivative,
+//! safeguarded by bisection.
 //!
 //! **Unions.** The union body at budget `ε` is
 //! `conv(∪ c_i K_i) = {Σ z_i : Σ_i γ_i(z_i)/c_i ≤ 1}` with `c_i = ε ε_i` and
@@ -139,35 +140,75 @@ pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
     x
 }
 
-/// The root `a ∈ [0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
+/// The root `a ∈ (0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
+///
+/// In `t = ln a` the left side `e^t + ν e^{(p−1)t}` is convex and
+/// increasing, and both `ln b` and `(ln b − ln ν)/(p − 1)` bound the root
+/// from above; Newton from the smaller bound therefore decreases
+/// monotonically to the root, with quadratic convergence, however large
+/// `ν` is (tiny radii give `ν` up to 1e90 inside the union projection).
 fn lp_coordinate(b: f64, nu: f64, p: f64) -> f64 {
     if b == 0.0 || nu == 0.0 {
         return b;
     }
-    let (mut lo, mut hi) = (0.0, b);
-    // a + ν a b^{p−2} = b brackets the root from the correct side.
-    let mut a = b / (1.0 + nu * b.powf(p - 2.0));
-    for _ in 0..200 {
-        let pow = a.powf(p - 2.0);
-        let g = a + nu * a * pow - b;
-        if g > 0.0 {
-            hi = a;
-        } else if g < 0.0 {
-            lo = a;
-        } else {
-            return a;
+    let ln_b = b.ln();
+    let mut t = ln_b.min((ln_b - nu.ln()) / (p - 1.0));
+    for _ in 0..100 {
+        let first = t.exp();
+        let second = nu * ((p - 1.0) * t).exp();
+        let step = (first + second - b) / (first + (p - 1.0) * second);
+        t -= step;
+        if step.abs() <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
+            break;
         }
-        let slope = 1.0 + nu * (p - 1.0) * pow;
-        let mut next = a - g / slope;
+    }
+    t.exp().min(b)
+}
+
+/// The multiplier `ν ∈ [0, ν_hi]` with `S(ν) = Σ a_i(ν)^p = ρ^p`, where
+/// `a_i(ν)` solves `a + ν a^{p−1} = b_i`. `S` decreases, like
+/// `ν^{−p/(p−1)}` for large `ν`, so Newton runs on the nearly linear
+/// `φ(ν) = S(ν)^{−(p−1)/p} = ρ^{−(p−1)}`, with
+/// `S'(ν) = −Σ p a_i^{2p−2} / (1 + ν(p−1) a_i^{p−2})` (implicit
+/// differentiation); steps are kept inside a shrinking bracket and
+/// replaced by bisection when they leave it.
+fn lp_multiplier(b: &[f64], p: f64, rho: f64, nu_hi: f64) -> f64 {
+    let exponent = -(p - 1.0) / p;
+    let target = rho.powf(1.0 - p);
+    let (mut lo, mut hi) = (0.0, nu_hi);
+    let mut nu: f64 = 0.0;
+    for _ in 0..200 {
+        let mut sum = 0.0;
+        let mut slope = 0.0;
+        for &bi in b {
+            let a = lp_coordinate(bi, nu, p);
+            if a > 0.0 {
+                let ap = a.powf(p);
+                let a2 = a * a;
+                sum += ap;
+                slope -= p * ap * ap / a2 / (1.0 + nu * (p - 1.0) * ap / a2);
+            }
+        }
+        let phi = sum.powf(exponent);
+        let g = phi - target;
+        if g < 0.0 {
+            lo = nu;
+        } else if g > 0.0 {
+            hi = nu;
+        } else {
+            return nu;
+        }
+        let dphi = exponent * phi / sum * slope;
+        let mut next = if dphi > 0.0 { nu - g / dphi } else { f64::NAN };
         if !(next > lo && next < hi) {
             next = 0.5 * (lo + hi);
         }
-        if (next - a).abs() <= 2.0 * f64::EPSILON * next || hi - lo <= 2.0 * f64::EPSILON * hi {
-            return next;
+        if (next - nu).abs() <= 4.0 * f64::EPSILON * next || hi - lo <= 4.0 * f64::EPSILON * hi {
+            return next.min(hi);
         }
-        a = next;
+        nu = next;
     }
-    a
+    hi
 }
 
 /// Euclidean projection onto `{‖x‖_p ≤ r}`, `p ∈ [1, ∞]`.
@@ -192,20 +233,9 @@ pub(crate) fn project_lp_ball(y: &DVector<f64>, p: f64, r: f64) -> DVector<f64> 
     let scale = y.amax();
     let b: Vec<f64> = y.iter().map(|v| v.abs() / scale).collect();
     let rho = r / scale;
-    let q = conjugate(p);
-    let excess = |nu: f64| -> f64 {
-        let sum: f64 = b.iter().map(|&bi| lp_coordinate(bi, nu, p).powf(p)).sum();
-        sum.powf(1.0 / p) - rho
-    };
     let b_vec = DVector::from_vec(b.clone());
-    let nu_hi = lp_norm(&b_vec, q) / rho.powf(p - 1.0);
-    let f_lo = norm / scale - rho;
-    let f_hi = excess(nu_hi);
-    let nu = if f_hi >= 0.0 {
-        nu_hi
-    } else {
-        super::roots::find_root(excess, 0.0, f_lo, nu_hi, f_hi, 0.0, 300)
-    };
+    let nu_hi = lp_norm(&b_vec, conjugate(p)) / rho.powf(p - 1.0);
+    let nu = lp_multiplier(&b, p, rho, nu_hi);
     let mut a: DVector<f64> =
         DVector::from_iterator(b.len(), b.iter().map(|&bi| lp_coordinate(bi, nu, p)));
     let got = lp_norm(&a, p);
@@ -482,7 +512,18 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// `γ(prox_{τγ}(y))` (at `τ = 0`, the gauge of `y` itself).
+    /// The gauge `γ(y)` itself: infinite off the span of a flat ellipsoid.
+    fn gauge(&self) -> f64 {
+        match self {
+            Prepared::Ellipsoid {
+                off_frame: true, ..
+            } => f64::INFINITY,
+            _ => self.prox_gauge(0.0),
+        }
+    }
+
+    /// `γ(prox_{τγ}(y))`; at `τ = 0` the limit `τ → 0+` (for a flat
+    /// ellipsoid, the gauge of the projection of `y` onto its span).
     fn prox_gauge(&self, tau: f64) -> f64 {
         match self {
             Prepared::L1(s) => s.excess_over(tau),
@@ -495,17 +536,7 @@ impl<'a> Prepared<'a> {
             }
             Prepared::L2(n) => (n - tau).max(0.0),
             Prepared::Lp(y, p) => lp_norm(&lp_prox(y, *p, tau), *p),
-            Prepared::Ellipsoid {
-                energies,
-                off_frame,
-                ..
-            } => {
-                if tau == 0.0 && *off_frame {
-                    f64::INFINITY
-                } else {
-                    ellipsoid_prox_gauge(energies, tau)
-                }
-            }
+            Prepared::Ellipsoid { energies, .. } => ellipsoid_prox_gauge(energies, tau),
         }
     }
 
@@ -624,9 +655,16 @@ pub(crate) fn project_union(
             .sum::<f64>()
             - 1.0
     };
+    // At θ → 0+ every proximal point is y_i, or its projection onto the
+    // span of a flat ellipsoid. If that is feasible it is the projection.
     let at_zero = excess(0.0);
     if at_zero <= 0.0 {
-        return (ys.to_vec(), 0.0);
+        let zs = prepared
+            .iter()
+            .zip(ys)
+            .map(|(pre, y)| pre.prox(y, 0.0).0)
+            .collect();
+        return (zs, 0.0);
     }
     let theta_max = prepared
         .iter()
@@ -695,7 +733,7 @@ pub(crate) fn union_gauge(parts: &[Part], zs: &[DVector<f64>]) -> f64 {
     parts
         .iter()
         .zip(zs)
-        .map(|(part, z)| Prepared::new(&part.body, z).prox_gauge(0.0) / part.budget)
+        .map(|(part, z)| Prepared::new(&part.body, z).gauge() / part.budget)
         .sum()
 }
 
@@ -861,7 +899,7 @@ mod tests {
         /// the variational inequality against random points `Au`.
         #[test]
         fn ellipsoid_projection_is_the_nearest_point_of_the_body(
-            (y, factor, us) in (1usize..7, 1usize..5).prop_flat_map(|(d, m)| (
+            (y, factor, us) in (1usize..7).prop_flat_map(|d| (Just(d), 1..=d)).prop_flat_map(|(d, m)| (
                 vector(d),
                 prop::collection::vec(-2.0f64..2.0, d * m).prop_map(move |a| DMatrix::from_vec(d, m, a)),
                 prop::collection::vec(vector(m), 20),
@@ -871,8 +909,14 @@ mod tests {
             let mut parts = Vec::new();
             flatten(&Threat::ellipsoid(factor.clone()).unwrap(), c, &mut parts).unwrap();
             let x = part_start(&parts[0], &y);
-            // x = A u with ‖u‖ ≤ c (least squares through the SVD).
-            let u = factor.clone().svd(true, true).solve(&x, 1e-12).unwrap();
+            // x = A u with ‖u‖ ≤ c; u by QR least squares (A has full column
+            // rank here: m ≤ d and random entries; rank-deficient draws are
+            // skipped).
+            let qr = factor.clone().qr();
+            let r = qr.r();
+            let largest = r.diagonal().amax();
+            prop_assume!(factor.ncols() <= factor.nrows() && r.diagonal().iter().all(|v| v.abs() > 1e-8 * largest));
+            let u = r.solve_upper_triangular(&qr.q().tr_mul(&x)).unwrap();
             prop_assert!((&factor * &u - &x).amax() <= 1e-10 * (1.0 + x.amax()));
             prop_assert!(u.norm() <= c * (1.0 + 1e-10));
             let residual = &y - &x;
