@@ -45,20 +45,48 @@
 //! multipliers are `z(s) = μ − Σw(s)`. The outer function
 //! `s ↦ ‖z(s)‖₁ − ε` is continuous, decreasing and piecewise linear
 //! (parametric QP), with a root in `(0, ‖Σ⁻¹μ‖_∞)` unless `‖μ‖₁ ≤ ε`;
-//! Brent's method finds it, and every evaluation yields a certificate
-//! (`z(s)` scaled into the ball gives the upper bound).
+//! Brent's method finds it. At every `s` the support `B = {abs(w_i) = s}`
+//! and its signs select a face of the ℓ1 ball, on which the nearest point
+//! is computed directly with a block of `Σ⁻¹` (`z_B = P_BB⁻¹((Pμ)_B − νσ_B)`,
+//! `P = Σ⁻¹`): this avoids the cancellation in `μ − Σw(s)`, and on the
+//! right face it is the exact optimum.
 //!
 //! *Everything else.* The union body is
 //! `conv(∪ c_i K_i) = {Σ z_i : Σ γ_i(z_i)/c_i ≤ 1}` (`γ_i` the gauges,
 //! `c_i = ε ε_i`, nested unions flattened); the dual is solved over the
 //! tuple `(z_i)` by FISTA with adaptive restart and the exact projection
-//! of `projection`. For unions, the single-part optima of the ℓ∞ and ℓ1
-//! parts are computed first with their exact solvers: if one of them is
-//! already certified for the union (the part dominates), it is the answer;
-//! otherwise the best of them starts the gradient method.
+//! of `projection` (a single ℓp ball or ellipsoid is the one-part case).
+//! For unions, the single-part optima of the ℓ∞ and ℓ1 parts are computed
+//! first with their exact solvers: if one of them is already certified for
+//! the union (the part dominates), it is the answer; otherwise the best of
+//! them starts the gradient method.
 //!
-//! The tolerance module of each method states why its slack is harmless
-//! at the default target `1e-9`.
+//! A first-order iterate `w_k = w* + O(δ)` loses `O(δ)` in `ρ` wherever
+//! `σ_K` has a kink at `w*`: zero entries (ℓ∞ parts), tied maximal entries
+//! (ℓ1 parts), and ties `c_i σ_i(w*) = c_j σ_j(w*)` between the active
+//! parts of a union. Since any `w` gives a valid lower bound, near the
+//! target the bound is also evaluated at `w_k` with its near-kinks snapped
+//! and, for unions, moved back onto the tie set along directions that keep
+//! the kinks (see `Bounds::offer_corrected`); there the loss is `O(δ²)`.
+//! Without this the gap stalls at about `1e-8·r*` when `r*` is small.
+//!
+//! # Limits
+//!
+//! Close to the covering budget (`r* ≲ 1e-3‖μ‖_{Σ⁻¹}`) the relative target
+//! `1e-9·r*` asks for more than double precision gives a first-order
+//! method (`w = Σ⁻¹(μ − z)` is computed from a small difference); the
+//! gradient method then stops when its best gap stalls and the solve
+//! returns [`Error::NoConvergence`] with the gap reached (pass a looser
+//! `gap_tolerance`). Unions with general ℓp parts need nested
+//! one-dimensional solves in every projection and are the slowest case
+//! (about a second at `d = 256`).
+//!
+//! # Cost (measured, release build, one core)
+//!
+//! Dense `d = 256` with the default model's spectrum `λ_i = i^{−1.5}`: an
+//! ℓ∞ optimum takes 0.5–4 ms (3–5 Newton iterations), an ℓ2 ∪ ℓ∞ optimum
+//! where both parts are active 13–18 ms (75–125 gradient iterations).
+//! Spiked `d = 20 000`, `k = 10`: ℓ∞ in 9 ms, ℓ1 in 22 ms.
 
 use nalgebra::DVector;
 
@@ -116,9 +144,9 @@ pub struct DualSolution {
 /// The best certificate found so far: an upper bound with its feasible
 /// `z`, a lower bound with its `w`.
 pub(crate) struct Bounds {
-    pub(crate) upper: f64,
+    upper: f64,
     z: Option<DVector<f64>>,
-    pub(crate) lower: f64,
+    lower: f64,
     w: Option<DVector<f64>>,
     /// `‖μ‖_{Σ⁻¹}`: an upper bound below `tolerance · scale` counts as `r* = 0`.
     scale: f64,
@@ -302,6 +330,28 @@ fn restore_tie(w: &DVector<f64>, parts: &[Part]) -> Option<DVector<f64>> {
 }
 
 /// Minimises `‖μ − z‖_{Σ⁻¹}` over `z ∈ εK` with a certified gap.
+///
+/// Returns `w* = 2Σ⁻¹(μ − z*)`, the adversary's shift `z*`, and the
+/// bounds `ρ(w*) ≤ r* ≤ ‖μ − z*‖_{Σ⁻¹}` with their gap (see the module
+/// docs). Ellipsoidal threats are accepted too (as one-part bodies), but
+/// their closed form (THEORY §7, secular equation) is faster.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::nalgebra::DVector;
+/// use manifold_robustness::training::dual::{solve, SolverOptions};
+/// use manifold_robustness::{Covariance, Threat};
+///
+/// // Σ = I, μ = (3, 1), ℓ∞ budget 2: z* = clip(μ, 2) = (2, 1), r* = 1,
+/// // w* = 2(μ − z*) = (2, 0) (the soft threshold of μ, doubled).
+/// let cov = Covariance::isotropic(2, 1.0)?;
+/// let mu = DVector::from_vec(vec![3.0, 1.0]);
+/// let sol = solve(&cov, &mu, &Threat::linf(), 2.0, &SolverOptions::default())?;
+/// assert!((sol.distance - 1.0).abs() < 1e-15);
+/// assert!(sol.gap <= 1e-9 * sol.lower_bound);
+/// assert!((sol.weights[0] - 2.0).abs() < 1e-15 && sol.weights[1].abs() < 1e-15);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
 ///
 /// # Errors
 /// [`Error::DimensionMismatch`] when `μ` or the threat does not match

@@ -51,7 +51,7 @@ pub(crate) fn accelerated_projected_gradient(
         z
     };
     let (mut zs, mut theta) = project_union(parts, start, None);
-    let mut z = sum(&zs);
+    let z = sum(&zs);
     let mut w = metric.solve(&(mu - &z));
     bounds.offer(mu, &z, &w, support);
     if bounds.met(tolerance) {
@@ -91,9 +91,7 @@ pub(crate) fn accelerated_projected_gradient(
         t = if angle > 0.0 { 1.0 } else { t_next };
         zs_prev = std::mem::replace(&mut zs, zs_new);
         w_prev = std::mem::replace(&mut w, w_new);
-        z = z_new;
     }
-    let _ = z;
 }
 
 /// The method stops when the best gap has not decreased by 0.1% for
