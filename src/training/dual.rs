@@ -580,7 +580,13 @@ impl Context<'_> {
             let feasible = if norm1 > c { &z * (c / norm1) } else { z };
             let upper = self.metric.inverse_quadratic(&(self.mu - &feasible)).sqrt();
             bounds.offer_upper(&feasible, upper);
-            if let Some(face) = self.l1_face_optimum(&bayes, &out.x, s, c)? {
+            // The face is only meaningful at an exact inner optimum.
+            let face = if out.optimal {
+                self.l1_face_optimum(&bayes, &out.x, s, c)?
+            } else {
+                None
+            };
+            if let Some(face) = face {
                 let w = self.metric.solve(&(self.mu - &face));
                 bounds.offer(self.mu, &face, &w, &|v| c * v.amax());
             }

@@ -78,10 +78,6 @@ impl<'a> Metric<'a> {
         })
     }
 
-    pub(crate) fn dim(&self) -> usize {
-        self.cov.dim()
-    }
-
     /// `Σ v`.
     pub(crate) fn mul(&self, v: &DVector<f64>) -> DVector<f64> {
         match &self.kind {

@@ -41,7 +41,8 @@ impl Brent {
     }
 
     /// The best point so far (smallest `|f|` among the bracket ends).
-    pub(crate) fn best(&self) -> f64 {
+    #[cfg(test)]
+    fn best(&self) -> f64 {
         if self.fc.abs() < self.fb.abs() {
             self.c
         } else {
@@ -126,7 +127,8 @@ impl Brent {
 
 /// Finds a zero of `f` on `[lo, hi]` (a sign change is required) to an
 /// absolute accuracy `tolerance`, using at most `max_evaluations` calls.
-pub(crate) fn find_root(
+#[cfg(test)]
+fn find_root(
     mut f: impl FnMut(f64) -> f64,
     lo: f64,
     f_lo: f64,
