@@ -57,3 +57,8 @@ pub use fit::{Fit, FitReport};
 pub use gmm::Gmm;
 pub use threat::{SpectralFamily, Threat};
 pub use training::{ExtendedCovariance, GrowthBasis, RobustOptimum, SolverOptions};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

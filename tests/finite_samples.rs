@@ -224,9 +224,16 @@ fn train_at_half_budget(
     // The crate's secular solver must agree with the bisection reference
     // (both are exact up to rounding; bisection stops at a λ bracket of a
     // few ulps, which moves the direction by far less than 1e-9).
-    let solved = gmm.robust_optimum(threat, eps).unwrap().classifier().unwrap();
+    let solved = gmm
+        .robust_optimum(threat, eps)
+        .unwrap()
+        .classifier()
+        .unwrap();
     let agreement = cosine(solved.weights(), &optimum);
-    assert!(agreement > 1.0 - 1e-9, "{threat}: solver vs reference cosine {agreement}");
+    assert!(
+        agreement > 1.0 - 1e-9,
+        "{threat}: solver vs reference cosine {agreement}"
+    );
     let (x, y) = gmm.sample(n, &mut StdRng::seed_from_u64(seed));
     let options = TrainingOptions::default(); // l2_penalty = 0, fit_bias = true
     let (clf, report) =
