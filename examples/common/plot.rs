@@ -31,7 +31,9 @@ pub const PALETTE: [RGBColor; 6] = [
 pub const FONT: &str = "sans-serif";
 
 /// One line of a chart.
+#[derive(Clone)]
 pub struct Series {
+    /// The legend entry; empty for a series without one.
     pub name: String,
     pub color: RGBColor,
     pub points: Vec<(f64, f64)>,
@@ -128,6 +130,10 @@ where
         // (or only the decades, on long ranges); light lines between them
         // would crowd where the ticks are dense.
         .y_max_light_lines(if chart.y_scale == Scale::Log { 0 } else { 4 })
+        // Enough key points that a log axis spanning two or three decades
+        // gets ticks at 2, 3, …, 9 times each power of ten (plotters drops
+        // them when fewer points are asked for); longer axes keep decades.
+        .y_labels(if chart.y_scale == Scale::Log { 30 } else { 10 })
         .draw()?;
     let (lo, hi) = chart.y_range;
     for s in series {
@@ -145,9 +151,11 @@ where
         } else {
             ctx.draw_series(LineSeries::new(points.clone(), style))?
         };
-        anno.label(s.name.as_str()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
-        });
+        if !s.name.is_empty() {
+            anno.label(s.name.as_str()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+            });
+        }
         if s.markers {
             ctx.draw_series(
                 points
