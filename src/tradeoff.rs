@@ -521,6 +521,48 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
     dual_matched_optimum(gmm, threat, target, bayes)
 }
 
+/// The range `[Bayes error, sup_ε RE*_T(ε)]` of optimal robust errors that
+/// budgets of `threat` reach: the targets [`matched_budget`] accepts. The
+/// supremum is `Φ(−r*(∞))`: 1/2 for ℓp balls and for ellipsoids that can move
+/// the mean everywhere, less for a rank-deficient ellipsoid.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{default_model, normal, tradeoff, Threat};
+///
+/// let gmm = default_model();
+/// let (low, high) = tradeoff::reachable_range(&gmm, &Threat::l2())?;
+/// assert_eq!((low, high), (gmm.bayes_error(), 0.5));
+/// // The top 16 eigen-directions hold only ~3% of ‖μ‖²_Σ⁻¹ (μ̃_i² equal, 1/λ_i = i^1.5).
+/// let eigenspace = Threat::eigenspace(gmm.covariance(), 16)?;
+/// let (_, high) = tradeoff::reachable_range(&gmm, &eigenspace)?;
+/// let sum = |n: usize| (1..=n).map(|i| (i as f64).powf(1.5)).sum::<f64>();
+/// let rest = (gmm.separation() / 2.0) * (1.0 - sum(16) / sum(64)).sqrt();
+/// assert!((high - normal::cdf(-rest)).abs() < 1e-14);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotSymmetricModel`]; [`Error::DimensionMismatch`];
+/// [`Error::Unsupported`] for a union of rank-deficient ellipsoids none of
+/// which alone covers the mean (its limit is not computed, module docs).
+pub fn reachable_range(gmm: &Gmm, threat: &Threat) -> Result<(f64, f64)> {
+    check_inputs(gmm, &[threat], &[])?;
+    let bayes = gmm.bayes_error();
+    if let Some(problem) = gmm.ellipsoid_problem(threat)? {
+        return Ok((bayes, normal::cdf(-problem.equation().residual_distance())));
+    }
+    let mut covers = Vec::new();
+    collect_covers(gmm, threat, &gmm.half_difference(), 1.0, &mut covers)?;
+    if covers.iter().any(|c| c.0 == 0.0) {
+        Ok((bayes, 0.5))
+    } else {
+        Err(Error::Unsupported(format!(
+            "the reachable range of {threat}: no part of the union alone covers the mean"
+        )))
+    }
+}
+
 /// `r_τ = −Φ⁻¹(τ)`.
 fn target_distance(target: f64) -> Result<f64> {
     Ok(-normal::quantile(target)?)
