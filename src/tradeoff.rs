@@ -318,9 +318,10 @@ pub fn conflict(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result<f64> 
 }
 
 /// The robust optimum against the union of `(A, ε_A)` and `(B, ε_B)`:
-/// [`Threat::union`]`(vec![(A, ε_A), (B, ε_B)])` at budget 1, solved by the
-/// certified dual solver (a union has no closed form). A zero budget drops
-/// its part (module docs, Conventions).
+/// [`Threat::union`]`(vec![(A, ε_A), (B, ε_B)])` at budget 1 (with the parts
+/// of a threat that is itself a union listed directly, which is the same
+/// body), solved by the certified dual solver (a union has no closed form).
+/// A zero budget drops its part (module docs, Conventions).
 ///
 /// # Errors
 /// As [`cross_robust_error`], and the dual solver's
@@ -329,11 +330,27 @@ pub fn joint_optimum(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result<
     check_inputs(gmm, &[a.0, b.0], &[a.1, b.1])?;
     match (a.1 > 0.0, b.1 > 0.0) {
         (true, true) => {
-            let union = Threat::union(vec![(a.0.clone(), a.1), (b.0.clone(), b.1)])?;
-            gmm.robust_optimum(&union, 1.0)
+            let mut parts = Vec::new();
+            flatten_into(a.0, a.1, &mut parts);
+            flatten_into(b.0, b.1, &mut parts);
+            gmm.robust_optimum(&Threat::union(parts)?, 1.0)
         }
         (true, false) => gmm.robust_optimum(a.0, a.1),
         (false, _) => gmm.robust_optimum(b.0, b.1),
+    }
+}
+
+/// Appends the parts of `ε·T` to a union's list, flattening nested unions:
+/// `conv(ε K ∪ ε' conv(∪ ε_i K_i)) = conv(ε K ∪ ∪ ε'ε_i K_i)`, the same body
+/// with one level of parts for the solver.
+fn flatten_into(threat: &Threat, budget: f64, parts: &mut Vec<(Threat, f64)>) {
+    match threat.union_parts() {
+        Some(inner) => {
+            for (part, relative) in inner {
+                flatten_into(part, budget * relative, parts);
+            }
+        }
+        None => parts.push((threat.clone(), budget)),
     }
 }
 
