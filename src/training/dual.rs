@@ -1,13 +1,109 @@
-//! Certified solvers for the dual problem of P4 (THEORY §7), for threats
-//! without a closed form (ℓ∞, ℓ1, general ℓp, unions). STUB: replaced by
-//! the real solvers.
-#![allow(dead_code, missing_docs)]
+//! Certified solvers for the dual problem of P4 (THEORY §7) for threats
+//! without a closed form: ℓ∞, ℓ1, general ℓp and unions of any threats.
+//!
+//! # The problem and its certificate
+//!
+//! In the symmetric model (means `±μ`, prior `1/2`) the best robust error
+//! at budget `ε` is `Φ(−r*)` with the adversarial Mahalanobis distance
+//!
+//! ```text
+//! r* = min_{z ∈ εK} ‖μ − z‖_{Σ⁻¹},     w* = 2 Σ⁻¹ (μ − z*).
+//! ```
+//!
+//! Every result is certified by weak duality (P4): any `w` gives the lower
+//! bound `ρ(w) = (wᵀμ − ε σ_K(w)) / ‖w‖_Σ ≤ r*` (with the threat's own
+//! support function `σ_K`), and any feasible `z ∈ εK` the upper bound
+//! `‖μ − z‖_{Σ⁻¹} ≥ r*`. A solve succeeds when the duality gap
+//! `‖μ − z‖_{Σ⁻¹} − ρ(w)` is at most `gap_tolerance · ρ(w)` (so at most
+//! `gap_tolerance · r*`); otherwise it fails with
+//! [`Error::NoConvergence`] carrying the gap reached. The bounds are
+//! recomputed from scratch at the end (`‖μ − z‖²_{Σ⁻¹}` and `‖w‖²_Σ` as
+//! spectral sums), so the reported gap does not depend on the solver's
+//! bookkeeping. When `μ ∈ εK` the distance is 0 and no classifier beats
+//! `1/2`: the weights are then all zero. This is certified exactly when
+//! one body of the threat contains `μ` (a gauge check), and otherwise
+//! when a feasible `z` comes within `gap_tolerance · ‖μ‖_{Σ⁻¹}` of `μ`.
+//!
+//! # Methods
+//!
+//! | threat | method | exact? |
+//! |---|---|---|
+//! | ℓ∞ | projected Newton on the box `abs(z_i) ≤ ε` (`box_qp`) | finite termination |
+//! | ℓ1 | projected Newton on the primal box `abs(w_i) ≤ s` and Brent's method on `s` | finite per `s`, superlinear in `s` |
+//! | ℓp, ellipsoids, unions | accelerated projected gradient with restarts on the split form `z = Σ z_i` (`gradient`) | linear rate |
+//!
+//! *ℓ∞.* The dual is a box-constrained QP with Hessian `Σ⁻¹`. On a face
+//! where the set `B` of coordinates sits at `±ε`, the minimiser is
+//! `z_F = μ_F − (Σy)_F` with `y_B = Σ_BB⁻¹(μ_B − z_B)`, and then
+//! `w = Σ⁻¹(μ − z) = y`: one solve with a principal block of `Σ` (never
+//! `Σ⁻¹`), so an iteration costs `O(|B|³ + d²)` dense, `O(d)` diagonal and
+//! `O(dk + |B|k²)` spiked.
+//!
+//! *ℓ1.* The primal `min_w ½wᵀΣw − μᵀw + ε‖w‖_∞` (whose value is `−r*²/2`)
+//! is, at fixed `s = ‖w‖_∞`, a QP over the box `abs(w_i) ≤ s` with
+//! Hessian `Σ`, solved by the same projected Newton method; its
+//! multipliers are `z(s) = μ − Σw(s)`. The outer function
+//! `s ↦ ‖z(s)‖₁ − ε` is continuous, decreasing and piecewise linear
+//! (parametric QP), with a root in `(0, ‖Σ⁻¹μ‖_∞)` unless `‖μ‖₁ ≤ ε`;
+//! Brent's method finds it. At every `s` the support `B = {abs(w_i) = s}`
+//! and its signs select a face of the ℓ1 ball, on which the nearest point
+//! is computed directly with a block of `Σ⁻¹` (`z_B = P_BB⁻¹((Pμ)_B − νσ_B)`,
+//! `P = Σ⁻¹`): this avoids the cancellation in `μ − Σw(s)`, and on the
+//! right face it is the exact optimum.
+//!
+//! *Everything else.* The union body is
+//! `conv(∪ c_i K_i) = {Σ z_i : Σ γ_i(z_i)/c_i ≤ 1}` (`γ_i` the gauges,
+//! `c_i = ε ε_i`, nested unions flattened); the dual is solved over the
+//! tuple `(z_i)` by FISTA with adaptive restart and the exact projection
+//! of `projection` (a single ℓp ball or ellipsoid is the one-part case).
+//! For unions, the single-part optima of the ℓ∞ and ℓ1 parts are computed
+//! first with their exact solvers: if one of them is already certified for
+//! the union (the part dominates), it is the answer; otherwise the best of
+//! them starts the gradient method.
+//!
+//! A first-order iterate `w_k = w* + O(δ)` loses `O(δ)` in `ρ` wherever
+//! `σ_K` has a kink at `w*`: zero entries (ℓ∞ parts), tied maximal entries
+//! (ℓ1 parts), and ties `c_i σ_i(w*) = c_j σ_j(w*)` between the active
+//! parts of a union. Since any `w` gives a valid lower bound, near the
+//! target the bound is also evaluated at `w_k` with its near-kinks snapped
+//! and, for unions, moved back onto the tie set along directions that keep
+//! the kinks (see `Bounds::offer_corrected`); there the loss is `O(δ²)`.
+//! Without this the gap stalls at about `1e-8·r*` when `r*` is small.
+//!
+//! # Limits
+//!
+//! Close to the covering budget (`r* ≲ 1e-3‖μ‖_{Σ⁻¹}`) the relative target
+//! `1e-9·r*` asks for more than double precision gives a first-order
+//! method (`w = Σ⁻¹(μ − z)` is computed from a small difference); the
+//! gradient method then stops when its best gap stalls and the solve
+//! returns [`Error::NoConvergence`] with the gap reached (pass a looser
+//! `gap_tolerance`). Unions with general ℓp parts need nested
+//! one-dimensional solves in every projection and are the slowest case
+//! (about a second at `d = 256`).
+//!
+//! # Cost (measured, release build, one core)
+//!
+//! Dense `d = 256` with the default model's spectrum `λ_i = i^{−1.5}`: an
+//! ℓ∞ optimum takes 0.5–4 ms (3–5 Newton iterations), an ℓ2 ∪ ℓ∞ optimum
+//! where both parts are active 13–18 ms (75–125 gradient iterations).
+//! Spiked `d = 20 000`, `k = 10`: ℓ∞ in 9 ms, ℓ1 in 22 ms.
 
 use nalgebra::DVector;
 
 use crate::covariance::Covariance;
-use crate::error::{Error, Result};
+use crate::error::{ensure_budget, ensure_dim, Error, Result};
 use crate::threat::Threat;
+
+mod box_qp;
+mod gradient;
+mod metric;
+mod projection;
+mod roots;
+
+use box_qp::{projected_newton, AdversaryBox, WeightBox};
+use metric::Metric;
+use projection::{flatten, Body, Part};
+use roots::Brent;
 
 /// Stopping rules of the certified solvers.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,14 +125,15 @@ impl Default for SolverOptions {
 
 /// What a certified dual solve returns.
 #[derive(Debug, Clone)]
-pub(crate) struct DualSolution {
+pub struct DualSolution {
     /// `w* = 2Σ⁻¹(μ − z*)` (zero when `r* = 0`).
     pub weights: DVector<f64>,
     /// The adversary's shift `z* ∈ εK`.
     pub adversary: DVector<f64>,
     /// Upper bound on `r*`: `‖μ − z*‖_{Σ⁻¹}`.
     pub distance: f64,
-    /// Lower bound on `r*`: the primal ratio `ρ(w*)`, clamped at 0.
+    /// Lower bound on `r*`: the primal ratio `ρ(w*)`, clamped to
+    /// `[0, distance]` (it exceeds the distance only by rounding).
     pub lower_bound: f64,
     /// `distance − lower_bound ≥ 0`.
     pub gap: f64,
@@ -44,13 +141,561 @@ pub(crate) struct DualSolution {
     pub iterations: usize,
 }
 
+/// The best certificate found so far: an upper bound with its feasible
+/// `z`, a lower bound with its `w`.
+pub(crate) struct Bounds {
+    upper: f64,
+    z: Option<DVector<f64>>,
+    lower: f64,
+    w: Option<DVector<f64>>,
+    /// `‖μ‖_{Σ⁻¹}`: an upper bound below `tolerance · scale` counts as `r* = 0`.
+    scale: f64,
+}
+
+impl Bounds {
+    fn new(scale: f64) -> Bounds {
+        Bounds {
+            upper: f64::INFINITY,
+            z: None,
+            lower: f64::NEG_INFINITY,
+            w: None,
+            scale,
+        }
+    }
+
+    /// Offers a feasible `z` and `w = Σ⁻¹(μ − z)`; then
+    /// `‖μ − z‖²_{Σ⁻¹} = ‖w‖²_Σ = (μ − z)ᵀw` needs no further product.
+    pub(crate) fn offer(
+        &mut self,
+        mu: &DVector<f64>,
+        z: &DVector<f64>,
+        w: &DVector<f64>,
+        support: &dyn Fn(&DVector<f64>) -> f64,
+    ) {
+        let norm = (mu - z).dot(w).max(0.0).sqrt();
+        self.offer_upper(z, norm);
+        if norm > 0.0 {
+            self.offer_lower(w, (w.dot(mu) - support(w)) / norm);
+        }
+    }
+
+    /// Offers `w` with its near-kinks snapped (see [`snap`]) and, for
+    /// unions, with the tie between its active parts restored (see
+    /// [`restore_tie`]). Any `w` gives a valid lower bound; at a kink of
+    /// `σ_K` an iterate's error and its rounding noise cost a first-order
+    /// loss in `ρ(w)`, which these corrections remove.
+    pub(crate) fn offer_corrected(
+        &mut self,
+        metric: &Metric,
+        mu: &DVector<f64>,
+        w: &DVector<f64>,
+        parts: &[Part],
+        support: &dyn Fn(&DVector<f64>) -> f64,
+    ) {
+        for delta in [1e-12, 1e-10, 1e-8] {
+            let snapped = snap(w, delta);
+            let mut candidates = vec![];
+            if parts.len() > 1 {
+                if let Some(tied) = restore_tie(&snapped, parts) {
+                    candidates.push(tied);
+                }
+            }
+            if snapped != *w {
+                candidates.push(snapped);
+            }
+            for candidate in candidates {
+                let norm = metric.quadratic(&candidate).sqrt();
+                if norm > 0.0 {
+                    self.offer_lower(&candidate, (candidate.dot(mu) - support(&candidate)) / norm);
+                }
+            }
+        }
+    }
+
+    /// `upper − max(lower, 0)` of the best bounds.
+    pub(crate) fn gap(&self) -> f64 {
+        self.upper - self.lower.max(0.0)
+    }
+
+    /// The relative gap of the best bounds (infinite without a positive lower bound).
+    pub(crate) fn relative_gap(&self) -> f64 {
+        if self.lower > 0.0 {
+            (self.upper - self.lower) / self.lower
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    fn offer_upper(&mut self, z: &DVector<f64>, value: f64) {
+        if value < self.upper {
+            self.upper = value;
+            self.z = Some(z.clone());
+        }
+    }
+
+    fn offer_lower(&mut self, w: &DVector<f64>, value: f64) {
+        if value > self.lower {
+            self.lower = value;
+            self.w = Some(w.clone());
+        }
+    }
+
+    /// The internal stopping rule: half the target gap (the final,
+    /// recomputed certificate may differ by rounding), or `r* = 0`.
+    pub(crate) fn met(&self, tolerance: f64) -> bool {
+        let relative = self.lower > 0.0 && self.upper - self.lower <= 0.5 * tolerance * self.lower;
+        relative || self.upper <= 0.5 * tolerance * self.scale
+    }
+}
+
+/// `w` with entries below `δ‖w‖_∞` set to 0 (the kink of ‖·‖₁, the
+/// support of ℓ∞) and entries above `(1 − δ)‖w‖_∞` set to `±‖w‖_∞` (the
+/// kink of ‖·‖_∞, the support of ℓ1).
+fn snap(w: &DVector<f64>, delta: f64) -> DVector<f64> {
+    let top = w.amax();
+    w.map(|v| {
+        if v.abs() <= delta * top {
+            0.0
+        } else if v.abs() >= (1.0 - delta) * top {
+            v.signum() * top
+        } else {
+            v
+        }
+    })
+}
+
+/// Moves `w` so that its active union parts (those within `1e-6` of the
+/// largest `c_i σ_i(w)`) tie exactly. At the optimum they tie, and on the
+/// tie set `ρ_union` equals the smooth Lagrangian ratio `ρ_t`, which is
+/// stationary at `w*`; so an iterate with an `O(δ)` error, moved back onto
+/// the tie set by an `O(δ)` step that keeps its zeros and its maximal
+/// entries, loses only `O(δ²)`. The steps are along `d_j = w ∘ (abs(w)/‖w‖_∞)^j`,
+/// `j = 1 … k−1` (they keep zeros at zero and equal maximal entries equal),
+/// with a few Newton iterations on the `k − 1` tie equations
+/// (forward-difference Jacobian).
+fn restore_tie(w: &DVector<f64>, parts: &[Part]) -> Option<DVector<f64>> {
+    let top = w.amax();
+    if top == 0.0 {
+        return None;
+    }
+    let values = |v: &DVector<f64>| -> Vec<f64> {
+        parts
+            .iter()
+            .map(|p| projection::part_support(p, v))
+            .collect()
+    };
+    let start = values(w);
+    let largest = start.iter().copied().fold(0.0, f64::max);
+    let active: Vec<usize> = (0..parts.len())
+        .filter(|&i| start[i] >= (1.0 - 1e-6) * largest)
+        .collect();
+    let k = active.len();
+    if k < 2 {
+        return None;
+    }
+    let directions: Vec<DVector<f64>> = (1..k)
+        .map(|j| w.map(|v| v * (v.abs() / top).powi(j as i32)))
+        .collect();
+    let mismatch = |v: &DVector<f64>| -> DVector<f64> {
+        let s = values(v);
+        DVector::from_fn(k - 1, |a, _| s[active[a + 1]] - s[active[0]])
+    };
+    let at = |beta: &DVector<f64>| -> DVector<f64> {
+        let mut v = w.clone();
+        for (j, d) in directions.iter().enumerate() {
+            v += beta[j] * d;
+        }
+        v
+    };
+    let mut beta = DVector::zeros(k - 1);
+    for _ in 0..4 {
+        let point = at(&beta);
+        let f = mismatch(&point);
+        if f.amax() <= 1e-15 * largest {
+            break;
+        }
+        let h = 1e-7;
+        let mut jacobian = nalgebra::DMatrix::zeros(k - 1, k - 1);
+        for j in 0..k - 1 {
+            let mut shifted = beta.clone();
+            shifted[j] += h;
+            let column = (mismatch(&at(&shifted)) - &f) / h;
+            jacobian.set_column(j, &column);
+        }
+        let step = jacobian.lu().solve(&(-&f))?;
+        beta += step;
+    }
+    let out = at(&beta);
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
 /// Minimises `‖μ − z‖_{Σ⁻¹}` over `z ∈ εK` with a certified gap.
-pub(crate) fn solve(
-    _cov: &Covariance,
-    _mu: &DVector<f64>,
-    _threat: &Threat,
-    _eps: f64,
-    _options: &SolverOptions,
+///
+/// Returns `w* = 2Σ⁻¹(μ − z*)`, the adversary's shift `z*`, and the
+/// bounds `ρ(w*) ≤ r* ≤ ‖μ − z*‖_{Σ⁻¹}` with their gap (see the module
+/// docs). Ellipsoidal threats are accepted too (as one-part bodies), but
+/// their closed form (THEORY §7, secular equation) is faster.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::nalgebra::DVector;
+/// use manifold_robustness::training::dual::{solve, SolverOptions};
+/// use manifold_robustness::{Covariance, Threat};
+///
+/// // Σ = I, μ = (3, 1), ℓ∞ budget 2: z* = clip(μ, 2) = (2, 1), r* = 1,
+/// // w* = 2(μ − z*) = (2, 0) (the soft threshold of μ, doubled).
+/// let cov = Covariance::isotropic(2, 1.0)?;
+/// let mu = DVector::from_vec(vec![3.0, 1.0]);
+/// let sol = solve(&cov, &mu, &Threat::linf(), 2.0, &SolverOptions::default())?;
+/// assert!((sol.distance - 1.0).abs() < 1e-15);
+/// assert!(sol.gap <= 1e-9 * sol.lower_bound);
+/// assert!((sol.weights[0] - 2.0).abs() < 1e-15 && sol.weights[1].abs() < 1e-15);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] when `μ` or the threat does not match
+/// `Σ`, [`Error::NonFinite`] for a non-finite `μ`,
+/// [`Error::InvalidBudget`] for a negative or non-finite `ε`,
+/// [`Error::InvalidParameter`] for a negative or non-finite gap
+/// tolerance, [`Error::NoConvergence`] when the iteration cap is reached
+/// before the target gap (with the gap reached), and
+/// [`Error::Decomposition`] if a principal block of `Σ` cannot be factored.
+pub fn solve(
+    cov: &Covariance,
+    mu: &DVector<f64>,
+    threat: &Threat,
+    eps: f64,
+    options: &SolverOptions,
 ) -> Result<DualSolution> {
-    Err(Error::Unsupported("dual solver not implemented yet".into()))
+    cov.check_vector("mu", mu)?;
+    ensure_budget(eps)?;
+    if let Some(d) = threat.dim() {
+        ensure_dim("threat", cov.dim(), d)?;
+    }
+    let tolerance = options.gap_tolerance;
+    if !(tolerance.is_finite() && tolerance >= 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "gap_tolerance",
+            value: tolerance,
+            reason: "must be finite and non-negative",
+        });
+    }
+    let metric = Metric::new(cov)?;
+    let scale = metric.inverse_quadratic(mu).sqrt();
+    let context = Context {
+        metric: &metric,
+        mu,
+        threat,
+        eps,
+        tolerance,
+        scale,
+        max_iterations: options.max_iterations,
+    };
+    if scale == 0.0 {
+        return Ok(context.covered(mu.clone(), 0));
+    }
+    if eps == 0.0 {
+        let w = metric.solve(mu);
+        return context.finish("closed form", &w, &DVector::zeros(mu.len()), 0);
+    }
+    let mut parts = Vec::new();
+    flatten(threat, eps, &mut parts)?;
+    // Exact coverage: one body already contains μ.
+    if parts.iter().any(|part| {
+        projection::union_gauge(std::slice::from_ref(part), std::slice::from_ref(mu)) <= 1.0
+    }) {
+        return Ok(context.covered(mu.clone(), 0));
+    }
+    if parts.len() == 1 {
+        let mut iterations = 0;
+        let part = &parts[0];
+        let (name, bounds) = context.single(part, &mut iterations)?;
+        return context.finish_bounds(name, bounds, iterations);
+    }
+    context.union(&parts)
+}
+
+/// Everything a solve needs, shared by the methods.
+struct Context<'a> {
+    metric: &'a Metric<'a>,
+    mu: &'a DVector<f64>,
+    threat: &'a Threat,
+    eps: f64,
+    tolerance: f64,
+    scale: f64,
+    max_iterations: usize,
+}
+
+const LINF_SOLVER: &str = "ℓ∞ projected Newton";
+const L1_SOLVER: &str = "ℓ1 projected Newton with Brent's method";
+const GRADIENT_SOLVER: &str = "accelerated projected gradient";
+
+impl Context<'_> {
+    /// `ε σ_K(w)` for the whole threat.
+    fn threat_support(&self, w: &DVector<f64>) -> f64 {
+        self.eps * self.threat.support_unchecked(w)
+    }
+
+    /// The solution for `μ ∈ εK`: `r* = 0`, zero weights.
+    fn covered(&self, z: DVector<f64>, iterations: usize) -> DualSolution {
+        let distance = self.metric.inverse_quadratic(&(self.mu - &z)).sqrt();
+        DualSolution {
+            weights: DVector::zeros(self.mu.len()),
+            adversary: z,
+            distance,
+            lower_bound: 0.0,
+            gap: distance,
+            iterations,
+        }
+    }
+
+    /// Recomputes the certificate of `(w, z)` and accepts or rejects it.
+    fn finish(
+        &self,
+        solver: &'static str,
+        w: &DVector<f64>,
+        z: &DVector<f64>,
+        iterations: usize,
+    ) -> Result<DualSolution> {
+        let distance = self.metric.inverse_quadratic(&(self.mu - z)).sqrt();
+        let norm_w = self.metric.quadratic(w).sqrt();
+        // ρ(w) can exceed the distance by rounding (a few ulps) when the
+        // two are equal; the reported bounds keep `lower ≤ distance`.
+        let lower = if norm_w > 0.0 {
+            ((w.dot(self.mu) - self.threat_support(w)) / norm_w).clamp(0.0, distance)
+        } else {
+            0.0
+        };
+        let gap = distance - lower;
+        if lower > 0.0 && gap <= self.tolerance * lower {
+            return Ok(DualSolution {
+                weights: w * 2.0,
+                adversary: z.clone(),
+                distance,
+                lower_bound: lower,
+                gap,
+                iterations,
+            });
+        }
+        if distance <= self.tolerance * self.scale {
+            return Ok(self.covered(z.clone(), iterations));
+        }
+        Err(Error::NoConvergence {
+            solver,
+            iterations,
+            gap,
+            target: self.tolerance * lower,
+        })
+    }
+
+    fn finish_bounds(
+        &self,
+        solver: &'static str,
+        bounds: Bounds,
+        iterations: usize,
+    ) -> Result<DualSolution> {
+        match (bounds.w, bounds.z) {
+            (Some(w), Some(z)) => self.finish(solver, &w, &z, iterations),
+            (None, Some(z)) => self.finish(solver, &DVector::zeros(z.len()), &z, iterations),
+            _ => Err(Error::NoConvergence {
+                solver,
+                iterations,
+                gap: f64::INFINITY,
+                target: 0.0,
+            }),
+        }
+    }
+
+    /// Solves for one body (with its budget), returning the best bounds;
+    /// the support used is the part's own.
+    fn single(&self, part: &Part, iterations: &mut usize) -> Result<(&'static str, Bounds)> {
+        let c = part.budget;
+        match part.body {
+            Body::Lp(p) if p == f64::INFINITY => Ok((LINF_SOLVER, self.linf(c, iterations)?)),
+            Body::Lp(1.0) => Ok((L1_SOLVER, self.l1(c, iterations)?)),
+            _ => {
+                let support = |w: &DVector<f64>| projection::part_support(part, w);
+                let mut bounds = Bounds::new(self.scale);
+                let start = [projection::part_start(part, self.mu)];
+                gradient::accelerated_projected_gradient(
+                    self.metric,
+                    self.mu,
+                    std::slice::from_ref(part),
+                    &start,
+                    &support,
+                    self.tolerance,
+                    self.max_iterations,
+                    iterations,
+                    &mut bounds,
+                );
+                Ok((GRADIENT_SOLVER, bounds))
+            }
+        }
+    }
+
+    /// ℓ∞ ball of radius `c`: projected Newton on the box.
+    fn linf(&self, c: f64, iterations: &mut usize) -> Result<Bounds> {
+        let problem = AdversaryBox {
+            metric: self.metric,
+            mu: self.mu,
+        };
+        let start = self.mu.map(|v| v.clamp(-c, c));
+        let budget = self.max_iterations.saturating_sub(*iterations);
+        let out = projected_newton(&problem, c, &start, budget, iterations)?;
+        let w = -out.gradient;
+        let mut bounds = Bounds::new(self.scale);
+        bounds.offer(self.mu, &out.x, &w, &|w| {
+            c * w.iter().map(|x| x.abs()).sum::<f64>()
+        });
+        Ok(bounds)
+    }
+
+    /// ℓ1 ball of radius `c`: box QPs in `w` at fixed `‖w‖_∞ = s`, Brent on `s`.
+    fn l1(&self, c: f64, iterations: &mut usize) -> Result<Bounds> {
+        let problem = WeightBox {
+            metric: self.metric,
+            mu: self.mu,
+        };
+        let mut bounds = Bounds::new(self.scale);
+        let bayes = self.metric.solve(self.mu);
+        let s_hi = bayes.amax();
+        let l1 = |v: &DVector<f64>| v.iter().map(|x| x.abs()).sum::<f64>();
+        let f_lo = l1(self.mu) - c;
+        let mut search = Brent::new(0.0, f_lo, s_hi, -c, 0.0);
+        let mut warm = bayes.clone();
+        let mut warm_s = s_hi;
+        while *iterations < self.max_iterations {
+            let Some(s) = search.propose() else { break };
+            let start = &warm * (s / warm_s);
+            let budget = self.max_iterations - *iterations;
+            let out = projected_newton(&problem, s, &start, budget, iterations)?;
+            let z = -&out.gradient;
+            let norm1 = l1(&z);
+            // Certificate: w(s) for the lower bound, z(s) scaled into the ball.
+            let norm_w = self.metric.quadratic(&out.x).sqrt();
+            if norm_w > 0.0 {
+                bounds.offer_lower(&out.x, (out.x.dot(self.mu) - c * out.x.amax()) / norm_w);
+            }
+            let feasible = if norm1 > c { &z * (c / norm1) } else { z };
+            let upper = self.metric.inverse_quadratic(&(self.mu - &feasible)).sqrt();
+            bounds.offer_upper(&feasible, upper);
+            // The face is only meaningful at an exact inner optimum.
+            let face = if out.optimal {
+                self.l1_face_optimum(&bayes, &out.x, s, c)?
+            } else {
+                None
+            };
+            if let Some(face) = face {
+                let w = self.metric.solve(&(self.mu - &face));
+                bounds.offer(self.mu, &face, &w, &|v| c * v.amax());
+            }
+            if bounds.met(self.tolerance) {
+                break;
+            }
+            search.observe(norm1 - c);
+            warm = out.x;
+            warm_s = s;
+        }
+        Ok(bounds)
+    }
+
+    /// The exact minimiser of `‖μ − z‖_{Σ⁻¹}` over the face of the ℓ1 ball
+    /// of radius `c` selected by `w`: support `B = {i : abs(w_i) = s}`, signs
+    /// `σ_B = sign(w_B)`, `σ_Bᵀz_B = c`. With `P = Σ⁻¹` the KKT conditions
+    /// give `z_B = P_BB⁻¹((Pμ)_B − ν σ_B)` and
+    /// `ν = (σ_Bᵀ P_BB⁻¹ (Pμ)_B − c) / (σ_Bᵀ P_BB⁻¹ σ_B)`. Returned only when
+    /// the signs agree (then `z` lies on the ball). This computes `z`
+    /// without the cancellation in `μ − Σw(s)`.
+    fn l1_face_optimum(
+        &self,
+        bayes: &DVector<f64>,
+        w: &DVector<f64>,
+        s: f64,
+        c: f64,
+    ) -> Result<Option<DVector<f64>>> {
+        let support: Vec<usize> = (0..w.len())
+            .filter(|&i| w[i].abs() >= s * (1.0 - 1e-14))
+            .collect();
+        if support.is_empty() {
+            return Ok(None);
+        }
+        let signs = DVector::from_fn(support.len(), |a, _| w[support[a]].signum());
+        let rhs = DVector::from_fn(support.len(), |a, _| bayes[support[a]]);
+        let a = self.metric.inverse_principal_solve(&support, &rhs)?;
+        let b = self.metric.inverse_principal_solve(&support, &signs)?;
+        let nu = (signs.dot(&a) - c) / signs.dot(&b);
+        let z_face = a - nu * b;
+        if nu.is_nan() || nu < 0.0 || (0..support.len()).any(|k| signs[k] * z_face[k] < 0.0) {
+            return Ok(None);
+        }
+        let mut z = DVector::zeros(w.len());
+        for (k, &i) in support.iter().enumerate() {
+            z[i] = z_face[k];
+        }
+        let norm1: f64 = z.iter().map(|v| v.abs()).sum();
+        if norm1 > c {
+            z *= c / norm1;
+        }
+        Ok(Some(z))
+    }
+
+    /// Unions of two or more bodies.
+    fn union(&self, parts: &[Part]) -> Result<DualSolution> {
+        let mut iterations = 0;
+        let mut best = Bounds::new(self.scale);
+        let mut start: Vec<DVector<f64>> = parts
+            .iter()
+            .map(|_| DVector::zeros(self.mu.len()))
+            .collect();
+        let mut best_upper = f64::INFINITY;
+        // Exact single-part optima of the polyhedral parts: a dominating
+        // part is certified for the union; otherwise the best one starts
+        // the gradient method.
+        for (i, part) in parts.iter().enumerate() {
+            if !matches!(part.body, Body::Lp(p) if p == 1.0 || p == f64::INFINITY) {
+                continue;
+            }
+            let (_, bounds) = self.single(part, &mut iterations)?;
+            if let (Some(w), Some(z)) = (&bounds.w, &bounds.z) {
+                let r = self.metric.solve(&(self.mu - z));
+                best.offer(self.mu, z, &r, &|v| self.threat_support(v));
+                let norm_w = self.metric.quadratic(w).sqrt();
+                if norm_w > 0.0 {
+                    best.offer_lower(w, (w.dot(self.mu) - self.threat_support(w)) / norm_w);
+                }
+                if bounds.upper < best_upper {
+                    best_upper = bounds.upper;
+                    for (j, s) in start.iter_mut().enumerate() {
+                        *s = if j == i {
+                            z.clone()
+                        } else {
+                            DVector::zeros(self.mu.len())
+                        };
+                    }
+                }
+            }
+            if best.met(self.tolerance) {
+                return self.finish_bounds(GRADIENT_SOLVER, best, iterations);
+            }
+        }
+        if best_upper == f64::INFINITY {
+            for (s, part) in start.iter_mut().zip(parts) {
+                *s = projection::part_start(part, self.mu) / parts.len() as f64;
+            }
+        }
+        let support = |w: &DVector<f64>| self.threat_support(w);
+        gradient::accelerated_projected_gradient(
+            self.metric,
+            self.mu,
+            parts,
+            &start,
+            &support,
+            self.tolerance,
+            self.max_iterations,
+            &mut iterations,
+            &mut best,
+        );
+        self.finish_bounds(GRADIENT_SOLVER, best, iterations)
+    }
 }

@@ -1,0 +1,972 @@
+//! Euclidean projections onto threat bodies and onto unions of them.
+//!
+//! **Balls.** `Π_{rB_p}(y)` for `p = 1` by the sort-and-threshold rule of
+//! Duchi, Shalev-Shwartz, Singer & Chandra, "Efficient projections onto the
+//! ℓ1-ball for learning in high dimensions", ICML 2008
+//! (`x = sign(y)(abs(y) − λ)⁺` with `Σ(abs(y_i) − λ)⁺ = r`); for `p = ∞` by
+//! clipping; for `p = 2` by scaling. For `1 < p < ∞` there is no closed
+//! form: the KKT conditions give `x_i = sign(y_i) a_i` with
+//! `a_i + ν a_i^{p−1} = abs(y_i)` (one increasing scalar equation per
+//! coordinate, solved by safeguarded Newton on `[0, abs(y_i)]`), and the
+//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` on
+//! `[0, ‖y‖_q / r^{p−1}]` by Newton's method with the implicit derivative,
+//! safeguarded by bisection.
+//!
+//! **Unions.** The union body at budget `ε` is
+//! `conv(∪ c_i K_i) = {Σ z_i : Σ_i γ_i(z_i)/c_i ≤ 1}` with `c_i = ε ε_i` and
+//! `γ_i` the gauge of `K_i`. The solvers work on the tuple `(z_1, …, z_m)`
+//! and need the projection onto `S = {Σ_i γ_i(z_i)/c_i ≤ 1}`. With a
+//! multiplier `θ ≥ 0` it splits into proximal maps of the gauges,
+//! `z_i(θ) = prox_{(θ/c_i)γ_i}(y_i)`, and `θ` solves the decreasing
+//! equation `Σ_i γ_i(z_i(θ))/c_i = 1` on `[0, max_i c_i σ_i(y_i)]` (at the
+//! right end every `z_i` is 0). The proximal maps, by Moreau's identity
+//! `prox_{τγ}(y) = y − Π_{τK°}(y)` (`K°` the polar body):
+//! - ℓ1 part (`γ = ‖·‖₁`): soft thresholding at `τ`;
+//! - ℓ∞ part (`γ = ‖·‖_∞`): clipping at the ℓ1-projection threshold `λ(τ)`,
+//!   and the gauge is `λ` itself;
+//! - ℓ2 part: `y (1 − τ/‖y‖)⁺`;
+//! - ℓp part: `y − Π_{τB_q}(y)`;
+//! - ellipsoid `{Au}` in an orthonormal frame with squared semi-axes `m_j`
+//!   (coordinates `c_j`): `z̃_j = c_j m_j γ/(m_j γ + τ)`, where the gauge `γ`
+//!   solves `Σ_j m_j c_j²/(m_j γ + τ)² = 1` (zero if `‖y‖_M ≤ τ`) — the
+//!   trust-region secular equation, solved by Newton on its reciprocal
+//!   square root, which is concave (Moré & Sorensen 1983), so the iterates
+//!   increase monotonically to the root. Directions with `m_j = 0` (flat
+//!   ellipsoids) are dropped.
+//!
+//! For the ℓ1 and ℓ∞ parts the absolute values are sorted once per
+//! projection, so each evaluation of the `θ` equation costs `O(log d)`.
+
+use nalgebra::{DMatrix, DVector};
+
+use super::roots::Brent;
+use crate::covariance::{Covariance, EigenCoordinates};
+use crate::error::Result;
+use crate::threat::{EllipsoidView, Threat};
+
+/// `‖y‖_p` for `p ∈ [1, ∞]`, scaled against overflow.
+pub(crate) fn lp_norm(y: &DVector<f64>, p: f64) -> f64 {
+    if p == f64::INFINITY {
+        return y.amax();
+    }
+    if p == 1.0 {
+        return y.iter().map(|v| v.abs()).sum();
+    }
+    if p == 2.0 {
+        return y.norm();
+    }
+    let scale = y.amax();
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let sum: f64 = y.iter().map(|v| (v.abs() / scale).powf(p)).sum();
+    scale * sum.powf(1.0 / p)
+}
+
+/// The exponent `q` with `1/p + 1/q = 1`.
+pub(crate) fn conjugate(p: f64) -> f64 {
+    if p == 1.0 {
+        f64::INFINITY
+    } else if p == f64::INFINITY {
+        1.0
+    } else {
+        p / (p - 1.0)
+    }
+}
+
+/// Absolute values sorted in descending order with their prefix sums.
+struct SortedAbs {
+    values: Vec<f64>,
+    /// `prefix[k] = Σ_{j<k} values[j]`.
+    prefix: Vec<f64>,
+}
+
+impl SortedAbs {
+    fn new(y: &DVector<f64>) -> SortedAbs {
+        let mut values: Vec<f64> = y.iter().map(|v| v.abs()).collect();
+        values.sort_by(|a, b| b.total_cmp(a));
+        let mut prefix = Vec::with_capacity(values.len() + 1);
+        prefix.push(0.0);
+        let mut s = 0.0;
+        for v in &values {
+            s += v;
+            prefix.push(s);
+        }
+        SortedAbs { values, prefix }
+    }
+
+    fn total(&self) -> f64 {
+        self.prefix[self.values.len()]
+    }
+
+    /// `λ ≥ 0` with `Σ(abs(y_i) − λ)⁺ = r`, or 0 when `‖y‖₁ ≤ r`.
+    fn l1_threshold(&self, r: f64) -> f64 {
+        if self.total() <= r {
+            return 0.0;
+        }
+        // The largest k with S_k − k·a_k < r (a non-decreasing sequence in k).
+        let (mut lo, mut hi) = (1usize, self.values.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if self.prefix[mid] - mid as f64 * self.values[mid - 1] < r {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        ((self.prefix[lo] - r) / lo as f64).max(0.0)
+    }
+
+    /// `Σ(abs(y_i) − τ)⁺`.
+    fn excess_over(&self, tau: f64) -> f64 {
+        // Number of values strictly above τ.
+        let k = self.values.partition_point(|&v| v > tau);
+        (self.prefix[k] - k as f64 * tau).max(0.0)
+    }
+}
+
+/// Euclidean projection onto `{‖x‖₁ ≤ r}`.
+pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
+    let lambda = SortedAbs::new(y).l1_threshold(r);
+    if lambda == 0.0 && lp_norm(y, 1.0) <= r {
+        return y.clone();
+    }
+    let mut x = y.map(|v| v.signum() * (v.abs() - lambda).max(0.0));
+    // abs(y_i) − λ rounds relative to abs(y_i), not to r: rescale onto the ball.
+    let norm = lp_norm(&x, 1.0);
+    if norm > r {
+        x *= r / norm;
+    }
+    x
+}
+
+/// The root `a ∈ (0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
+///
+/// In `t = ln a` the left side `e^t + ν e^{(p−1)t}` is convex and
+/// increasing, and both `ln b` and `(ln b − ln ν)/(p − 1)` bound the root
+/// from above; Newton from the smaller bound therefore decreases
+/// monotonically to the root, with quadratic convergence, however large
+/// `ν` is (tiny radii give `ν` up to 1e90 inside the union projection).
+fn lp_coordinate(b: f64, nu: f64, p: f64) -> f64 {
+    if b == 0.0 || nu == 0.0 {
+        return b;
+    }
+    let ln_b = b.ln();
+    let mut t = ln_b.min((ln_b - nu.ln()) / (p - 1.0));
+    for _ in 0..100 {
+        let first = t.exp();
+        let second = nu * ((p - 1.0) * t).exp();
+        let step = (first + second - b) / (first + (p - 1.0) * second);
+        t -= step;
+        if step.abs() <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
+            break;
+        }
+    }
+    t.exp().min(b)
+}
+
+/// The multiplier `ν ∈ [0, ν_hi]` with `S(ν) = Σ a_i(ν)^p = ρ^p`, where
+/// `a_i(ν)` solves `a + ν a^{p−1} = b_i`. `S` decreases, like
+/// `ν^{−p/(p−1)}` for large `ν`, so Newton runs on the nearly linear
+/// `φ(ν) = S(ν)^{−(p−1)/p} = ρ^{−(p−1)}`, with
+/// `S'(ν) = −Σ p a_i^{2p−2} / (1 + ν(p−1) a_i^{p−2})` (implicit
+/// differentiation); steps are kept inside a shrinking bracket and
+/// replaced by bisection when they leave it.
+fn lp_multiplier(b: &[f64], p: f64, rho: f64, nu_hi: f64) -> f64 {
+    let exponent = -(p - 1.0) / p;
+    let target = rho.powf(1.0 - p);
+    let (mut lo, mut hi) = (0.0, nu_hi);
+    let mut nu: f64 = 0.0;
+    for _ in 0..200 {
+        let mut sum = 0.0;
+        let mut slope = 0.0;
+        for &bi in b {
+            let a = lp_coordinate(bi, nu, p);
+            if a > 0.0 {
+                let ap = a.powf(p);
+                let a2 = a * a;
+                sum += ap;
+                slope -= p * ap * ap / a2 / (1.0 + nu * (p - 1.0) * ap / a2);
+            }
+        }
+        let phi = sum.powf(exponent);
+        let g = phi - target;
+        if g < 0.0 {
+            lo = nu;
+        } else if g > 0.0 {
+            hi = nu;
+        } else {
+            return nu;
+        }
+        let dphi = exponent * phi / sum * slope;
+        let mut next = if dphi > 0.0 { nu - g / dphi } else { f64::NAN };
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - nu).abs() <= 4.0 * f64::EPSILON * next || hi - lo <= 4.0 * f64::EPSILON * hi {
+            return next.min(hi);
+        }
+        nu = next;
+    }
+    hi
+}
+
+/// Euclidean projection onto `{‖x‖_p ≤ r}`, `p ∈ [1, ∞]`.
+pub(crate) fn project_lp_ball(y: &DVector<f64>, p: f64, r: f64) -> DVector<f64> {
+    if r <= 0.0 {
+        return DVector::zeros(y.len());
+    }
+    if p == 1.0 {
+        return project_l1_ball(y, r);
+    }
+    if p == f64::INFINITY {
+        return y.map(|v| v.clamp(-r, r));
+    }
+    let norm = lp_norm(y, p);
+    if norm <= r {
+        return y.clone();
+    }
+    if p == 2.0 {
+        return y * (r / norm);
+    }
+    // Work with b = abs(y)/max abs(y) ∈ [0, 1] and radius ρ.
+    let scale = y.amax();
+    let b: Vec<f64> = y.iter().map(|v| v.abs() / scale).collect();
+    let rho = r / scale;
+    let b_vec = DVector::from_vec(b.clone());
+    let nu_hi = lp_norm(&b_vec, conjugate(p)) / rho.powf(p - 1.0);
+    let nu = lp_multiplier(&b, p, rho, nu_hi);
+    let mut a: DVector<f64> =
+        DVector::from_iterator(b.len(), b.iter().map(|&bi| lp_coordinate(bi, nu, p)));
+    let got = lp_norm(&a, p);
+    if got > rho {
+        a *= rho / got;
+    }
+    DVector::from_fn(y.len(), |i, _| y[i].signum() * a[i] * scale)
+}
+
+/// An ellipsoid in an orthonormal frame: `K = {x : Σ_j x̃_j²/m_j ≤ 1}` on
+/// the directions with `m_j > 0`, flat elsewhere.
+#[derive(Debug, Clone)]
+pub(crate) enum Frame {
+    /// Blocks of a covariance's eigenbasis with weights `m_b` (the threat's
+    /// own covariance, not necessarily the model's).
+    Spectral {
+        cov: Covariance,
+        weights: DVector<f64>,
+    },
+    /// Orthonormal columns `P` (from the SVD of the factor `A = P S Qᵀ`)
+    /// and `m_j = s_j²`.
+    Factor {
+        basis: DMatrix<f64>,
+        axes: DVector<f64>,
+    },
+}
+
+/// One body of a (possibly one-part) union, with its budget `c_i = ε ε_i`.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    /// `{‖x‖_p ≤ 1}`, `p ∈ [1, ∞]`.
+    Lp(f64),
+    /// An ellipsoid `{Au : ‖u‖ ≤ 1}`.
+    Ellipsoid(Frame),
+}
+
+/// A body with its budget.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    pub(crate) body: Body,
+    pub(crate) budget: f64,
+}
+
+/// Flattens nested unions into parts `(K_i, c_i)` with `c_i = ε · Π ε`.
+pub(crate) fn flatten(threat: &Threat, budget: f64, out: &mut Vec<Part>) -> Result<()> {
+    if let Some(parts) = threat.union_parts() {
+        for (inner, relative) in parts {
+            flatten(inner, budget * relative, out)?;
+        }
+        return Ok(());
+    }
+    if let Some(p) = threat.lp_exponent() {
+        out.push(Part {
+            body: Body::Lp(p),
+            budget,
+        });
+        return Ok(());
+    }
+    let body = match threat.ellipsoid_view() {
+        Some(EllipsoidView::Identity) | None => Body::Lp(2.0),
+        Some(EllipsoidView::Spectral(s)) => Body::Ellipsoid(Frame::Spectral {
+            cov: s.covariance.clone(),
+            weights: s.weights.clone(),
+        }),
+        Some(EllipsoidView::Factor(a)) => {
+            let svd = a.clone().svd(true, false);
+            let u = svd.u.expect("requested U");
+            let s = &svd.singular_values;
+            let s_max = s.max();
+            let cutoff = (a.nrows().max(a.ncols()) as f64) * f64::EPSILON * s_max;
+            let keep: Vec<usize> = (0..s.len()).filter(|&j| s[j] > cutoff).collect();
+            let basis = DMatrix::from_fn(a.nrows(), keep.len(), |i, j| u[(i, keep[j])]);
+            let axes = DVector::from_fn(keep.len(), |j, _| s[keep[j]] * s[keep[j]]);
+            Body::Ellipsoid(Frame::Factor { basis, axes })
+        }
+    };
+    out.push(Part { body, budget });
+    Ok(())
+}
+
+/// Off-frame energy below this fraction of `‖y‖²` (rounding in a frame
+/// change) still counts as inside a flat ellipsoid's span.
+const OFF_FRAME_TOLERANCE: f64 = 1e-24;
+
+/// A point `y_i` prepared for repeated proximal evaluations.
+enum Prepared<'a> {
+    L1(SortedAbs),
+    Linf(SortedAbs),
+    L2(f64),
+    Lp(&'a DVector<f64>, f64),
+    Ellipsoid {
+        frame: &'a Frame,
+        /// Block energies `e_j` (squared coordinates, or the squared norm of
+        /// a spiked noise block) with their weights `m_j`.
+        energies: Vec<(f64, f64)>,
+        coords: EigenCoordinates,
+        off_frame: bool,
+    },
+}
+
+impl Frame {
+    fn prepare(&self, y: &DVector<f64>) -> (EigenCoordinates, Vec<(f64, f64)>, bool) {
+        let total = y.norm_squared();
+        match self {
+            Frame::Spectral { cov, weights } => {
+                let coords = cov.coordinates_unchecked(y);
+                let mut energies = Vec::with_capacity(weights.len());
+                let mut off = 0.0;
+                let k = coords.explicit.len();
+                for j in 0..k {
+                    let e = coords.explicit[j] * coords.explicit[j];
+                    energies.push((e, weights[j]));
+                    if weights[j] <= 0.0 {
+                        off += e;
+                    }
+                }
+                if let Some(r) = &coords.residual {
+                    let e = r.norm_squared();
+                    energies.push((e, weights[k]));
+                    if weights[k] <= 0.0 {
+                        off += e;
+                    }
+                }
+                (coords, energies, off > OFF_FRAME_TOLERANCE * total)
+            }
+            Frame::Factor { basis, axes } => {
+                let c = basis.tr_mul(y);
+                let off = (y - basis * &c).norm_squared();
+                let energies = (0..c.len()).map(|j| (c[j] * c[j], axes[j])).collect();
+                let coords = EigenCoordinates {
+                    explicit: c,
+                    residual: None,
+                };
+                (coords, energies, off > OFF_FRAME_TOLERANCE * total)
+            }
+        }
+    }
+
+    fn rebuild(&self, coords: &EigenCoordinates) -> DVector<f64> {
+        match self {
+            Frame::Spectral { cov, .. } => cov.from_coordinates_unchecked(coords),
+            Frame::Factor { basis, .. } => basis * &coords.explicit,
+        }
+    }
+
+    fn weights(&self) -> &DVector<f64> {
+        match self {
+            Frame::Spectral { weights, .. } => weights,
+            Frame::Factor { axes, .. } => axes,
+        }
+    }
+}
+
+/// The root `x ≥ 0` of `Σ_j a_j/(p_j x + q_j)² = 1` (terms with `a_j = 0`
+/// ignored, `p_j > 0`, `q_j ≥ 0`), given that the sum exceeds 1 at
+/// `x = 0`. With `x ↦ Σ a_j/(p_j x + q_j)²` written as
+/// `Σ (a_j/p_j²)/(x + q_j/p_j)²`, the reciprocal square root
+/// `ψ(x) = φ(x)^{-1/2}` is concave (Moré & Sorensen 1983), so Newton on
+/// `ψ = 1` from `x = 0` increases monotonically to the root. The scaling
+/// `s = min_j (p_j x + q_j)`, `r_j = s/(p_j x + q_j) ≤ 1`, `A = Σ a_j r_j²`,
+/// `B = Σ a_j p_j r_j³` gives `ψ = s/√A` and `ψ' = B/A^{3/2}` without
+/// overflow when some `q_j` are tiny or zero.
+fn secular_root(terms: &[(f64, f64, f64)]) -> f64 {
+    let mut x: f64 = 0.0;
+    for _ in 0..200 {
+        let s = terms
+            .iter()
+            .filter(|(a, _, _)| *a > 0.0)
+            .map(|(_, p, q)| p * x + q)
+            .fold(f64::INFINITY, f64::min);
+        if s == 0.0 {
+            // x = 0 with a zero q_j: the sum is infinite; step off zero.
+            let scale = terms
+                .iter()
+                .map(|(a, p, _)| a.sqrt() / p)
+                .fold(0.0, f64::max);
+            x = 1e-300_f64.max(1e-16 * scale);
+            continue;
+        }
+        let mut a_sum = 0.0;
+        let mut b_sum = 0.0;
+        for &(a, p, q) in terms {
+            if a > 0.0 {
+                let r = s / (p * x + q);
+                a_sum += a * r * r;
+                b_sum += a * p * r * r * r;
+            }
+        }
+        let psi = s / a_sum.sqrt();
+        let dpsi = b_sum / (a_sum * a_sum.sqrt());
+        let next = (x + (1.0 - psi) / dpsi).max(0.0);
+        let done = (next - x).abs() <= 4.0 * f64::EPSILON * next;
+        x = next;
+        if done {
+            break;
+        }
+    }
+    x
+}
+
+/// The gauge `γ > 0` of the proximal point of an ellipsoid's gauge:
+/// `Σ_j m_j e_j/(m_j γ + τ)² = 1`, or 0 when `Σ m_j e_j ≤ τ²` (then the
+/// proximal point is 0).
+fn ellipsoid_prox_gauge(energies: &[(f64, f64)], tau: f64) -> f64 {
+    let support_sq: f64 = energies.iter().map(|(e, m)| m * e).sum();
+    if support_sq <= tau * tau {
+        return 0.0;
+    }
+    if tau == 0.0 {
+        let g: f64 = energies
+            .iter()
+            .filter(|(_, m)| *m > 0.0)
+            .map(|(e, m)| e / m)
+            .sum();
+        return g.sqrt();
+    }
+    let terms: Vec<(f64, f64, f64)> = energies
+        .iter()
+        .filter(|(_, m)| *m > 0.0)
+        .map(|&(e, m)| (m * e, m, tau))
+        .collect();
+    secular_root(&terms)
+}
+
+/// The multiplier `ν` of the projection onto `{Σ_j x̃_j²/m_j ≤ c²}`
+/// (`x̃_j = ỹ_j m_j/(m_j + ν)`): the root of `Σ_j m_j e_j/(m_j + ν)² = c²`,
+/// or 0 when the in-frame part of `y` is inside.
+fn ellipsoid_projection_multiplier(energies: &[(f64, f64)], c: f64) -> f64 {
+    let inside: f64 = energies
+        .iter()
+        .filter(|(_, m)| *m > 0.0)
+        .map(|(e, m)| e / m)
+        .sum();
+    if inside <= c * c {
+        return 0.0;
+    }
+    let terms: Vec<(f64, f64, f64)> = energies
+        .iter()
+        .filter(|(_, m)| *m > 0.0)
+        .map(|&(e, m)| (m * e / (c * c), 1.0, m))
+        .collect();
+    secular_root(&terms)
+}
+
+impl<'a> Prepared<'a> {
+    fn new(body: &'a Body, y: &'a DVector<f64>) -> Prepared<'a> {
+        match body {
+            Body::Lp(p) if *p == 1.0 => Prepared::L1(SortedAbs::new(y)),
+            Body::Lp(p) if *p == f64::INFINITY => Prepared::Linf(SortedAbs::new(y)),
+            Body::Lp(p) if *p == 2.0 => Prepared::L2(y.norm()),
+            Body::Lp(p) => Prepared::Lp(y, *p),
+            Body::Ellipsoid(frame) => {
+                let (coords, energies, off_frame) = frame.prepare(y);
+                Prepared::Ellipsoid {
+                    frame,
+                    energies,
+                    coords,
+                    off_frame,
+                }
+            }
+        }
+    }
+
+    /// `σ_K(y)`: from this value of `τ` on, the proximal point is 0.
+    fn support(&self) -> f64 {
+        match self {
+            Prepared::L1(s) => s.values.first().copied().unwrap_or(0.0),
+            Prepared::Linf(s) => s.total(),
+            Prepared::L2(n) => *n,
+            Prepared::Lp(y, p) => lp_norm(y, conjugate(*p)),
+            Prepared::Ellipsoid { energies, .. } => {
+                energies.iter().map(|(e, m)| m * e).sum::<f64>().sqrt()
+            }
+        }
+    }
+
+    /// The gauge `γ(y)` itself: infinite off the span of a flat ellipsoid.
+    fn gauge(&self) -> f64 {
+        match self {
+            Prepared::Ellipsoid {
+                off_frame: true, ..
+            } => f64::INFINITY,
+            _ => self.prox_gauge(0.0),
+        }
+    }
+
+    /// `γ(prox_{τγ}(y))`; at `τ = 0` the limit `τ → 0+` (for a flat
+    /// ellipsoid, the gauge of the projection of `y` onto its span).
+    fn prox_gauge(&self, tau: f64) -> f64 {
+        match self {
+            Prepared::L1(s) => s.excess_over(tau),
+            Prepared::Linf(s) => {
+                if tau == 0.0 {
+                    s.values.first().copied().unwrap_or(0.0)
+                } else {
+                    s.l1_threshold(tau)
+                }
+            }
+            Prepared::L2(n) => (n - tau).max(0.0),
+            Prepared::Lp(y, p) => lp_norm(&lp_prox(y, *p, tau), *p),
+            Prepared::Ellipsoid { energies, .. } => ellipsoid_prox_gauge(energies, tau),
+        }
+    }
+
+    /// `prox_{τγ}(y)` and its gauge.
+    fn prox(&self, y: &DVector<f64>, tau: f64) -> (DVector<f64>, f64) {
+        match self {
+            Prepared::L1(s) => {
+                let z = y.map(|v| v.signum() * (v.abs() - tau).max(0.0));
+                (z, s.excess_over(tau))
+            }
+            Prepared::Linf(s) => {
+                let lambda = if tau == 0.0 {
+                    s.values.first().copied().unwrap_or(0.0)
+                } else {
+                    s.l1_threshold(tau)
+                };
+                (y.map(|v| v.clamp(-lambda, lambda)), lambda)
+            }
+            Prepared::L2(n) => {
+                if *n <= tau {
+                    (DVector::zeros(y.len()), 0.0)
+                } else {
+                    (y * ((n - tau) / n), n - tau)
+                }
+            }
+            Prepared::Lp(_, p) => {
+                let z = lp_prox(y, *p, tau);
+                let g = lp_norm(&z, *p);
+                (z, g)
+            }
+            Prepared::Ellipsoid {
+                frame,
+                energies,
+                coords,
+                ..
+            } => {
+                let gamma = ellipsoid_prox_gauge(energies, tau);
+                let weights = frame.weights();
+                let factor = |m: f64| {
+                    if m > 0.0 && gamma > 0.0 {
+                        m * gamma / (m * gamma + tau)
+                    } else {
+                        0.0
+                    }
+                };
+                let k = coords.explicit.len();
+                let explicit = DVector::from_fn(k, |j, _| coords.explicit[j] * factor(weights[j]));
+                let residual = coords.residual.as_ref().map(|r| r * factor(weights[k]));
+                let z = frame.rebuild(&EigenCoordinates { explicit, residual });
+                (z, gamma)
+            }
+        }
+    }
+}
+
+/// `prox_{τ‖·‖_p}(y) = y − Π_{τB_q}(y)`.
+fn lp_prox(y: &DVector<f64>, p: f64, tau: f64) -> DVector<f64> {
+    y - project_lp_ball(y, conjugate(p), tau)
+}
+
+/// The projection onto `c K` for bodies with a direct method: ℓp balls
+/// (see [`project_lp_ball`]) and ellipsoids (`x̃_j = ỹ_j m_j/(m_j + ν)` in
+/// the frame, 0 off it, with the secular equation for `ν`).
+fn project_body(part: &Part, y: &DVector<f64>) -> Option<DVector<f64>> {
+    let c = part.budget;
+    match &part.body {
+        Body::Lp(p) => Some(project_lp_ball(y, *p, c)),
+        Body::Ellipsoid(frame) => {
+            let (coords, energies, _) = frame.prepare(y);
+            let nu = ellipsoid_projection_multiplier(&energies, c);
+            let weights = frame.weights();
+            let factor = |m: f64| if m > 0.0 { m / (m + nu) } else { 0.0 };
+            let k = coords.explicit.len();
+            let explicit = DVector::from_fn(k, |j, _| coords.explicit[j] * factor(weights[j]));
+            let residual = coords.residual.as_ref().map(|r| r * factor(weights[k]));
+            let mut z = frame.rebuild(&EigenCoordinates { explicit, residual });
+            // Rounding can leave the gauge a hair above c.
+            let (_, energies_z, _) = frame.prepare(&z);
+            let gauge: f64 = energies_z
+                .iter()
+                .filter(|(_, m)| *m > 0.0)
+                .map(|(e, m)| e / m)
+                .sum::<f64>()
+                .sqrt();
+            if gauge > c {
+                z *= c / gauge;
+            }
+            Some(z)
+        }
+    }
+}
+
+/// Projects `(y_1, …, y_m)` onto `{Σ_i γ_i(z_i)/c_i ≤ 1}`. `hint` is the
+/// multiplier `θ` of a nearby earlier call (a warm start); the multiplier
+/// found is returned with the projection (0 when `y` is feasible).
+pub(crate) fn project_union(
+    parts: &[Part],
+    ys: &[DVector<f64>],
+    hint: Option<f64>,
+) -> (Vec<DVector<f64>>, f64) {
+    if let ([part], [y]) = (parts, ys) {
+        if let Some(z) = project_body(part, y) {
+            return (vec![z], 0.0);
+        }
+    }
+    let prepared: Vec<Prepared> = parts
+        .iter()
+        .zip(ys)
+        .map(|(part, y)| Prepared::new(&part.body, y))
+        .collect();
+    let excess = |theta: f64| -> f64 {
+        prepared
+            .iter()
+            .zip(parts)
+            .map(|(pre, part)| pre.prox_gauge(theta / part.budget) / part.budget)
+            .sum::<f64>()
+            - 1.0
+    };
+    // At θ → 0+ every proximal point is y_i, or its projection onto the
+    // span of a flat ellipsoid. If that is feasible it is the projection.
+    let at_zero = excess(0.0);
+    if at_zero <= 0.0 {
+        let zs = prepared
+            .iter()
+            .zip(ys)
+            .map(|(pre, y)| pre.prox(y, 0.0).0)
+            .collect();
+        return (zs, 0.0);
+    }
+    let theta_max = prepared
+        .iter()
+        .zip(parts)
+        .map(|(pre, part)| part.budget * pre.support())
+        .fold(0.0, f64::max);
+    // Narrow the bracket with the warm start.
+    let (mut lo, mut f_lo, mut hi, mut f_hi) = (0.0, at_zero, theta_max, -1.0);
+    if let Some(h) = hint.filter(|h| *h > 0.0 && *h < theta_max) {
+        for trial in [h * (1.0 - 1e-3), h * (1.0 + 1e-3)] {
+            if trial <= lo || trial >= hi {
+                continue;
+            }
+            let f = excess(trial);
+            if f > 0.0 {
+                lo = trial;
+                f_lo = f;
+            } else {
+                hi = trial;
+                f_hi = f;
+            }
+        }
+    }
+    let mut search = Brent::new(lo, f_lo, hi, f_hi, 0.0);
+    for _ in 0..300 {
+        match search.propose() {
+            Some(t) => search.observe(excess(t)),
+            None => break,
+        }
+    }
+    // The end of the final bracket on the feasible side (excess ≤ 0).
+    let theta = search
+        .ends()
+        .into_iter()
+        .filter(|(_, f)| *f <= 0.0)
+        .min_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .map_or(theta_max, |(t, _)| t);
+    let mut out = Vec::with_capacity(parts.len());
+    let mut total = 0.0;
+    for ((pre, part), y) in prepared.iter().zip(parts).zip(ys) {
+        let (z, gauge) = pre.prox(y, theta / part.budget);
+        total += gauge / part.budget;
+        out.push(z);
+    }
+    if total > 1.0 {
+        for z in &mut out {
+            *z /= total;
+        }
+    }
+    (out, theta)
+}
+
+/// `c σ_K(w)` for one part.
+pub(crate) fn part_support(part: &Part, w: &DVector<f64>) -> f64 {
+    part.budget * Prepared::new(&part.body, w).support()
+}
+
+/// The projection of `y` onto `c K` for one part.
+pub(crate) fn part_start(part: &Part, y: &DVector<f64>) -> DVector<f64> {
+    let (mut zs, _) = project_union(std::slice::from_ref(part), std::slice::from_ref(y), None);
+    zs.pop().expect("one part in, one out")
+}
+
+/// `Σ_i γ_i(z_i)/c_i`, the union gauge of the tuple (for tests and checks).
+pub(crate) fn union_gauge(parts: &[Part], zs: &[DVector<f64>]) -> f64 {
+    parts
+        .iter()
+        .zip(zs)
+        .map(|(part, z)| Prepared::new(&part.body, z).gauge() / part.budget)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn v(x: &[f64]) -> DVector<f64> {
+        DVector::from_vec(x.to_vec())
+    }
+
+    /// Rounding slack of the projection tests: the projections are exact
+    /// up to a root found to a few ulps, and the inner products below are
+    /// of size `(‖y‖ + r)² ≤ 100`, so `1e-11` leaves ample room while a
+    /// wrong threshold or multiplier (an error ≥ 1e-6) fails.
+    const SLACK: f64 = 1e-11;
+
+    fn vector(d: usize) -> impl Strategy<Value = DVector<f64>> {
+        prop::collection::vec(-3.0f64..3.0, d).prop_map(DVector::from_vec)
+    }
+
+    /// A point of `{‖x‖_p ≤ r}`: `x` scaled onto the sphere, times `t ∈ [0, 1]`.
+    fn point_in_lp_ball(x: &DVector<f64>, p: f64, r: f64, t: f64) -> DVector<f64> {
+        let n = lp_norm(x, p);
+        if n == 0.0 {
+            x.clone()
+        } else {
+            x * (t * r / n)
+        }
+    }
+
+    #[test]
+    fn l1_projection_by_hand() {
+        // Threshold λ = 1: (3, −2, 0.5) → (2, −1, 0), ‖·‖₁ = 3.
+        let x = project_l1_ball(&v(&[3.0, -2.0, 0.5]), 3.0);
+        assert_eq!(x.as_slice(), &[2.0, -1.0, 0.0]);
+        let inside = v(&[0.1, -0.2]);
+        assert_eq!(project_l1_ball(&inside, 1.0), inside);
+        // A radius far below abs(y): the subtraction rounds at the scale
+        // of abs(y) (found by the property test below).
+        let x = project_l1_ball(&v(&[-2.525974902674962]), 0.016925462052846965);
+        assert!(lp_norm(&x, 1.0) <= 0.016925462052846965);
+    }
+
+    #[test]
+    fn ellipsoid_gauge_root_is_exact_for_one_axis() {
+        // One axis m = 4, coordinate 3: φ(γ) = 36/(4γ + 1)² = 1, γ = 1.25.
+        let g = ellipsoid_prox_gauge(&[(9.0, 4.0)], 1.0);
+        assert!((g - 1.25).abs() < 1e-15);
+        // The projection multiplier onto {x²/4 ≤ 1}: 36/(4 + ν)² = 1, ν = 2.
+        let nu = ellipsoid_projection_multiplier(&[(9.0, 4.0)], 1.0);
+        assert!((nu - 2.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn flat_ellipsoid_projection_by_hand() {
+        // K = {t(1, 1, 0) : |t| ≤ 1} at budget 1/2: the segment up to (½, ½, 0).
+        let a = DMatrix::from_row_slice(3, 1, &[1.0, 1.0, 0.0]);
+        let mut parts = Vec::new();
+        flatten(&Threat::ellipsoid(a).unwrap(), 0.5, &mut parts).unwrap();
+        let far = part_start(&parts[0], &v(&[2.0, 0.0, 1.0]));
+        assert!((far - v(&[0.5, 0.5, 0.0])).amax() < 1e-15);
+        let near = part_start(&parts[0], &v(&[0.1, 0.0, 1.0]));
+        assert!((near - v(&[0.05, 0.05, 0.0])).amax() < 1e-15);
+    }
+
+    fn unit_part(kind: usize, factor: &DMatrix<f64>) -> Part {
+        let d = factor.nrows();
+        let threat = match kind {
+            0 => Threat::l1(),
+            1 => Threat::linf(),
+            2 => Threat::l2(),
+            3 => Threat::lp(3.0).unwrap(),
+            4 => Threat::lp(1.4).unwrap(),
+            5 => Threat::ellipsoid(factor.clone()).unwrap(),
+            _ => {
+                let variances = DVector::from_fn(d, |i, _| 0.5 + i as f64);
+                Threat::generative_rank(&Covariance::diagonal(variances).unwrap(), d.div_ceil(2))
+                    .unwrap()
+            }
+        };
+        let mut out = Vec::new();
+        flatten(&threat, 1.0, &mut out).unwrap();
+        out.pop().unwrap()
+    }
+
+    proptest! {
+        /// The proximal map of every gauge: `z = prox_{τγ}(y)` iff
+        /// `y − z ∈ τ ∂γ(z)`, i.e. `σ_K(y − z) ≤ τ` and `⟨y − z, z⟩ = τ γ(z)`;
+        /// and the returned gauge is `γ(z)`.
+        #[test]
+        fn gauge_proximal_maps_satisfy_their_optimality_conditions(
+            (y, factor) in (2usize..7).prop_flat_map(|d| (
+                vector(d),
+                prop::collection::vec(-1.5f64..1.5, d * 2).prop_map(move |a| DMatrix::from_vec(d, 2, a)),
+            )),
+            kind in 0usize..7,
+            tau in 0.01f64..3.0,
+        ) {
+            let part = unit_part(kind, &factor);
+            let prepared = Prepared::new(&part.body, &y);
+            let (z, gauge) = prepared.prox(&y, tau);
+            let scale = 1.0 + y.norm_squared();
+            let direct = union_gauge(std::slice::from_ref(&part), std::slice::from_ref(&z));
+            prop_assert!((gauge - direct).abs() <= 1e-10 * (1.0 + gauge), "{} vs {}", gauge, direct);
+            prop_assert!(prepared.prox_gauge(tau) == gauge);
+            let residual = &y - &z;
+            prop_assert!(part_support(&part, &residual) <= tau * (1.0 + 1e-10) + 1e-12);
+            prop_assert!((residual.dot(&z) - tau * gauge).abs() <= 1e-10 * scale);
+        }
+
+        /// The ℓ1 ball is the hull of its 2d vertices ±r e_i, so the
+        /// variational inequality at every vertex proves optimality.
+        #[test]
+        fn l1_projection_is_the_nearest_point_of_the_ball(
+            y in (1usize..9).prop_flat_map(vector),
+            r in 0.01f64..4.0,
+        ) {
+            let x = project_l1_ball(&y, r);
+            prop_assert!(lp_norm(&x, 1.0) <= r * (1.0 + 1e-14));
+            let residual = &y - &x;
+            for i in 0..y.len() {
+                for sign in [-1.0, 1.0] {
+                    let mut vertex = DVector::zeros(y.len());
+                    vertex[i] = sign * r;
+                    prop_assert!(residual.dot(&(vertex - &x)) <= SLACK);
+                }
+            }
+        }
+
+        /// ℓp balls (`1 < p < ∞`): feasibility, the KKT conditions
+        /// (`y − x` parallel to `∇‖x‖_p^p` with a non-negative factor), and
+        /// no random point of the ball is closer.
+        #[test]
+        fn lp_projection_is_the_nearest_point_of_the_ball(
+            (y, others) in (1usize..9).prop_flat_map(|d| (vector(d), prop::collection::vec((vector(d), 0.0f64..1.0), 20))),
+            p in 1.05f64..10.0,
+            r in 0.01f64..4.0,
+        ) {
+            let x = project_lp_ball(&y, p, r);
+            let norm = lp_norm(&x, p);
+            prop_assert!(norm <= r * (1.0 + 1e-13));
+            let residual = &y - &x;
+            if lp_norm(&y, p) > r {
+                prop_assert!((norm - r).abs() <= 1e-12 * r);
+                let gradient = x.map(|t| t.signum() * t.abs().powf(p - 1.0));
+                let factor = residual.dot(&gradient) / gradient.norm_squared();
+                prop_assert!(factor >= 0.0);
+                prop_assert!((&residual - &gradient * factor).amax() <= 1e-9 * (1.0 + residual.amax()));
+            } else {
+                prop_assert_eq!(&x, &y);
+            }
+            let best = residual.norm();
+            for (other, t) in &others {
+                let candidate = point_in_lp_ball(other, p, r, *t);
+                prop_assert!((&y - &candidate).norm() >= best - SLACK);
+            }
+        }
+
+        /// Ellipsoids `{Au : ‖u‖ ≤ c}` with a random (often rank-deficient,
+        /// i.e. flat) factor: the projection lies in the body and satisfies
+        /// the variational inequality against random points `Au`.
+        #[test]
+        fn ellipsoid_projection_is_the_nearest_point_of_the_body(
+            (y, factor, us) in (1usize..7).prop_flat_map(|d| (Just(d), 1..=d)).prop_flat_map(|(d, m)| (
+                vector(d),
+                prop::collection::vec(-2.0f64..2.0, d * m).prop_map(move |a| DMatrix::from_vec(d, m, a)),
+                prop::collection::vec(vector(m), 20),
+            )),
+            c in 0.05f64..3.0,
+        ) {
+            let mut parts = Vec::new();
+            flatten(&Threat::ellipsoid(factor.clone()).unwrap(), c, &mut parts).unwrap();
+            let x = part_start(&parts[0], &y);
+            // x = A u with ‖u‖ ≤ c; u by QR least squares (A has full column
+            // rank here: m ≤ d and random entries; rank-deficient draws are
+            // skipped).
+            let qr = factor.clone().qr();
+            let r = qr.r();
+            let largest = r.diagonal().amax();
+            prop_assume!(factor.ncols() <= factor.nrows() && r.diagonal().iter().all(|v| v.abs() > 1e-8 * largest));
+            let u = r.solve_upper_triangular(&qr.q().tr_mul(&x)).unwrap();
+            prop_assert!((&factor * &u - &x).amax() <= 1e-10 * (1.0 + x.amax()));
+            prop_assert!(u.norm() <= c * (1.0 + 1e-10));
+            let residual = &y - &x;
+            for u_other in &us {
+                let n = u_other.norm();
+                let candidate = if n > c { &factor * (u_other * (c / n)) } else { &factor * u_other };
+                prop_assert!(residual.dot(&(candidate - &x)) <= 1e-9);
+            }
+        }
+
+        /// Unions: the projection onto `{Σ γ_i(z_i)/c_i ≤ 1}` is feasible and
+        /// no random feasible tuple violates the variational inequality.
+        #[test]
+        fn union_projection_is_the_nearest_feasible_tuple(
+            (ys, others, factor) in (2usize..6).prop_flat_map(|d| (
+                prop::collection::vec(vector(d), 3),
+                prop::collection::vec((prop::collection::vec(vector(d), 3), prop::collection::vec(0.01f64..1.0, 3)), 20),
+                prop::collection::vec(-1.0f64..1.0, d * 2).prop_map(move |a| DMatrix::from_vec(d, 2, a)),
+            )),
+            kinds in prop::collection::vec(0usize..5, 2..=3),
+            budgets in prop::collection::vec(0.05f64..2.0, 3),
+        ) {
+            let parts: Vec<Part> = kinds.iter().zip(&budgets).map(|(&k, &c)| {
+                let threat = match k {
+                    0 => Threat::l1(),
+                    1 => Threat::linf(),
+                    2 => Threat::l2(),
+                    3 => Threat::lp(3.0).unwrap(),
+                    _ => Threat::ellipsoid(factor.clone()).unwrap(),
+                };
+                let mut out = Vec::new();
+                flatten(&threat, c, &mut out).unwrap();
+                out.pop().unwrap()
+            }).collect();
+            let m = parts.len();
+            let ys = &ys[..m];
+            let (xs, _) = project_union(&parts, ys, None);
+            prop_assert!(union_gauge(&parts, &xs) <= 1.0 + 1e-10);
+            for (points, weights) in &others {
+                // A feasible tuple: part i in t_i c_i K_i with t on the simplex.
+                let total: f64 = weights[..m].iter().sum();
+                let mut inner = 0.0;
+                for i in 0..m {
+                    let mut scaled = parts[i].clone();
+                    scaled.budget *= weights[i] / total;
+                    let candidate = part_start(&scaled, &points[i]);
+                    inner += (&ys[i] - &xs[i]).dot(&(candidate - &xs[i]));
+                }
+                prop_assert!(inner <= 1e-9, "variational inequality violated by {}", inner);
+            }
+        }
+    }
+}
