@@ -267,10 +267,8 @@ fn cross_of(gmm: &Gmm, trained: Option<&LinearClassifier>, attack: (&Threat, f64
 /// // Σ = I, μ = (3, 1): ℓ∞ training at ε = 1 gives w* ∝ soft-threshold(μ, 1) = (2, 0).
 /// // Against ℓ2 at ε = 1: Φ((1·‖w‖ − wᵀμ)/‖w‖) = Φ(1 − 3).
 /// let gmm = Gmm::symmetric(DVector::from_vec(vec![3.0, 1.0]), Covariance::isotropic(2, 1.0)?)?;
-/// # if gmm.robust_optimum(&Threat::linf(), 1.0).is_ok() {
 /// let cr = tradeoff::cross_robust_error(&gmm, (&Threat::linf(), 1.0), (&Threat::l2(), 1.0))?;
 /// assert!((cr - normal::cdf(-2.0)).abs() < 1e-9);
-/// # }
 /// // Past ℓ2's limit ‖μ‖ = √10 nothing beats a coin flip.
 /// let cr = tradeoff::cross_robust_error(&gmm, (&Threat::l2(), 4.0), (&Threat::l2(), 0.0))?;
 /// assert_eq!(cr, 0.5);
