@@ -3,7 +3,7 @@
 //! Run with `cargo run --release --example disentangle`.
 
 use manifold_robustness::{
-    attack_energy_summary, default_model, Gmm, LinearClassifier, Result, Threat,
+    attack_energy_summary, default_model, tradeoff, Gmm, LinearClassifier, Result, Threat,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -106,25 +106,6 @@ fn print_model_summary(gmm: &manifold_robustness::Gmm) {
     println!("Bayes error Φ(−Δ/2) = {:.6}", gmm.bayes_error());
 }
 
-/// The budget at which `threat` alone reaches the optimal robust error
-/// `target` (RE*(ε) is non-decreasing, so bisection on ε is safe).
-fn budget_for_robust_error(gmm: &Gmm, threat: &Threat, target: f64) -> Result<f64> {
-    let limit = gmm
-        .robust_optimum(threat, 0.0)?
-        .budget_limit()
-        .expect("ellipsoidal threats have a budget limit");
-    let (mut lo, mut hi) = (0.0, limit);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if gmm.robust_optimum(threat, mid)?.robust_error() < target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(0.5 * (lo + hi))
-}
-
 /// Claim 2: adversarial training extends the data along the attack's
 /// directions. Regular ℓ2 training adds λ to every variance (relative growth
 /// 1 + λ/λ_i, largest on the smallest-variance directions); generative
@@ -151,7 +132,7 @@ fn print_claim2_table(gmm: &Gmm) -> Result<()> {
     );
     let mut growths = Vec::new();
     for threat in [&regular, &generative] {
-        let eps = budget_for_robust_error(gmm, threat, target)?;
+        let eps = tradeoff::matched_budget(gmm, threat, target)?;
         let opt = gmm.robust_optimum(threat, eps)?;
         let clean = gmm.error(&opt.classifier().expect("r* > 0 below the target"))?;
         println!(
@@ -222,7 +203,6 @@ fn print_claim2_table(gmm: &Gmm) -> Result<()> {
 /// the classifier trained for `A` is; the price of union is what defending
 /// against both at once costs over the harder one alone.
 fn print_claim3_table(gmm: &Gmm) -> Result<()> {
-    use manifold_robustness::tradeoff;
     let cov = gmm.covariance();
     let threats = [
         Threat::l2(),
