@@ -3,7 +3,7 @@
 //! Run with `cargo run --release --example disentangle`.
 
 use manifold_robustness::{
-    attack_energy_summary, default_model, Gmm, LinearClassifier, Result, Threat,
+    attack_energy_summary, default_model, tradeoff, Gmm, LinearClassifier, Result, Threat,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -18,6 +18,7 @@ fn main() -> Result<()> {
     print_claim1_table(&gmm)?;
     println!();
     print_claim2_table(&gmm)?;
+    print_claim3_table(&gmm)?;
     Ok(())
 }
 
@@ -105,25 +106,6 @@ fn print_model_summary(gmm: &manifold_robustness::Gmm) {
     println!("Bayes error Φ(−Δ/2) = {:.6}", gmm.bayes_error());
 }
 
-/// The budget at which `threat` alone reaches the optimal robust error
-/// `target` (RE*(ε) is non-decreasing, so bisection on ε is safe).
-fn budget_for_robust_error(gmm: &Gmm, threat: &Threat, target: f64) -> Result<f64> {
-    let limit = gmm
-        .robust_optimum(threat, 0.0)?
-        .budget_limit()
-        .expect("ellipsoidal threats have a budget limit");
-    let (mut lo, mut hi) = (0.0, limit);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if gmm.robust_optimum(threat, mid)?.robust_error() < target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(0.5 * (lo + hi))
-}
-
 /// Claim 2: adversarial training extends the data along the attack's
 /// directions. Regular ℓ2 training adds λ to every variance (relative growth
 /// 1 + λ/λ_i, largest on the smallest-variance directions); generative
@@ -150,7 +132,7 @@ fn print_claim2_table(gmm: &Gmm) -> Result<()> {
     );
     let mut growths = Vec::new();
     for threat in [&regular, &generative] {
-        let eps = budget_for_robust_error(gmm, threat, target)?;
+        let eps = tradeoff::matched_budget(gmm, threat, target)?;
         let opt = gmm.robust_optimum(threat, eps)?;
         let clean = gmm.error(&opt.classifier().expect("r* > 0 below the target"))?;
         println!(
@@ -210,6 +192,115 @@ fn print_claim2_table(gmm: &Gmm) -> Result<()> {
             "  {:>8.1} {:>12.4} {:>12.4} {:>12.4} {:>12.4}",
             fraction, row[0], row[1], row[2], row[3]
         );
+    }
+    Ok(())
+}
+
+/// Claim 3: the conflict between regular and generative attacks against
+/// the conflict between regular attacks of different norms, each pair at
+/// budgets matched so that each threat alone has the same optimal robust
+/// error τ (THEORY §8). `C(A→B)` is how much worse than optimal against `B`
+/// the classifier trained for `A` is; the price of union is what defending
+/// against both at once costs over the harder one alone.
+fn print_claim3_table(gmm: &Gmm) -> Result<()> {
+    let cov = gmm.covariance();
+    let threats = [
+        Threat::l2(),
+        Threat::generative(cov),
+        Threat::linf(),
+        Threat::eigenspace(cov, 16)?,
+    ];
+    let names: Vec<String> = threats.iter().map(|t| t.to_string()).collect();
+    let pairs = [(0usize, 1usize), (0, 2), (1, 2), (0, 3)];
+    let targets = [0.10, 0.20, 0.30];
+    println!();
+    println!(
+        "Claim 3: conflicts between threats at matched budgets (each threat alone has optimal robust error τ)"
+    );
+    println!(
+        "  {:<5} {:<26} {:>9} {:>9} {:>11} {:>11} {:>11}",
+        "τ", "pair A, B", "ε_A", "ε_B", "C(A→B)", "C(B→A)", "price ∪"
+    );
+    // worst[t][p]: max(C(A→B), C(B→A)) of pair p at target t (NaN if unmatched).
+    let mut worst = vec![[f64::NAN; 4]; targets.len()];
+    let mut unreachable: Vec<String> = Vec::new();
+    for (t, &tau) in targets.iter().enumerate() {
+        // A threat whose optimal robust error never reaches τ has no matched budget.
+        let mut reachable = Vec::new();
+        for (i, threat) in threats.iter().enumerate() {
+            let (_, high) = tradeoff::reachable_range(gmm, threat)?;
+            if tau <= high {
+                reachable.push(i);
+            } else if !unreachable.iter().any(|u| u.starts_with(&names[i])) {
+                unreachable.push(format!("{} (its RE* never exceeds {:.4})", names[i], high));
+            }
+        }
+        let subset: Vec<Threat> = reachable.iter().map(|&i| threats[i].clone()).collect();
+        let matrix = tradeoff::conflict_matrix(gmm, &subset, tau)?;
+        let position = |i: usize| reachable.iter().position(|&r| r == i);
+        for (p, &(a, b)) in pairs.iter().enumerate() {
+            let label = format!("{}, {}", names[a], names[b]);
+            let (Some(ia), Some(ib)) = (position(a), position(b)) else {
+                let missing = if position(a).is_none() { a } else { b };
+                println!(
+                    "  {:<5.2} {:<26} {:>9} {:>9}   {} cannot reach τ",
+                    tau, label, "—", "—", names[missing]
+                );
+                continue;
+            };
+            let report = matrix.pair_report(gmm, ia, ib)?;
+            println!(
+                "  {:<5.2} {:<26} {:>9.4} {:>9.4} {:>11.3e} {:>11.3e} {:>11.3e}",
+                tau,
+                label,
+                report.budget_a,
+                report.budget_b,
+                report.conflict_ab,
+                report.conflict_ba,
+                report.price_of_union
+            );
+            worst[t][p] = report.conflict_ab.max(report.conflict_ba);
+        }
+    }
+    // The reading, from the numbers: how the ℓ2–generative conflict (pair 0)
+    // compares with the ℓ2–ℓ∞ one (pair 1), "much smaller" meaning at most half.
+    let ratios: Vec<f64> = worst.iter().map(|w| w[0] / w[1]).collect();
+    let listed = ratios
+        .iter()
+        .zip(&targets)
+        .map(|(r, t)| format!("{r:.2} at τ = {t:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let verdict = if ratios.iter().all(|&r| r <= 0.5) {
+        "much smaller (at most half) than the ℓ2–ℓ∞ conflict at every target, as the seed claims"
+    } else if ratios.iter().all(|&r| r < 1.0) {
+        "smaller than the ℓ2–ℓ∞ conflict at every target but not by a factor of two, so the seed's \
+         direction holds and its \"much smaller\" does not"
+    } else if ratios.iter().all(|&r| r > 1.0) {
+        "larger than the ℓ2–ℓ∞ conflict at every target, contrary to the seed's claim"
+    } else {
+        "neither uniformly smaller nor larger than the ℓ2–ℓ∞ conflict"
+    };
+    println!("Reading: the worst-direction ℓ2–generative conflict is {verdict} (ratios {listed}).");
+    // Which matched pair conflicts most, target by target.
+    let largest: Vec<usize> = worst
+        .iter()
+        .map(|w| {
+            (0..pairs.len())
+                .filter(|&p| !w[p].is_nan())
+                .max_by(|&x, &y| w[x].total_cmp(&w[y]))
+                .unwrap_or(0)
+        })
+        .collect();
+    if largest.iter().all(|&p| p == largest[0]) {
+        let (a, b) = pairs[largest[0]];
+        println!(
+            "The largest conflict at every target is between {} and {}.",
+            names[a], names[b]
+        );
+    }
+    if !unreachable.is_empty() {
+        println!("Unmatched: {}.", unreachable.join("; "));
     }
     Ok(())
 }

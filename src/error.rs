@@ -270,6 +270,22 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+
+    /// A target optimal robust error that no budget of the threat reaches:
+    /// `RE*(ε)` rises from the Bayes error at `ε = 0` to its supremum
+    /// (`1/2`, or `Φ(−r*(∞)) < 1/2` when the threat cannot move the mean
+    /// along some directions), see `tradeoff::matched_budget`.
+    #[error(
+        "target optimal robust error {target} is unreachable: this threat's budgets reach [{min}, {max}] (the Bayes error at ε = 0 up to the limit as ε → ∞)"
+    )]
+    UnreachableTarget {
+        /// The target that was asked for.
+        target: f64,
+        /// The smallest reachable value, the Bayes error.
+        min: f64,
+        /// The largest reachable value, `sup_ε RE*(ε)`.
+        max: f64,
+    },
 }
 
 /// The crate's result type.

@@ -42,7 +42,10 @@ pub mod gmm;
 pub mod normal;
 pub mod robust;
 pub mod threat;
+pub mod tradeoff;
 pub mod training;
+
+mod roots;
 
 pub use attack::{
     energy_profile, minimal_perturbation, minimal_perturbation_with, minimal_perturbations,
@@ -56,6 +59,7 @@ pub use error::{Error, Result};
 pub use fit::{Fit, FitReport};
 pub use gmm::Gmm;
 pub use threat::{SpectralFamily, Threat};
+pub use tradeoff::{ConflictMatrix, TradeoffReport};
 pub use training::{ExtendedCovariance, GrowthBasis, RobustOptimum, SolverOptions};
 
 /// The README's code blocks, compiled and run as doc tests.

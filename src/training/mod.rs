@@ -505,6 +505,28 @@ fn ellipsoid_optimum(
     Ok((opt, root.warm))
 }
 
+impl Gmm {
+    /// The prepared ellipsoid problem of a threat after the checks of
+    /// [`robust_optimum`](Gmm::robust_optimum) (symmetric model, matching
+    /// dimension); `None` for threats without a closed form. Lets the
+    /// trade-off module invert `r*` and then build the optimum from the same
+    /// preparation.
+    pub(crate) fn ellipsoid_problem(
+        &self,
+        threat: &Threat,
+    ) -> Result<Option<Arc<EllipsoidProblem>>> {
+        self.check_training(threat)?;
+        self.prepare_ellipsoid(threat)
+    }
+}
+
+/// The robust optimum of a prepared ellipsoid problem at one budget (as
+/// [`Gmm::robust_optimum`] would return it, without preparing again).
+pub(crate) fn prepared_optimum(problem: &Arc<EllipsoidProblem>, eps: f64) -> Result<RobustOptimum> {
+    ensure_budget(eps)?;
+    ellipsoid_optimum(problem, eps, None).map(|(opt, _)| opt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

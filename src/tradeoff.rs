@@ -1,0 +1,787 @@
+//! Trade-offs between threats: cross robust errors, conflicts, the joint
+//! (union) optimum and matched budgets (THEORY §8: P6 and the seed's
+//! claim 3).
+//!
+//! For two threats `A`, `B` with budgets `ε_A`, `ε_B` in the symmetric model
+//! (means `±μ`, prior 1/2), let `w*_T` be the robust-optimal classifier of
+//! threat `T` at its budget and `RE*_T = Φ(−r*_T)` its optimal robust error
+//! (THEORY P4, [`Gmm::robust_optimum`]). Then
+//!
+//! ```text
+//! CR(A→B)      = RE_{B,ε_B}(w*_A)                      cross robust error
+//! C(A→B)       = CR(A→B) − RE*_B  ≥ 0                  conflict
+//! RE_{A∪B}(w)  = max(RE_{A,ε_A}(w), RE_{B,ε_B}(w))     (b = 0)
+//! max(RE*_A, RE*_B) ≤ RE*_{A∪B} ≤ min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))
+//! price of union = RE*_{A∪B} − max(RE*_A, RE*_B)  ≥ 0
+//! ```
+//!
+//! The union is [`Threat::union`]`(vec![(A, ε_A), (B, ε_B)])` at budget 1: the
+//! adversary may use either attack, `σ_{A∪B}(w) = max(ε_Aσ_A(w), ε_Bσ_B(w))`,
+//! and since the robust error of a classifier with `b = 0` increases with the
+//! support, it is the larger of the two robust errors. The lower bound holds
+//! because the union contains each part; the upper bound because `w*_A` and
+//! `w*_B` are candidates for the union. **P6** is these inequalities.
+//!
+//! # Conventions
+//!
+//! * When `r*_A = 0` (the budget covers `μ`: no classifier beats a robust
+//!   error of 1/2, and [`RobustOptimum::classifier`] is `None`), the
+//!   "classifier trained for `A`" is a coin flip: `CR(A→B) = 1/2`. This keeps
+//!   `C(A→B) ≥ 0` and the union bounds valid, since every optimal robust
+//!   error is at most 1/2.
+//! * A zero budget in a union contributes nothing: the joint optimum of
+//!   `(A, ε_A)` and `(B, 0)` is the optimum of `A` alone (and of `B` at 0,
+//!   the Bayes classifier, when both are 0). Budgets must be finite and
+//!   non-negative.
+//!
+//! # Matched budgets
+//!
+//! `RE*_T(ε) = Φ(−r*_T(ε))` is non-decreasing (THEORY P5 (e)) from the Bayes
+//! error at `ε = 0` to its supremum `Φ(−r*_T(∞))`, which is 1/2 unless `T`
+//! cannot move the mean along some directions (a rank-deficient ellipsoid:
+//! `r*(∞)² = Σ_{d_j=0} m_j²`). The matched budget `ε_T(τ)` is the smallest
+//! `ε` with `RE*_T(ε) = τ`; it is found in terms of the distance,
+//! `r*_T(ε) = −Φ⁻¹(τ)`, which keeps its relative accuracy where `Φ(−r)` is
+//! tiny or close to 1/2.
+//!
+//! * **Ellipsoids**: exact inversion, `r*(λ) = −Φ⁻¹(τ)` for the multiplier
+//!   `λ` and then `ε = g(λ)`
+//!   ([`SecularEquation::budget_for_distance`](crate::training::secular::SecularEquation::budget_for_distance)),
+//!   to a few ulps.
+//! * **Other threats** (ℓ∞, ℓ1, ℓp, unions): Brent's method on
+//!   `ε ↦ r*(ε) − r_τ` (continuous, convex and non-increasing) in the bracket
+//!   `[0, ε_hi]`, where `ε_hi` is a budget at which `r*` is provably at most
+//!   `r_τ`: the gauge `‖μ‖_p` of an ℓp ball (there `r* = 0`), or for a union
+//!   the smallest `ε_max,i/ε_i` over parts whose own limit `r*_i(∞) ≤ r_τ`.
+//!   Each evaluation is a certified dual solve whose `r*` is known to lie in
+//!   `[distance, distance + gap]`; the search accepts a budget once
+//!   `|distance − r_τ| ≤ gap + `[`MATCH_TOLERANCE`]` · r_τ`, so
+//!   `|r*(ε) − r_τ| ≤ 2 gap + MATCH_TOLERANCE · r_τ` (about `2e-9 r_τ` with
+//!   the default solver options): a relative error of about
+//!   `2e-9 r_τ φ(r_τ)/τ` in the target.
+//!
+//! Targets outside `[Bayes error, sup RE*]` give
+//! [`Error::UnreachableTarget`] with that range. For a union of
+//! rank-deficient ellipsoids none of which alone reaches the target, the
+//! union's own limit (the distance from `μ` to the sum of their ranges) is
+//! not computed: [`Error::Unsupported`].
+//!
+//! # Accuracy
+//!
+//! Cross errors are direct evaluations of the robust error
+//! ([`Gmm::robust_error`]). For ellipsoids the optima are exact to rounding,
+//! so the inequalities of P6 hold to rounding. For the other threats an
+//! optimum's reported robust error `Φ(−distance)` is what its classifier
+//! achieves, an upper bound within `φ(r*)·gap` of the true optimum: a
+//! conflict against such a threat can be negative by at most that much,
+//! and the price of union can be off by the gaps of the three optima.
+//!
+//! # Example
+//! ```
+//! use manifold_robustness::{tradeoff, Covariance, Gmm, Threat};
+//! use manifold_robustness::nalgebra::DVector;
+//!
+//! // Σ = I: the generative threat (M = Σ = I) is the ℓ2 threat, so at
+//! // matched budgets the two do not conflict.
+//! let gmm = Gmm::symmetric(DVector::from_vec(vec![3.0, 4.0]), Covariance::isotropic(2, 1.0)?)?;
+//! let l2 = Threat::l2();
+//! let generative = Threat::generative(gmm.covariance());
+//! // r*(ε) = ‖μ‖ − ε = 5 − ε, so RE* = Φ(−2) at ε = 3.
+//! let tau = manifold_robustness::normal::cdf(-2.0);
+//! let eps = tradeoff::matched_budget(&gmm, &l2, tau)?;
+//! assert!((eps - 3.0).abs() < 1e-14);
+//! let c = tradeoff::conflict(&gmm, (&l2, eps), (&generative, eps))?;
+//! assert!(c.abs() < 1e-15);
+//! // Trained for ℓ2 at ε = 3, attacked by ℓ2 at ε = 4: still w* ∥ μ, so
+//! // CR = Φ(4 − 5) while RE* = Φ(−1): no conflict either.
+//! let cr = tradeoff::cross_robust_error(&gmm, (&l2, 3.0), (&l2, 4.0))?;
+//! assert!((cr - manifold_robustness::normal::cdf(-1.0)).abs() < 1e-15);
+//! # Ok::<(), manifold_robustness::Error>(())
+//! ```
+
+use nalgebra::{DMatrix, DVector};
+
+use crate::classifier::LinearClassifier;
+use crate::error::{ensure_budget, ensure_dim, Error, Result};
+use crate::gmm::Gmm;
+use crate::normal;
+use crate::roots::{Brent, Evaluation};
+use crate::threat::Threat;
+use crate::training::{prepared_optimum, RobustOptimum};
+
+/// Relative tolerance on `r*` at a matched budget of a non-ellipsoidal
+/// threat, on top of the dual solver's certified gap (see the module docs).
+pub const MATCH_TOLERANCE: f64 = 1e-10;
+
+/// Iteration cap of the root finder for non-ellipsoidal matched budgets
+/// (each iteration is one dual solve). Brent's method needs about ten on
+/// these convex curves; the cap only guards against a malformed problem.
+pub const MAX_MATCH_ITERATIONS: usize = 200;
+
+/// Everything THEORY §8 says about one pair of threats at given budgets.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{tradeoff, Covariance, Gmm, Threat};
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// // Σ = I: ℓ2 and generative are the same threat, so the union is that
+/// // threat at the larger budget and the price of union is 0.
+/// let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 2.0]), Covariance::isotropic(2, 1.0)?)?;
+/// let generative = Threat::generative(gmm.covariance());
+/// let report = tradeoff::pair_report(&gmm, (&Threat::l2(), 1.0), (&generative, 1.5))?;
+/// let r0 = 5f64.sqrt();
+/// assert!((report.optimal_b - manifold_robustness::normal::cdf(1.5 - r0)).abs() < 1e-15);
+/// // With Σ = I every ℓ2 optimum is ∥ μ: training at 1 loses nothing at 1.5.
+/// assert!(report.conflict_ab.abs() < 1e-15);
+/// assert!(report.lower_bound <= report.joint + 1e-12 && report.joint <= report.upper_bound + 1e-12);
+/// assert!(report.price_of_union.abs() < 1e-9);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TradeoffReport {
+    /// `ε_A`.
+    pub budget_a: f64,
+    /// `ε_B`.
+    pub budget_b: f64,
+    /// `RE*_A`, the optimal robust error against `A` at `ε_A`.
+    pub optimal_a: f64,
+    /// `RE*_B`.
+    pub optimal_b: f64,
+    /// `CR(A→B) = RE_{B,ε_B}(w*_A)` (1/2 when `r*_A = 0`).
+    pub cross_ab: f64,
+    /// `CR(B→A)`.
+    pub cross_ba: f64,
+    /// `C(A→B) = CR(A→B) − RE*_B`.
+    pub conflict_ab: f64,
+    /// `C(B→A) = CR(B→A) − RE*_A`.
+    pub conflict_ba: f64,
+    /// `RE*_{A∪B}`, the optimal robust error against the union.
+    pub joint: f64,
+    /// `max(RE*_A, RE*_B)`, the lower bound of P6.
+    pub lower_bound: f64,
+    /// `min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))`, the upper bound of P6.
+    pub upper_bound: f64,
+    /// `RE*_{A∪B} − max(RE*_A, RE*_B)`.
+    pub price_of_union: f64,
+    /// Certified gaps on `r*` of the optima of `A`, `B` and the union, in
+    /// that order (at the rounding level for ellipsoids).
+    pub gaps: [f64; 3],
+}
+
+/// Conflicts between every ordered pair of a list of threats, each at its
+/// matched budget for a common target optimal robust error
+/// ([`conflict_matrix`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ConflictMatrix {
+    /// The target optimal robust error `τ`.
+    pub target: f64,
+    /// The threats, in the order of the rows and columns.
+    pub threats: Vec<Threat>,
+    /// Each threat's robust optimum at its matched budget `ε_i(τ)`
+    /// ([`RobustOptimum::budget`]); its robust error equals `τ` to the
+    /// accuracy stated in the module docs.
+    pub optima: Vec<RobustOptimum>,
+    /// `CR(i→j)`: the classifier trained for threat `i`, attacked by threat
+    /// `j` at its matched budget. The diagonal holds `RE*_i` as evaluated
+    /// directly from `w*_i`.
+    pub cross: DMatrix<f64>,
+    /// `C(i→j) = CR(i→j) − RE*_j`, with an exactly zero diagonal.
+    pub conflicts: DMatrix<f64>,
+}
+
+impl ConflictMatrix {
+    /// The matched budgets `ε_i(τ)`, in the order of the threats.
+    pub fn budgets(&self) -> Vec<f64> {
+        self.optima.iter().map(RobustOptimum::budget).collect()
+    }
+
+    /// `C(i→j)`.
+    ///
+    /// # Panics
+    /// If `i` or `j` is not below the number of threats.
+    pub fn conflict(&self, i: usize, j: usize) -> f64 {
+        self.conflicts[(i, j)]
+    }
+
+    /// The full [`TradeoffReport`] of threats `i` and `j` at their matched
+    /// budgets, reusing the optima already computed (only the union's
+    /// optimum is solved).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for an index out of range; the errors of
+    /// [`joint_optimum`].
+    pub fn pair_report(&self, gmm: &Gmm, i: usize, j: usize) -> Result<TradeoffReport> {
+        let n = self.threats.len();
+        for index in [i, j] {
+            if index >= n {
+                return Err(Error::InvalidParameter {
+                    name: "threat index",
+                    value: index as f64,
+                    reason: "must be below the number of threats in the matrix",
+                });
+            }
+        }
+        report_from_optima(
+            gmm,
+            (&self.threats[i], &self.optima[i]),
+            (&self.threats[j], &self.optima[j]),
+        )
+    }
+}
+
+/// Checks the symmetric model, the budgets and the threats' dimensions, in
+/// that order, before any solver runs.
+fn check_inputs(gmm: &Gmm, threats: &[&Threat], budgets: &[f64]) -> Result<()> {
+    gmm.symmetry_check()?;
+    for &eps in budgets {
+        ensure_budget(eps)?;
+    }
+    for threat in threats {
+        if let Some(d) = threat.dim() {
+            ensure_dim("threat", gmm.dim(), d)?;
+        }
+    }
+    Ok(())
+}
+
+/// `RE_{B,ε_B}(w)` for the classifier trained for `A`, or 1/2 when `r*_A = 0`.
+fn cross_of(gmm: &Gmm, trained: Option<&LinearClassifier>, attack: (&Threat, f64)) -> Result<f64> {
+    match trained {
+        Some(clf) => gmm.robust_error(clf, attack.0, attack.1),
+        None => Ok(0.5),
+    }
+}
+
+/// The cross robust error `CR(A→B) = RE_{B,ε_B}(w*_A)`: the classifier
+/// adversarially trained against `train = (A, ε_A)`, attacked by
+/// `attack = (B, ε_B)`. It is 1/2 when `r*_A = 0` (module docs, Conventions).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{normal, tradeoff, Covariance, Gmm, Threat};
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// // Σ = I, μ = (3, 1): ℓ∞ training at ε = 1 gives w* ∝ soft-threshold(μ, 1) = (2, 0).
+/// // Against ℓ2 at ε = 1: Φ((1·‖w‖ − wᵀμ)/‖w‖) = Φ(1 − 3).
+/// let gmm = Gmm::symmetric(DVector::from_vec(vec![3.0, 1.0]), Covariance::isotropic(2, 1.0)?)?;
+/// let cr = tradeoff::cross_robust_error(&gmm, (&Threat::linf(), 1.0), (&Threat::l2(), 1.0))?;
+/// assert!((cr - normal::cdf(-2.0)).abs() < 1e-9);
+/// // Past ℓ2's limit ‖μ‖ = √10 nothing beats a coin flip.
+/// let cr = tradeoff::cross_robust_error(&gmm, (&Threat::l2(), 4.0), (&Threat::l2(), 0.0))?;
+/// assert_eq!(cr, 0.5);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotSymmetricModel`], [`Error::InvalidBudget`] for a negative or
+/// non-finite budget, [`Error::DimensionMismatch`], and the errors of
+/// [`Gmm::robust_optimum`].
+pub fn cross_robust_error(gmm: &Gmm, train: (&Threat, f64), attack: (&Threat, f64)) -> Result<f64> {
+    check_inputs(gmm, &[train.0, attack.0], &[train.1, attack.1])?;
+    let optimum = gmm.robust_optimum(train.0, train.1)?;
+    cross_of(gmm, optimum.classifier().as_ref(), attack)
+}
+
+/// The conflict `C(A→B) = CR(A→B) − RE*_B ≥ 0`: how much worse than optimal
+/// against `B` the classifier trained for `A` is.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{normal, tradeoff, Covariance, Gmm, Threat};
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// // Σ = diag(4, 1), μ = (2, 1). Generative training keeps w_B = 2Σ⁻¹μ = (1, 2);
+/// // against ℓ2 at ε = √0.41 it has RE = Φ(ε‖Σ⁻¹μ‖/‖μ‖_Σ⁻¹ − ‖μ‖_Σ⁻¹), while the
+/// // ℓ2 optimum there has λ = 1 and r*² = Σ μ_i²λ_i/(λ_i + 1)² = 0.89.
+/// let cov = Covariance::diagonal(DVector::from_vec(vec![4.0, 1.0]))?;
+/// let gmm = Gmm::symmetric(DVector::from_vec(vec![2.0, 1.0]), cov)?;
+/// let generative = Threat::generative(gmm.covariance());
+/// let eps = 0.41f64.sqrt();
+/// let c = tradeoff::conflict(&gmm, (&generative, 0.5), (&Threat::l2(), eps))?;
+/// let expected = normal::cdf(0.25625f64.sqrt() - 2f64.sqrt()) - normal::cdf(-0.89f64.sqrt());
+/// assert!((c - expected).abs() < 1e-15);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`cross_robust_error`].
+pub fn conflict(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result<f64> {
+    check_inputs(gmm, &[a.0, b.0], &[a.1, b.1])?;
+    let optimum_a = gmm.robust_optimum(a.0, a.1)?;
+    let optimum_b = gmm.robust_optimum(b.0, b.1)?;
+    Ok(cross_of(gmm, optimum_a.classifier().as_ref(), b)? - optimum_b.robust_error())
+}
+
+/// The robust optimum against the union of `(A, ε_A)` and `(B, ε_B)`:
+/// [`Threat::union`]`(vec![(A, ε_A), (B, ε_B)])` at budget 1 (with the parts
+/// of a threat that is itself a union listed directly, which is the same
+/// body), solved by the certified dual solver (a union has no closed form).
+/// A zero budget drops its part (module docs, Conventions).
+///
+/// # Errors
+/// As [`cross_robust_error`], and the dual solver's
+/// ([`Error::NoConvergence`], …).
+pub fn joint_optimum(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result<RobustOptimum> {
+    check_inputs(gmm, &[a.0, b.0], &[a.1, b.1])?;
+    match (a.1 > 0.0, b.1 > 0.0) {
+        (true, true) => {
+            let mut parts = Vec::new();
+            flatten_into(a.0, a.1, &mut parts);
+            flatten_into(b.0, b.1, &mut parts);
+            gmm.robust_optimum(&Threat::union(parts)?, 1.0)
+        }
+        (true, false) => gmm.robust_optimum(a.0, a.1),
+        (false, _) => gmm.robust_optimum(b.0, b.1),
+    }
+}
+
+/// Appends the parts of `ε·T` to a union's list, flattening nested unions:
+/// `conv(ε K ∪ ε' conv(∪ ε_i K_i)) = conv(ε K ∪ ∪ ε'ε_i K_i)`, the same body
+/// with one level of parts for the solver.
+fn flatten_into(threat: &Threat, budget: f64, parts: &mut Vec<(Threat, f64)>) {
+    match threat.union_parts() {
+        Some(inner) => {
+            for (part, relative) in inner {
+                flatten_into(part, budget * relative, parts);
+            }
+        }
+        None => parts.push((threat.clone(), budget)),
+    }
+}
+
+/// The price of union `RE*_{A∪B} − max(RE*_A, RE*_B) ≥ 0`: what defending
+/// against both threats at once costs over the harder of the two alone.
+///
+/// # Errors
+/// As [`joint_optimum`].
+pub fn price_of_union(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result<f64> {
+    check_inputs(gmm, &[a.0, b.0], &[a.1, b.1])?;
+    let optimum_a = gmm.robust_optimum(a.0, a.1)?;
+    let optimum_b = gmm.robust_optimum(b.0, b.1)?;
+    let joint = joint_optimum(gmm, a, b)?;
+    Ok(joint.robust_error() - optimum_a.robust_error().max(optimum_b.robust_error()))
+}
+
+/// Everything THEORY §8 says about one pair: both optimal robust errors, the
+/// cross errors and conflicts both ways, the joint optimum, its P6 bounds and
+/// the price of union ([`TradeoffReport`]).
+///
+/// # Errors
+/// As [`joint_optimum`].
+pub fn pair_report(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result<TradeoffReport> {
+    check_inputs(gmm, &[a.0, b.0], &[a.1, b.1])?;
+    let optimum_a = gmm.robust_optimum(a.0, a.1)?;
+    let optimum_b = gmm.robust_optimum(b.0, b.1)?;
+    report_from_optima(gmm, (a.0, &optimum_a), (b.0, &optimum_b))
+}
+
+fn report_from_optima(
+    gmm: &Gmm,
+    a: (&Threat, &RobustOptimum),
+    b: (&Threat, &RobustOptimum),
+) -> Result<TradeoffReport> {
+    let (budget_a, budget_b) = (a.1.budget(), b.1.budget());
+    let (optimal_a, optimal_b) = (a.1.robust_error(), b.1.robust_error());
+    let cross_ab = cross_of(gmm, a.1.classifier().as_ref(), (b.0, budget_b))?;
+    let cross_ba = cross_of(gmm, b.1.classifier().as_ref(), (a.0, budget_a))?;
+    let joint_optimum = joint_optimum(gmm, (a.0, budget_a), (b.0, budget_b))?;
+    let joint = joint_optimum.robust_error();
+    let lower_bound = optimal_a.max(optimal_b);
+    Ok(TradeoffReport {
+        budget_a,
+        budget_b,
+        optimal_a,
+        optimal_b,
+        cross_ab,
+        cross_ba,
+        conflict_ab: cross_ab - optimal_b,
+        conflict_ba: cross_ba - optimal_a,
+        joint,
+        lower_bound,
+        upper_bound: optimal_a.max(cross_ab).min(optimal_b.max(cross_ba)),
+        price_of_union: joint - lower_bound,
+        gaps: [a.1.gap(), b.1.gap(), joint_optimum.gap()],
+    })
+}
+
+/// The conflicts `C(i→j)` between every ordered pair of `threats`, each
+/// threat at its matched budget for the common target optimal robust error
+/// `τ` ([`matched_budget`]). Each threat's optimum is computed once (for
+/// ellipsoids from the same preparation as its matched budget) and each
+/// classifier once; the `n²` cross errors are then direct evaluations.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{default_model, tradeoff, Threat};
+///
+/// let gmm = default_model();
+/// let threats = [Threat::l2(), Threat::generative(gmm.covariance())];
+/// let matrix = tradeoff::conflict_matrix(&gmm, &threats, 0.2)?;
+/// for optimum in &matrix.optima {
+///     assert!((optimum.robust_error() / 0.2 - 1.0).abs() < 1e-12);
+/// }
+/// assert_eq!(matrix.conflict(0, 0), 0.0);
+/// assert!(matrix.conflict(0, 1) > 0.0 && matrix.conflict(1, 0) > 0.0);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Empty`] for no threats; the errors of [`matched_budget`] for any
+/// threat (in particular [`Error::UnreachableTarget`] when one threat cannot
+/// reach `τ`).
+pub fn conflict_matrix(gmm: &Gmm, threats: &[Threat], target: f64) -> Result<ConflictMatrix> {
+    if threats.is_empty() {
+        return Err(Error::Empty { name: "threats" });
+    }
+    let optima = threats
+        .iter()
+        .map(|threat| matched_optimum(gmm, threat, target))
+        .collect::<Result<Vec<_>>>()?;
+    let classifiers: Vec<Option<LinearClassifier>> =
+        optima.iter().map(RobustOptimum::classifier).collect();
+    let n = threats.len();
+    let mut cross = DMatrix::zeros(n, n);
+    let mut conflicts = DMatrix::zeros(n, n);
+    for i in 0..n {
+        for j in 0..n {
+            let value = cross_of(
+                gmm,
+                classifiers[i].as_ref(),
+                (&threats[j], optima[j].budget()),
+            )?;
+            cross[(i, j)] = value;
+            if i != j {
+                conflicts[(i, j)] = value - optima[j].robust_error();
+            }
+        }
+    }
+    Ok(ConflictMatrix {
+        target,
+        threats: threats.to_vec(),
+        optima,
+        cross,
+        conflicts,
+    })
+}
+
+/// The matched budget `ε_T(τ)`: the smallest budget at which `threat` alone
+/// has optimal robust error `RE*_T(ε) = τ` (module docs, Matched budgets).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{default_model, normal, tradeoff, Threat};
+///
+/// // Generative, full latent: r*(ε) = ‖μ‖_Σ⁻¹ − ε, so ε(τ) = ‖μ‖_Σ⁻¹ + Φ⁻¹(τ).
+/// let gmm = default_model();
+/// let eps = tradeoff::matched_budget(&gmm, &Threat::generative(gmm.covariance()), 0.1)?;
+/// let expected = gmm.separation() / 2.0 + normal::quantile(0.1)?;
+/// assert!((eps - expected).abs() < 1e-14);
+/// // The leading 16 eigen-directions carry little of the mean's Mahalanobis
+/// // energy: an attack confined to them never reaches 10%.
+/// let eigenspace = Threat::eigenspace(gmm.covariance(), 16)?;
+/// assert!(tradeoff::matched_budget(&gmm, &eigenspace, 0.1).is_err());
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidProbability`] unless `0 < τ < 1`;
+/// [`Error::NotSymmetricModel`]; [`Error::DimensionMismatch`];
+/// [`Error::UnreachableTarget`] when `τ` lies outside
+/// `[Bayes error, sup_ε RE*(ε)]`; [`Error::Unsupported`] for a union whose
+/// reachable range is not computed (module docs); the solvers' errors.
+pub fn matched_budget(gmm: &Gmm, threat: &Threat, target_robust_error: f64) -> Result<f64> {
+    matched_optimum(gmm, threat, target_robust_error).map(|optimum| optimum.budget())
+}
+
+/// The robust optimum at the matched budget ([`matched_budget`]): its
+/// [`budget`](RobustOptimum::budget) is `ε_T(τ)` and its robust error is `τ`
+/// (to rounding for ellipsoids, within the tolerance of the module docs
+/// otherwise).
+///
+/// # Errors
+/// As [`matched_budget`].
+pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<RobustOptimum> {
+    if !(target > 0.0 && target < 1.0) {
+        return Err(Error::InvalidProbability {
+            name: "target_robust_error",
+            value: target,
+        });
+    }
+    check_inputs(gmm, &[threat], &[])?;
+    let bayes = gmm.bayes_error();
+    if let Some(problem) = gmm.ellipsoid_problem(threat)? {
+        let equation = problem.equation();
+        let residual = equation.residual_distance();
+        let full = equation.distance(0.0);
+        let sup = normal::cdf(-residual);
+        if !(target >= bayes && target <= sup) {
+            return Err(Error::UnreachableTarget {
+                target,
+                min: bayes,
+                max: sup,
+            });
+        }
+        // Rounding of Φ⁻¹ or of the Bayes error may put r a hair outside.
+        let r = if target == bayes {
+            full
+        } else {
+            target_distance(target)?.max(residual).min(full)
+        };
+        let eps = equation.budget_for_distance(r)?;
+        return prepared_optimum(&problem, eps);
+    }
+    dual_matched_optimum(gmm, threat, target, bayes)
+}
+
+/// The range `[Bayes error, sup_ε RE*_T(ε)]` of optimal robust errors that
+/// budgets of `threat` reach: the targets [`matched_budget`] accepts. The
+/// supremum is `Φ(−r*(∞))`: 1/2 for ℓp balls and for ellipsoids that can move
+/// the mean everywhere, less for a rank-deficient ellipsoid.
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{default_model, normal, tradeoff, Threat};
+///
+/// let gmm = default_model();
+/// let (low, high) = tradeoff::reachable_range(&gmm, &Threat::l2())?;
+/// assert_eq!((low, high), (gmm.bayes_error(), 0.5));
+/// // The top 16 eigen-directions hold only ~3% of ‖μ‖²_Σ⁻¹ (μ̃_i² equal, 1/λ_i = i^1.5).
+/// let eigenspace = Threat::eigenspace(gmm.covariance(), 16)?;
+/// let (_, high) = tradeoff::reachable_range(&gmm, &eigenspace)?;
+/// let sum = |n: usize| (1..=n).map(|i| (i as f64).powf(1.5)).sum::<f64>();
+/// let rest = (gmm.separation() / 2.0) * (1.0 - sum(16) / sum(64)).sqrt();
+/// assert!((high - normal::cdf(-rest)).abs() < 1e-14);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NotSymmetricModel`]; [`Error::DimensionMismatch`];
+/// [`Error::Unsupported`] for a union of rank-deficient ellipsoids none of
+/// which alone covers the mean (its limit is not computed, module docs).
+pub fn reachable_range(gmm: &Gmm, threat: &Threat) -> Result<(f64, f64)> {
+    check_inputs(gmm, &[threat], &[])?;
+    let bayes = gmm.bayes_error();
+    if let Some(problem) = gmm.ellipsoid_problem(threat)? {
+        return Ok((bayes, normal::cdf(-problem.equation().residual_distance())));
+    }
+    let mut covers = Vec::new();
+    collect_covers(gmm, threat, &gmm.half_difference(), 1.0, &mut covers)?;
+    if covers.iter().any(|c| c.0 == 0.0) {
+        Ok((bayes, 0.5))
+    } else {
+        Err(Error::Unsupported(format!(
+            "the reachable range of {threat}: no part of the union alone covers the mean"
+        )))
+    }
+}
+
+/// `r_τ = −Φ⁻¹(τ)`.
+fn target_distance(target: f64) -> Result<f64> {
+    Ok(-normal::quantile(target)?)
+}
+
+/// A budget at which `r*` is provably at most a given distance:
+/// `(r*(∞) of a part, a budget at which the union reaches it)`.
+type Cover = (f64, f64);
+
+/// Collects the covers of a threat: ℓp balls reach `r* = 0` at the gauge
+/// `‖μ‖_p`, an ellipsoid reaches `r*(∞)` at `ε_max`; a union part with
+/// relative budget `ε_i` does so at `1/ε_i` times that.
+fn collect_covers(
+    gmm: &Gmm,
+    threat: &Threat,
+    mu: &DVector<f64>,
+    scale: f64,
+    out: &mut Vec<Cover>,
+) -> Result<()> {
+    if let Some(parts) = threat.union_parts() {
+        for (part, budget) in parts {
+            collect_covers(gmm, part, mu, scale * budget, out)?;
+        }
+        return Ok(());
+    }
+    if let Some(problem) = gmm.ellipsoid_problem(threat)? {
+        let equation = problem.equation();
+        out.push((
+            equation.residual_distance(),
+            equation.budget_limit() / scale,
+        ));
+        return Ok(());
+    }
+    match threat.lp_exponent() {
+        Some(p) => {
+            out.push((0.0, lp_norm(mu, p) / scale));
+            Ok(())
+        }
+        None => Err(Error::Unsupported(format!(
+            "matched budgets for the threat {threat}"
+        ))),
+    }
+}
+
+/// `‖v‖_p`, scaled against overflow.
+fn lp_norm(v: &DVector<f64>, p: f64) -> f64 {
+    let top = v.amax();
+    if top == 0.0 {
+        return 0.0;
+    }
+    if p == f64::INFINITY {
+        return top;
+    }
+    if p == 1.0 {
+        return v.iter().map(|x| x.abs()).sum();
+    }
+    top * v
+        .iter()
+        .map(|x| (x.abs() / top).powf(p))
+        .sum::<f64>()
+        .powf(1.0 / p)
+}
+
+/// Matched budgets without a closed form: Brent's method on
+/// `ε ↦ r*(ε) − r_τ` with certified dual solves (module docs).
+fn dual_matched_optimum(
+    gmm: &Gmm,
+    threat: &Threat,
+    target: f64,
+    bayes: f64,
+) -> Result<RobustOptimum> {
+    let mu = gmm.half_difference();
+    let full = gmm.separation() / 2.0;
+    let mut covers = Vec::new();
+    collect_covers(gmm, threat, &mu, 1.0, &mut covers)?;
+    // r*(∞) ≤ floor, with equality when floor = 0.
+    let floor = covers.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
+    let sup = normal::cdf(-floor);
+    if target < bayes || (floor == 0.0 && target > sup) {
+        return Err(Error::UnreachableTarget {
+            target,
+            min: bayes,
+            max: if floor == 0.0 { 0.5 } else { sup },
+        });
+    }
+    if target > sup {
+        return Err(Error::Unsupported(format!(
+            "matched budget {target} for {threat}: no single part of the union reaches an optimal \
+             robust error above {sup}, and the union's own limit is not computed"
+        )));
+    }
+    let r = if target == bayes {
+        full
+    } else {
+        target_distance(target)?.max(0.0).min(full)
+    };
+    if r == full {
+        return gmm.robust_optimum(threat, 0.0);
+    }
+    let hi = covers
+        .iter()
+        .filter(|c| c.0 <= r)
+        .map(|c| c.1)
+        .fold(f64::INFINITY, f64::min);
+    if r == 0.0 && threat.lp_exponent().is_some() {
+        // The smallest ℓp ball containing μ has radius ‖μ‖_p exactly.
+        return gmm.robust_optimum(threat, hi);
+    }
+    let tolerance = |optimum: &RobustOptimum| optimum.gap() + MATCH_TOLERANCE * r;
+    let optimum_hi = gmm.robust_optimum(threat, hi)?;
+    let f_hi = optimum_hi.distance() - r;
+    if f_hi >= -tolerance(&optimum_hi) {
+        // r*(ε_hi) is already r_τ: the smallest such budget may lie below,
+        // at the start of a flat stretch (the target is sup RE*).
+        return smallest_reaching_budget(gmm, threat, r, hi, optimum_hi);
+    }
+    let brent = Brent {
+        absolute: 0.0,
+        relative: 4.0 * f64::EPSILON,
+        max_iterations: MAX_MATCH_ITERATIONS,
+        name: "matched budget (dual solver)",
+    };
+    let mut evaluated: Vec<RobustOptimum> = Vec::new();
+    let root = brent.solve(
+        |eps| {
+            let optimum = gmm.robust_optimum(threat, eps)?;
+            let value = optimum.distance() - r;
+            let accept = value.abs() <= tolerance(&optimum);
+            evaluated.push(optimum);
+            Ok(Evaluation { value, accept })
+        },
+        0.0,
+        hi,
+        full - r,
+        f_hi,
+    )?;
+    match evaluated.into_iter().rev().find(|o| o.budget() == root.x) {
+        Some(optimum) => Ok(optimum),
+        None if root.x == hi => Ok(optimum_hi),
+        None => gmm.robust_optimum(threat, root.x),
+    }
+}
+
+/// Bisection for the smallest budget in `(0, hi]` at which `r* ≤ r` (up to
+/// the certified gap), to relative width [`MATCH_TOLERANCE`].
+fn smallest_reaching_budget(
+    gmm: &Gmm,
+    threat: &Threat,
+    r: f64,
+    hi: f64,
+    optimum_hi: RobustOptimum,
+) -> Result<RobustOptimum> {
+    let (mut lo, mut hi, mut best) = (0.0f64, hi, optimum_hi);
+    let mut iterations = 0;
+    while hi - lo > MATCH_TOLERANCE * hi {
+        if iterations == MAX_MATCH_ITERATIONS {
+            return Err(Error::NoConvergence {
+                solver: "matched budget (bisection)",
+                iterations,
+                gap: (hi - lo) / hi,
+                target: MATCH_TOLERANCE,
+            });
+        }
+        iterations += 1;
+        let mid = 0.5 * (lo + hi);
+        let optimum = gmm.robust_optimum(threat, mid)?;
+        if optimum.distance() - r <= optimum.gap() + MATCH_TOLERANCE * r {
+            hi = mid;
+            best = optimum;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::covariance::Covariance;
+
+    #[test]
+    fn lp_norms_by_hand() {
+        let v = DVector::from_vec(vec![3.0, -4.0]);
+        assert_eq!(lp_norm(&v, 1.0), 7.0);
+        assert_eq!(lp_norm(&v, f64::INFINITY), 4.0);
+        assert!((lp_norm(&v, 2.0) - 5.0).abs() < 1e-15);
+        let expected = (27f64 + 64.0).cbrt();
+        assert!((lp_norm(&v, 3.0) - expected).abs() < 1e-15 * expected);
+        assert_eq!(lp_norm(&DVector::zeros(3), 3.0), 0.0);
+    }
+
+    #[test]
+    fn covers_of_a_union_scale_with_the_relative_budgets() {
+        let cov = Covariance::diagonal(DVector::from_vec(vec![4.0, 1.0])).unwrap();
+        let gmm = Gmm::symmetric(DVector::from_vec(vec![2.0, 1.0]), cov.clone()).unwrap();
+        let eigenspace = Threat::eigenspace(&cov, 1).unwrap();
+        let union = Threat::union(vec![(Threat::linf(), 0.5), (eigenspace, 2.0)]).unwrap();
+        let mut covers = Vec::new();
+        collect_covers(&gmm, &union, &gmm.half_difference(), 1.0, &mut covers).unwrap();
+        // ℓ∞: ‖μ‖_∞/0.5 = 4 reaches r* = 0. Eigenspace 1 (the variance-4
+        // axis): ε_max = |μ₁| = 2, so 2/2 = 1, leaving r*(∞) = |μ₂|/√1 = 1.
+        assert_eq!(covers.len(), 2);
+        assert_eq!(covers[0], (0.0, 4.0));
+        assert!((covers[1].0 - 1.0).abs() < 1e-15 && (covers[1].1 - 1.0).abs() < 1e-15);
+    }
+}
