@@ -298,7 +298,10 @@ impl Covariance {
                 });
             }
         }
-        let gram = basis.tr_mul(&basis);
+        // UᵀU through faer's cache-blocked product: one pass over U instead
+        // of k² column dot products (at d = 10⁶, k = 32: 0.6 s → tens of ms).
+        let u = faer::MatRef::from_column_major_slice(basis.as_slice(), d, k);
+        let gram = u.transpose() * u;
         let mut deviation: f64 = 0.0;
         for j in 0..k {
             for i in 0..k {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Side-by-side performance comparison: this crate vs a numpy/scipy reference.
+#
+#   bash benches/compare.sh            # everything (about 10 minutes on 2 cores)
+#   bash benches/compare.sh --quick    # fewer repeats on the reference side
+#   bash benches/compare.sh --jobs 'sweep_*,cov_dense_1024' --skip-memory
+#   bash benches/compare.sh --skip-rust  # reuse target/criterion from an earlier run
+#
+# Prerequisites (once):
+#   pip install -r benches/reference/requirements.txt   # numpy, scipy, threadpoolctl (pinned)
+#   apt-get install time                                # GNU /usr/bin/time, for peak memory
+#
+# What it does (details in benches/reference/README.md):
+#   1. cargo bench --bench perf -- --warm-up-time 1 --measurement-time 3
+#      (the crate; criterion group "perf", one function per job)
+#   2. env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/reference/reference.py ...
+#      (the reference; only this side unsets the two variables, and the BLAS kernel
+#      it then runs is printed via threadpoolctl)
+#   3. peak RSS of the d = 1e6, k = 32 spiked pipeline on both sides under /usr/bin/time -v
+#   4. prints a Markdown table (job | this crate | reference | ratio), the growth
+#      exponents and the issue's targets, and writes it to target/perf-table.md
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec python3 benches/reference/compare.py "$@"
