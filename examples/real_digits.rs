@@ -838,7 +838,7 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
         } else if ratios.iter().all(|&r| r < 1.0) {
             "agrees in direction only: the regular–generative conflict is smaller at every τ, but not much smaller"
         } else {
-            "DISAGREES: the regular–generative conflict is not smaller than the ℓ2–ℓ∞ one at every τ"
+            "DISAGREES: at some τ the regular–generative conflict is at least the ℓ2–ℓ∞ one"
         }
     };
     println!("  Verdict: {} (claim 3 on this model).", verdict(&ratios));
