@@ -113,8 +113,10 @@ use std::collections::VecDeque;
 use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::{Label, LinearClassifier};
+use crate::covariance::Covariance;
 use crate::error::{ensure_budget, ensure_dim, ensure_finite, Error, Result};
-use crate::threat::Threat;
+use crate::threat::{EllipsoidView, Threat, SUPPORT_ZERO_TOLERANCE};
+use crate::training::secular::SecularEquation;
 
 /// Number of curvature pairs the L-BFGS solver keeps.
 pub const LBFGS_MEMORY: usize = 10;
@@ -405,12 +407,167 @@ fn sigmoid(t: f64) -> f64 {
 /// How `σ_K` is non-smooth, which decides the solver's stopping rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kinks {
-    /// Differentiable wherever `σ_K(w) > 0` (or `ε = 0`).
+    /// Differentiable wherever `σ_K(w) > 0` (ℓp for `p ∉ {1, 2, ∞}`), or
+    /// `ε = 0`.
     Smooth,
     /// `σ_K = ‖·‖₁` (ℓ∞ threat): smooth inside each orthant.
     Orthants,
     /// `‖·‖_∞` (ℓ1 threat) or a union: kinks at ties.
     Ties,
+    /// An ellipsoid, `σ_K(w) = ‖Aᵀw‖`: smooth off the kink subspace
+    /// `N = {w : Aᵀw = 0}` (`{0}` when `A` has full row rank).
+    Subspace,
+}
+
+/// Where a point sits relative to the kink subspace of an ellipsoid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KinkState {
+    /// Off the kink (or a threat of another kind): the loss is
+    /// differentiable there, or handled by its own rule.
+    Off,
+    /// On the kink, and the minimal-norm subgradient lies in `N × ℝ`: the
+    /// σ term absorbs the whole `range(A)` part of the smooth gradient, so
+    /// the solver stays on `N`.
+    Stay,
+    /// On the kink, and the minimal-norm subgradient leaves `N`: moving off
+    /// the kink decreases the loss.
+    Leave,
+}
+
+/// The orthogonal split `ℝᵈ = ⊕_b V_b` in which an ellipsoid's matrix is
+/// `M = AAᵀ = Σ_b m_b P_b`. The kink subspace `N = null(Aᵀ)` is the sum of
+/// the blocks with `m_b = 0`.
+struct KinkSubspace<'a> {
+    blocks: Blocks<'a>,
+    /// `m_b` per block.
+    weights: DVector<f64>,
+}
+
+enum Blocks<'a> {
+    /// `M = I` (ℓ2): one block.
+    Identity,
+    /// `M = U diag(m) Uᵀ` on a covariance's spectral blocks.
+    Spectral(&'a Covariance),
+    /// `M = Q diag(s²) Qᵀ` from the thin SVD `A = Q S Vᵀ` of a general
+    /// factor (`Q` is `d × r` for the numerical rank `r`): one block per
+    /// column of `Q`, then the complement `I − QQᵀ` with `m = 0`.
+    Factor(DMatrix<f64>),
+}
+
+impl<'a> KinkSubspace<'a> {
+    fn new(threat: &'a Threat) -> Option<KinkSubspace<'a>> {
+        Some(match threat.ellipsoid_view()? {
+            EllipsoidView::Identity => KinkSubspace {
+                blocks: Blocks::Identity,
+                weights: DVector::from_element(1, 1.0),
+            },
+            EllipsoidView::Spectral(s) => KinkSubspace {
+                blocks: Blocks::Spectral(&s.covariance),
+                weights: s.weights.clone(),
+            },
+            EllipsoidView::Factor(a) => {
+                let svd = a.clone().svd(true, false);
+                let u = svd.u.expect("the left singular vectors were requested");
+                let values = svd.singular_values;
+                // Directions the threat's own zero snapping cannot tell
+                // from 0 count as null.
+                let threshold = SUPPORT_ZERO_TOLERANCE * a.norm();
+                let keep: Vec<usize> = (0..values.len())
+                    .filter(|&i| values[i] > threshold)
+                    .collect();
+                let basis = DMatrix::from_fn(a.nrows(), keep.len(), |r, c| u[(r, keep[c])]);
+                let weights = DVector::from_iterator(
+                    keep.len() + 1,
+                    keep.iter().map(|&i| values[i] * values[i]).chain([0.0]),
+                );
+                KinkSubspace {
+                    blocks: Blocks::Factor(basis),
+                    weights,
+                }
+            }
+        })
+    }
+
+    /// `‖P_b v‖²` per block.
+    fn energies(&self, v: &DVector<f64>) -> DVector<f64> {
+        match &self.blocks {
+            Blocks::Identity => DVector::from_element(1, v.norm_squared()),
+            Blocks::Spectral(cov) => cov.block_energies_unchecked(v),
+            Blocks::Factor(q) => {
+                let r = q.ncols();
+                let c = q.tr_mul(v);
+                let mut out = DVector::zeros(r + 1);
+                for i in 0..r {
+                    out[i] = c[i] * c[i];
+                }
+                // The complement from the residual vector itself, not
+                // ‖v‖² − ‖Qᵀv‖² (which cancels for v near range(Q)).
+                let mut residual = v.clone();
+                residual.gemv(-1.0, q, &c, 1.0);
+                out[r] = residual.norm_squared();
+                out
+            }
+        }
+    }
+
+    /// `Σ_b f(b) P_b v`.
+    fn scale(&self, v: &DVector<f64>, f: impl Fn(usize) -> f64) -> DVector<f64> {
+        match &self.blocks {
+            Blocks::Identity => v * f(0),
+            Blocks::Spectral(cov) => cov.map_spectrum_unchecked(v, |b, _| f(b)),
+            Blocks::Factor(q) => {
+                let r = q.ncols();
+                let rest = f(r);
+                let mut c = q.tr_mul(v);
+                for i in 0..r {
+                    c[i] *= f(i) - rest;
+                }
+                let mut out = v * rest;
+                out.gemv(1.0, q, &c, 1.0);
+                out
+            }
+        }
+    }
+
+    /// The orthogonal projection of `v` onto `N`.
+    fn project(&self, v: &DVector<f64>) -> DVector<f64> {
+        self.scale(v, |b| if self.weights[b] > 0.0 { 0.0 } else { 1.0 })
+    }
+
+    /// The minimal-norm element of `g + τ ∂σ_K(0) = {g + τAu : ‖u‖ ≤ 1}`,
+    /// and whether it lies in `N` ([`KinkState::Stay`]).
+    ///
+    /// Block by block the element is `t_b P_b g` with `t_b = 1` on `N` and
+    /// `t_b = ν/(ν + τ²m_b)`, where `ν ≥ 0` is the multiplier of `‖u‖ ≤ 1`:
+    /// `ν = 0` (`t_b = 0`, the σ term cancels the whole `range(A)` part) when
+    /// `Σ_{m_b>0} ‖P_b g‖²/(τ²m_b) ≤ 1`, otherwise the root of
+    /// `Σ_b τ²m_b ‖P_b g‖²/(ν + τ²m_b)² = 1`. With `λ = 1/ν` this is the
+    /// secular equation `g(λ) = 1` of THEORY §7 for the terms
+    /// `(d_b, c_b) = (τ²m_b, ‖P_b g‖²)`, solved by [`SecularEquation`].
+    fn minimal_subgradient(&self, g: &DVector<f64>, tau: f64) -> Result<(DVector<f64>, KinkState)> {
+        let energies = self.energies(g);
+        let range_energy: f64 = (0..energies.len())
+            .filter(|&b| self.weights[b] > 0.0)
+            .map(|b| energies[b])
+            .sum();
+        if range_energy == 0.0 {
+            return Ok((g.clone(), KinkState::Stay));
+        }
+        if tau == 0.0 {
+            // No adversary weight left (every sigmoid underflowed): the
+            // subdifferential is the smooth gradient alone.
+            return Ok((g.clone(), KinkState::Leave));
+        }
+        let terms = self.weights.map(|m| tau * tau * m);
+        let lambda = SecularEquation::new(energies.as_slice(), terms.as_slice())?
+            .solve(1.0)?
+            .lambda();
+        if lambda == f64::INFINITY {
+            return Ok((self.project(g), KinkState::Stay));
+        }
+        let element = self.scale(g, |b| 1.0 / (1.0 + lambda * terms[b]));
+        Ok((element, KinkState::Leave))
+    }
 }
 
 /// The robust logistic loss on a data set.
@@ -422,6 +579,8 @@ struct Objective<'a> {
     lambda: f64,
     fit_bias: bool,
     kinks: Kinks,
+    /// The kink subspace, for [`Kinks::Subspace`].
+    subspace: Option<KinkSubspace<'a>>,
 }
 
 /// A point `θ = (w, b)` with its loss; `θ` has `d + 1` entries, the last
@@ -444,9 +603,11 @@ struct Gradient {
     smooth: DVector<f64>,
     /// `s̄`, the coefficient of `ε ∂σ_K(w)`.
     mean_weight: f64,
-    /// The stationarity subgradient: the minimal-norm one for ℓ∞, the one
-    /// with `v*(w)` otherwise.
+    /// The stationarity subgradient: the minimal-norm one for ℓ∞ and on
+    /// the kink of an ellipsoid, the one with `v*(w)` otherwise.
     stationary: DVector<f64>,
+    /// Where the point sits relative to an ellipsoid's kink subspace.
+    kink: KinkState,
 }
 
 impl<'a> Objective<'a> {
@@ -461,12 +622,19 @@ impl<'a> Objective<'a> {
             Kinks::Smooth
         } else if threat.union_parts().is_some() {
             Kinks::Ties
+        } else if threat.is_ellipsoid() {
+            Kinks::Subspace
         } else {
             match threat.lp_exponent() {
                 Some(p) if p == f64::INFINITY => Kinks::Orthants,
                 Some(1.0) => Kinks::Ties,
                 _ => Kinks::Smooth,
             }
+        };
+        let subspace = if kinks == Kinks::Subspace {
+            KinkSubspace::new(threat)
+        } else {
+            None
         };
         Objective {
             x,
@@ -476,6 +644,7 @@ impl<'a> Objective<'a> {
             lambda: options.l2_penalty,
             fit_bias: options.fit_bias,
             kinks,
+            subspace,
         }
     }
 
@@ -520,6 +689,17 @@ impl<'a> Objective<'a> {
         theta.rows(0, self.dim()).into_owned()
     }
 
+    /// `θ` with its weights projected onto the kink subspace (ellipsoids only).
+    fn project_to_kink(&self, theta: &DVector<f64>) -> DVector<f64> {
+        let d = self.dim();
+        let mut out = theta.clone();
+        if let Some(subspace) = &self.subspace {
+            let w = subspace.project(&self.weights(theta));
+            out.rows_mut(0, d).copy_from(&w);
+        }
+        out
+    }
+
     /// Loss at `θ`: one product `Xw`.
     fn evaluate(&self, theta: DVector<f64>) -> Point {
         let d = self.dim();
@@ -550,7 +730,11 @@ impl<'a> Objective<'a> {
     }
 
     /// The (sub)gradient at an evaluated point: one product `Xᵀr`.
-    fn gradient(&self, point: &Point) -> Gradient {
+    ///
+    /// # Errors
+    /// [`Error::NoConvergence`] if the secular equation of the minimal
+    /// subgradient on an ellipsoid's kink does not converge.
+    fn gradient(&self, point: &Point) -> Result<Gradient> {
         let d = self.dim();
         let n = self.n();
         let b = point.theta[d];
@@ -575,28 +759,30 @@ impl<'a> Objective<'a> {
         if self.fit_bias {
             smooth[d] = -sum_weighted / n;
         }
-        let stationary = self.stationary_subgradient(&point.theta, &smooth, mean_weight);
-        Gradient {
+        let (stationary, kink) = self.stationary_subgradient(point, &smooth, mean_weight)?;
+        Ok(Gradient {
             smooth,
             mean_weight,
             stationary,
-        }
+            kink,
+        })
     }
 
     fn stationary_subgradient(
         &self,
-        theta: &DVector<f64>,
+        point: &Point,
         smooth: &DVector<f64>,
         mean_weight: f64,
-    ) -> DVector<f64> {
+    ) -> Result<(DVector<f64>, KinkState)> {
         let d = self.dim();
+        let theta = &point.theta;
         let mut g = smooth.clone();
         if self.eps == 0.0 {
-            return g;
+            return Ok((g, KinkState::Off));
         }
         let c = self.eps * mean_weight;
-        match self.kinks {
-            Kinks::Orthants => {
+        match (self.kinks, &self.subspace) {
+            (Kinks::Orthants, _) => {
                 // ∂‖w‖₁: sign(w_i), or any value in [−1, 1] where w_i = 0;
                 // the minimal-norm choice soft-thresholds the smooth part.
                 for i in 0..d {
@@ -613,17 +799,62 @@ impl<'a> Objective<'a> {
                         0.0
                     };
                 }
+                Ok((g, KinkState::Off))
             }
-            Kinks::Smooth | Kinks::Ties => {
+            (Kinks::Subspace, Some(subspace)) if point.support == 0.0 => {
+                let (element, state) =
+                    subspace.minimal_subgradient(&smooth.rows(0, d).into_owned(), c)?;
+                g.rows_mut(0, d).copy_from(&element);
+                Ok((g, state))
+            }
+            _ => {
                 let w = self.weights(theta);
                 if let Some(v) = self.threat.steepest(&w) {
                     for i in 0..d {
                         g[i] += c * v[i];
                     }
                 }
+                Ok((g, KinkState::Off))
             }
         }
-        g
+    }
+
+    /// The directional derivative `L'(θ; δ) = max_{g ∈ ∂L(θ)} gᵀδ`: on an
+    /// ellipsoid's kink `∇Fᵀδ + εs̄ σ_K(δ_w)`; elsewhere `gᵀδ` with the
+    /// stationarity subgradient (the gradient where `L` is differentiable;
+    /// for ℓ∞ the OWL-QN model of the step's orthant).
+    fn directional_derivative(&self, gradient: &Gradient, delta: &DVector<f64>) -> f64 {
+        match gradient.kink {
+            KinkState::Off => gradient.stationary.dot(delta),
+            KinkState::Stay | KinkState::Leave => {
+                let reach = self.eps * gradient.mean_weight;
+                gradient.smooth.dot(delta) + reach * self.threat.support(&self.weights(delta))
+            }
+        }
+    }
+
+    /// `min_{g ∈ ∂L(θ)} gᵀδ`: on an ellipsoid's kink `∇Fᵀδ − εs̄ σ_K(δ_w)`.
+    fn lowest_slope(&self, gradient: &Gradient, delta: &DVector<f64>) -> f64 {
+        match gradient.kink {
+            KinkState::Off => gradient.stationary.dot(delta),
+            KinkState::Stay | KinkState::Leave => {
+                let reach = self.eps * gradient.mean_weight;
+                gradient.smooth.dot(delta) - reach * self.threat.support(&self.weights(delta))
+            }
+        }
+    }
+
+    /// The gradient `∇F + εs̄ v*(w)` of the smooth piece `F + ε s̄ v*(w)ᵀ(·)`
+    /// at the point of `gradient`, with `v*` taken at the off-kink point
+    /// `off`; `None` if `σ_K(w) = 0` there.
+    fn linear_piece(&self, off: &Point, gradient: &Gradient) -> Option<DVector<f64>> {
+        let v = self.threat.steepest(&self.weights(&off.theta))?;
+        let c = self.eps * gradient.mean_weight;
+        let mut g = gradient.smooth.clone();
+        for i in 0..self.dim() {
+            g[i] += c * v[i];
+        }
+        Some(g)
     }
 
     /// The gradient inside the orthant `xi` (ℓ∞ only): `σ_K = ξᵀw` there.
@@ -658,6 +889,13 @@ enum Step {
     Failed,
 }
 
+/// Outcome of one trial point of a line search.
+enum Trial {
+    Accepted(Point, Gradient),
+    /// Rejected, with the loss change (non-finite if the loss was).
+    Rejected(f64),
+}
+
 impl<'o, 'a> Lbfgs<'o, 'a> {
     fn new(objective: &'o Objective<'a>, options: &TrainingOptions) -> Lbfgs<'o, 'a> {
         Lbfgs {
@@ -674,7 +912,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         self.objective.evaluate(theta)
     }
 
-    fn gradient(&mut self, point: &Point) -> Gradient {
+    fn gradient(&mut self, point: &Point) -> Result<Gradient> {
         self.data_passes += 1;
         self.objective.gradient(point)
     }
@@ -682,14 +920,16 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
     fn run(mut self, start: DVector<f64>) -> Result<(LinearClassifier, TrainingReport)> {
         let objective = self.objective;
         let mut point = self.evaluate(start);
-        let mut gradient = self.gradient(&point);
+        let mut gradient = self.gradient(&point)?;
         let mut iterations = 0;
         loop {
             self.check_separable(&point)?;
             let norm = gradient.stationary.norm();
             if norm <= self.tolerance {
-                let criterion = match objective.kinks {
-                    Kinks::Orthants => Stationarity::MinimalSubgradient,
+                let criterion = match (objective.kinks, gradient.kink) {
+                    (Kinks::Orthants, _) | (_, KinkState::Stay | KinkState::Leave) => {
+                        Stationarity::MinimalSubgradient
+                    }
                     _ => Stationarity::Gradient,
                 };
                 return self.finish(point, norm, iterations, criterion);
@@ -704,14 +944,24 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                 });
             }
             iterations += 1;
-            let step = match self.line_search(&point, &gradient, false) {
-                Step::Failed if !self.memory.is_empty() => {
-                    // Retry along the scaled negative (sub)gradient.
-                    self.memory.clear();
-                    self.line_search(&point, &gradient, true)
+            let mut step = self.line_search(&point, &gradient, false)?;
+            if matches!(step, Step::Failed) && !self.memory.is_empty() {
+                // Retry along the scaled negative (sub)gradient.
+                self.memory.clear();
+                step = self.line_search(&point, &gradient, true)?;
+            }
+            if matches!(step, Step::Failed)
+                && objective.kinks == Kinks::Subspace
+                && gradient.kink == KinkState::Off
+            {
+                // Stalled near the kink of an ellipsoid: try the kink itself.
+                let theta = objective.project_to_kink(&point.theta);
+                if let Trial::Accepted(next, next_gradient) =
+                    self.trial(&point, &gradient, theta)?
+                {
+                    step = Step::Accepted(next, next_gradient);
                 }
-                other => other,
-            };
+            }
             match step {
                 Step::Accepted(next, next_gradient) => {
                     self.remember(&point, &gradient, &next, &next_gradient);
@@ -726,6 +976,8 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     // the logistic scale.
                     let reason = if point.scores.amax() <= 1e-6 {
                         "the weights collapsed toward w = 0: the budget may be too large for any linear classifier to beat the constant prediction"
+                    } else if objective.kinks == Kinks::Subspace {
+                        "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance"
                     } else {
                         "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance, or the minimiser sits on a kink of σ_K (e.g. where σ_K(w) = 0)"
                     };
@@ -800,9 +1052,13 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         -q
     }
 
-    /// Backtracking Armijo search along the L-BFGS direction (projected on
-    /// the current orthant for ℓ∞).
-    fn line_search(&mut self, point: &Point, gradient: &Gradient, steepest: bool) -> Step {
+    /// Backtracking Armijo search along the L-BFGS direction, adapted to the
+    /// kinks: projected on the current orthant for ℓ∞ (OWL-QN); for an
+    /// ellipsoid, projected on the kink subspace `N` when staying on it,
+    /// replaced by the steepest descent direction `−g_min` when leaving it
+    /// along the quasi-Newton direction does not descend, and clipped to `N`
+    /// when a trial crosses it (see the module docs).
+    fn line_search(&mut self, point: &Point, gradient: &Gradient, steepest: bool) -> Result<Step> {
         let objective = self.objective;
         let d = objective.dim();
         let g = &gradient.stationary;
@@ -826,9 +1082,24 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         } else {
             None
         };
-        let slope = g.dot(&direction);
+        // Off the kink of an ellipsoid, a trial crosses N when the
+        // linearisation v*(w)ᵀw_t of σ_K at w is no longer positive.
+        let mut crossing = None;
+        match gradient.kink {
+            KinkState::Stay => direction = objective.project_to_kink(&direction),
+            KinkState::Leave => {
+                if objective.directional_derivative(gradient, &direction) >= 0.0 {
+                    direction = -g / g.norm();
+                }
+            }
+            KinkState::Off if objective.kinks == Kinks::Subspace => {
+                crossing = objective.threat.steepest(&objective.weights(&point.theta));
+            }
+            KinkState::Off => {}
+        }
+        let slope = objective.directional_derivative(gradient, &direction);
         if !(slope.is_finite() && slope < 0.0) {
-            return Step::Failed;
+            return Ok(Step::Failed);
         }
         let mut t = 1.0;
         for _ in 0..MAX_BACKTRACKS {
@@ -840,6 +1111,11 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     }
                 }
             }
+            if let Some(v) = &crossing {
+                if v.dot(&theta.rows(0, d)) <= 0.0 {
+                    theta = objective.project_to_kink(&theta);
+                }
+            }
             if !theta.iter().all(|v| v.is_finite()) {
                 t *= 0.5;
                 continue;
@@ -847,34 +1123,52 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             let moved = &theta - &point.theta;
             if moved.amax() <= f64::EPSILON * point.theta.amax() {
                 // The step no longer changes θ in floating point.
-                return Step::Failed;
+                return Ok(Step::Failed);
             }
-            let trial = self.evaluate(theta);
-            let predicted = g.dot(&moved);
-            let change = trial.loss - point.loss;
-            if trial.loss.is_finite() && change <= ARMIJO * predicted {
-                let trial_gradient = self.gradient(&trial);
-                return Step::Accepted(trial, trial_gradient);
-            }
-            if trial.loss.is_finite() && change <= LOSS_ROUNDING * point.loss.abs() {
-                // The decrease is below rounding: decide by the slope at the
-                // trial. For convex L, gᵀ(θ_t − θ) ≤ 0 with any subgradient
-                // g at θ_t implies L(θ_t) ≤ L(θ) exactly.
-                let trial_gradient = self.gradient(&trial);
-                if trial_gradient.stationary.dot(&moved) <= 0.0 {
-                    return Step::Accepted(trial, trial_gradient);
+            let change = match self.trial(point, gradient, theta)? {
+                Trial::Accepted(next, next_gradient) => {
+                    return Ok(Step::Accepted(next, next_gradient))
                 }
-            }
+                Trial::Rejected(change) => change,
+            };
             // Safeguarded quadratic interpolation of the loss along the ray.
             let curvature = change - slope * t;
-            let next = if trial.loss.is_finite() && curvature > 0.0 {
+            let next = if change.is_finite() && curvature > 0.0 {
                 -slope * t * t / (2.0 * curvature)
             } else {
                 0.5 * t
             };
             t = next.clamp(0.1 * t, 0.5 * t);
         }
-        Step::Failed
+        Ok(Step::Failed)
+    }
+
+    /// Evaluates a trial `θ_t` and accepts it on sufficient decrease,
+    /// `L(θ_t) − L(θ) ≤ c L'(θ; θ_t − θ)` with `L'(θ; θ_t − θ) < 0`, or when
+    /// the change is below rounding and a subgradient at `θ_t` certifies
+    /// `L(θ_t) ≤ L(θ)`.
+    fn trial(&mut self, point: &Point, gradient: &Gradient, theta: DVector<f64>) -> Result<Trial> {
+        let moved = &theta - &point.theta;
+        let trial = self.evaluate(theta);
+        let predicted = self.objective.directional_derivative(gradient, &moved);
+        let change = trial.loss - point.loss;
+        if !trial.loss.is_finite() {
+            return Ok(Trial::Rejected(f64::NAN));
+        }
+        if predicted < 0.0 && change <= ARMIJO * predicted {
+            let trial_gradient = self.gradient(&trial)?;
+            return Ok(Trial::Accepted(trial, trial_gradient));
+        }
+        if change <= LOSS_ROUNDING * point.loss.abs() {
+            // The decrease is below rounding: decide by the slope at the
+            // trial. For convex L, gᵀ(θ_t − θ) ≤ 0 with any subgradient
+            // g at θ_t implies L(θ_t) ≤ L(θ) exactly.
+            let trial_gradient = self.gradient(&trial)?;
+            if self.objective.lowest_slope(&trial_gradient, &moved) <= 0.0 {
+                return Ok(Trial::Accepted(trial, trial_gradient));
+            }
+        }
+        Ok(Trial::Rejected(change))
     }
 
     fn remember(&mut self, old: &Point, old_g: &Gradient, new: &Point, new_g: &Gradient) {
@@ -892,7 +1186,24 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             });
             objective.orthant_gradient(new_g, &xi) - objective.orthant_gradient(old_g, &xi)
         } else {
-            &new_g.stationary - &old_g.stationary
+            match (old_g.kink, new_g.kink) {
+                (KinkState::Off, KinkState::Off) => &new_g.stationary - &old_g.stationary,
+                // A step onto the kink of an ellipsoid from w, or off it to
+                // w: along the step σ_K is exactly linear, v*(w)ᵀ(·) (its
+                // range(A) part shrinks or grows in proportion), so the
+                // curvature is that of the smooth piece F + εs̄ v*(w)ᵀ(·),
+                // as OWL-QN uses the smooth piece of the step's orthant.
+                (KinkState::Off, _) => match objective.linear_piece(old, new_g) {
+                    Some(new_piece) => new_piece - &old_g.stationary,
+                    None => return,
+                },
+                (_, KinkState::Off) => match objective.linear_piece(new, old_g) {
+                    Some(old_piece) => &new_g.stationary - old_piece,
+                    None => return,
+                },
+                // Along N the loss is the smooth part F: its curvature there.
+                _ => objective.project_to_kink(&(&new_g.smooth - &old_g.smooth)),
+            }
         };
         let sy = s.dot(&y);
         // Skip pairs without positive curvature (kinks, rounding).
@@ -912,7 +1223,6 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::covariance::Covariance;
 
     fn labels(signs: &[f64]) -> Vec<Label> {
         signs
@@ -1005,21 +1315,37 @@ mod tests {
 
     /// In the 1-D data set the right derivative of the robust loss at
     /// `w = 0`, `(−3(1 − ε) + (1 + ε))/8`, is non-negative for `ε ≥ ½`: there
-    /// the minimiser is `w = 0`. OWL-QN reaches it exactly; for ℓ2 the
-    /// iterates collapse toward it and the line search stalls.
+    /// the minimiser is `w = 0`. OWL-QN (ℓ∞) and the kink handling of the
+    /// ellipsoids (ℓ2, generative: the kink subspace is `{0}`) reach it
+    /// exactly; for ℓ3, which has no kink handling, the iterates collapse
+    /// toward it and the line search stalls.
     #[test]
-    fn large_budget_linf_gives_the_zero_optimum() {
+    fn large_budget_gives_the_zero_optimum() {
         let (x, y) = symmetric_1d();
-        assert_eq!(
-            adversarial_training(&x, &y, &Threat::linf(), 0.6, &TrainingOptions::default()),
-            Err(Error::ZeroOptimum { budget: 0.6 })
-        );
-        match adversarial_training(&x, &y, &Threat::l2(), 0.6, &TrainingOptions::default()) {
+        let cov = Covariance::isotropic(1, 4.0).unwrap();
+        // σ_K(w) = 2|w| for the generative threat: the same threshold at ε/2.
+        for (threat, eps) in [
+            (Threat::linf(), 0.6),
+            (Threat::l2(), 0.6),
+            (Threat::generative(&cov), 0.3),
+        ] {
+            assert_eq!(
+                adversarial_training(&x, &y, &threat, eps, &TrainingOptions::default()),
+                Err(Error::ZeroOptimum { budget: eps }),
+                "{threat}"
+            );
+        }
+        let l3 = Threat::lp(3.0).unwrap();
+        match adversarial_training(&x, &y, &l3, 0.6, &TrainingOptions::default()) {
             Err(Error::TrainingNoConvergence { reason, .. }) => {
                 assert!(reason.contains("collapsed toward w = 0"), "{reason}")
             }
             other => panic!("{other:?}"),
         }
+        // Just below the threshold the optimum is not zero.
+        let clf =
+            adversarial_training(&x, &y, &Threat::l2(), 0.45, &TrainingOptions::default()).unwrap();
+        assert!(clf.weights()[0] > 0.0);
     }
 
     fn random_data(n: usize, d: usize, seed: u64) -> (DMatrix<f64>, Vec<Label>) {
@@ -1058,7 +1384,7 @@ mod tests {
             let objective = Objective::new(&x, &y, threat, 0.4, &options);
             let theta = DVector::from_vec(vec![0.7, -0.3, 0.2, 0.5, 0.1]);
             let point = objective.evaluate(theta.clone());
-            let g = objective.gradient(&point).stationary;
+            let g = objective.gradient(&point).unwrap().stationary;
             let h = 1e-5;
             for i in 0..5 {
                 let mut plus = theta.clone();
@@ -1086,7 +1412,7 @@ mod tests {
         let objective = Objective::new(&x, &y, &threat, 0.25, &options);
         let theta = DVector::from_vec(vec![0.9, -0.4, 0.3, -0.2]);
         let point = objective.evaluate(theta.clone());
-        let g = objective.gradient(&point).stationary;
+        let g = objective.gradient(&point).unwrap().stationary;
         let h = 1e-6;
         for i in 0..4 {
             let mut plus = theta.clone();

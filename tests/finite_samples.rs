@@ -238,7 +238,16 @@ fn train_at_half_budget(
     let options = TrainingOptions::default(); // l2_penalty = 0, fit_bias = true
     let (clf, report) =
         empirical::adversarial_training_with_report(&x, &y, threat, eps, &options).unwrap();
-    assert!(report.converged && report.criterion == Stationarity::Gradient);
+    // Converged with a certified stationarity measure: the gradient, or the
+    // minimal-norm subgradient when the result sits on the kink σ_K(w) = 0
+    // of the eigenspace threat (the finite-sample minimiser can: its
+    // smooth gradient along U_k may fall inside εs̄·∂σ_K(0)).
+    assert!(report.converged && report.gradient_norm <= options.gradient_tolerance);
+    match report.criterion {
+        Stationarity::Gradient => {}
+        Stationarity::MinimalSubgradient => assert_eq!(threat.support(clf.weights()), 0.0),
+        other => panic!("{threat}: unexpected criterion {other:?}"),
+    }
     let bayes = gmm.bayes_classifier().weights().clone();
     (clf.weights().clone(), optimum, bayes)
 }
