@@ -52,13 +52,43 @@
 //! trial step and one `Xᵀr` for the gradient. How it stops depends on the
 //! smoothness of `σ_K` (reported as a [`Stationarity`]):
 //!
-//! - **smooth threats** — ℓp for `1 < p < ∞` (ℓ2 included) and every
-//!   ellipsoid (generative, eigenspace, off-manifold, general factor),
-//!   whose `σ_K(w) = ‖Aᵀw‖` is differentiable wherever `σ_K(w) > 0` — and
-//!   any threat at `ε = 0`: converged when the Euclidean norm of the
-//!   gradient in `(w, b)` is at most
+//! - **ℓp for `1 < p < ∞`, `p ≠ 2`**, whose `σ_K(w) = ‖w‖_q` is
+//!   differentiable except at `w = 0`, and any threat at `ε = 0`: converged
+//!   when the Euclidean norm of the gradient in `(w, b)` is at most
 //!   [`gradient_tolerance`](TrainingOptions::gradient_tolerance)
 //!   ([`Stationarity::Gradient`]).
+//! - **ellipsoids** — ℓ2, generative, generative rank `k`, eigenspace,
+//!   off-manifold, general factor — with `σ_K(w) = ‖Aᵀw‖`: differentiable
+//!   except on the *kink subspace* `N = {w : Aᵀw = 0}` (`{0}` for ℓ2 and
+//!   full-rank factors; the complement of `U_k` for an eigenspace threat).
+//!   The minimiser can sit on `N` — for an eigenspace threat along a
+//!   direction whose class means barely differ, `U_kᵀw* = 0` exactly, as a
+//!   lasso soft-thresholds a weight to zero — so `N` is handled like the
+//!   zeros of OWL-QN (below). Off `N` the criterion is the gradient norm
+//!   ([`Stationarity::Gradient`]). On `N` the loss equals `F`, the loss at
+//!   `ε = 0`, and its subdifferential is `∇F + ε s̄ A·{‖u‖ ≤ 1}` (`∇F` is the
+//!   gradient above without the `v*` term); the criterion is the norm of
+//!   its minimal-norm element ([`Stationarity::MinimalSubgradient`]). In the
+//!   orthogonal blocks `P_b` of `M = AAᵀ = Σ_b m_b P_b` (the covariance's
+//!   spectral blocks, or the thin SVD of a general factor) that element is
+//!   `Σ_b t_b P_b ∇F` with `t_b = 1` on `N` and `t_b = ν/(ν + τ²m_b)`,
+//!   `τ = ε s̄`, where the multiplier `ν ≥ 0` of `‖u‖ ≤ 1` is 0 when
+//!   `Σ_{m_b>0} ‖P_b∇F‖²/(τ²m_b) ≤ 1` and otherwise solves the secular
+//!   equation `Σ_b τ²m_b ‖P_b∇F‖²/(ν + τ²m_b)² = 1` ([`SecularEquation`]
+//!   with `λ = 1/ν`). If `ν = 0` the element lies in `N` and the solver *stays*
+//!   on `N`, where the loss is `F`: L-BFGS directions are projected onto
+//!   `N`. If `ν > 0` it *leaves* along the quasi-Newton direction when the
+//!   directional derivative `∇Fᵀδ + τσ_K(δ)` there is negative, else along
+//!   the negative minimal subgradient (directional derivative
+//!   `−‖g_min‖²`). Off `N`, a trial point `w_t` that crosses `N` —
+//!   `v*(w)ᵀw_t ≤ 0`, the linearisation of `σ_K` at `w` turned
+//!   non-positive, which for a one-dimensional `range(A)` is the sign change
+//!   of OWL-QN — is clipped onto `N` by the orthogonal projection; a line
+//!   search that stalls off `N` tries that projection too. Curvature pairs
+//!   of steps onto or off `N` use the gradient of the smooth piece
+//!   `F + ε s̄ v*ᵀw`, with `v*` from the end off `N` (along such a step
+//!   `σ_K` is exactly linear), as OWL-QN uses the smooth piece of the
+//!   step's orthant.
 //! - **ℓ∞** (`σ_K(w) = ‖w‖₁`, kinks where a weight is zero): the loss is
 //!   smooth inside each orthant, so the solver is OWL-QN (Andrew & Gao,
 //!   *Scalable training of L1-regularized log-linear models*, ICML 2007):
@@ -79,8 +109,11 @@
 //!   (kinks at zero weights as well as at ties) it can creep from plateau
 //!   to plateau for thousands of iterations.
 //!
-//! Hitting [`max_iterations`](TrainingOptions::max_iterations), or a stalled
-//! line search for a threat of the first two kinds, is the typed error
+//! Every accepted step satisfies an Armijo condition with the directional
+//! derivative `L'(θ; δ)` (on `N`, `∇Fᵀδ + ε s̄ σ_K(δ)`), so the loss
+//! decreases monotonically. Hitting
+//! [`max_iterations`](TrainingOptions::max_iterations), or a stalled line
+//! search for a threat of the first three kinds, is the typed error
 //! [`Error::TrainingNoConvergence`] with the state reached.
 //!
 //! **No minimiser.** Without regularisation (`λ = 0`) the loss has no
@@ -89,10 +122,12 @@
 //! tends to 0 along that ray. Every iterate is checked; finding such a
 //! witness gives [`Error::LinearlySeparable`]. `l2_penalty > 0` always
 //! restores a minimiser (the loss becomes strongly convex in `w`); a larger
-//! budget makes robust separation harder. Conversely, when the budget is so large that
-//! `w = 0` minimises the loss (no linear classifier beats the constant
-//! prediction), the result is [`Error::ZeroOptimum`] if the solver reaches
-//! `w = 0` exactly (OWL-QN does) and a stalled line search otherwise.
+//! budget makes robust separation harder. Conversely, when the budget is so
+//! large that `w = 0` minimises the loss (no linear classifier beats the
+//! constant prediction), the result is [`Error::ZeroOptimum`] if the solver
+//! reaches `w = 0` exactly (OWL-QN does, and so does the kink handling of
+//! ellipsoids, for which `0 ∈ N`) and a stalled line search otherwise (ℓp,
+//! `p ∉ {1, 2, ∞}`).
 //!
 //! # Example
 //! ```
@@ -191,8 +226,8 @@ pub struct TrainingOptions {
     /// `(λ/2)‖w‖²`. Default 0 (no regularisation).
     pub l2_penalty: f64,
     /// Stop when the stationarity measure (the Euclidean norm of the
-    /// gradient in `(w, b)`, or of the minimal subgradient for ℓ∞; see the
-    /// module docs) is at most this. It is absolute: the loss is a mean, so
+    /// gradient in `(w, b)`, or of the minimal-norm subgradient for ℓ∞ and on
+    /// the kink of an ellipsoid; see the module docs) is at most this. It is absolute: the loss is a mean, so
     /// its gradient has the scale of the features. Default `1e-8`.
     pub gradient_tolerance: f64,
     /// Iteration cap; reaching it gives [`Error::TrainingNoConvergence`].
@@ -223,8 +258,9 @@ pub enum Stationarity {
     /// The norm of the gradient (the subgradient with `v*(w)` for
     /// non-smooth threats) is at most the tolerance.
     Gradient,
-    /// ℓ∞ threat: the norm of the minimal-norm subgradient is at most the
-    /// tolerance.
+    /// The norm of the minimal-norm subgradient is at most the tolerance:
+    /// for an ℓ∞ threat, and for an ellipsoidal threat whose result sits on
+    /// its kink subspace `Aᵀw = 0` (so `σ_K(w) = 0`).
     MinimalSubgradient,
     /// ℓ1 threat or union: no step along the quasi-Newton direction or the
     /// negative subgradient decreases the loss beyond rounding. No
@@ -242,8 +278,9 @@ pub struct TrainingReport {
     /// The training loss `L(w, b)` at the result.
     pub loss: f64,
     /// The stationarity measure at the result: the norm of the gradient in
-    /// `(w, b)`, of the minimal subgradient for ℓ∞, or of the subgradient
-    /// with `v*(w)` when the run stalled.
+    /// `(w, b)`, of the minimal-norm subgradient for ℓ∞ and on the kink of
+    /// an ellipsoid, or of the subgradient with `v*(w)` when the run
+    /// stalled.
     pub gradient_norm: f64,
     /// True when the stopping criterion [`criterion`](Self::criterion) was
     /// met; a returned report always has it (otherwise the run is an
@@ -308,8 +345,10 @@ pub fn adversarial_training(
 ///   samples with a positive robust margin (no minimiser exists);
 /// - [`Error::ZeroOptimum`] when the minimiser is `w = 0`;
 /// - [`Error::TrainingNoConvergence`] when the iteration cap is reached, or
-///   the line search stalls for a smooth or ℓ∞ threat, before the
-///   stationarity criterion is met.
+///   the line search stalls for a threat other than ℓ1 or a union, before
+///   the stationarity criterion is met;
+/// - [`Error::NoConvergence`] if the secular equation of the minimal-norm
+///   subgradient on an ellipsoid's kink does not converge (not observed).
 pub fn adversarial_training_with_report(
     x: &DMatrix<f64>,
     y: &[Label],
@@ -1346,6 +1385,272 @@ mod tests {
         let clf =
             adversarial_training(&x, &y, &Threat::l2(), 0.45, &TrainingOptions::default()).unwrap();
         assert!(clf.weights()[0] > 0.0);
+    }
+
+    /// The data of the kink checks: the eight points of [`symmetric_1d`] in
+    /// coordinate 0, each repeated with `x_{1+i} = y δ_i ± 1` for every sign
+    /// pattern. At `w = (w₀, 0, …)` the per-point weights are those of the
+    /// 1-D problem — `s = σ(−ln 3) = ¼` for the six points with
+    /// `y x₀ = 1`, `¾` for the other two, `s̄ = 3/8` at `w₀ = ln 3` — and each
+    /// copy pair contributes `2yδ_i` to `Σ s_j y_j x_{j,1+i}`, so
+    ///
+    /// ```text
+    /// ∂_{w_{1+i}} F = −(1/n) Σ_j s_j y_j x_{j,1+i} = −3δ_i/8,   εs̄ = 3ε/8.
+    /// ```
+    ///
+    /// On `N = {w_{1..} = 0}` the loss is the 1-D logistic loss, minimal at
+    /// `w₀ = ln 3`, `b = 0`. For `A = (0; B)` with `B` invertible, that point
+    /// is the minimiser iff `−∇_G F ∈ (3ε/8) B·{‖u‖ ≤ 1}`, i.e. iff
+    /// `‖B⁻¹δ‖ ≤ ε`; otherwise the minimiser is off the kink.
+    fn kink_data(deltas: &[f64]) -> (DMatrix<f64>, Vec<Label>) {
+        let (base_x, base_y) = symmetric_1d();
+        let g = deltas.len();
+        let copies = 1usize << g;
+        let n = base_x.nrows() * copies;
+        let mut x = DMatrix::zeros(n, 1 + g);
+        let mut y = Vec::with_capacity(n);
+        for j in 0..base_x.nrows() {
+            let label = base_y[j].sign();
+            for pattern in 0..copies {
+                let row = j * copies + pattern;
+                x[(row, 0)] = base_x[(j, 0)];
+                for (i, delta) in deltas.iter().enumerate() {
+                    let noise = if pattern >> i & 1 == 1 { 1.0 } else { -1.0 };
+                    x[(row, 1 + i)] = label * delta + noise;
+                }
+                y.push(base_y[j]);
+            }
+        }
+        (x, y)
+    }
+
+    /// Threats whose body is `{(0, Bu) : ‖u‖ ≤ 1}` on `1 + g` coordinates,
+    /// with their `B` (rows: the kink coordinates 1..=g).
+    fn kink_threats(g: usize) -> Vec<(Threat, DMatrix<f64>)> {
+        let d = 1 + g;
+        // Eigenspace and generative rank g: the g largest variances sit on
+        // the kink coordinates; off-manifold 1: the largest on coordinate 0.
+        let rising = Covariance::diagonal(DVector::from_fn(d, |i, _| (1 + i * i) as f64)).unwrap();
+        let falling =
+            Covariance::diagonal(DVector::from_fn(d, |i, _| 9.0 / (1 + i) as f64)).unwrap();
+        let root_variances = DMatrix::from_fn(g, g, |r, c| {
+            if r == c {
+                ((2 + r * (r + 2)) as f64).sqrt()
+            } else {
+                0.0
+            }
+        });
+        let mixing = DMatrix::from_fn(g, g, |r, c| if r == c { 1.5 } else { 0.7 - r as f64 });
+        let mut factor = DMatrix::zeros(d, g);
+        factor.rows_mut(1, g).copy_from(&mixing);
+        vec![
+            (
+                Threat::eigenspace(&rising, g).unwrap(),
+                DMatrix::identity(g, g),
+            ),
+            (Threat::generative_rank(&rising, g).unwrap(), root_variances),
+            (
+                Threat::off_manifold(&falling, 1).unwrap(),
+                DMatrix::identity(g, g),
+            ),
+            (Threat::ellipsoid(factor).unwrap(), mixing),
+        ]
+    }
+
+    /// The robust loss of the module docs, written out independently with
+    /// `σ_K(w) = ‖Bᵀ w_{1..}‖`.
+    fn kink_loss(x: &DMatrix<f64>, y: &[Label], b: &DMatrix<f64>, eps: f64, theta: &[f64]) -> f64 {
+        let d = x.ncols();
+        let w_kink = DVector::from_column_slice(&theta[1..d]);
+        let support = (b.transpose() * w_kink).norm();
+        let mut sum = 0.0;
+        for (j, label) in y.iter().enumerate() {
+            let score: f64 = (0..d).map(|i| theta[i] * x[(j, i)]).sum::<f64>() + theta[d];
+            sum += softplus(eps * support - label.sign() * score);
+        }
+        sum / y.len() as f64
+    }
+
+    /// `δ = ρ ε B z/‖z‖` for a fixed direction `z`, so `‖B⁻¹δ‖ = ρε`.
+    fn kink_deltas(b: &DMatrix<f64>, eps: f64, ratio: f64) -> Vec<f64> {
+        let g = b.nrows();
+        let z = DVector::from_fn(g, |i, _| [0.8, -0.6][i]);
+        let delta = b * z.normalize() * (ratio * eps);
+        delta.as_slice().to_vec()
+    }
+
+    #[test]
+    fn the_minimiser_on_the_kink_is_reached_exactly() {
+        let eps = 0.4;
+        for g in [1, 2] {
+            for (threat, b) in kink_threats(g) {
+                let (x, y) = kink_data(&kink_deltas(&b, eps, 0.8));
+                let (clf, report) = adversarial_training_with_report(
+                    &x,
+                    &y,
+                    &threat,
+                    eps,
+                    &TrainingOptions::default(),
+                )
+                .unwrap();
+                let w = clf.weights();
+                assert_eq!(
+                    report.criterion,
+                    Stationarity::MinimalSubgradient,
+                    "{threat}"
+                );
+                assert!(report.gradient_norm <= 1e-8, "{threat}: {report:?}");
+                // Axis-aligned kink subspaces are projected onto exactly; the
+                // general factor goes through its SVD (rounding of Q's
+                // entries: ~1e-16 relative).
+                for i in 1..=g {
+                    assert!(w[i].abs() <= 1e-14 * w[0], "{threat}: w = {w}");
+                }
+                if threat.is_ellipsoid() && threat.spectral_family().is_some() {
+                    assert!(w.rows(1, g).iter().all(|&v| v == 0.0), "{threat}: w = {w}");
+                }
+                assert!((w[0] - 3f64.ln()).abs() < 1e-8, "{threat}: w = {w}");
+                assert!(clf.bias().abs() < 1e-8);
+            }
+        }
+    }
+
+    /// Past the threshold `‖B⁻¹δ‖ = ε` the minimiser leaves the kink: a
+    /// smooth stationary point, checked against the independent loss — no
+    /// coordinate step of ±h lowers it (a minimum of a convex function that
+    /// is differentiable there).
+    #[test]
+    fn past_the_threshold_the_minimiser_leaves_the_kink() {
+        let eps = 0.4;
+        for g in [1, 2] {
+            for (threat, b) in kink_threats(g) {
+                let deltas = kink_deltas(&b, eps, 1.25);
+                let (x, y) = kink_data(&deltas);
+                let (clf, report) = adversarial_training_with_report(
+                    &x,
+                    &y,
+                    &threat,
+                    eps,
+                    &TrainingOptions::default(),
+                )
+                .unwrap();
+                assert_eq!(report.criterion, Stationarity::Gradient, "{threat}");
+                let w = clf.weights();
+                assert!(threat.support(w) > 1e-3 * w.norm(), "{threat}: w = {w}");
+                let alignment: f64 = (0..g).map(|i| w[1 + i] * deltas[i]).sum();
+                assert!(alignment > 0.0, "{threat}: w = {w}, δ = {deltas:?}");
+                let mut theta: Vec<f64> = w.iter().copied().collect();
+                theta.push(clf.bias());
+                let at = kink_loss(&x, &y, &b, eps, &theta);
+                assert!((at - report.loss).abs() < 1e-14, "{at} vs {}", report.loss);
+                // At h = 1e-4 a curvature of order 0.1 raises the loss by
+                // ~1e-9, far above its rounding (~1e-16).
+                let h = 1e-4;
+                for i in 0..theta.len() {
+                    for step in [h, -h] {
+                        let mut moved = theta.clone();
+                        moved[i] += step;
+                        assert!(
+                            kink_loss(&x, &y, &b, eps, &moved) > at,
+                            "{threat}, coordinate {i}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The minimal-norm element of `{g + τAu : ‖u‖ ≤ 1}` for every kind of
+    /// kink subspace, checked by its optimality certificate: `e = g + τAu`
+    /// with `‖u‖ ≤ 1` (`u` from least squares on the explicit factor) and
+    /// `eᵀ(c − e) ≥ 0` for every `c` of the set, i.e.
+    /// `eᵀ(g − e) − τ‖Aᵀe‖ ≥ 0`. For two-column factors also against a
+    /// brute-force polar grid over the disc.
+    #[test]
+    fn minimal_subgradient_is_the_projection_of_zero_onto_the_set() {
+        use rand::{rngs::StdRng, Rng, SeedableRng};
+        let d = 4;
+        let q = crate::default_model::seeded_rotation(d, 3);
+        let values = [5.0, 3.0, 1.0, 0.5];
+        let dense = Covariance::dense(
+            &q * DMatrix::from_diagonal(&DVector::from_row_slice(&values)) * q.transpose(),
+        )
+        .unwrap();
+        let spiked = Covariance::spiked(
+            q.columns(0, 2).into_owned(),
+            DVector::from_vec(vec![5.0, 3.0]),
+            0.5,
+        )
+        .unwrap();
+        let basis = |k: usize| dense.leading_basis(k).unwrap();
+        let lead = basis(4);
+        let scaled =
+            |k: usize| DMatrix::from_fn(d, k, |r, c| lead[(r, c)] * dense.eigenvalues()[c].sqrt());
+        let complement = |k: usize| lead.columns(k, d - k).into_owned();
+        let noise_projector =
+            DMatrix::identity(d, d) - q.columns(0, 2) * q.columns(0, 2).transpose();
+        let general = DMatrix::from_row_slice(4, 2, &[1.0, 0.2, -0.5, 0.8, 0.3, 0.0, 0.0, 1.1]);
+        let cases: Vec<(Threat, DMatrix<f64>)> = vec![
+            (Threat::l2(), DMatrix::identity(d, d)),
+            (Threat::generative(&dense), scaled(4)),
+            (Threat::generative_rank(&dense, 2).unwrap(), scaled(2)),
+            (Threat::eigenspace(&dense, 3).unwrap(), basis(3)),
+            (Threat::off_manifold(&dense, 2).unwrap(), complement(2)),
+            (Threat::off_manifold(&spiked, 2).unwrap(), noise_projector),
+            (Threat::ellipsoid(general.clone()).unwrap(), general),
+        ];
+        let mut rng = StdRng::seed_from_u64(17);
+        for (threat, a) in &cases {
+            let subspace = KinkSubspace::new(threat).unwrap();
+            let pseudo_inverse = a.clone().pseudo_inverse(1e-12).unwrap();
+            let mut states = (0, 0);
+            for draw in 0..40 {
+                let g = DVector::from_fn(d, |_, _| rng.random::<f64>() * 2.0 - 1.0);
+                let tau = 10f64.powf(rng.random::<f64>() * 2.0 - 1.5);
+                let (e, state) = subspace.minimal_subgradient(&g, tau).unwrap();
+                match state {
+                    KinkState::Stay => states.0 += 1,
+                    _ => states.1 += 1,
+                }
+                let u = &pseudo_inverse * (&e - &g) / tau;
+                let rebuilt = &g + a * &u * tau;
+                assert!(
+                    (rebuilt - &e).norm() <= 1e-12 * g.norm(),
+                    "{threat}: e ∉ g + τ range(A)"
+                );
+                assert!(u.norm() <= 1.0 + 1e-10, "{threat}: ‖u‖ = {}", u.norm());
+                let certificate = e.dot(&(&g - &e)) - tau * (a.transpose() * &e).norm();
+                assert!(
+                    certificate >= -1e-12 * g.norm_squared(),
+                    "{threat}: {certificate}"
+                );
+                // Stay means e ⊥ range(A), i.e. Aᵀe = 0.
+                if state == KinkState::Stay {
+                    assert!((a.transpose() * &e).norm() <= 1e-12 * g.norm());
+                }
+                if a.ncols() == 2 && draw % 4 == 0 {
+                    let mut best = f64::INFINITY;
+                    for i in 0..=200 {
+                        for j in 0..400 {
+                            let r = i as f64 / 200.0;
+                            let phi = j as f64 * std::f64::consts::TAU / 400.0;
+                            let u = DVector::from_vec(vec![r * phi.cos(), r * phi.sin()]);
+                            best = best.min((&g + a * u * tau).norm());
+                        }
+                    }
+                    // The grid spacing (1/200 in radius, 2π/400 in angle)
+                    // bounds its excess over the true minimum by ~τ‖A‖/60.
+                    assert!(
+                        e.norm() <= best + 1e-14,
+                        "{threat}: {} vs grid {best}",
+                        e.norm()
+                    );
+                    assert!(best - e.norm() <= 0.02 * tau * a.norm(), "{threat}");
+                }
+            }
+            // The τ range covers both outcomes for every threat.
+            assert!(states.0 > 0 && states.1 > 0, "{threat}: {states:?}");
+        }
     }
 
     fn random_data(n: usize, d: usize, seed: u64) -> (DMatrix<f64>, Vec<Label>) {
