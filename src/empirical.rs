@@ -861,13 +861,15 @@ impl<'a> Objective<'a> {
     /// The directional derivative `L'(θ; δ) = max_{g ∈ ∂L(θ)} gᵀδ`: on an
     /// ellipsoid's kink `∇Fᵀδ + εs̄ σ_K(δ_w)`; elsewhere `gᵀδ` with the
     /// stationarity subgradient (the gradient where `L` is differentiable;
-    /// for ℓ∞ the OWL-QN model of the step's orthant).
+    /// for ℓ∞ the OWL-QN model of the step's orthant). Unchecked: a
+    /// non-finite direction gives NaN, which rejects it, not a panic.
     fn directional_derivative(&self, gradient: &Gradient, delta: &DVector<f64>) -> f64 {
         match gradient.kink {
             KinkState::Off => gradient.stationary.dot(delta),
             KinkState::Stay | KinkState::Leave => {
                 let reach = self.eps * gradient.mean_weight;
-                gradient.smooth.dot(delta) + reach * self.threat.support(&self.weights(delta))
+                gradient.smooth.dot(delta)
+                    + reach * self.threat.support_unchecked(&self.weights(delta))
             }
         }
     }
@@ -878,7 +880,8 @@ impl<'a> Objective<'a> {
             KinkState::Off => gradient.stationary.dot(delta),
             KinkState::Stay | KinkState::Leave => {
                 let reach = self.eps * gradient.mean_weight;
-                gradient.smooth.dot(delta) - reach * self.threat.support(&self.weights(delta))
+                gradient.smooth.dot(delta)
+                    - reach * self.threat.support_unchecked(&self.weights(delta))
             }
         }
     }
