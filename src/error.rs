@@ -229,7 +229,8 @@ pub enum Error {
         /// Iterations taken.
         iterations: usize,
         /// The stationarity measure reached (the norm of the gradient, or of
-        /// the minimal subgradient for ℓ∞ threats).
+        /// the minimal-norm subgradient for ℓ∞ threats and on the kink of an
+        /// ellipsoidal threat).
         stationarity: f64,
         /// The tolerance that was asked for.
         tolerance: f64,
