@@ -315,7 +315,7 @@ pub fn minimal_perturbations_with(
     ensure_dim("points (columns)", clf.dim(), xs.ncols())?;
     ensure_dim("labels", xs.nrows(), ys.len())?;
     let w = clf.weights();
-    let mut margins = xs * w;
+    let mut margins = crate::linalg::mat_vec(xs, w);
     let signs: Vec<f64> = ys.iter().map(|y| y.sign()).collect();
     for (i, (m, s)) in margins.iter_mut().zip(&signs).enumerate() {
         *m = s * (*m + clf.bias());

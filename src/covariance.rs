@@ -475,7 +475,7 @@ impl Covariance {
     pub(crate) fn coordinates_unchecked(&self, v: &DVector<f64>) -> EigenCoordinates {
         match &self.inner.kind {
             Kind::Dense { basis, .. } => EigenCoordinates {
-                explicit: basis.tr_mul(v),
+                explicit: crate::linalg::mat_tr_vec(basis, v),
                 residual: None,
             },
             Kind::Diagonal { order, .. } => EigenCoordinates {
@@ -483,9 +483,9 @@ impl Covariance {
                 residual: None,
             },
             Kind::Spiked { basis, .. } => {
-                let explicit = basis.tr_mul(v);
+                let explicit = crate::linalg::mat_tr_vec(basis, v);
                 let mut residual = v.clone();
-                residual.gemv(-1.0, basis, &explicit, 1.0);
+                crate::linalg::gemv(&mut residual, -1.0, basis, &explicit, true);
                 EigenCoordinates {
                     explicit,
                     residual: Some(residual),
@@ -501,7 +501,7 @@ impl Covariance {
         match &self.inner.kind {
             Kind::Spiked { basis, .. } => {
                 let k = basis.ncols();
-                let explicit = basis.tr_mul(v);
+                let explicit = crate::linalg::mat_tr_vec(basis, v);
                 let mut out = DVector::zeros(k + 1);
                 for i in 0..k {
                     out[i] = explicit[i] * explicit[i];
@@ -510,7 +510,7 @@ impl Covariance {
                 // ‖v‖² − ‖Uᵀv‖² cancels catastrophically when v lies (almost)
                 // on span(U) and left a spurious ~1e-8‖v‖ off-manifold part.
                 let mut residual = v.clone();
-                residual.gemv(-1.0, basis, &explicit, 1.0);
+                crate::linalg::gemv(&mut residual, -1.0, basis, &explicit, true);
                 out[k] = residual.norm_squared();
                 out
             }
@@ -522,7 +522,7 @@ impl Covariance {
     #[allow(clippy::wrong_self_convention)] // the covariance supplies the basis
     pub(crate) fn from_coordinates_unchecked(&self, coords: &EigenCoordinates) -> DVector<f64> {
         match &self.inner.kind {
-            Kind::Dense { basis, .. } => basis * &coords.explicit,
+            Kind::Dense { basis, .. } => crate::linalg::mat_vec(basis, &coords.explicit),
             Kind::Diagonal { order, .. } => {
                 let mut out = DVector::zeros(self.dim());
                 for (j, &axis) in order.iter().enumerate() {
@@ -535,7 +535,7 @@ impl Covariance {
                     Some(r) => r.clone(),
                     None => DVector::zeros(self.dim()),
                 };
-                out.gemv(1.0, basis, &coords.explicit, 1.0);
+                crate::linalg::gemv(&mut out, 1.0, basis, &coords.explicit, true);
                 out
             }
         }
@@ -559,22 +559,22 @@ impl Covariance {
                 out
             }
             Kind::Dense { basis, .. } => {
-                let mut c = basis.tr_mul(v);
+                let mut c = crate::linalg::mat_tr_vec(basis, v);
                 for j in 0..c.len() {
                     c[j] *= f(j, values[j]);
                 }
-                basis * c
+                crate::linalg::mat_vec(basis, &c)
             }
             Kind::Spiked { basis, .. } => {
                 let k = basis.ncols();
-                let mut c = basis.tr_mul(v);
+                let mut c = crate::linalg::mat_tr_vec(basis, v);
                 let g = f(k, values[k]);
                 // f(Σ)v = U (f(Λ) − g) Uᵀ v + g v.
                 for j in 0..k {
                     c[j] *= f(j, values[j]) - g;
                 }
                 let mut out = v * g;
-                out.gemv(1.0, basis, &c, 1.0);
+                crate::linalg::gemv(&mut out, 1.0, basis, &c, true);
                 out
             }
         }
@@ -587,7 +587,7 @@ impl Covariance {
     pub fn mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(match &self.inner.kind {
-            Kind::Dense { matrix, .. } => matrix * v,
+            Kind::Dense { matrix, .. } => crate::linalg::mat_vec(matrix, v),
             _ => self.map_spectrum_unchecked(v, |_, l| l),
         })
     }

@@ -199,7 +199,7 @@ pub fn robust_error(
     ensure_dim("samples (columns of x)", clf.dim(), x.ncols())?;
     ensure_dim("labels", x.nrows(), y.len())?;
     let reach = eps * threat.try_support(clf.weights())?;
-    let scores = x * clf.weights();
+    let scores = crate::linalg::mat_vec(x, clf.weights());
     // A non-finite entry of x makes its score NaN or infinite (0·∞ is NaN),
     // so checking the n scores replaces an O(nd) scan of x.
     ensure_finite("x", scores.as_slice())?;
@@ -709,7 +709,7 @@ impl<'a> Objective<'a> {
                 -1.0 / negatives as f64
             }
         });
-        let u = self.x.tr_mul(&weights_diff);
+        let u = crate::linalg::mat_tr_vec(self.x, &weights_diff);
         let mut theta = DVector::zeros(d + 1);
         let norm_sq = u.norm_squared();
         if norm_sq > 0.0 && norm_sq.is_finite() {
@@ -717,7 +717,7 @@ impl<'a> Objective<'a> {
         }
         if self.fit_bias {
             let weights_mid = weights_diff.abs() * 0.5;
-            let mid = self.x.tr_mul(&weights_mid);
+            let mid = crate::linalg::mat_tr_vec(self.x, &weights_mid);
             let w = theta.rows(0, d);
             theta[d] = -w.dot(&mid) + (positives as f64 / negatives as f64).ln();
         }
@@ -744,7 +744,7 @@ impl<'a> Objective<'a> {
         let d = self.dim();
         let w = self.weights(&theta);
         let b = theta[d];
-        let scores = self.x * &w;
+        let scores = crate::linalg::mat_vec(self.x, &w);
         let support = if self.eps > 0.0 {
             self.threat.support(&w)
         } else {
@@ -790,7 +790,7 @@ impl<'a> Objective<'a> {
         }
         let mean_weight = sum_weights / n;
         let w = point.theta.rows(0, d);
-        let data = self.x.tr_mul(&weighted);
+        let data = crate::linalg::mat_tr_vec(self.x, &weighted);
         let mut smooth = DVector::zeros(d + 1);
         for i in 0..d {
             smooth[i] = -data[i] / n + self.lambda * w[i];

@@ -39,6 +39,7 @@ pub mod empirical;
 pub mod error;
 pub mod fit;
 pub mod gmm;
+mod linalg;
 pub mod normal;
 pub mod robust;
 pub mod threat;
