@@ -613,6 +613,49 @@ fn matched_budgets_by_hand_for_linf() {
 }
 
 #[test]
+fn matched_budgets_for_l1_on_the_default_model_round_trip() {
+    // The bracket of the ℓ1 search ends at ε = ‖μ‖₁, where μ is on the
+    // boundary of the ball: that solve once failed (NoConvergence), so every
+    // ℓ1 matched budget did.
+    let gmm = manifold_robustness::default_model();
+    let l1 = Threat::l1();
+    let radius = gmm.half_difference().abs().sum();
+    let mut previous = 0.0;
+    for tau in [0.02, 0.1, 0.3, 0.45] {
+        let r = -normal::quantile(tau).unwrap();
+        let matched = tradeoff::matched_optimum(&gmm, &l1, tau).unwrap();
+        let eps = tradeoff::matched_budget(&gmm, &l1, tau).unwrap();
+        assert_eq!(eps, matched.budget());
+        assert!(eps > previous && eps < radius, "τ = {tau}: ε = {eps}");
+        previous = eps;
+        // An independent solve at ε: r* ∈ [distance − gap, distance], and the
+        // search guarantees |r*(ε) − r_τ| ≤ 2 gap + MATCH_TOLERANCE r_τ
+        // (module docs); φ ≤ PDF_MAX carries that to the robust error.
+        let again = gmm.robust_optimum(&l1, eps).unwrap();
+        let tol = 2.0 * matched.gap() + again.gap() + tradeoff::MATCH_TOLERANCE * r + 1e-14;
+        assert!(
+            (again.distance() - r).abs() <= tol,
+            "τ = {tau}: r*(ε) = {}, r_τ = {r}",
+            again.distance()
+        );
+        assert!((again.robust_error() - tau).abs() <= PDF_MAX * tol + 1e-15);
+        // Smallest such budget: r* is convex with r*(‖μ‖₁) = 0, so left of ε
+        // it rises at least as steeply as the chord to ‖μ‖₁:
+        // r*(0.999ε) ≥ r_τ + 0.001 ε r_τ/(‖μ‖₁ − ε), far above the tolerance.
+        let below = gmm.robust_optimum(&l1, 0.999 * eps).unwrap();
+        let rise = 1e-3 * eps * r / (radius - eps);
+        assert!(
+            below.distance() >= r + rise - tol - below.gap(),
+            "τ = {tau}"
+        );
+    }
+    // τ = 1/2: the smallest ℓ1 ball holding μ, radius ‖μ‖₁.
+    let optimum = tradeoff::matched_optimum(&gmm, &l1, 0.5).unwrap();
+    assert_eq!(optimum.budget(), radius);
+    assert_eq!(optimum.robust_error(), 0.5);
+}
+
+#[test]
 fn matched_budget_of_a_union_uses_its_parts() {
     // Σ = I, μ = (3, 1). The union of ℓ2 at 1 and ℓ∞ at 1 is
     // conv(B₂ ∪ B∞) = B∞ (the ℓ2 ball lies inside the ℓ∞ ball), so its matched

@@ -487,6 +487,107 @@ fn p4_budget_covering_the_mean_gives_no_classifier() {
     }
 }
 
+/// A budget exactly at the covering radius (`ε = ‖μ‖_p`, or a union part
+/// whose budget is exactly `‖μ‖_p`): `μ` is on the boundary, `r* = 0`, and
+/// the answer is zero weights. The norm the caller sums need not round like
+/// the solver's gauge (the ℓ1 gauge sums sorted magnitudes: for
+/// `μ = (0.1, −0.3, 1.1)` the natural order gives `1.5`, the sorted one
+/// `1.5 + 2⁻⁵²`), which once made the ℓ1 solver stop with no iterate
+/// (`NoConvergence`, gap ∞) and made unions fall back to the gradient
+/// method (distance ≈ 1e-9 ‖μ‖_{Σ⁻¹}). The boundary point `μ/γ(μ)` is then
+/// the adversary; `γ(μ)` is a sum of `d` terms, so it is off by at most
+/// `d ε_mach` relative, and so is `‖μ − μ/γ‖_{Σ⁻¹}` relative to `‖μ‖_{Σ⁻¹}`.
+#[test]
+fn p4_budget_exactly_at_the_covering_radius_gives_no_classifier() {
+    let default = manifold_robustness::default_model();
+    let models = [
+        (
+            Covariance::diagonal(vec(&[4.0, 1.0, 0.25])).unwrap(),
+            vec(&[0.1, -0.3, 1.1]),
+        ),
+        (default.covariance().clone(), default.half_difference()),
+    ];
+    for (cov, mu) in &models {
+        let d = mu.len() as f64;
+        let scale = cov.inverse_quadratic_form(mu).unwrap().sqrt();
+        let l1 = l1_norm(mu);
+        let cases = [
+            (Threat::l1(), l1),
+            (Threat::linf(), mu.amax()),
+            (Threat::lp(3.0).unwrap(), lp_norm(mu, 3.0)),
+            (Threat::lp(1.5).unwrap(), lp_norm(mu, 1.5)),
+            // The ℓ1 part at budget 2 · (l1 / 2) = l1 exactly covers μ; the
+            // tiny ℓ2 part cannot.
+            (
+                Threat::union(vec![(Threat::l1(), 2.0), (Threat::l2(), 1e-3)]).unwrap(),
+                l1 / 2.0,
+            ),
+            (
+                Threat::union(vec![(Threat::l2(), 1e-3), (Threat::linf(), 1.0)]).unwrap(),
+                mu.amax(),
+            ),
+        ];
+        for (threat, eps) in cases {
+            let sol = solve(cov, mu, &threat, eps, &options())
+                .unwrap_or_else(|e| panic!("{threat} at ε = {eps}, d = {d}: {e}"));
+            assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
+            assert!(
+                sol.distance <= d * f64::EPSILON * scale,
+                "{threat}: distance {}",
+                sol.distance
+            );
+            assert_eq!((sol.lower_bound, sol.gap), (0.0, sol.distance));
+            // The adversary is in εK up to the same rounding.
+            let gauge = match threat.union_parts() {
+                Some(_) => threat_gauge_of_covering_part(&threat, &sol.adversary, eps),
+                None => any_lp_norm(&sol.adversary, threat.lp_exponent().unwrap()) / eps,
+            };
+            assert!(gauge <= 1.0 + d * f64::EPSILON, "{threat}: gauge {gauge}");
+        }
+        // The exact polyhedral solvers certify r* = 0 even with a zero
+        // tolerance (μ itself is feasible to the rounding of its norm).
+        let exact = SolverOptions {
+            gap_tolerance: 0.0,
+            ..options()
+        };
+        for (threat, eps) in [(Threat::l1(), l1), (Threat::linf(), mu.amax())] {
+            let sol = solve(cov, mu, &threat, eps, &exact).unwrap();
+            assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
+            assert!(sol.distance <= d * f64::EPSILON * scale);
+        }
+    }
+    // Through the model: robust error exactly 1/2, no classifier.
+    let optimum = default
+        .robust_optimum(&Threat::l1(), default.half_difference().abs().sum())
+        .unwrap();
+    assert_eq!(optimum.robust_error(), 0.5);
+    assert!(optimum.classifier().is_none());
+}
+
+/// The gauge, relative to its budget, of the union part that covers `μ` in
+/// [`p4_budget_exactly_at_the_covering_radius_gives_no_classifier`] (the
+/// ℓ1 or ℓ∞ part): the adversary lies in that part alone.
+fn threat_gauge_of_covering_part(threat: &Threat, z: &DVector<f64>, eps: f64) -> f64 {
+    threat
+        .union_parts()
+        .unwrap()
+        .iter()
+        .filter_map(|(part, budget)| match part.lp_exponent() {
+            Some(p) if p == 1.0 || p == f64::INFINITY => Some(any_lp_norm(z, p) / (eps * budget)),
+            _ => None,
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// `‖v‖_p` for `p ∈ [1, ∞]`.
+fn any_lp_norm(v: &DVector<f64>, p: f64) -> f64 {
+    if p == f64::INFINITY {
+        v.amax()
+    } else {
+        lp_norm(v, p)
+    }
+}
+
 #[test]
 fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
     let cov = Covariance::diagonal(vec(&[4.0, 1.0, 0.25, 0.01])).unwrap();

@@ -22,7 +22,10 @@
 //! bookkeeping. When `μ ∈ εK` the distance is 0 and no classifier beats
 //! `1/2`: the weights are then all zero. This is certified exactly when
 //! one body of the threat contains `μ` (a gauge check), and otherwise
-//! when a feasible `z` comes within `gap_tolerance · ‖μ‖_{Σ⁻¹}` of `μ`.
+//! when a feasible `z` comes within `gap_tolerance · ‖μ‖_{Σ⁻¹}` of `μ`;
+//! the first such `z` tried is the boundary point `μ/γ(μ)` of the body
+//! with the smallest gauge, which settles budgets on the covering radius
+//! up to rounding (`ε = ‖μ‖₁` summed in another order than the gauge's).
 //!
 //! # Methods
 //!
@@ -401,11 +404,22 @@ pub fn solve(
     }
     let mut parts = Vec::new();
     flatten(threat, eps, &mut parts)?;
-    // Exact coverage: one body already contains μ.
-    if parts.iter().any(|part| {
-        projection::union_gauge(std::slice::from_ref(part), std::slice::from_ref(mu)) <= 1.0
-    }) {
+    // Coverage: one body contains μ (gauge ≤ 1), or its boundary point
+    // μ/γ is within the target of μ. The second case is a budget on the
+    // boundary up to rounding: the ℓ1 gauge sums sorted magnitudes, so at
+    // `ε = ‖μ‖₁` summed in another order it can come out a few ulps above 1.
+    let gauge = parts
+        .iter()
+        .map(|part| projection::union_gauge(std::slice::from_ref(part), std::slice::from_ref(mu)))
+        .fold(f64::INFINITY, f64::min);
+    if gauge <= 1.0 {
         return Ok(context.covered(mu.clone(), 0));
+    }
+    if gauge.is_finite() {
+        let boundary = context.covered(mu / gauge, 0);
+        if boundary.distance <= tolerance * scale {
+            return Ok(boundary);
+        }
     }
     if parts.len() == 1 {
         let mut iterations = 0;
@@ -561,7 +575,17 @@ impl Context<'_> {
         let bayes = self.metric.solve(self.mu);
         let s_hi = bayes.amax();
         let l1 = |v: &DVector<f64>| v.iter().map(|x| x.abs()).sum::<f64>();
-        let f_lo = l1(self.mu) - c;
+        let norm_mu = l1(self.mu);
+        let f_lo = norm_mu - c;
+        if f_lo <= 0.0 {
+            // μ lies in the ball (up to the rounding of its norm, which the
+            // covering check may have judged the other way): no sign change
+            // to bracket, and r* = 0 up to rounding.
+            let z = self.mu * (c / norm_mu).min(1.0);
+            let upper = self.metric.inverse_quadratic(&(self.mu - &z)).sqrt();
+            bounds.offer_upper(&z, upper);
+            return Ok(bounds);
+        }
         let mut search = Brent::new(0.0, f_lo, s_hi, -c, 0.0);
         let mut warm = bayes.clone();
         let mut warm_s = s_hi;
