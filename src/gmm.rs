@@ -14,10 +14,12 @@
 //! with `Δ = ‖μ₊ − μ₋‖_{Σ⁻¹}` and `ℓ = ln(π/(1 − π))` the Bayes error is
 //! `π Φ(−Δ/2 − ℓ/Δ) + (1 − π) Φ(−Δ/2 + ℓ/Δ)`, i.e. `Φ(−Δ/2)` at `π = 1/2`.
 
+use std::sync::OnceLock;
+
 use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::{Label, LinearClassifier};
-use crate::covariance::Covariance;
+use crate::covariance::{Covariance, EigenCoordinates};
 use crate::error::{ensure_finite, Error, Result};
 use crate::normal;
 
@@ -45,6 +47,11 @@ pub struct Gmm {
     mean_neg: DVector<f64>,
     covariance: Covariance,
     prior_pos: f64,
+    /// Eigen-coordinates of `μ = (μ₊ − μ₋)/2`, computed on first use: the
+    /// Bayes classifier, the separation and every robust-optimum sweep start
+    /// from them, and for a large spiked model each recomputation is a pass
+    /// over the `d × k` basis.
+    mean_coordinates: OnceLock<EigenCoordinates>,
 }
 
 impl Gmm {
@@ -78,6 +85,7 @@ impl Gmm {
             mean_neg,
             covariance,
             prior_pos,
+            mean_coordinates: OnceLock::new(),
         })
     }
 
@@ -154,21 +162,40 @@ impl Gmm {
         }
     }
 
-    /// The Mahalanobis separation `Δ = ‖μ₊ − μ₋‖_{Σ⁻¹}`.
+    /// Eigen-coordinates of `μ = (μ₊ − μ₋)/2` in the covariance's basis,
+    /// computed once and cached.
+    pub(crate) fn mean_coordinates(&self) -> &EigenCoordinates {
+        self.mean_coordinates.get_or_init(|| {
+            self.covariance
+                .coordinates_unchecked(&self.half_difference())
+        })
+    }
+
+    /// The Mahalanobis separation `Δ = ‖μ₊ − μ₋‖_{Σ⁻¹} = 2‖μ‖_{Σ⁻¹}`.
     pub fn separation(&self) -> f64 {
-        let diff = &self.mean_pos - &self.mean_neg;
-        self.covariance
-            .spectral_sum_unchecked(&diff, |_, l| 1.0 / l)
-            .sqrt()
+        let energies = self.mean_coordinates().block_energies();
+        let values = self.covariance.eigenvalues();
+        let mut sum = 0.0;
+        for b in 0..energies.len() {
+            sum += energies[b] / values[b];
+        }
+        2.0 * sum.sqrt()
     }
 
     /// The Bayes-optimal classifier `w_B = Σ⁻¹(μ₊ − μ₋)`,
     /// `b_B = −w_Bᵀc + ln(π/(1 − π))`.
     pub fn bayes_classifier(&self) -> LinearClassifier {
-        let diff = &self.mean_pos - &self.mean_neg;
-        let w = self
-            .covariance
-            .map_spectrum_unchecked(&diff, |_, l| 1.0 / l);
+        // Σ⁻¹(2μ) from μ's cached eigen-coordinates: one pass over the basis.
+        let mut coords = self.mean_coordinates().clone();
+        let values = self.covariance.eigenvalues();
+        let k = coords.explicit.len();
+        for i in 0..k {
+            coords.explicit[i] *= 2.0 / values[i];
+        }
+        if let Some(residual) = coords.residual.as_mut() {
+            *residual *= 2.0 / values[k];
+        }
+        let w = self.covariance.from_coordinates_unchecked(&coords);
         let b = -w.dot(&self.center()) + (self.prior_pos / (1.0 - self.prior_pos)).ln();
         LinearClassifier::new(w, b).expect("Σ⁻¹(μ₊ − μ₋) is finite and non-zero for a valid model")
     }

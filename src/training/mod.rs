@@ -454,6 +454,7 @@ impl Gmm {
                 Ok(Some(Arc::new(EllipsoidProblem::prepare(
                     self.covariance(),
                     &mu,
+                    self.mean_coordinates(),
                     view,
                 )?)))
             }

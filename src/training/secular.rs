@@ -777,19 +777,26 @@ impl EllipsoidProblem {
     /// # Errors
     /// [`Error::Unsupported`] for a model-based threat built from a different
     /// covariance than a non-dense model's; [`Error::Decomposition`].
+    ///
+    /// `mu_coordinates` are `μ`'s eigen-coordinates in `covariance`, which
+    /// the model caches, so a sweep on a shared eigenbasis costs no pass over
+    /// the basis at all.
     pub(crate) fn prepare(
         covariance: &Covariance,
         mu: &DVector<f64>,
+        mu_coordinates: &EigenCoordinates,
         view: EllipsoidView<'_>,
     ) -> Result<EllipsoidProblem> {
         let blocks = covariance.eigenvalues().len();
         match view {
-            EllipsoidView::Identity => {
-                Self::shared(covariance, mu, DVector::from_element(blocks, 1.0))
-            }
+            EllipsoidView::Identity => Self::shared(
+                covariance,
+                mu_coordinates,
+                DVector::from_element(blocks, 1.0),
+            ),
             EllipsoidView::Spectral(threat) => {
                 if shares_eigenbasis(covariance, &threat.covariance) {
-                    Self::shared(covariance, mu, threat.weights.clone())
+                    Self::shared(covariance, mu_coordinates, threat.weights.clone())
                 } else if covariance.representation() == Representation::Dense {
                     let m = spectral_matrix(threat);
                     Self::generalized(covariance, mu, ThreatMatrix::Dense(m))
@@ -810,10 +817,10 @@ impl EllipsoidProblem {
 
     fn shared(
         covariance: &Covariance,
-        mu: &DVector<f64>,
+        mu_coordinates: &EigenCoordinates,
         weights: DVector<f64>,
     ) -> Result<EllipsoidProblem> {
-        let coords = covariance.coordinates_unchecked(mu);
+        let coords = mu_coordinates.clone();
         let energies = coords.block_energies();
         let values = covariance.eigenvalues();
         let c: Vec<f64> = (0..values.len()).map(|b| energies[b] / values[b]).collect();
