@@ -25,7 +25,10 @@ use rand::SeedableRng;
 
 #[path = "common/plot.rs"]
 mod plot;
-use plot::{draw_chart, per_direction, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE, PANEL};
+use plot::{
+    draw_chart, per_direction, running_sums, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE,
+    PANEL,
+};
 
 fn main() -> Outcome<()> {
     let gmm = default_model();
@@ -84,13 +87,7 @@ fn energy_profiles(gmm: &Gmm, path: &Path) -> Outcome<()> {
                 .mean_energy_profile(gmm.covariance())?
                 .ok_or("no point was flipped")?;
             let values = profile.shares().as_slice();
-            let running: Vec<f64> = values
-                .iter()
-                .scan(0.0, |sum, v| {
-                    *sum += v;
-                    Some(*sum)
-                })
-                .collect();
+            let running = running_sums(values);
             for (target, data) in [(&mut shares, values), (&mut cumulative, &running[..])] {
                 target.push(Series {
                     name: name.to_string(),

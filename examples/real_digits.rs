@@ -30,7 +30,10 @@ use plotters::prelude::*;
 
 #[path = "common/plot.rs"]
 mod plot;
-use plot::{draw_chart, per_direction, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE, PANEL};
+use plot::{
+    draw_chart, per_direction, running_sums, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE,
+    PANEL,
+};
 
 /// Ridge penalty of the logistic regression: the digit pairs are linearly
 /// separable, so without a penalty the logistic loss has no minimiser.
@@ -1005,13 +1008,7 @@ fn write_figures(
             .mean_energy_profile(cov)?
             .ok_or("no test image was flipped")?;
         let shares = profile.shares().as_slice();
-        let running: Vec<f64> = shares
-            .iter()
-            .scan(0.0, |sum, v| {
-                *sum += v;
-                Some(*sum)
-            })
-            .collect();
+        let running = running_sums(shares);
         for (target, values) in [(&mut series, shares), (&mut cumulative, &running[..])] {
             target.push(Series {
                 name: name.to_string(),

@@ -213,3 +213,14 @@ pub fn per_direction(values: &[f64]) -> Vec<(f64, f64)> {
         .map(|(i, &v)| ((i + 1) as f64, v))
         .collect()
 }
+
+/// Running sums `S_k = e₁ + … + e_k` of per-direction shares.
+pub fn running_sums(values: &[f64]) -> Vec<f64> {
+    values
+        .iter()
+        .scan(0.0, |sum, v| {
+            *sum += v;
+            Some(*sum)
+        })
+        .collect()
+}
