@@ -10,11 +10,11 @@ mod pipelines;
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use manifold_robustness::default_model::power_law_model;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
-    empirical, minimal_perturbations, Covariance, Label, LinearClassifier, Threat,
+    Covariance, Label, LinearClassifier, Threat, empirical, minimal_perturbations,
 };
 use pipelines::{dense_inputs, dense_pipeline, interior_budgets, spiked_inputs, spiked_pipeline};
 use rand::rngs::StdRng;

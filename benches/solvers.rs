@@ -15,7 +15,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use manifold_robustness::default_model::{power_law_model, seeded_rotation};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Error, Gmm, Threat};

@@ -3,10 +3,10 @@
 //! Run with `cargo run --release --example disentangle`.
 
 use manifold_robustness::{
-    attack_energy_summary, default_model, tradeoff, Gmm, LinearClassifier, Result, Threat,
+    Gmm, LinearClassifier, Result, Threat, attack_energy_summary, default_model, tradeoff,
 };
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// Points attacked in one batch for the claim-1 table.
 const CLAIM1_POINTS: usize = 10_000;

@@ -17,17 +17,17 @@
 
 use std::path::{Path, PathBuf};
 
-use manifold_robustness::{default_model, tradeoff, Gmm, LinearClassifier, Threat};
+use manifold_robustness::{Gmm, LinearClassifier, Threat, default_model, tradeoff};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 #[path = "common/plot.rs"]
 mod plot;
 use plot::{
-    draw_chart, per_direction, running_sums, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE,
-    PANEL,
+    Chart, FIGURE_DIR, Outcome, PALETTE, PANEL, Scale, Series, draw_chart, per_direction,
+    running_sums,
 };
 
 fn main() -> Outcome<()> {

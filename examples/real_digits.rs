@@ -23,16 +23,16 @@ use manifold_robustness::datasets::{self, Digits};
 use manifold_robustness::empirical::{self, TrainingOptions};
 use manifold_robustness::nalgebra::DMatrix;
 use manifold_robustness::{
-    attack_energy_summary, energy_profile, minimal_perturbations, tradeoff, Fit, Gmm, Label,
-    LinearClassifier, Result, Threat,
+    Fit, Gmm, Label, LinearClassifier, Result, Threat, attack_energy_summary, energy_profile,
+    minimal_perturbations, tradeoff,
 };
 use plotters::prelude::*;
 
 #[path = "common/plot.rs"]
 mod plot;
 use plot::{
-    draw_chart, per_direction, running_sums, Chart, Outcome, Scale, Series, FIGURE_DIR, PALETTE,
-    PANEL,
+    Chart, FIGURE_DIR, Outcome, PALETTE, PANEL, Scale, Series, draw_chart, per_direction,
+    running_sums,
 };
 
 /// Ridge penalty of the logistic regression: the digit pairs are linearly
@@ -274,9 +274,13 @@ fn fit_models(data: &Data, rank: usize, summary: &mut Vec<String>) -> Result<Fit
         }
     ));
     if lw_gap.abs() <= ppca_gap.abs() {
-        println!("  the Ledoit–Wolf model describes these images more faithfully; it is the model used below.");
+        println!(
+            "  the Ledoit–Wolf model describes these images more faithfully; it is the model used below."
+        );
     } else {
-        println!("  here PPCA describes the images more faithfully, but Ledoit–Wolf (full rank, every pixel) is used below.");
+        println!(
+            "  here PPCA describes the images more faithfully, but Ledoit–Wolf (full rank, every pixel) is used below."
+        );
     }
     Ok(Fits {
         ledoit_wolf,
@@ -295,7 +299,9 @@ fn train_logistic(data: &Data) -> Result<LinearClassifier> {
         0.0,
         &options,
     )?;
-    println!("2. Logistic regression (empirical module, ε = 0, ridge penalty {L2_PENALTY}) on the training images");
+    println!(
+        "2. Logistic regression (empirical module, ε = 0, ridge penalty {L2_PENALTY}) on the training images"
+    );
     println!(
         "  converged in {} L-BFGS iterations; training error {:.1}%, test error {:.1}%",
         report.iterations,
@@ -338,7 +344,9 @@ fn claim1(
         "  R = δᵀΣδ/‖δ‖², the data's variance along the attack, against the mean variance tr Σ/d = {:.3}",
         cov.trace() / d as f64
     );
-    println!("  The generative threat moves the image through the fitted model's latent code: δ = A u, A Aᵀ = Σ, ‖u‖ ≤ ε.");
+    println!(
+        "  The generative threat moves the image through the fitted model's latent code: δ = A u, A Aᵀ = Σ, ‖u‖ ≤ ε."
+    );
     let classifiers = [
         ("logistic regression (trained above)", logistic.clone()),
         (
@@ -433,7 +441,9 @@ fn claim1(
     // covariance: the claim must not hinge on the training fit.
     let held_out = Gmm::fit(&data.x_test, &data.y_test, Fit::LedoitWolf)?;
     println!();
-    println!("  Same logistic attacks measured in the eigenbasis of a Ledoit–Wolf fit to the test images themselves:");
+    println!(
+        "  Same logistic attacks measured in the eigenbasis of a Ledoit–Wolf fit to the test images themselves:"
+    );
     for (label, threat) in &threats {
         let batch = minimal_perturbations(logistic, threat, &data.x_test, &data.y_test)?;
         if let Some(p) = batch.mean_energy_profile(held_out.covariance())? {
@@ -468,7 +478,7 @@ fn claim1(
     }
 
     // The verdicts, from the numbers above.
-    let (l2, linf, gen) = (&tables[0][0], &tables[0][1], &tables[0][2]);
+    let (l2, linf, generative) = (&tables[0][0], &tables[0][1], &tables[0][2]);
     let bayes_l2 = &tables[1][0];
     let values = cov.eigenvalues();
     let varying = d - fits.zero_directions;
@@ -476,32 +486,38 @@ fn claim1(
     let variance = |s: &manifold_robustness::AttackEnergySummary| s.variance.unwrap_or(f64::NAN);
     println!();
     println!("  Verdict (logistic regression, the classifier one would actually deploy):");
-    let relative_claim = share(gen, 10) > share(l2, 10)
-        && share(gen, 10) > share(linf, 10)
-        && variance(gen) > variance(l2)
-        && variance(gen) > variance(linf);
+    let relative_claim = share(generative, 10) > share(l2, 10)
+        && share(generative, 10) > share(linf, 10)
+        && variance(generative) > variance(l2)
+        && variance(generative) > variance(linf);
     println!(
         "  - generative attacks put {:.0}% of their energy in the top 10 directions vs {:.0}% for ℓ2 and {:.0}% for ℓ∞,",
-        100.0 * share(gen, 10),
+        100.0 * share(generative, 10),
         100.0 * share(l2, 10),
         100.0 * share(linf, 10),
     );
     println!(
         "    and the images vary {:.1}× more along them than along ℓ2 attacks ({:.1}× than along ℓ∞): {} claim 1",
-        variance(gen) / variance(l2),
-        variance(gen) / variance(linf),
-        if relative_claim { "agrees with" } else { "disagrees with" }
+        variance(generative) / variance(l2),
+        variance(generative) / variance(linf),
+        if relative_claim {
+            "agrees with"
+        } else {
+            "disagrees with"
+        }
     );
-    println!("    in its comparative form (generative attacks stay on the data manifold, regular ones much less).");
+    println!(
+        "    in its comparative form (generative attacks stay on the data manifold, regular ones much less)."
+    );
     let strong = variance(l2) < varying_variance;
     let bayes_strong = variance(bayes_l2) < varying_variance;
     summary.push(format!(
         "Claim 1, comparative form: {} (logistic regression: generative attacks put {:.0}% of their energy in the 10 leading directions, ℓ2 {:.0}%, ℓ∞ {:.0}%; the images vary {:.1}× more along generative attacks than along ℓ2 ones).",
         if relative_claim { "AGREES" } else { "DISAGREES" },
-        100.0 * share(gen, 10),
+        100.0 * share(generative, 10),
         100.0 * share(l2, 10),
         100.0 * share(linf, 10),
-        variance(gen) / variance(l2),
+        variance(generative) / variance(l2),
     ));
     summary.push(format!(
         "Claim 1, strong form (regular attacks pulled into small-variance directions): {} for logistic regression (R(ℓ2) = {:.1} against {:.1} for a random direction with pixel variance), {} for the fitted Bayes rule (R(ℓ2) = {:.1}).",
@@ -588,7 +604,9 @@ fn print_reference_rows(gmm: &Gmm, zero_directions: usize) -> Result<()> {
     println!(
         "  (random): a random direction; (random, {varying}): one among the directions with pixel variance;"
     );
-    println!("  (μ̂₊ − μ̂₋): the class-mean difference, the generative attack's direction on the Bayes rule (P1).");
+    println!(
+        "  (μ̂₊ − μ̂₋): the class-mean difference, the generative attack's direction on the Bayes rule (P1)."
+    );
     Ok(())
 }
 
@@ -603,8 +621,12 @@ fn claim2(data: &Data, gmm: &Gmm, rank: usize, summary: &mut Vec<String>) -> Res
     println!(
         "4. Claim 2: adversarial training extends the fitted covariance, Σ → Σ + λM (THEORY P5)"
     );
-    println!("  On the symmetrised fitted model: Σ = the Ledoit–Wolf covariance, means ±μ with μ = (μ̂₊ − μ̂₋)/2,");
-    println!("  prior 1/2 (the fitted centre and prior are dropped: the closed forms need a symmetric model).");
+    println!(
+        "  On the symmetrised fitted model: Σ = the Ledoit–Wolf covariance, means ±μ with μ = (μ̂₊ − μ̂₋)/2,"
+    );
+    println!(
+        "  prior 1/2 (the fitted centre and prior are dropped: the closed forms need a symmetric model)."
+    );
     let bayes = gmm.bayes_error();
     let ceiling = gmm
         .robust_optimum(&generative_rank, f64::MAX)?
@@ -692,8 +714,12 @@ fn claim2(data: &Data, gmm: &Gmm, rank: usize, summary: &mut Vec<String>) -> Res
     // Real adversarial training on the images: does it move toward the
     // extended model's Bayes rule w*(ε) = (Σ + λM)⁻¹(μ₊ − μ₋)?
     println!();
-    println!("  Does real adversarial training follow the model? Empirical training on the training images at the");
-    println!("  model's matched budgets, compared with the model's robust optimum w*(ε) and its plain Bayes rule w_B:");
+    println!(
+        "  Does real adversarial training follow the model? Empirical training on the training images at the"
+    );
+    println!(
+        "  model's matched budgets, compared with the model's robust optimum w*(ε) and its plain Bayes rule w_B:"
+    );
     println!(
         "  (at large budgets both tend to the mean difference μ, which the last column tracks):"
     );
@@ -736,12 +762,20 @@ fn claim2(data: &Data, gmm: &Gmm, rank: usize, summary: &mut Vec<String>) -> Res
     let factors = l2_grows_small && rank_top_only && full_uniform;
     println!(
         "  Verdict: the extension factors {} claim 2 (P5 holds exactly for any Gaussian model, the fitted one included);",
-        if factors { "agree with" } else { "disagree with" }
+        if factors {
+            "agree with"
+        } else {
+            "disagree with"
+        }
     );
     let closer = follows.iter().all(|&g| g > 0.0);
     println!(
         "  on the real images, ℓ2 adversarial training {} the extended model's optimum than to its Bayes rule",
-        if closer { "is closer to" } else { "is not always closer to" }
+        if closer {
+            "is closer to"
+        } else {
+            "is not always closer to"
+        }
     );
     let approaches = generative_to_bayes.windows(2).all(|p| p[1] > p[0]);
     println!(
@@ -751,7 +785,11 @@ fn claim2(data: &Data, gmm: &Gmm, rank: usize, summary: &mut Vec<String>) -> Res
             .map(|g| format!("{g:+.3}"))
             .collect::<Vec<_>>()
             .join(", "),
-        if approaches { "approaches" } else { "does not steadily approach" }
+        if approaches {
+            "approaches"
+        } else {
+            "does not steadily approach"
+        }
     );
     println!(
         "  (cosines {}), as P5(c) predicts for the population: w*(ε) ∥ w_B.",
@@ -788,9 +826,15 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
         .map(|t| format!("{:.0}%", 100.0 * t))
         .collect::<Vec<_>>()
         .join(", ");
-    println!("5. Claim 3: conflicts between threats at matched budgets (each threat alone has optimal robust error τ)");
-    println!("  On the symmetrised fitted model (tradeoff::conflict_matrix): C(A→B) = RE_B(w*_A) − RE*_B and the");
-    println!("  price of union RE*_(A∪B) − τ, in percentage points. Budgets: ℓ2 and ℓ∞ in pixel units, generative in latent units.");
+    println!(
+        "5. Claim 3: conflicts between threats at matched budgets (each threat alone has optimal robust error τ)"
+    );
+    println!(
+        "  On the symmetrised fitted model (tradeoff::conflict_matrix): C(A→B) = RE_B(w*_A) − RE*_B and the"
+    );
+    println!(
+        "  price of union RE*_(A∪B) − τ, in percentage points. Budgets: ℓ2 and ℓ∞ in pixel units, generative in latent units."
+    );
     println!(
         "  {:>6} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "τ", "pair A, B", "ε_A", "ε_B", "C(A→B)", "C(B→A)", "union"
@@ -887,7 +931,9 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
     // Empirical counterpart: train on the images at the model's matched
     // budgets, attack the test images exactly.
     println!();
-    println!("  Empirical cross-check: adversarial training on the training images (empirical module, exact inner");
+    println!(
+        "  Empirical cross-check: adversarial training on the training images (empirical module, exact inner"
+    );
     println!(
         "  maximisation, ridge {L2_PENALTY}) at the model's matched budgets; robust errors on the {} test images",
         data.y_test.len()
@@ -909,7 +955,7 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
     println!();
     let mut empirical_sums = Vec::new();
     // 1% is one test image: too coarse for an empirical robust error.
-    for (matrix, &tau) in matrices.iter().zip(&targets).filter(|(_, &t)| t >= 0.05) {
+    for (matrix, &tau) in matrices.iter().zip(&targets).filter(|(_, t)| **t >= 0.05) {
         let budgets = matrix.budgets();
         let mut empirical_cross = DMatrix::zeros(threats.len(), threats.len());
         for (i, threat) in threats.iter().enumerate() {

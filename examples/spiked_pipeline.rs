@@ -39,10 +39,7 @@ fn main() -> manifold_robustness::Result<()> {
     println!("pipeline ran in {:.2?}", start.elapsed());
     println!(
         "Bayes error {:.6}, {} of 32 points flipped by ℓ2, robust error at the middle budget: ℓ2 {:.4}, generative {:.4}",
-        outcome.bayes_error,
-        outcome.flipped,
-        outcome.l2_curve[50],
-        outcome.generative_curve[50]
+        outcome.bayes_error, outcome.flipped, outcome.l2_curve[50], outcome.generative_curve[50]
     );
     Ok(())
 }

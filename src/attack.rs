@@ -46,7 +46,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::{Label, LinearClassifier};
 use crate::covariance::Covariance;
-use crate::error::{ensure_dim, ensure_finite, Error, Result};
+use crate::error::{Error, Result, ensure_dim, ensure_finite};
 use crate::threat::Threat;
 
 /// The outcome of a minimal attack on one labelled point.

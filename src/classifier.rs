@@ -6,7 +6,7 @@
 
 use nalgebra::DVector;
 
-use crate::error::{ensure_dim, ensure_finite, Error, Result};
+use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
 /// A class label: `Pos` is `y = +1`, `Neg` is `y = −1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,11 +29,7 @@ impl Label {
     /// The label of a score: `Pos` when `score > 0`, `Neg` otherwise (a
     /// point exactly on the boundary counts as `Neg`).
     pub fn from_score(score: f64) -> Label {
-        if score > 0.0 {
-            Label::Pos
-        } else {
-            Label::Neg
-        }
+        if score > 0.0 { Label::Pos } else { Label::Neg }
     }
 
     /// The other label.

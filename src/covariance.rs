@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::error::{ensure_dim, ensure_finite, Error, Result};
+use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
 /// Relative tolerance for symmetry of a dense covariance:
 /// `max |Σ_ij − Σ_ji| ≤ SYMMETRY_TOLERANCE · max |Σ_ij|`.
@@ -758,7 +758,7 @@ pub(crate) fn symmetric_eigen_descending(
 ) -> Result<(DVector<f64>, DMatrix<f64>)> {
     use faer::diag::Diag;
     use faer::dyn_stack::{MemBuffer, MemStack};
-    use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+    use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
     use faer::{Mat, Par};
 
     let d = matrix.nrows();

@@ -243,7 +243,7 @@ fn parse_digits(bytes: &[u8]) -> Result<Digits> {
                     return Err(invalid(
                         number,
                         format!("pixel {field:?} is not an integer in 0..=16"),
-                    ))
+                    ));
                 }
             }
         }
@@ -254,7 +254,7 @@ fn parse_digits(bytes: &[u8]) -> Result<Digits> {
                 return Err(invalid(
                     number,
                     format!("label {label:?} is not a digit 0..=9"),
-                ))
+                ));
             }
         }
     }

@@ -14,9 +14,9 @@
 
 use nalgebra::DMatrix;
 
-use crate::attack::{minimal_perturbations, EnergyProfile};
+use crate::attack::{EnergyProfile, minimal_perturbations};
 use crate::classifier::{Label, LinearClassifier};
-use crate::error::{ensure_dim, Result};
+use crate::error::{Result, ensure_dim};
 use crate::gmm::Gmm;
 use crate::threat::Threat;
 

@@ -149,8 +149,8 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::{Label, LinearClassifier};
 use crate::covariance::Covariance;
-use crate::error::{ensure_budget, ensure_dim, ensure_finite, Error, Result};
-use crate::threat::{EllipsoidView, Threat, SUPPORT_ZERO_TOLERANCE};
+use crate::error::{Error, Result, ensure_budget, ensure_dim, ensure_finite};
+use crate::threat::{EllipsoidView, SUPPORT_ZERO_TOLERANCE, Threat};
 use crate::training::secular::SecularEquation;
 
 /// Number of curvature pairs the L-BFGS solver keeps.
@@ -1115,11 +1115,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             }
             Some(DVector::from_fn(d, |i, _| {
                 let wi = point.theta[i];
-                if wi != 0.0 {
-                    sign(wi)
-                } else {
-                    -sign(g[i])
-                }
+                if wi != 0.0 { sign(wi) } else { -sign(g[i]) }
             }))
         } else {
             None
@@ -1169,7 +1165,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             }
             let change = match self.trial(point, gradient, theta)? {
                 Trial::Accepted(next, next_gradient) => {
-                    return Ok(Step::Accepted(next, next_gradient))
+                    return Ok(Step::Accepted(next, next_gradient));
                 }
                 Trial::Rejected(change) => change,
             };
@@ -1571,7 +1567,7 @@ mod tests {
     /// brute-force polar grid over the disc.
     #[test]
     fn minimal_subgradient_is_the_projection_of_zero_onto_the_set() {
-        use rand::{rngs::StdRng, Rng, SeedableRng};
+        use rand::{Rng, SeedableRng, rngs::StdRng};
         let d = 4;
         let q = crate::default_model::seeded_rotation(d, 3);
         let values = [5.0, 3.0, 1.0, 0.5];
@@ -1657,7 +1653,7 @@ mod tests {
     }
 
     fn random_data(n: usize, d: usize, seed: u64) -> (DMatrix<f64>, Vec<Label>) {
-        use rand::{rngs::StdRng, Rng, SeedableRng};
+        use rand::{Rng, SeedableRng, rngs::StdRng};
         let mut rng = StdRng::seed_from_u64(seed);
         let x = DMatrix::from_fn(n, d, |_, _| rng.random::<f64>() * 4.0 - 2.0);
         let y = (0..n)

@@ -53,9 +53,9 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::Label;
 use crate::covariance::{
-    symmetric_eigen_descending, Covariance, EIGEN_GAP_TOLERANCE, PARALLEL_FROM_DIM,
+    Covariance, EIGEN_GAP_TOLERANCE, PARALLEL_FROM_DIM, symmetric_eigen_descending,
 };
-use crate::error::{ensure_finite, Error, Result};
+use crate::error::{Error, Result, ensure_finite};
 use crate::gmm::Gmm;
 
 /// Rows per block when accumulating the pooled scatter matrix: large
@@ -476,7 +476,7 @@ fn pooled_scatter(
     mean_pos: &DVector<f64>,
     mean_neg: &DVector<f64>,
 ) -> (DMatrix<f64>, f64) {
-    use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul};
     use faer::{Accum, MatMut, MatRef, Par};
 
     let (n, d) = x.shape();

@@ -20,7 +20,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::{Label, LinearClassifier};
 use crate::covariance::{Covariance, EigenCoordinates};
-use crate::error::{ensure_finite, Error, Result};
+use crate::error::{Error, Result, ensure_finite};
 use crate::normal;
 
 /// Relative tolerance under which a model counts as symmetric:

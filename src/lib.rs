@@ -49,13 +49,13 @@ pub mod training;
 mod roots;
 
 pub use attack::{
-    energy_profile, minimal_perturbation, minimal_perturbation_with, minimal_perturbations,
-    minimal_perturbations_with, AttackOptions, BatchAttack, EnergyProfile, Perturbation,
+    AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,
+    minimal_perturbation_with, minimal_perturbations, minimal_perturbations_with,
 };
 pub use classifier::{Label, LinearClassifier};
 pub use covariance::{Covariance, EigenCoordinates, Representation};
 pub use default_model::default_model;
-pub use disentangle::{attack_energy_summary, AttackEnergySummary};
+pub use disentangle::{AttackEnergySummary, attack_energy_summary};
 pub use error::{Error, Result};
 pub use fit::{Fit, FitReport};
 pub use gmm::Gmm;

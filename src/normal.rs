@@ -231,11 +231,7 @@ pub fn cdf(x: f64) -> f64 {
         return 0.5 + central(x);
     }
     let tail = lower_tail(y);
-    if x < 0.0 {
-        tail
-    } else {
-        1.0 - tail
-    }
+    if x < 0.0 { tail } else { 1.0 - tail }
 }
 
 /// The standard normal survival function 1 − Φ(x) = Φ(−x) = P(Z > x).

@@ -43,7 +43,7 @@
 
 use crate::attack::check_threat;
 use crate::classifier::LinearClassifier;
-use crate::error::{ensure_budget, Error, Result};
+use crate::error::{Error, Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::normal;
 use crate::threat::Threat;
@@ -290,11 +290,7 @@ impl Gmm {
 
 /// The margin shift `ε σ_K(w)`, with `0 · σ = 0` even for a vanishing support.
 fn shift(eps: f64, support: f64) -> f64 {
-    if eps == 0.0 {
-        0.0
-    } else {
-        eps * support
-    }
+    if eps == 0.0 { 0.0 } else { eps * support }
 }
 
 /// `E[N(a, s²)⁺] = a Φ(a/s) + s φ(a/s)`, without cancellation for `a ≪ 0`.

@@ -37,7 +37,7 @@ use std::fmt;
 use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::Covariance;
-use crate::error::{ensure_dim, ensure_finite, Error, Result};
+use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
 /// A support value below `SUPPORT_ZERO_TOLERANCE · ‖w‖ · radius(K)` is
 /// rounding noise (e.g. `w` orthogonal to an eigenspace up to the accuracy

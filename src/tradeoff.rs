@@ -102,12 +102,12 @@
 use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::LinearClassifier;
-use crate::error::{ensure_budget, ensure_dim, Error, Result};
+use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::gmm::Gmm;
 use crate::normal;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
-use crate::training::{prepared_optimum, RobustOptimum};
+use crate::training::{RobustOptimum, prepared_optimum};
 
 /// Relative tolerance on `r*` at a matched budget of a non-ellipsoidal
 /// threat, on top of the dual solver's certified gap (see the module docs).

@@ -5,7 +5,7 @@
 
 use manifold_robustness::default_model::{power_law_model, seeded_orthonormal_basis};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::{minimal_perturbations, Covariance, Gmm, Label, Result, Threat};
+use manifold_robustness::{Covariance, Gmm, Label, Result, Threat, minimal_perturbations};
 
 /// Budgets spaced evenly inside `(0, limit)`, both ends excluded.
 pub fn interior_budgets(limit: f64, count: usize) -> Vec<f64> {
@@ -34,7 +34,7 @@ pub struct SpikedInputs {
 /// Builds the spiked pipeline's inputs (not timed). The points are drawn
 /// from the model itself.
 pub fn spiked_inputs(d: usize, k: usize, n_points: usize) -> SpikedInputs {
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
     let basis = seeded_orthonormal_basis(d, k, 11);
     let variances = DVector::from_fn(k, |i, _| 10.0 / (i + 1) as f64);
     let noise = 0.05;

@@ -6,8 +6,8 @@
 
 use std::error::Error;
 
-use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
 
 pub type Outcome<T> = std::result::Result<T, Box<dyn Error>>;

@@ -94,7 +94,7 @@
 use nalgebra::DVector;
 
 use crate::covariance::Covariance;
-use crate::error::{ensure_budget, ensure_dim, Error, Result};
+use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::threat::Threat;
 
 mod box_qp;
@@ -103,9 +103,9 @@ mod metric;
 mod projection;
 mod roots;
 
-use box_qp::{projected_newton, AdversaryBox, WeightBox};
+use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
-use projection::{flatten, Body, Part};
+use projection::{Body, Part, flatten};
 use roots::Brent;
 
 /// Stopping rules of the certified solvers.

@@ -61,7 +61,7 @@ use nalgebra::DVector;
 
 use crate::classifier::LinearClassifier;
 use crate::covariance::Covariance;
-use crate::error::{ensure_budget, Result};
+use crate::error::{Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::normal;
 use crate::threat::Threat;

@@ -120,8 +120,8 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::covariance::{symmetric_eigen_descending, Covariance, EigenCoordinates, Representation};
-use crate::error::{ensure_budget, ensure_dim, ensure_finite, Error, Result};
+use crate::covariance::{Covariance, EigenCoordinates, Representation, symmetric_eigen_descending};
+use crate::error::{Error, Result, ensure_budget, ensure_dim, ensure_finite};
 use crate::threat::{EllipsoidView, SpectralEllipsoid};
 
 /// Accuracy the secular solver guarantees: `|g(λ) − ε| ≤ SECULAR_TOLERANCE · ε`
@@ -398,11 +398,7 @@ impl SecularEquation {
             let mut next = s + self.step(1.0 / g - 1.0 / eps, slope, curvature);
             if !(next > lo && next < hi) {
                 next = if hi.is_finite() {
-                    if lo > 0.0 {
-                        (lo * hi).sqrt()
-                    } else {
-                        0.5 * hi
-                    }
+                    if lo > 0.0 { (lo * hi).sqrt() } else { 0.5 * hi }
                 } else {
                     2.0 * s.max(self.d_min)
                 };
@@ -989,11 +985,7 @@ impl EllipsoidProblem {
     /// `training`, `ExtendedCovariance`).
     pub(crate) fn growth(&self, lambda: f64) -> GrowthData {
         let grow = |d: f64| {
-            if d == 0.0 {
-                1.0
-            } else {
-                1.0 + lambda * d
-            }
+            if d == 0.0 { 1.0 } else { 1.0 + lambda * d }
         };
         match &self.geometry {
             Geometry::Shared { weights, .. } => {

@@ -23,9 +23,9 @@
 
 use nalgebra::DVector;
 
-use super::metric::Metric;
-use super::projection::{project_union, Part};
 use super::Bounds;
+use super::metric::Metric;
+use super::projection::{Part, project_union};
 
 /// Runs the method from `start` (any tuple; it is projected first).
 /// `support(w)` must return `ε σ_K(w)` for the whole body.

@@ -759,11 +759,7 @@ mod tests {
     /// A point of `{‖x‖_p ≤ r}`: `x` scaled onto the sphere, times `t ∈ [0, 1]`.
     fn point_in_lp_ball(x: &DVector<f64>, p: f64, r: f64, t: f64) -> DVector<f64> {
         let n = lp_norm(x, p);
-        if n == 0.0 {
-            x.clone()
-        } else {
-            x * (t * r / n)
-        }
+        if n == 0.0 { x.clone() } else { x * (t * r / n) }
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! THEORY §5: where regular and generative attacks put their energy
 //! (P1 for the Bayes classifier, P2 for every linear classifier).
-mod common;
 
-use common::{covariance, model_and_weights, symmetric_model, tol};
+use crate::common::{covariance, model_and_weights, symmetric_model, tol};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
-    attack_energy_summary, energy_profile, minimal_perturbation, Covariance, EnergyProfile, Gmm,
-    Label, LinearClassifier, Perturbation, Threat,
+    Covariance, EnergyProfile, Gmm, Label, LinearClassifier, Perturbation, Threat,
+    attack_energy_summary, energy_profile, minimal_perturbation,
 };
 use proptest::prelude::*;
 

@@ -5,9 +5,9 @@
 
 use manifold_robustness::normal;
 
-const MAIN: &str = include_str!("data/normal_reference.csv");
-const TAIL: &str = include_str!("data/normal_ln_cdf_tail_reference.csv");
-const QUANTILE: &str = include_str!("data/normal_quantile_reference.csv");
+const MAIN: &str = include_str!("../data/normal_reference.csv");
+const TAIL: &str = include_str!("../data/normal_ln_cdf_tail_reference.csv");
+const QUANTILE: &str = include_str!("../data/normal_quantile_reference.csv");
 
 /// Rows of a CSV file with a header line, parsed as numbers.
 fn rows(csv: &str, columns: usize) -> Vec<Vec<f64>> {
@@ -51,11 +51,7 @@ impl Worst {
 
     fn record(&mut self, at: f64, got: f64, want: f64) {
         let err = if want == 0.0 {
-            if got == 0.0 {
-                0.0
-            } else {
-                f64::INFINITY
-            }
+            if got == 0.0 { 0.0 } else { f64::INFINITY }
         } else {
             ((got - want) / want).abs()
         };

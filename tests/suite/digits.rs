@@ -17,9 +17,11 @@ fn digits_have_the_known_shape_counts_and_pixels() {
     assert_eq!(digits.images().shape(), (1797, Digits::PIXELS));
     assert_eq!(digits.class_counts(), CLASS_COUNTS);
     let pixels = digits.images();
-    assert!(pixels
-        .iter()
-        .all(|&p| p == p.round() && (0.0..=16.0).contains(&p)));
+    assert!(
+        pixels
+            .iter()
+            .all(|&p| p == p.round() && (0.0..=16.0).contains(&p))
+    );
     assert_eq!(pixels.min(), 0.0);
     assert_eq!(pixels.max(), Digits::MAX_PIXEL);
     // load_digits().data.sum()
@@ -28,7 +30,9 @@ fn digits_have_the_known_shape_counts_and_pixels() {
     let first: Vec<f64> = pixels.row(0).iter().copied().collect();
     assert_eq!(
         &first[..16],
-        &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0, 0.0, 0.0, 13.0, 15.0, 10.0, 15.0, 5.0, 0.0]
+        &[
+            0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0, 0.0, 0.0, 13.0, 15.0, 10.0, 15.0, 5.0, 0.0
+        ]
     );
     assert_eq!(digits.labels()[..10], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }

@@ -5,15 +5,13 @@
 // Reference values keep every digit mpmath printed.
 #![allow(clippy::excessive_precision)]
 
-mod common;
-
-use common::{general_model, tol, vector};
+use crate::common::{general_model, tol, vector};
 use manifold_robustness::nalgebra::DVector;
 use manifold_robustness::{
-    default_model, minimal_perturbations, normal, Covariance, Error, Gmm, LinearClassifier, Threat,
+    Covariance, Error, Gmm, LinearClassifier, Threat, default_model, minimal_perturbations, normal,
 };
 use proptest::prelude::*;
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{SeedableRng, rngs::StdRng};
 
 fn vec(v: &[f64]) -> DVector<f64> {
     DVector::from_vec(v.to_vec())

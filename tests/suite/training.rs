@@ -5,13 +5,12 @@
 //! covariance's eigenbasis (`Covariance::eigen_coordinates`,
 //! `eigenvalues`), from dense linear algebra, or by hand, never by the code
 //! under test.
-mod common;
 
-use common::{symmetric_model, vector};
+use crate::common::{symmetric_model, vector};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::training::secular::{SecularEquation, MAX_SECULAR_ITERATIONS};
+use manifold_robustness::training::secular::{MAX_SECULAR_ITERATIONS, SecularEquation};
 use manifold_robustness::{
-    normal, Covariance, Error, Gmm, GrowthBasis, LinearClassifier, Representation, Threat,
+    Covariance, Error, Gmm, GrowthBasis, LinearClassifier, Representation, Threat, normal,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -185,7 +184,7 @@ proptest! {
         let eq = SecularEquation::new(&c, &d).unwrap();
         let limit = eq.budget_limit();
         // Independent: ε_max² = Σ_{d>0} c/d.
-        let expected: f64 = c.iter().zip(&d).filter(|(_, &dj)| dj > 0.0).map(|(cj, dj)| cj / dj).sum();
+        let expected: f64 = c.iter().zip(&d).filter(|(_, dj)| **dj > 0.0).map(|(cj, dj)| cj / dj).sum();
         prop_assert!((limit - expected.sqrt()).abs() <= 1e-14 * limit.max(1e-300));
         if limit == 0.0 {
             return Ok(()); // every term has c = 0 or d = 0: nothing to solve

@@ -410,7 +410,7 @@ impl ThreatCase {
 /// A random case of the table for a covariance (ranks up to the number of
 /// explicit directions; ℓp with p ∈ {1, 1.5, 2, 3, ∞}; factors with 1 to
 /// d + 1 columns; unions of two simple cases).
-pub fn threat_case(cov: &Covariance) -> impl Strategy<Value = ThreatCase> {
+pub fn threat_case(cov: &Covariance) -> impl Strategy<Value = ThreatCase> + use<> {
     let d = cov.dim();
     let explicit = cov.explicit_directions();
     let simple = prop_oneof![

@@ -1,12 +1,12 @@
 //! THEORY §7 P4 for the threats without a closed form (ℓ∞, ℓ1, ℓp,
 //! unions), the exact Σ = I cases of §7, the union bounds of §8 (P6), and
 //! the solver's failure modes.
-mod common;
+use crate::common;
 
-use common::{rel_diff, tol};
+use crate::common::{rel_diff, tol};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::training::dual::{solve, DualSolution, SolverOptions};
-use manifold_robustness::{normal, Covariance, Error, Threat};
+use manifold_robustness::training::dual::{DualSolution, SolverOptions, solve};
+use manifold_robustness::{Covariance, Error, Threat, normal};
 use proptest::prelude::*;
 
 /// `ρ(w) = (wᵀμ − ε σ_K(w)) / ‖w‖_Σ`, from the formula (THEORY P4).

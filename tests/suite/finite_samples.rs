@@ -10,14 +10,14 @@
 //! the closed form of §6 from `normal::cdf` and the margin distribution, and
 //! `w*(ε)` for diagonal covariances from the secular equation of §7 by a
 //! plain bisection (see [`reference`]).
-mod common;
+use crate::common;
 
-use common::tol;
+use crate::common::tol;
 use manifold_robustness::empirical::{self, Stationarity, TrainingOptions};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::{normal, Covariance, Gmm, Label, LinearClassifier, Threat};
+use manifold_robustness::{Covariance, Gmm, Label, LinearClassifier, Threat, normal};
 use proptest::prelude::*;
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{SeedableRng, rngs::StdRng};
 
 /// Samples per Monte Carlo estimate in P7a.
 const MC_SAMPLES: usize = 40_000;
@@ -135,7 +135,7 @@ struct Reference {
 fn budget_limit(mu: &[f64], m: &[f64]) -> f64 {
     mu.iter()
         .zip(m)
-        .filter(|(_, &mi)| mi > 0.0)
+        .filter(|(_, mi)| **mi > 0.0)
         .map(|(u, mi)| u * u / mi)
         .sum::<f64>()
         .sqrt()

@@ -2,19 +2,18 @@
 //! every threat), and P8 for threats and attacks: rotation equivariance of
 //! ℓ2 and ellipsoidal threats, signed-permutation equivariance of ℓ∞ and
 //! ℓ1 (and their failure under rotations), and scaling.
-mod common;
 
-use common::{
-    conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector, ThreatCase,
+use crate::common::{
+    ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
 };
 use manifold_robustness::default_model::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
-    energy_profile, minimal_perturbation, Covariance, Gmm, Label, LinearClassifier, Perturbation,
-    Representation, Threat,
+    Covariance, Gmm, Label, LinearClassifier, Perturbation, Representation, Threat, energy_profile,
+    minimal_perturbation,
 };
 use proptest::prelude::*;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, StandardNormal};
 
 fn vec(v: &[f64]) -> DVector<f64> {

@@ -4,12 +4,11 @@
 //! Expected values come from THEORY's closed forms evaluated here (in the
 //! covariance's eigenbasis, `Covariance::eigen_coordinates`), or by hand;
 //! the crate's robust optimum itself is tested in `tests/training.rs`.
-mod common;
 
-use common::{lp_norm, symmetric_model, threat_case, ThreatCase};
+use crate::common::{ThreatCase, lp_norm, symmetric_model, threat_case};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::tradeoff::{self, TradeoffReport};
-use manifold_robustness::{normal, Covariance, Error, Gmm, Threat};
+use manifold_robustness::{Covariance, Error, Gmm, Threat, normal};
 use proptest::prelude::*;
 
 /// `max φ = 1/√(2π)`: a certified gap `g` on `r*` moves `Φ(−r*)` by at
@@ -430,15 +429,15 @@ fn matched_budgets_by_hand_for_ellipsoids() {
         for r in [0.0, 0.5, 2.0, 5.0 / c.sqrt()] {
             let tau = normal::cdf(-r);
             let l2 = tradeoff::matched_budget(&gmm, &Threat::l2(), tau).unwrap();
-            let gen = tradeoff::matched_budget(&gmm, &generative, tau).unwrap();
+            let generative_budget = tradeoff::matched_budget(&gmm, &generative, tau).unwrap();
             let expected_l2 = 5.0 - c.sqrt() * r;
             assert!(
                 (l2 - expected_l2).abs() <= 1e-14 * 5.0,
                 "c = {c}, r = {r}: {l2} vs {expected_l2}"
             );
             assert!(
-                (gen - expected_l2 / c.sqrt()).abs() <= 1e-14 * 5.0,
-                "c = {c}, r = {r}: {gen}"
+                (generative_budget - expected_l2 / c.sqrt()).abs() <= 1e-14 * 5.0,
+                "c = {c}, r = {r}: {generative_budget}"
             );
         }
     }
@@ -777,7 +776,7 @@ fn asymmetric_models_are_rejected() {
 fn targets_outside_the_reachable_range_are_rejected_with_the_range() {
     let gmm = diagonal_hand_model();
     let bayes = gmm.bayes_error(); // Φ(−√2)
-                                   // Eigenspace 1 (the variance-4 axis) leaves μ₂²/λ₂ = 1: sup RE* = Φ(−1).
+    // Eigenspace 1 (the variance-4 axis) leaves μ₂²/λ₂ = 1: sup RE* = Φ(−1).
     let eigenspace = Threat::eigenspace(gmm.covariance(), 1).unwrap();
     let err = tradeoff::matched_budget(&gmm, &eigenspace, 0.2).unwrap_err();
     match &err {

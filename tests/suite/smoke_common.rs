@@ -1,5 +1,5 @@
 //! Checks that the shared strategies produce valid models.
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 

@@ -2,16 +2,16 @@
 //! (THEORY §1–2), the invariances P8 for standard and Bayes error (§10),
 //! structured covariances against their dense equivalents, sampling, and
 //! bad input for every constructor and entry point (§11).
-mod common;
+use crate::common;
 
-use common::{rel_diff, tol};
+use crate::common::{rel_diff, tol};
 use manifold_robustness::default_model::{power_law_model, seeded_rotation};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
-    default_model, normal, Covariance, Error, Gmm, Label, LinearClassifier, Representation,
+    Covariance, Error, Gmm, Label, LinearClassifier, Representation, default_model, normal,
 };
 use proptest::prelude::*;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use rand_distr::{Distribution, StandardNormal};
 
 /// Relative tolerance for errors compared across two evaluations of the same
@@ -463,7 +463,10 @@ fn spiked_model_in_200000_dimensions_never_forms_a_dense_matrix() {
     let dof_latent = (n * k) as f64;
     let dof_off = (n * (d - k)) as f64;
     let off = off_manifold / noise;
-    println!("d = {d}: Bayes error {bayes:.6}, latent χ² {latent:.1} (dof {dof_latent}), off-manifold χ²/dof {:.5}", off / dof_off);
+    println!(
+        "d = {d}: Bayes error {bayes:.6}, latent χ² {latent:.1} (dof {dof_latent}), off-manifold χ²/dof {:.5}",
+        off / dof_off
+    );
     assert!((latent - dof_latent).abs() <= 5.0 * (2.0 * dof_latent).sqrt());
     assert!((off - dof_off).abs() <= 5.0 * (2.0 * dof_off).sqrt());
 }

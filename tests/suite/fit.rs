@@ -19,15 +19,15 @@
 //! `P(χ²_d ≥ d + 2√(dx) + 2x) ≤ e^{−x}`.
 //! We take `t = 6` and `x = 18`: each bound fails with probability below
 //! `1e−7` per case.
-mod common;
+use crate::common;
 
 use manifold_robustness::default_model::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
-    fit::Regularisation, Covariance, Error, Fit, Gmm, Label, Representation,
+    Covariance, Error, Fit, Gmm, Label, Representation, fit::Regularisation,
 };
 use proptest::prelude::*;
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{SeedableRng, rngs::StdRng};
 
 /// Davidson–Szarek deviation `t` (failure probability `2e^{−t²/2} ≈ 3e−8`).
 const SPECTRAL_DEVIATION: f64 = 6.0;

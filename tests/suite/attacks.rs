@@ -1,14 +1,13 @@
 //! THEORY §4: minimal perturbations are exact for every threat of the §3
 //! table, batches agree with single points, known values worked by hand,
 //! and bad input gets a typed error.
-mod common;
 
-use common::{covariance_and_threat, tol, vector, ThreatCase};
+use crate::common::{ThreatCase, covariance_and_threat, tol, vector};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
+    AttackOptions, Covariance, Error, Label, LinearClassifier, Perturbation, Threat,
     energy_profile, minimal_perturbation, minimal_perturbation_with, minimal_perturbations,
-    minimal_perturbations_with, AttackOptions, Covariance, Error, Label, LinearClassifier,
-    Perturbation, Threat,
+    minimal_perturbations_with,
 };
 use proptest::prelude::*;
 
