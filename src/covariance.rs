@@ -756,17 +756,13 @@ impl Covariance {
 pub(crate) fn symmetric_eigen_descending(
     matrix: &DMatrix<f64>,
 ) -> Result<(DVector<f64>, DMatrix<f64>)> {
+    use faer::Mat;
     use faer::diag::Diag;
     use faer::dyn_stack::{MemBuffer, MemStack};
     use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
-    use faer::{Mat, Par};
 
     let d = matrix.nrows();
-    let par = if d >= PARALLEL_FROM_DIM {
-        Par::rayon(2)
-    } else {
-        Par::Seq
-    };
+    let par = crate::linalg::parallelism_when(d >= PARALLEL_FROM_DIM);
     let a = Mat::<f64>::from_fn(d, d, |i, j| matrix[(i, j)]);
     let mut u = Mat::<f64>::zeros(d, d);
     let mut s = Diag::<f64>::zeros(d);

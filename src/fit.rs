@@ -477,14 +477,10 @@ fn pooled_scatter(
     mean_neg: &DVector<f64>,
 ) -> (DMatrix<f64>, f64) {
     use faer::linalg::matmul::triangular::{BlockStructure, matmul};
-    use faer::{Accum, MatMut, MatRef, Par};
+    use faer::{Accum, MatMut, MatRef};
 
     let (n, d) = x.shape();
-    let par = if d >= PARALLEL_FROM_DIM {
-        Par::rayon(2)
-    } else {
-        Par::Seq
-    };
+    let par = crate::linalg::parallelism_when(d >= PARALLEL_FROM_DIM);
     let mut scatter = DMatrix::<f64>::zeros(d, d);
     let mut block = vec![0.0; d * BLOCK_ROWS.min(n)];
     let mut fourth_moment = 0.0;

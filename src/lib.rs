@@ -24,6 +24,14 @@
 //! assert!((gmm.error(&clf)? - 0.01).abs() < 1e-14);
 //! # Ok::<(), manifold_robustness::Error>(())
 //! ```
+//!
+//! # Parallelism
+//!
+//! The large dense steps (the eigendecomposition from `d = 384`, pooled
+//! covariances in fits, matrix–vector passes over more than about 2 MB)
+//! run on rayon's current thread pool, so `RAYON_NUM_THREADS` or
+//! `ThreadPool::install` decide how many threads they use; smaller ones
+//! run serially, where threads cost more than they save.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

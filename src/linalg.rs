@@ -3,22 +3,26 @@
 //! The batch operations of the crate (margins of `n` points, coordinates
 //! in a `d × k` spiked basis) are single passes over a large matrix and are
 //! bound by memory bandwidth. nalgebra's products run on one thread; faer's
-//! use both cores of this class of machine once the matrix is large enough
-//! to pay for the threads. Inputs and outputs stay nalgebra types: the
+//! use the threads of rayon's current pool once the matrix is large
+//! enough to pay for them. Inputs and outputs stay nalgebra types: the
 //! matrices are viewed in place, never copied.
 
 use faer::{Accum, MatMut, MatRef, Par};
 use nalgebra::{DMatrix, DVector};
 
-/// Entries from which a product is split over two threads (about 2 MB).
+/// Entries from which a product is split over threads (about 2 MB; below
+/// it the threads cost more than they save, measured on two cores).
 const PARALLEL_FROM_ENTRIES: usize = 1 << 18;
 
+/// The parallelism of a large operation: every thread of rayon's current
+/// pool (so `RAYON_NUM_THREADS` and `ThreadPool::install` decide), or
+/// serial for a small one.
+pub(crate) fn parallelism_when(large: bool) -> Par {
+    if large { Par::rayon(0) } else { Par::Seq }
+}
+
 fn parallelism(rows: usize, cols: usize) -> Par {
-    if rows.saturating_mul(cols) >= PARALLEL_FROM_ENTRIES {
-        Par::rayon(2)
-    } else {
-        Par::Seq
-    }
+    parallelism_when(rows.saturating_mul(cols) >= PARALLEL_FROM_ENTRIES)
 }
 
 fn view(a: &DMatrix<f64>) -> MatRef<'_, f64> {
