@@ -185,7 +185,10 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The operation needs the symmetric model (`c = 0`, prior `1/2`).
+    /// The operation needs the symmetric model (`c = 0`, prior `1/2`). No
+    /// function of the crate returns it any more: robust optima and
+    /// trade-offs accept every two-class model (THEORY P4′). Kept so that
+    /// matching code still compiles.
     #[error(
         "this operation needs the symmetric model (means ±μ, prior 1/2): center norm {center_norm:e}, prior {prior}"
     )]

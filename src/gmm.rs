@@ -141,25 +141,12 @@ impl Gmm {
     }
 
     /// True for the symmetric model (`c = 0` and `π = 1/2`, within
-    /// [`SYMMETRIC_MODEL_TOLERANCE`]).
+    /// [`SYMMETRIC_MODEL_TOLERANCE`]). Every function of the crate accepts
+    /// general models; this only says whether the closed forms reduce to
+    /// THEORY's symmetric statements (bias 0, `RE* = Φ(−r*)`).
     pub fn is_symmetric(&self) -> bool {
-        self.symmetry_check().is_ok()
-    }
-
-    /// `Ok` for the symmetric model, else [`Error::NotSymmetricModel`].
-    pub(crate) fn symmetry_check(&self) -> Result<()> {
-        let center_norm = self.center().norm();
-        let mu_norm = self.half_difference().norm();
-        if center_norm <= SYMMETRIC_MODEL_TOLERANCE * mu_norm
+        self.center().norm() <= SYMMETRIC_MODEL_TOLERANCE * self.half_difference().norm()
             && (self.prior_pos - 0.5).abs() <= 1e-15
-        {
-            Ok(())
-        } else {
-            Err(Error::NotSymmetricModel {
-                center_norm,
-                prior: self.prior_pos,
-            })
-        }
     }
 
     /// Eigen-coordinates of `μ = (μ₊ − μ₋)/2` in the covariance's basis,

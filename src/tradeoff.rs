@@ -2,33 +2,38 @@
 //! (union) optimum and matched budgets (THEORY §8: P6 and the seed's
 //! claim 3).
 //!
-//! For two threats `A`, `B` with budgets `ε_A`, `ε_B` in the symmetric model
-//! (means `±μ`, prior 1/2), let `w*_T` be the robust-optimal classifier of
-//! threat `T` at its budget and `RE*_T = Φ(−r*_T)` its optimal robust error
-//! (THEORY P4, [`Gmm::robust_optimum`]). Then
+//! For two threats `A`, `B` with budgets `ε_A`, `ε_B` in any two-class model
+//! (means `μ₊`, `μ₋`, prior `π`), let `(w*_T, b*_T)` be the robust-optimal
+//! classifier of threat `T` at its budget, with its own optimal bias, and
+//! `RE*_T` its optimal robust error (THEORY P4′, [`Gmm::robust_optimum`];
+//! `Φ(−r*_T)` in the symmetric model). Then
 //!
 //! ```text
-//! CR(A→B)      = RE_{B,ε_B}(w*_A)                      cross robust error
-//! C(A→B)       = CR(A→B) − RE*_B  ≥ 0                  conflict
-//! RE_{A∪B}(w)  = max(RE_{A,ε_A}(w), RE_{B,ε_B}(w))     (b = 0)
+//! CR(A→B)        = RE_{B,ε_B}(w*_A, b*_A)                  cross robust error
+//! C(A→B)         = CR(A→B) − RE*_B  ≥ 0                    conflict
+//! RE_{A∪B}(w, b) = max(RE_{A,ε_A}(w, b), RE_{B,ε_B}(w, b))
 //! max(RE*_A, RE*_B) ≤ RE*_{A∪B} ≤ min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))
 //! price of union = RE*_{A∪B} − max(RE*_A, RE*_B)  ≥ 0
 //! ```
 //!
 //! The union is [`Threat::union`]`(vec![(A, ε_A), (B, ε_B)])` at budget 1: the
-//! adversary may use either attack, `σ_{A∪B}(w) = max(ε_Aσ_A(w), ε_Bσ_B(w))`,
-//! and since the robust error of a classifier with `b = 0` increases with the
-//! support, it is the larger of the two robust errors. The lower bound holds
-//! because the union contains each part; the upper bound because `w*_A` and
-//! `w*_B` are candidates for the union. **P6** is these inequalities.
+//! adversary may use either attack, `σ_{A∪B}(w) = max(ε_Aσ_A(w), ε_Bσ_B(w))`.
+//! With `a = (wᵀμ − εσ(w))/‖w‖_Σ` and `β = (b + wᵀc)/‖w‖_Σ` the robust error
+//! is `π Φ(−a − β) + (1 − π) Φ(−a + β)`, decreasing in `a` for every fixed
+//! `(w, b)`, and the union's `a` is the smaller of the two: its robust error
+//! is the larger of the two. The lower bound holds because the union
+//! contains each part; the upper bound because `(w*_A, b*_A)` and
+//! `(w*_B, b*_B)` are candidates for the union. **P6** is these
+//! inequalities.
 //!
 //! # Conventions
 //!
-//! * When `r*_A = 0` (the budget covers `μ`: no classifier beats a robust
-//!   error of 1/2, and [`RobustOptimum::classifier`] is `None`), the
-//!   "classifier trained for `A`" is a coin flip: `CR(A→B) = 1/2`. This keeps
-//!   `C(A→B) ≥ 0` and the union bounds valid, since every optimal robust
-//!   error is at most 1/2.
+//! * When `r*_A = 0` (the budget covers `μ`: no linear classifier beats the
+//!   constant majority-class rule, and [`RobustOptimum::classifier`] is
+//!   `None`), the "classifier trained for `A`" is that constant rule:
+//!   `CR(A→B) = min(π, 1 − π)` (1/2 in the symmetric model), which no attack
+//!   changes. This keeps `C(A→B) ≥ 0` and the union bounds valid, since
+//!   every optimal robust error is at most `min(π, 1 − π)`.
 //! * A zero budget in a union contributes nothing: the joint optimum of
 //!   `(A, ε_A)` and `(B, 0)` is the optimum of `A` alone (and of `B` at 0,
 //!   the Bayes classifier, when both are 0). Budgets must be finite and
@@ -36,15 +41,22 @@
 //!
 //! # Matched budgets
 //!
-//! `RE*_T(ε) = Φ(−r*_T(ε))` is non-decreasing (THEORY P5 (e)) from the Bayes
-//! error at `ε = 0` to its supremum `Φ(−r*_T(∞))`, which is 1/2 unless `T`
-//! cannot move the mean along some directions (a rank-deficient ellipsoid:
-//! `r*(∞)² = Σ_{d_j=0} m_j²`). The matched budget `ε_T(τ)` is the smallest
-//! `ε` with `RE*_T(ε) = τ`; it is found in terms of the distance,
-//! `r*_T(ε) = −Φ⁻¹(τ)`, which keeps its relative accuracy where `Φ(−r)` is
-//! tiny or close to 1/2.
+//! `RE*_T(ε) = E(r*_T(ε))`, where `E(r) = π Φ(−r − ℓ/(2r)) +
+//! (1 − π) Φ(−r + ℓ/(2r))` (`ℓ = ln(π/(1 − π))`; `E(r) = Φ(−r)` at
+//! `π = 1/2`) is the Bayes error of a one-dimensional problem with
+//! separation `2r`, strictly decreasing from `min(π, 1 − π)` at `r = 0` to
+//! 0. So `RE*_T` is non-decreasing in `ε` (THEORY P5 (e)), from the Bayes
+//! error `RE*(0)` to its supremum `E(r*_T(∞))`, which is `min(π, 1 − π)`
+//! unless `T` cannot move the mean along some directions (a rank-deficient
+//! ellipsoid: `r*(∞)² = Σ_{d_j=0} m_j²`). The matched budget `ε_T(τ)` is the
+//! smallest `ε` with `RE*_T(ε) = τ`; it is found in terms of the distance,
+//! `r*_T(ε) = r_τ = E⁻¹(τ)`, which keeps its relative accuracy where `τ`
+//! is tiny or close to `min(π, 1 − π)`. At `π = 1/2`, `r_τ = −Φ⁻¹(τ)`;
+//! otherwise `r_τ` is a monotone scalar root, bracketed by
+//! `[−Φ⁻¹(τ/(2 min(π, 1 − π))), −Φ⁻¹(τ)]` and found by the crate's
+//! Brent solver to relative accuracy `4ε`.
 //!
-//! * **Ellipsoids**: exact inversion, `r*(λ) = −Φ⁻¹(τ)` for the multiplier
+//! * **Ellipsoids**: exact inversion, `r*(λ) = r_τ` for the multiplier
 //!   `λ` and then `ε = g(λ)`
 //!   ([`SecularEquation::budget_for_distance`](crate::training::secular::SecularEquation::budget_for_distance)),
 //!   to a few ulps.
@@ -58,9 +70,13 @@
 //!   `|distance − r_τ| ≤ gap + `[`MATCH_TOLERANCE`]` · r_τ`, so
 //!   `|r*(ε) − r_τ| ≤ 2 gap + MATCH_TOLERANCE · r_τ` (about `2e-9 r_τ` with
 //!   the default solver options): a relative error of about
-//!   `2e-9 r_τ φ(r_τ)/τ` in the target.
+//!   `2e-9 r_τ |E′(r_τ)|/τ` in the target (`|E′(r)| = π φ(r + β) +
+//!   (1 − π) φ(r − β)`, `φ(r_τ)` at `π = 1/2`).
 //!
-//! Targets outside `[Bayes error, sup RE*]` give
+//! The reachable targets are `[RE*(0), sup_ε RE*(ε)]`: the upper end
+//! `min(π, 1 − π)` (when `T` can cover `μ`) is reached exactly at the budget
+//! where `r*` first vanishes, by the constant majority-class rule; every
+//! target below it by a linear classifier. Targets outside give
 //! [`Error::UnreachableTarget`] with that range. For a union of
 //! rank-deficient ellipsoids none of which alone reaches the target, the
 //! union's own limit (the distance from `μ` to the sum of their ranges) is
@@ -104,10 +120,11 @@ use nalgebra::{DMatrix, DVector};
 use crate::classifier::LinearClassifier;
 use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::gmm::Gmm;
-use crate::normal;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
-use crate::training::{RobustOptimum, prepared_optimum};
+use crate::training::{
+    RobustOptimum, distance_for_error, optimal_error, prepared_optimum,
+};
 
 /// Relative tolerance on `r*` at a matched budget of a non-ellipsoidal
 /// threat, on top of the dual solver's certified gap (see the module docs).
@@ -149,7 +166,7 @@ pub struct TradeoffReport {
     pub optimal_a: f64,
     /// `RE*_B`.
     pub optimal_b: f64,
-    /// `CR(A→B) = RE_{B,ε_B}(w*_A)` (1/2 when `r*_A = 0`).
+    /// `CR(A→B) = RE_{B,ε_B}(w*_A, b*_A)` (`min(π, 1 − π)` when `r*_A = 0`).
     pub cross_ab: f64,
     /// `CR(B→A)`.
     pub cross_ba: f64,
@@ -232,10 +249,9 @@ impl ConflictMatrix {
     }
 }
 
-/// Checks the symmetric model, the budgets and the threats' dimensions, in
-/// that order, before any solver runs.
+/// Checks the budgets and the threats' dimensions, in that order, before
+/// any solver runs.
 fn check_inputs(gmm: &Gmm, threats: &[&Threat], budgets: &[f64]) -> Result<()> {
-    gmm.symmetry_check()?;
     for &eps in budgets {
         ensure_budget(eps)?;
     }
@@ -247,17 +263,24 @@ fn check_inputs(gmm: &Gmm, threats: &[&Threat], budgets: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// `RE_{B,ε_B}(w)` for the classifier trained for `A`, or 1/2 when `r*_A = 0`.
+/// `RE_{B,ε_B}(w, b)` for the classifier trained for `A`, or the constant
+/// rule's `min(π, 1 − π)` when `r*_A = 0`.
 fn cross_of(gmm: &Gmm, trained: Option<&LinearClassifier>, attack: (&Threat, f64)) -> Result<f64> {
     match trained {
         Some(clf) => gmm.robust_error(clf, attack.0, attack.1),
-        None => Ok(0.5),
+        None => Ok(minority_prior(gmm)),
     }
 }
 
-/// The cross robust error `CR(A→B) = RE_{B,ε_B}(w*_A)`: the classifier
-/// adversarially trained against `train = (A, ε_A)`, attacked by
-/// `attack = (B, ε_B)`. It is 1/2 when `r*_A = 0` (module docs, Conventions).
+/// `min(π, 1 − π)`: the error of the constant majority-class rule.
+fn minority_prior(gmm: &Gmm) -> f64 {
+    gmm.prior_pos().min(1.0 - gmm.prior_pos())
+}
+
+/// The cross robust error `CR(A→B) = RE_{B,ε_B}(w*_A, b*_A)`: the classifier
+/// adversarially trained against `train = (A, ε_A)`, with its optimal bias,
+/// attacked by `attack = (B, ε_B)`. It is `min(π, 1 − π)` when `r*_A = 0`
+/// (module docs, Conventions).
 ///
 /// # Example
 /// ```
@@ -276,8 +299,7 @@ fn cross_of(gmm: &Gmm, trained: Option<&LinearClassifier>, attack: (&Threat, f64
 /// ```
 ///
 /// # Errors
-/// [`Error::NotSymmetricModel`], [`Error::InvalidBudget`] for a negative or
-/// non-finite budget, [`Error::DimensionMismatch`], and the errors of
+/// [`Error::InvalidBudget`] for a negative or non-finite budget, [`Error::DimensionMismatch`], and the errors of
 /// [`Gmm::robust_optimum`].
 pub fn cross_robust_error(gmm: &Gmm, train: (&Threat, f64), attack: (&Threat, f64)) -> Result<f64> {
     check_inputs(gmm, &[train.0, attack.0], &[train.1, attack.1])?;
@@ -488,9 +510,10 @@ pub fn conflict_matrix(gmm: &Gmm, threats: &[Threat], target: f64) -> Result<Con
 ///
 /// # Errors
 /// [`Error::InvalidProbability`] unless `0 < τ < 1`;
-/// [`Error::NotSymmetricModel`]; [`Error::DimensionMismatch`];
+/// [`Error::DimensionMismatch`];
 /// [`Error::UnreachableTarget`] when `τ` lies outside
-/// `[Bayes error, sup_ε RE*(ε)]`; [`Error::Unsupported`] for a union whose
+/// `[RE*(0), sup_ε RE*(ε)]` ([`reachable_range`]; at most
+/// `[Bayes error, min(π, 1 − π)]`); [`Error::Unsupported`] for a union whose
 /// reachable range is not computed (module docs); the solvers' errors.
 pub fn matched_budget(gmm: &Gmm, threat: &Threat, target_robust_error: f64) -> Result<f64> {
     matched_optimum(gmm, threat, target_robust_error).map(|optimum| optimum.budget())
@@ -516,7 +539,7 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
         let equation = problem.equation();
         let residual = equation.residual_distance();
         let full = equation.distance(0.0);
-        let sup = normal::cdf(-residual);
+        let sup = optimal_error(residual, gmm.prior_pos());
         if !(target >= bayes && target <= sup) {
             return Err(Error::UnreachableTarget {
                 target,
@@ -524,22 +547,25 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
                 max: sup,
             });
         }
-        // Rounding of Φ⁻¹ or of the Bayes error may put r a hair outside.
+        // Rounding of the inversion or of the Bayes error may put r a hair
+        // outside.
         let r = if target == bayes {
             full
         } else {
-            target_distance(target)?.max(residual).min(full)
+            target_distance(gmm, target)?.max(residual).min(full)
         };
         let eps = equation.budget_for_distance(r)?;
-        return prepared_optimum(&problem, eps);
+        return prepared_optimum(gmm, &problem, eps);
     }
     dual_matched_optimum(gmm, threat, target, bayes)
 }
 
 /// The range `[Bayes error, sup_ε RE*_T(ε)]` of optimal robust errors that
 /// budgets of `threat` reach: the targets [`matched_budget`] accepts. The
-/// supremum is `Φ(−r*(∞))`: 1/2 for ℓp balls and for ellipsoids that can move
-/// the mean everywhere, less for a rank-deficient ellipsoid.
+/// supremum is `RE*` at `r*(∞)` (module docs, Matched budgets):
+/// `min(π, 1 − π)` (1/2 in the symmetric model) for ℓp balls and for
+/// ellipsoids that can move the mean everywhere, less for a rank-deficient
+/// ellipsoid.
 ///
 /// # Example
 /// ```
@@ -558,19 +584,20 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
 /// ```
 ///
 /// # Errors
-/// [`Error::NotSymmetricModel`]; [`Error::DimensionMismatch`];
+/// [`Error::DimensionMismatch`];
 /// [`Error::Unsupported`] for a union of rank-deficient ellipsoids none of
 /// which alone covers the mean (its limit is not computed, module docs).
 pub fn reachable_range(gmm: &Gmm, threat: &Threat) -> Result<(f64, f64)> {
     check_inputs(gmm, &[threat], &[])?;
     let bayes = gmm.bayes_error();
     if let Some(problem) = gmm.ellipsoid_problem(threat)? {
-        return Ok((bayes, normal::cdf(-problem.equation().residual_distance())));
+        let residual = problem.equation().residual_distance();
+        return Ok((bayes, optimal_error(residual, gmm.prior_pos())));
     }
     let mut covers = Vec::new();
     collect_covers(gmm, threat, &gmm.half_difference(), 1.0, &mut covers)?;
     if covers.iter().any(|c| c.0 == 0.0) {
-        Ok((bayes, 0.5))
+        Ok((bayes, minority_prior(gmm)))
     } else {
         Err(Error::Unsupported(format!(
             "the reachable range of {threat}: no part of the union alone covers the mean"
@@ -578,9 +605,10 @@ pub fn reachable_range(gmm: &Gmm, threat: &Threat) -> Result<(f64, f64)> {
     }
 }
 
-/// `r_τ = −Φ⁻¹(τ)`.
-fn target_distance(target: f64) -> Result<f64> {
-    Ok(-normal::quantile(target)?)
+/// `r_τ`: the distance at which the optimal robust error is `τ` (module
+/// docs, Matched budgets; `−Φ⁻¹(τ)` in the symmetric model).
+fn target_distance(gmm: &Gmm, target: f64) -> Result<f64> {
+    distance_for_error(target, gmm.prior_pos())
 }
 
 /// A budget at which `r*` is provably at most a given distance:
@@ -655,12 +683,12 @@ fn dual_matched_optimum(
     collect_covers(gmm, threat, &mu, 1.0, &mut covers)?;
     // r*(∞) ≤ floor, with equality when floor = 0.
     let floor = covers.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
-    let sup = normal::cdf(-floor);
+    let sup = optimal_error(floor, gmm.prior_pos());
     if target < bayes || (floor == 0.0 && target > sup) {
         return Err(Error::UnreachableTarget {
             target,
             min: bayes,
-            max: if floor == 0.0 { 0.5 } else { sup },
+            max: sup,
         });
     }
     if target > sup {
@@ -672,7 +700,7 @@ fn dual_matched_optimum(
     let r = if target == bayes {
         full
     } else {
-        target_distance(target)?.max(0.0).min(full)
+        target_distance(gmm, target)?.max(0.0).min(full)
     };
     if r == full {
         return gmm.robust_optimum(threat, 0.0);

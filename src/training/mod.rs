@@ -1,14 +1,66 @@
 //! Adversarial training in the population: the robust-optimal linear
-//! classifier and its certificate (THEORY §7, P4–P5).
+//! classifier and its certificate (THEORY §7, P4, P4′ and P5), for every
+//! two-class model — any means, any prior.
 //!
-//! In the symmetric model (means `±μ`, prior 1/2) population adversarial
-//! training with the 0-1 loss minimises
-//! `RE_ε(w, b) = ½Φ((εσ_K(w) − wᵀμ − b)/s) + ½Φ((εσ_K(w) − wᵀμ + b)/s)`,
-//! `s = ‖w‖_Σ`. The bias `b = 0` is optimal, and (P4)
+//! # The robust optimum of a general model (P4′)
+//!
+//! For `x | y ~ N(μ_y, Σ)`, `P(y = +1) = π`, and a threat `εK` with
+//! `K = −K`, write `c = (μ₊ + μ₋)/2`, `μ = (μ₊ − μ₋)/2`, `s = ‖w‖_Σ`,
+//! `ℓ = ln(π/(1 − π))` and, for a classifier `sign(wᵀx + b)`,
 //!
 //! ```text
-//! min RE_ε = Φ(−r*),   r*(ε) = min_{z ∈ εK} ‖μ − z‖_{Σ⁻¹},   w* = 2Σ⁻¹(μ − z*).
+//! a = (wᵀμ − εσ_K(w))/s,   β = (b + wᵀc)/s.
 //! ```
+//!
+//! Then (THEORY P4′)
+//!
+//! ```text
+//! RE_ε(w, b) = π Φ(−a − β) + (1 − π) Φ(−a + β),
+//! r*(ε)  = max_w a(w) = min_{z ∈ εK} ‖μ − z‖_{Σ⁻¹},   w* = 2Σ⁻¹(μ − z*),
+//! β*     = ℓ/(2r*),   b* = s*·β* − w*ᵀc   (s* = ‖w*‖_Σ),
+//! RE*(ε) = π Φ(−r* − β*) + (1 − π) Φ(−r* + β*)          when r* > 0,
+//! RE*(ε) = min(π, 1 − π)  (the constant majority-class rule) when r* = 0.
+//! ```
+//!
+//! *Proof.* The attacker moves a point of class `y` by `δ ∈ εK` to lower
+//! its margin `y(wᵀx + b)` by at most `max_{δ∈εK} wᵀδ = εσ_K(w)` (the same
+//! for both classes since `K = −K`). The margin of class `+1` is
+//! `N(wᵀμ₊ + b, s²)` and `wᵀμ₊ + b = s(a + β) + εσ_K(w)`; the margin of
+//! class `−1` is `N(−wᵀμ₋ − b, s²)` with `−wᵀμ₋ − b = s(a − β) + εσ_K(w)`.
+//! A point is robustly misclassified when its margin is at most
+//! `εσ_K(w)`, which gives the formula for `RE_ε(w, b)`. Only `a` depends on
+//! the direction of `w`, only `β` on the bias, and every `β ∈ ℝ` is reached
+//! by some `b`. For fixed `a`, with `f(β) = π Φ(−a − β) + (1 − π) Φ(−a + β)`,
+//!
+//! ```text
+//! f′(β) = (1 − π) φ(β − a) − π φ(β + a) = φ(β + a) · ((1 − π) e^{2aβ} − π).
+//! ```
+//!
+//! If `a > 0` the bracket increases from `−π` to `+∞`, so `f` falls then
+//! rises and its only stationary point `e^{2aβ} = π/(1 − π)`, i.e.
+//! `β* = ℓ/(2a)`, is the global minimum. Its value `E(a) = min_β f` is the
+//! Bayes error of the one-dimensional problem `N(±a, 1)` with prior `π`,
+//! strictly below `min(π, 1 − π) = lim_{β→±∞} f`, and strictly decreasing in
+//! `a`: by the envelope theorem `E′(a) = ∂f/∂a = −π φ(a + β*) −
+//! (1 − π) φ(a − β*) < 0`. If `a ≤ 0` the bracket is non-increasing, so `f`
+//! has no interior minimum and `f > min(π, 1 − π)` for every finite `β`.
+//! Hence `min_{w,b} RE_ε = E(max_w a(w))` when `max a > 0`: the optimal
+//! direction is the one maximising `a`, which is the symmetric problem's
+//! (THEORY P4: `max_w a(w) = r*` with maximiser `w*`), independent of `π`
+//! and `c`, and the optimal bias is `b* = s*β* − w*ᵀc`. When `r* = 0` no
+//! classifier has `a > 0`, and the infimum `min(π, 1 − π)` is the error of
+//! the constant rule predicting the majority class, which no attack can
+//! change; no linear classifier attains it. ∎
+//!
+//! At `π = 1/2` (`ℓ = 0`): `β* = 0`, `RE* = Φ(−r*)`, and with `c = 0` the
+//! bias is 0 — the symmetric model's P4, computed exactly as before. For
+//! `w* = 2Σ⁻¹(μ − z*)` exactly, `s* = 2r*` and `b* = ℓ − w*ᵀc`: the Bayes
+//! bias of the model `N(μ_y, Σ + λM)` with prior `π`, so P5 holds for
+//! general models bias included. The crate computes `b* = s*·ℓ/(2r*) −
+//! w*ᵀc` from the returned weights, which makes `β` exactly optimal for
+//! the classifier returned (its `a` is the reported `r*`).
+//!
+//! # Certificates and solvers
 //!
 //! Every optimum carries a certificate: its classifier's primal ratio
 //! `ρ(w) = (wᵀμ − εσ_K(w))/‖w‖_Σ ≤ r*` and a feasible shift's dual value
@@ -19,7 +71,7 @@
 //!   `w*(ε) = (Σ + λM)⁻¹(μ₊ − μ₋)` with `λ` from the secular equation
 //!   `g(λ) = λ‖Aᵀ(Σ + λM)⁻¹μ‖ = ε`, solved to `1e-13` relative accuracy in
 //!   [`secular`]; `λ = ∞` for budgets at or past the limit `ε_max`. The
-//!   classifier is the Bayes classifier of the model `N(±μ, Σ + λM)` (P5):
+//!   classifier is the Bayes classifier of the model `N(μ_y, Σ + λM)` (P5):
 //!   see [`ExtendedCovariance`]. When `M` shares `Σ`'s eigenvectors a budget
 //!   costs `O(d)` (`O(k)` for a spiked model); a general factor costs one
 //!   generalised eigendecomposition per (model, threat) pair.
@@ -64,6 +116,7 @@ use crate::covariance::Covariance;
 use crate::error::{Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::normal;
+use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
 
 pub mod dual;
@@ -73,14 +126,17 @@ pub use dual::SolverOptions;
 
 use secular::{EllipsoidProblem, WarmStart};
 
-/// The population robust optimum at one budget (THEORY P4), with its
+/// The population robust optimum at one budget (THEORY P4, P4′), with its
 /// certificate.
 ///
 /// `r*` is reported as the primal ratio `ρ(w*)` of the returned classifier,
-/// so [`robust_error`](Self::robust_error) `= Φ(−r*)` is exactly what
-/// [`classifier`](Self::classifier) achieves, and the true optimum lies in
+/// so [`robust_error`](Self::robust_error) (`Φ(−r*)` at prior 1/2, the P4′
+/// value in general) is exactly what [`classifier`](Self::classifier) with
+/// its optimal [`bias`](Self::bias) achieves, and the true `r*` lies in
 /// `[distance, distance + gap]`. For ellipsoidal threats the gap is at the
-/// rounding level (`≈ 1e-16 r*`).
+/// rounding level (`≈ 1e-16 r*`). The model's prior is kept
+/// ([`prior_pos`](Self::prior_pos)); the direction `w*` does not depend on
+/// it nor on the centre.
 ///
 /// Cloning is cheap: the prepared problem of a sweep is shared.
 ///
@@ -111,6 +167,151 @@ pub struct RobustOptimum {
     gap: f64,
     iterations: usize,
     solution: Solution,
+    placement: Arc<Placement>,
+}
+
+/// What a general model adds to the symmetric problem (THEORY P4′): the
+/// prior and the centre, which set the optimal bias and error but not the
+/// direction.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    prior_pos: f64,
+    /// `ℓ = ln(π/(1 − π))`, exactly 0 at `π = 1/2`.
+    log_odds: f64,
+    /// `c = (μ₊ + μ₋)/2`; `None` when it is exactly zero.
+    center: Option<DVector<f64>>,
+    covariance: Covariance,
+}
+
+impl Placement {
+    fn of(gmm: &Gmm) -> Arc<Placement> {
+        let center = gmm.center();
+        let prior_pos = gmm.prior_pos();
+        Arc::new(Placement {
+            prior_pos,
+            log_odds: log_odds(prior_pos),
+            center: (center.iter().any(|&x| x != 0.0)).then_some(center),
+            covariance: gmm.covariance().clone(),
+        })
+    }
+
+    /// `b* = s·ℓ/(2r) − wᵀc` for weights `w` whose ratio is `r`; `None`
+    /// when it is not finite (`r ≤ 0` with `π ≠ 1/2`: no classifier beats
+    /// the constant rule).
+    fn optimal_bias(&self, weights: &DVector<f64>, distance: f64) -> Option<f64> {
+        let mut bias = 0.0;
+        if self.log_odds != 0.0 {
+            if !(distance > 0.0) {
+                return None;
+            }
+            let s = self
+                .covariance
+                .spectral_sum_unchecked(weights, |_, l| l)
+                .sqrt();
+            bias = s * (self.log_odds / (2.0 * distance));
+        }
+        if let Some(center) = &self.center {
+            bias -= weights.dot(center);
+        }
+        bias.is_finite().then_some(bias)
+    }
+}
+
+/// `ℓ = ln(π/(1 − π))`, exactly 0 at `π = 1/2`.
+fn log_odds(prior_pos: f64) -> f64 {
+    (prior_pos / (1.0 - prior_pos)).ln()
+}
+
+/// The optimal robust error for adversarial distance `r` and prior `π`
+/// (THEORY P4′): `π Φ(−r − β*) + (1 − π) Φ(−r + β*)` with `β* = ℓ/(2r)`,
+/// the Bayes error of the one-dimensional problem `N(±r, 1)`; `Φ(−r)` at
+/// `π = 1/2` and `min(π, 1 − π)` for `r ≤ 0`. Strictly decreasing in
+/// `r > 0`, from `min(π, 1 − π)` to 0.
+pub(crate) fn optimal_error(distance: f64, prior_pos: f64) -> f64 {
+    let l = log_odds(prior_pos);
+    if l == 0.0 {
+        return normal::cdf(-distance);
+    }
+    if !(distance > 0.0) {
+        return prior_pos.min(1.0 - prior_pos);
+    }
+    let beta = l / (2.0 * distance);
+    prior_pos * normal::cdf(-distance - beta) + (1.0 - prior_pos) * normal::cdf(-distance + beta)
+}
+
+/// `ln` of [`optimal_error`], accurate when the error underflows: the two
+/// `ln Φ` terms combined by log-sum-exp.
+pub(crate) fn ln_optimal_error(distance: f64, prior_pos: f64) -> f64 {
+    let l = log_odds(prior_pos);
+    if l == 0.0 {
+        return normal::ln_cdf(-distance);
+    }
+    if !(distance > 0.0) {
+        return prior_pos.min(1.0 - prior_pos).ln();
+    }
+    let beta = l / (2.0 * distance);
+    let log_pos = prior_pos.ln() + normal::ln_cdf(-distance - beta);
+    let log_neg = (-prior_pos).ln_1p() + normal::ln_cdf(-distance + beta);
+    let (hi, lo) = if log_pos >= log_neg {
+        (log_pos, log_neg)
+    } else {
+        (log_neg, log_pos)
+    };
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// Relative tolerance of [`distance_for_error`] on `r`.
+const DISTANCE_TOLERANCE: f64 = 4.0 * f64::EPSILON;
+
+/// The inverse of [`optimal_error`]: the distance `r ≥ 0` with
+/// `RE*(r) = τ`, for `0 < τ ≤ min(π, 1 − π)` (`r = 0` at the upper end).
+///
+/// At `π = 1/2` it is `−Φ⁻¹(τ)`. Otherwise `RE*` is strictly decreasing and
+/// bracketed: `2 min(π, 1 − π) Φ(−r) ≤ RE*(r) ≤ Φ(−r)` (the upper bound is
+/// the error at `β = 0`; the lower one holds because
+/// `Φ(−r − β) + Φ(−r + β) ≥ 2Φ(−r)`, its derivative in `β` having the sign
+/// of `β`), so the root lies in `[−Φ⁻¹(τ/(2 min(π, 1 − π))), −Φ⁻¹(τ)]`;
+/// Brent's method on `ln RE*(r) − ln τ` finds it to relative accuracy
+/// `4ε` in `r`.
+pub(crate) fn distance_for_error(target: f64, prior_pos: f64) -> Result<f64> {
+    if log_odds(prior_pos) == 0.0 {
+        return Ok(-normal::quantile(target)?);
+    }
+    let minority = prior_pos.min(1.0 - prior_pos);
+    if target >= minority {
+        return Ok(0.0);
+    }
+    let lo = -normal::quantile(target / (2.0 * minority))?;
+    let hi = -normal::quantile(target)?;
+    let ln_target = target.ln();
+    let f = |r: f64| ln_optimal_error(r, prior_pos) - ln_target;
+    let (f_lo, f_hi) = (f(lo), f(hi));
+    // Rounding can put an end a hair on the wrong side: it is then the root.
+    if f_lo <= 0.0 {
+        return Ok(lo);
+    }
+    if f_hi >= 0.0 {
+        return Ok(hi);
+    }
+    let brent = Brent {
+        absolute: 0.0,
+        relative: DISTANCE_TOLERANCE,
+        max_iterations: 200,
+        name: "distance for an optimal robust error",
+    };
+    let root = brent.solve(
+        |r| {
+            Ok(Evaluation {
+                value: f(r),
+                accept: false,
+            })
+        },
+        lo,
+        hi,
+        f_lo,
+        f_hi,
+    )?;
+    Ok(root.x)
 }
 
 #[derive(Clone)]
@@ -133,18 +334,39 @@ impl RobustOptimum {
         self.budget
     }
 
-    /// The robust-optimal classifier `w* = (Σ + λM)⁻¹(μ₊ − μ₋)` (ellipsoids)
-    /// or `2Σ⁻¹(μ − z*)`, with bias 0; `None` when `r* = 0`: no classifier
-    /// beats a robust error of 1/2.
+    /// The robust-optimal classifier: weights `w* = (Σ + λM)⁻¹(μ₊ − μ₋)`
+    /// (ellipsoids) or `2Σ⁻¹(μ − z*)`, with the optimal bias
+    /// `b* = s*·ln(π/(1 − π))/(2r*) − w*ᵀc` (module docs, P4′; 0 for the
+    /// symmetric model). `None` when `r* = 0`: no linear classifier beats
+    /// the constant majority-class rule, whose robust error
+    /// `min(π, 1 − π)` is then [`robust_error`](Self::robust_error).
     ///
-    /// For ellipsoids the weights are built on each call (`O(d²)` for a dense
-    /// covariance, `O(dk)` spiked, `O(d)` diagonal).
+    /// The weights are built on each call for ellipsoids (`O(d²)` for a
+    /// dense covariance, `O(dk)` spiked, `O(d)` diagonal); the bias of a
+    /// general model costs one more pass of the same order.
     pub fn classifier(&self) -> Option<LinearClassifier> {
-        let weights = match &self.solution {
-            Solution::Ellipsoid { problem, lambda } => problem.weights(*lambda)?,
-            Solution::Dual { weights, .. } => weights.clone(),
-        };
-        LinearClassifier::new(weights, 0.0).ok()
+        let weights = self.weights()?;
+        let bias = self.placement.optimal_bias(&weights, self.distance)?;
+        LinearClassifier::new(weights, bias).ok()
+    }
+
+    /// The optimal bias `b*` of [`classifier`](Self::classifier) (module
+    /// docs, P4′), `None` when there is no classifier. Costs as much as
+    /// [`classifier`](Self::classifier).
+    pub fn bias(&self) -> Option<f64> {
+        self.classifier().map(|clf| clf.bias())
+    }
+
+    /// The prior `π = P(y = +1)` of the model the optimum was computed for.
+    pub fn prior_pos(&self) -> f64 {
+        self.placement.prior_pos
+    }
+
+    fn weights(&self) -> Option<DVector<f64>> {
+        match &self.solution {
+            Solution::Ellipsoid { problem, lambda } => problem.weights(*lambda),
+            Solution::Dual { weights, .. } => Some(weights.clone()),
+        }
     }
 
     /// The adversary's optimal shift `z* ∈ εK`, the minimiser of
@@ -162,14 +384,18 @@ impl RobustOptimum {
         self.distance
     }
 
-    /// The optimal robust error `Φ(−r*)`.
+    /// The optimal robust error `RE* = π Φ(−r* − β*) + (1 − π) Φ(−r* + β*)`,
+    /// `β* = ln(π/(1 − π))/(2r*)` (P4′): `Φ(−r*)` at prior 1/2, and
+    /// `min(π, 1 − π)` when `r* = 0`.
     pub fn robust_error(&self) -> f64 {
-        normal::cdf(-self.distance)
+        optimal_error(self.distance, self.placement.prior_pos)
     }
 
-    /// `ln Φ(−r*)`, accurate when the robust error underflows.
+    /// `ln RE*`, accurate when the robust error underflows: the two
+    /// `ln Φ` terms of [`robust_error`](Self::robust_error) combined by
+    /// log-sum-exp (relative accuracy that of `ln Φ`, THEORY §11).
     pub fn ln_robust_error(&self) -> f64 {
-        normal::ln_cdf(-self.distance)
+        ln_optimal_error(self.distance, self.placement.prior_pos)
     }
 
     /// The certified duality gap `≥ 0`: the dual value of a feasible shift
@@ -233,6 +459,7 @@ impl fmt::Debug for RobustOptimum {
             .field("budget", &self.budget)
             .field("distance", &self.distance)
             .field("gap", &self.gap)
+            .field("prior_pos", &self.placement.prior_pos)
             .field("lambda", &self.lambda())
             .field("budget_limit", &self.budget_limit())
             .field("iterations", &self.iterations)
@@ -365,14 +592,57 @@ impl fmt::Debug for ExtendedCovariance {
 }
 
 impl Gmm {
-    /// The population robust optimum at budget `ε` (THEORY P4): the
-    /// adversarially trained linear classifier, `r*`, the robust error
-    /// `Φ(−r*)` and the certificate. Ellipsoidal threats are solved in closed
-    /// form; other threats by the certified dual solver with default options.
+    /// The population robust optimum at budget `ε` for any two-class model
+    /// (THEORY P4, P4′): the adversarially trained linear classifier with
+    /// its optimal bias, `r*`, the optimal robust error and the certificate.
+    /// Ellipsoidal threats are solved in closed form; other threats by the
+    /// certified dual solver with default options.
+    ///
+    /// With `c = (μ₊ + μ₋)/2`, `μ = (μ₊ − μ₋)/2`, `π = P(y = +1)` and
+    /// `ℓ = ln(π/(1 − π))`, a classifier `sign(wᵀx + b)` has robust error
+    /// `RE = π Φ(−a − β) + (1 − π) Φ(−a + β)` with
+    /// `a = (wᵀμ − εσ_K(w))/‖w‖_Σ` and `β = (b + wᵀc)/‖w‖_Σ`. For fixed
+    /// `a > 0` the best `β` is `ℓ/(2a)`, leaving the Bayes error of a
+    /// one-dimensional problem with separation `2a`, which decreases in `a`;
+    /// so the optimal direction maximises `a` — the symmetric problem's `w*`,
+    /// `r* = max a` — and
+    ///
+    /// ```text
+    /// b* = ‖w*‖_Σ · ℓ/(2r*) − w*ᵀc,   RE* = π Φ(−r* − ℓ/(2r*)) + (1 − π) Φ(−r* + ℓ/(2r*)),
+    /// ```
+    ///
+    /// while for `r* = 0` nothing beats the constant majority-class rule,
+    /// `RE* = min(π, 1 − π)`. The full proof is in the [module
+    /// docs](crate::training).
+    ///
+    /// # Example
+    /// ```
+    /// use manifold_robustness::{datasets, Fit, Gmm, LinearClassifier, Threat};
+    ///
+    /// // Digits 4 (+1) against 9 (−1): uncentred means, prior 181/361.
+    /// let (x, y) = datasets::digits()?.pair(4, 9)?;
+    /// let gmm = Gmm::fit(&x, &y, Fit::LedoitWolf)?;
+    /// let (l2, eps) = (Threat::l2(), 1.0);
+    /// let opt = gmm.robust_optimum(&l2, eps)?;
+    /// assert_eq!(opt.prior_pos(), 181.0 / 361.0);
+    /// // The returned classifier, bias included, attains RE*.
+    /// let clf = opt.classifier().unwrap();
+    /// let attained = gmm.robust_error(&clf, &l2, eps)?;
+    /// assert!((attained / opt.robust_error() - 1.0).abs() < 1e-12);
+    /// // Any other bias does worse.
+    /// for shift in [-0.1, 0.1] {
+    ///     let moved = LinearClassifier::new(clf.weights().clone(), clf.bias() + shift)?;
+    ///     assert!(gmm.robust_error(&moved, &l2, eps)? > attained);
+    /// }
+    /// // The direction is the symmetric model's: neither π nor c moves it.
+    /// let symmetric = Gmm::symmetric(gmm.half_difference(), gmm.covariance().clone())?;
+    /// let w = symmetric.robust_optimum(&l2, eps)?.classifier().unwrap();
+    /// assert!((w.cosine(&clf)? - 1.0).abs() < 1e-14);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::NotSymmetricModel`](crate::Error::NotSymmetricModel) unless means are `±μ` and the prior is
-    /// 1/2; [`Error::InvalidBudget`](crate::Error::InvalidBudget) for a negative or non-finite `ε`;
+    /// [`Error::InvalidBudget`](crate::Error::InvalidBudget) for a negative or non-finite `ε`;
     /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a threat of another dimension;
     /// [`Error::Unsupported`](crate::Error::Unsupported) for a model-based threat built from another
     /// covariance than a diagonal or spiked model's (see [`secular`]);
@@ -395,9 +665,10 @@ impl Gmm {
     ) -> Result<RobustOptimum> {
         self.check_training(threat)?;
         ensure_budget(eps)?;
+        let placement = Placement::of(self);
         match self.prepare_ellipsoid(threat)? {
-            Some(problem) => ellipsoid_optimum(&problem, eps, None).map(|(opt, _)| opt),
-            None => self.dual_optimum(threat, eps, options),
+            Some(problem) => ellipsoid_optimum(&problem, &placement, eps, None).map(|(opt, _)| opt),
+            None => self.dual_optimum(threat, eps, options, &placement),
         }
     }
 
@@ -417,11 +688,12 @@ impl Gmm {
         if budgets.is_empty() {
             return Ok(Vec::new());
         }
+        let placement = Placement::of(self);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
             let options = SolverOptions::default();
             return budgets
                 .iter()
-                .map(|&eps| self.dual_optimum(threat, eps, &options))
+                .map(|&eps| self.dual_optimum(threat, eps, &options, &placement))
                 .collect();
         };
         // Decreasing budgets have increasing roots s = 1/λ, so each root is
@@ -432,7 +704,7 @@ impl Gmm {
         let mut out: Vec<Option<RobustOptimum>> = vec![None; budgets.len()];
         let mut warm = None;
         for i in order {
-            let (opt, next) = ellipsoid_optimum(&problem, budgets[i], warm.as_ref())?;
+            let (opt, next) = ellipsoid_optimum(&problem, &placement, budgets[i], warm.as_ref())?;
             warm = next;
             out[i] = Some(opt);
         }
@@ -440,7 +712,6 @@ impl Gmm {
     }
 
     fn check_training(&self, threat: &Threat) -> Result<()> {
-        self.symmetry_check()?;
         if let Some(d) = threat.dim() {
             crate::error::ensure_dim("threat", self.dim(), d)?;
         }
@@ -467,6 +738,7 @@ impl Gmm {
         threat: &Threat,
         eps: f64,
         options: &SolverOptions,
+        placement: &Arc<Placement>,
     ) -> Result<RobustOptimum> {
         let mu = self.half_difference();
         let solution = dual::solve(self.covariance(), &mu, threat, eps, options)?;
@@ -479,6 +751,7 @@ impl Gmm {
                 weights: solution.weights,
                 adversary: solution.adversary,
             },
+            placement: Arc::clone(placement),
         })
     }
 }
@@ -487,6 +760,7 @@ impl Gmm {
 /// root of a larger budget; returns the optimum and its own warm start.
 fn ellipsoid_optimum(
     problem: &Arc<EllipsoidProblem>,
+    placement: &Arc<Placement>,
     eps: f64,
     warm: Option<&WarmStart>,
 ) -> Result<(RobustOptimum, Option<WarmStart>)> {
@@ -502,14 +776,14 @@ fn ellipsoid_optimum(
             problem: Arc::clone(problem),
             lambda: root.lambda(),
         },
+        placement: Arc::clone(placement),
     };
     Ok((opt, root.warm))
 }
 
 impl Gmm {
     /// The prepared ellipsoid problem of a threat after the checks of
-    /// [`robust_optimum`](Gmm::robust_optimum) (symmetric model, matching
-    /// dimension); `None` for threats without a closed form. Lets the
+    /// [`robust_optimum`](Gmm::robust_optimum) (matching dimension); `None` for threats without a closed form. Lets the
     /// trade-off module invert `r*` and then build the optimum from the same
     /// preparation.
     pub(crate) fn ellipsoid_problem(
@@ -521,11 +795,16 @@ impl Gmm {
     }
 }
 
-/// The robust optimum of a prepared ellipsoid problem at one budget (as
-/// [`Gmm::robust_optimum`] would return it, without preparing again).
-pub(crate) fn prepared_optimum(problem: &Arc<EllipsoidProblem>, eps: f64) -> Result<RobustOptimum> {
+/// The robust optimum of a prepared ellipsoid problem of `gmm` at one
+/// budget (as [`Gmm::robust_optimum`] would return it, without preparing
+/// again).
+pub(crate) fn prepared_optimum(
+    gmm: &Gmm,
+    problem: &Arc<EllipsoidProblem>,
+    eps: f64,
+) -> Result<RobustOptimum> {
     ensure_budget(eps)?;
-    ellipsoid_optimum(problem, eps, None).map(|(opt, _)| opt)
+    ellipsoid_optimum(problem, &Placement::of(gmm), eps, None).map(|(opt, _)| opt)
 }
 
 #[cfg(test)]

@@ -734,42 +734,64 @@ fn conflict_matrix_pair_reports_reuse_the_matched_optima() {
 // Bad input.
 // ---------------------------------------------------------------------------
 
+/// A general model by hand (THEORY P4′, §8): Σ = I, μ = (3, 4), c = (1, 1),
+/// π = 0.2. For ℓ2, `r*(ε) = 5 − ε` and `RE*(ε) = E(5 − ε)` with
+/// `E(r) = π Φ(−r − β) + (1 − π) Φ(−r + β)`, `β = ln(π/(1 − π))/(2r)`.
 #[test]
-fn asymmetric_models_are_rejected() {
+fn general_models_match_budgets_by_hand() {
     let cov = Covariance::isotropic(2, 1.0).unwrap();
+    let (mu, c) = ([3.0, 4.0], [1.0, 1.0]);
     let gmm = Gmm::new(
-        DVector::from_vec(vec![1.0, 0.0]),
-        DVector::from_vec(vec![0.0, 0.0]),
+        DVector::from_vec(vec![c[0] + mu[0], c[1] + mu[1]]),
+        DVector::from_vec(vec![c[0] - mu[0], c[1] - mu[1]]),
         cov,
-        0.5,
+        0.2,
     )
     .unwrap();
+    let e = |r: f64| {
+        let beta = (0.2f64 / 0.8).ln() / (2.0 * r);
+        0.2 * normal::cdf(-r - beta) + 0.8 * normal::cdf(-r + beta)
+    };
     let l2 = Threat::l2();
-    let is_asymmetric = |e: Error| matches!(e, Error::NotSymmetricModel { .. });
-    assert!(is_asymmetric(
-        tradeoff::cross_robust_error(&gmm, (&l2, 0.1), (&l2, 0.1)).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::conflict(&gmm, (&l2, 0.1), (&l2, 0.1)).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::joint_optimum(&gmm, (&l2, 0.1), (&l2, 0.1)).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::price_of_union(&gmm, (&l2, 0.1), (&l2, 0.1)).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::pair_report(&gmm, (&l2, 0.1), (&l2, 0.1)).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::matched_budget(&gmm, &l2, 0.3).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::matched_budget(&gmm, &Threat::linf(), 0.3).unwrap_err()
-    ));
-    assert!(is_asymmetric(
-        tradeoff::conflict_matrix(&gmm, &[l2], 0.3).unwrap_err()
-    ));
+    let generative = Threat::generative(gmm.covariance());
+    // RE*(ε) = E(2) at ε = 3; the inversion is a scalar root to 4ε in r,
+    // and ε = 5 − r.
+    let tau = e(2.0);
+    let eps = tradeoff::matched_budget(&gmm, &l2, tau).unwrap();
+    assert!((eps - 3.0).abs() < 1e-14, "{eps}");
+    let optimum = tradeoff::matched_optimum(&gmm, &l2, tau).unwrap();
+    assert!((optimum.robust_error() / tau - 1.0).abs() < 1e-13);
+    // Σ = I: ℓ2 and generative coincide, so they do not conflict.
+    let matrix = tradeoff::conflict_matrix(&gmm, &[l2.clone(), generative.clone()], tau).unwrap();
+    assert!(matrix.conflicts.iter().all(|c| c.abs() < 1e-15));
+    assert!((matrix.cross[(0, 1)] / tau - 1.0).abs() < 1e-13);
+    // The reachable range is [Bayes error, min(π, 1 − π)] = [E(5), 0.2].
+    let (low, high) = tradeoff::reachable_range(&gmm, &l2).unwrap();
+    assert!((low / e(5.0) - 1.0).abs() < 1e-14);
+    assert_eq!(high, 0.2);
+    assert_eq!(tradeoff::reachable_range(&gmm, &Threat::linf()).unwrap().1, 0.2);
+    // The upper end is the budget covering μ: ‖μ‖ = 5 for ℓ2, ‖μ‖_∞ = 4 for ℓ∞.
+    assert_eq!(tradeoff::matched_budget(&gmm, &l2, 0.2).unwrap(), 5.0);
+    assert_eq!(tradeoff::matched_budget(&gmm, &Threat::linf(), 0.2).unwrap(), 4.0);
+    // Beyond it: unreachable, and the error names the range.
+    for threat in [&l2, &Threat::linf()] {
+        match tradeoff::matched_budget(&gmm, threat, 0.25).unwrap_err() {
+            Error::UnreachableTarget { target, min, max } => {
+                assert_eq!((target, max), (0.25, 0.2));
+                assert!((min / e(5.0) - 1.0).abs() < 1e-14);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Trained past ℓ2's limit: the constant rule, CR = min(π, 1 − π) = 0.2.
+    let cr = tradeoff::cross_robust_error(&gmm, (&l2, 6.0), (&Threat::linf(), 0.5)).unwrap();
+    assert_eq!(cr, 0.2);
+    let report = tradeoff::pair_report(&gmm, (&l2, 1.0), (&generative, 2.0)).unwrap();
+    assert!((report.optimal_a / e(4.0) - 1.0).abs() < 1e-14);
+    assert!((report.optimal_b / e(3.0) - 1.0).abs() < 1e-14);
+    // The union of two balls is the larger one: no price.
+    assert!((report.joint / e(3.0) - 1.0).abs() < 1e-9);
+    assert!(report.price_of_union.abs() < 1e-9 * e(3.0));
 }
 
 #[test]

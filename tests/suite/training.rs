@@ -767,9 +767,12 @@ fn threat_from_another_covariance() {
 }
 
 /// Bad input: non-symmetric models, bad budgets and dimensions get typed errors.
+/// General models (P4′) by hand, Σ = I with ℓ2: `w* = 2μ(‖μ‖ − ε)/‖μ‖`,
+/// `r* = ‖μ‖ − ε`, `‖w*‖ = 2r*`, so `b* = ℓ − w*ᵀc` with `ℓ = ln(π/(1 − π))`.
 #[test]
-fn bad_input_gets_typed_errors() {
+fn general_models_have_the_hand_computed_optimum() {
     let cov = Covariance::isotropic(2, 1.0).unwrap();
+    // Shifted, prior 1/2: c = (0, 1/2), μ = (1, 1/2), ‖μ‖ = √1.25.
     let shifted = Gmm::new(
         DVector::from_vec(vec![1.0, 1.0]),
         DVector::from_vec(vec![-1.0, 0.0]),
@@ -777,6 +780,17 @@ fn bad_input_gets_typed_errors() {
         0.5,
     )
     .unwrap();
+    let norm = 1.25f64.sqrt();
+    let opt = shifted.robust_optimum(&Threat::l2(), 0.1).unwrap();
+    assert!((opt.distance() - (norm - 0.1)).abs() < 1e-15);
+    assert_eq!(opt.robust_error(), normal::cdf(-opt.distance()));
+    let clf = opt.classifier().unwrap();
+    let scale = 2.0 * (norm - 0.1) / norm;
+    assert!((clf.weights()[0] - scale).abs() < 1e-15 && (clf.weights()[1] - 0.5 * scale).abs() < 1e-15);
+    assert!((clf.bias() + 0.5 * 0.5 * scale).abs() < 1e-15, "{}", clf.bias());
+    assert_eq!(opt.bias(), Some(clf.bias()));
+    assert_eq!(opt.prior_pos(), 0.5);
+    // Centred, prior 0.3: μ = (1, 0), r* = 1 − ε, b* = ln(3/7).
     let unequal = Gmm::new(
         DVector::from_vec(vec![1.0, 0.0]),
         DVector::from_vec(vec![-1.0, 0.0]),
@@ -784,16 +798,31 @@ fn bad_input_gets_typed_errors() {
         0.3,
     )
     .unwrap();
-    for gmm in [&shifted, &unequal] {
-        assert!(matches!(
-            gmm.robust_optimum(&Threat::l2(), 0.1),
-            Err(Error::NotSymmetricModel { .. })
-        ));
-        assert!(matches!(
-            gmm.robust_sweep(&Threat::l2(), &[0.1]),
-            Err(Error::NotSymmetricModel { .. })
-        ));
+    let l = (0.3f64 / 0.7).ln();
+    let sweep = unequal.robust_sweep(&Threat::l2(), &[0.1, 0.6]).unwrap();
+    for (opt, eps) in sweep.iter().zip([0.1, 0.6]) {
+        let r = 1.0 - eps;
+        assert!((opt.distance() - r).abs() < 1e-15);
+        let beta = l / (2.0 * r);
+        let expected = 0.3 * normal::cdf(-r - beta) + 0.7 * normal::cdf(-r + beta);
+        assert!((opt.robust_error() - expected).abs() < 1e-15 * expected);
+        assert!((opt.bias().unwrap() - l).abs() < 1e-14);
+        assert_eq!(opt.prior_pos(), 0.3);
     }
+    // Past the limit: the constant rule (predict −1) with error π = 0.3.
+    let past = unequal.robust_optimum(&Threat::l2(), 1.0).unwrap();
+    assert!(past.classifier().is_none() && past.bias().is_none());
+    assert_eq!(past.robust_error(), 0.3);
+    assert_eq!(past.ln_robust_error(), 0.3f64.ln());
+    // The same through the dual solver (ℓ∞ ball of radius ≥ ‖μ‖_∞ = 1).
+    let past = unequal.robust_optimum(&Threat::linf(), 1.5).unwrap();
+    assert!(past.classifier().is_none());
+    assert_eq!(past.robust_error(), 0.3);
+}
+
+#[test]
+fn bad_input_gets_typed_errors() {
+    let cov = Covariance::isotropic(2, 1.0).unwrap();
     let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 0.5]), cov).unwrap();
     for eps in [-1.0, f64::NAN, f64::INFINITY] {
         assert!(matches!(
