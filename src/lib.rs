@@ -42,6 +42,7 @@ pub mod gmm;
 mod linalg;
 pub mod normal;
 pub mod robust;
+pub mod theory;
 pub mod threat;
 pub mod tradeoff;
 pub mod training;
