@@ -5,8 +5,8 @@
 use manifold_robustness::{
     Gmm, LinearClassifier, Result, Threat, attack_energy_summary, default_model, tradeoff,
 };
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use manifold_robustness::rand::SeedableRng;
+use manifold_robustness::rand::rngs::StdRng;
 
 /// Points attacked in one batch for the claim-1 table.
 const CLAIM1_POINTS: usize = 10_000;

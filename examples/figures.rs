@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use manifold_robustness::{Gmm, LinearClassifier, Threat, default_model, tradeoff};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use manifold_robustness::rand::SeedableRng;
+use manifold_robustness::rand::rngs::StdRng;
 
 #[path = "common/plot.rs"]
 mod plot;

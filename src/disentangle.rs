@@ -53,7 +53,7 @@ pub struct AttackEnergySummary {
 /// # Example
 /// ```
 /// use manifold_robustness::{attack_energy_summary, default_model, Threat};
-/// use rand::{rngs::StdRng, SeedableRng};
+/// use manifold_robustness::rand::{rngs::StdRng, SeedableRng};
 ///
 /// let gmm = default_model();
 /// let clf = gmm.bayes_classifier();

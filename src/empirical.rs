@@ -317,7 +317,7 @@ pub fn adversarial_training(
 /// use manifold_robustness::{empirical, Covariance, Gmm, Threat};
 /// use manifold_robustness::empirical::{Stationarity, TrainingOptions};
 /// use manifold_robustness::nalgebra::DVector;
-/// use rand::{rngs::StdRng, SeedableRng};
+/// use manifold_robustness::rand::{rngs::StdRng, SeedableRng};
 ///
 /// // Σ = I, μ = (1, 0.5): the generative robust optimum is parallel to w_B.
 /// let cov = Covariance::isotropic(2, 1.0)?;

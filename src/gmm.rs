@@ -240,7 +240,7 @@ impl Gmm {
     /// ```
     /// use manifold_robustness::{Covariance, Gmm, Label};
     /// use manifold_robustness::nalgebra::DVector;
-    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use manifold_robustness::rand::{rngs::StdRng, SeedableRng};
     ///
     /// let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, 0.0]), Covariance::isotropic(2, 1.0)?)?;
     /// let (x, y) = gmm.sample(1000, &mut StdRng::seed_from_u64(7));

@@ -36,6 +36,9 @@
 #![deny(missing_docs)]
 
 pub use nalgebra;
+/// The `rand` this crate is built with (0.9): use `manifold_robustness::rand` for
+/// the random number generators you pass in, so versions always match.
+pub use rand;
 
 pub mod attack;
 pub mod classifier;
@@ -50,6 +53,7 @@ pub mod gmm;
 mod linalg;
 pub mod normal;
 pub mod robust;
+pub mod theory;
 pub mod threat;
 pub mod tradeoff;
 pub mod training;
