@@ -1,0 +1,372 @@
+//! L-BFGS with a backtracking Armijo line search, adapted to the kinks of
+//! the robust loss (OWL-QN orthants for ℓ∞, the kink subspace of an
+//! ellipsoid).
+
+use std::collections::VecDeque;
+
+use nalgebra::DVector;
+
+use super::kinks::KinkState;
+use super::objective::{Gradient, Kinks, Objective, Point, sign};
+use super::{LBFGS_MEMORY, Stationarity, TrainingOptions, TrainingReport};
+use crate::classifier::LinearClassifier;
+use crate::error::{Error, Result};
+
+/// Armijo sufficient-decrease constant `c` in `L(θ + t d) ≤ L(θ) + c t ∇Lᵀd`.
+const ARMIJO: f64 = 1e-4;
+
+/// Backtracking steps before a line search gives up (the step shrinks by at
+/// least 2 each time, so this reaches `2⁻⁶⁰` of the first trial).
+const MAX_BACKTRACKS: usize = 60;
+
+/// Relative size of a loss change that is rounding noise: the mean of `n`
+/// softplus terms carries a relative error of order `√n · 2⁻⁵³`, below this
+/// for any `n` up to 10⁶.
+const LOSS_ROUNDING: f64 = 1e-12;
+/// One curvature pair `(s, y, 1/sᵀy)`.
+struct Pair {
+    s: DVector<f64>,
+    y: DVector<f64>,
+    rho: f64,
+}
+
+pub(super) struct Lbfgs<'o, 'a> {
+    objective: &'o Objective<'a>,
+    tolerance: f64,
+    max_iterations: usize,
+    memory: VecDeque<Pair>,
+    data_passes: usize,
+}
+
+/// Outcome of one line search.
+enum Step {
+    Accepted(Point, Gradient),
+    Failed,
+}
+
+/// Outcome of one trial point of a line search.
+enum Trial {
+    Accepted(Point, Gradient),
+    /// Rejected, with the loss change (non-finite if the loss was).
+    Rejected(f64),
+}
+
+impl<'o, 'a> Lbfgs<'o, 'a> {
+    pub(super) fn new(objective: &'o Objective<'a>, options: &TrainingOptions) -> Lbfgs<'o, 'a> {
+        Lbfgs {
+            objective,
+            tolerance: options.gradient_tolerance,
+            max_iterations: options.max_iterations,
+            memory: VecDeque::with_capacity(LBFGS_MEMORY),
+            data_passes: 0,
+        }
+    }
+
+    fn evaluate(&mut self, theta: DVector<f64>) -> Point {
+        self.data_passes += 1;
+        self.objective.evaluate(theta)
+    }
+
+    fn gradient(&mut self, point: &Point) -> Result<Gradient> {
+        self.data_passes += 1;
+        self.objective.gradient(point)
+    }
+
+    pub(super) fn run(mut self, start: DVector<f64>) -> Result<(LinearClassifier, TrainingReport)> {
+        let objective = self.objective;
+        let mut point = self.evaluate(start);
+        let mut gradient = self.gradient(&point)?;
+        let mut iterations = 0;
+        loop {
+            self.check_separable(&point)?;
+            let norm = gradient.stationary.norm();
+            if norm <= self.tolerance {
+                let criterion = match (objective.kinks, gradient.kink) {
+                    (Kinks::Orthants, _) | (_, KinkState::Stay | KinkState::Leave) => {
+                        Stationarity::MinimalSubgradient
+                    }
+                    _ => Stationarity::Gradient,
+                };
+                return self.finish(point, norm, iterations, criterion);
+            }
+            if iterations == self.max_iterations {
+                return Err(Error::TrainingNoConvergence {
+                    iterations,
+                    stationarity: norm,
+                    tolerance: self.tolerance,
+                    loss: point.loss,
+                    reason: "iteration cap reached",
+                });
+            }
+            iterations += 1;
+            let mut step = self.line_search(&point, &gradient, false)?;
+            if matches!(step, Step::Failed) && !self.memory.is_empty() {
+                // Retry along the scaled negative (sub)gradient.
+                self.memory.clear();
+                step = self.line_search(&point, &gradient, true)?;
+            }
+            if matches!(step, Step::Failed)
+                && objective.kinks == Kinks::Subspace
+                && gradient.kink == KinkState::Off
+            {
+                // Stalled near the kink of an ellipsoid: try the kink itself.
+                let theta = objective.project_to_kink(&point.theta);
+                if let Trial::Accepted(next, next_gradient) =
+                    self.trial(&point, &gradient, theta)?
+                {
+                    step = Step::Accepted(next, next_gradient);
+                }
+            }
+            match step {
+                Step::Accepted(next, next_gradient) => {
+                    self.remember(&point, &gradient, &next, &next_gradient);
+                    point = next;
+                    gradient = next_gradient;
+                }
+                Step::Failed => {
+                    if objective.kinks == Kinks::Ties {
+                        return self.finish(point, norm, iterations, Stationarity::LossStalled);
+                    }
+                    // Scores spread below 1e-6 make a constant predictor on
+                    // the logistic scale.
+                    let reason = if point.scores.amax() <= 1e-6 {
+                        "the weights collapsed toward w = 0: the budget may be too large for any linear classifier to beat the constant prediction"
+                    } else if objective.kinks == Kinks::Subspace {
+                        "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance"
+                    } else {
+                        "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance, or the minimiser sits on a kink of σ_K (e.g. where σ_K(w) = 0)"
+                    };
+                    return Err(Error::TrainingNoConvergence {
+                        iterations,
+                        stationarity: norm,
+                        tolerance: self.tolerance,
+                        loss: point.loss,
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+
+    fn check_separable(&self, point: &Point) -> Result<()> {
+        if self.objective.lambda == 0.0 && point.min_robust_margin > 0.0 {
+            Err(Error::LinearlySeparable {
+                budget: self.objective.eps,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn finish(
+        &self,
+        point: Point,
+        norm: f64,
+        iterations: usize,
+        criterion: Stationarity,
+    ) -> Result<(LinearClassifier, TrainingReport)> {
+        let d = self.objective.dim();
+        let w = self.objective.weights(&point.theta);
+        if w.iter().all(|&v| v == 0.0) {
+            return Err(Error::ZeroOptimum {
+                budget: self.objective.eps,
+            });
+        }
+        let clf = LinearClassifier::new(w, point.theta[d])?;
+        let report = TrainingReport {
+            iterations,
+            loss: point.loss,
+            gradient_norm: norm,
+            converged: true,
+            criterion,
+            data_passes: self.data_passes,
+        };
+        Ok((clf, report))
+    }
+
+    /// The quasi-Newton direction `−H g` by the two-loop recursion; with an
+    /// empty memory (or `steepest`), the negative gradient scaled to unit length.
+    fn direction(&self, g: &DVector<f64>, steepest: bool) -> DVector<f64> {
+        if steepest || self.memory.is_empty() {
+            return -g / g.norm();
+        }
+        let mut q = g.clone();
+        let mut alphas = Vec::with_capacity(self.memory.len());
+        for pair in self.memory.iter().rev() {
+            let alpha = pair.rho * pair.s.dot(&q);
+            q.axpy(-alpha, &pair.y, 1.0);
+            alphas.push(alpha);
+        }
+        let newest = self.memory.back().expect("memory is not empty");
+        let gamma = newest.s.dot(&newest.y) / newest.y.norm_squared();
+        q *= gamma;
+        for (pair, alpha) in self.memory.iter().zip(alphas.iter().rev()) {
+            let beta = pair.rho * pair.y.dot(&q);
+            q.axpy(alpha - beta, &pair.s, 1.0);
+        }
+        -q
+    }
+
+    /// Backtracking Armijo search along the L-BFGS direction, adapted to the
+    /// kinks: projected on the current orthant for ℓ∞ (OWL-QN); for an
+    /// ellipsoid, projected on the kink subspace `N` when staying on it,
+    /// replaced by the steepest descent direction `−g_min` when leaving it
+    /// along the quasi-Newton direction does not descend, and clipped to `N`
+    /// when a trial crosses it (see the module docs).
+    fn line_search(&mut self, point: &Point, gradient: &Gradient, steepest: bool) -> Result<Step> {
+        let objective = self.objective;
+        let d = objective.dim();
+        let g = &gradient.stationary;
+        let mut direction = self.direction(g, steepest);
+        let orthant = if objective.kinks == Kinks::Orthants {
+            // Keep only the components that move downhill (OWL-QN), and
+            // fix the orthant each weight may not leave.
+            for i in 0..d {
+                if direction[i] * g[i] >= 0.0 {
+                    direction[i] = 0.0;
+                }
+            }
+            Some(DVector::from_fn(d, |i, _| {
+                let wi = point.theta[i];
+                if wi != 0.0 { sign(wi) } else { -sign(g[i]) }
+            }))
+        } else {
+            None
+        };
+        // Off the kink of an ellipsoid, a trial crosses N when the
+        // linearisation v*(w)ᵀw_t of σ_K at w is no longer positive.
+        let mut crossing = None;
+        match gradient.kink {
+            KinkState::Stay => direction = objective.project_to_kink(&direction),
+            KinkState::Leave => {
+                if objective.directional_derivative(gradient, &direction) >= 0.0 {
+                    direction = -g / g.norm();
+                }
+            }
+            KinkState::Off if objective.kinks == Kinks::Subspace => {
+                crossing = objective.threat.steepest(&objective.weights(&point.theta));
+            }
+            KinkState::Off => {}
+        }
+        let slope = objective.directional_derivative(gradient, &direction);
+        if !(slope.is_finite() && slope < 0.0) {
+            return Ok(Step::Failed);
+        }
+        let mut t = 1.0;
+        for _ in 0..MAX_BACKTRACKS {
+            let mut theta = &point.theta + &direction * t;
+            if let Some(xi) = &orthant {
+                for i in 0..d {
+                    if theta[i] * xi[i] <= 0.0 {
+                        theta[i] = 0.0;
+                    }
+                }
+            }
+            if let Some(v) = &crossing {
+                if v.dot(&theta.rows(0, d)) <= 0.0 {
+                    theta = objective.project_to_kink(&theta);
+                }
+            }
+            if !theta.iter().all(|v| v.is_finite()) {
+                t *= 0.5;
+                continue;
+            }
+            let moved = &theta - &point.theta;
+            if moved.amax() <= f64::EPSILON * point.theta.amax() {
+                // The step no longer changes θ in floating point.
+                return Ok(Step::Failed);
+            }
+            let change = match self.trial(point, gradient, theta)? {
+                Trial::Accepted(next, next_gradient) => {
+                    return Ok(Step::Accepted(next, next_gradient));
+                }
+                Trial::Rejected(change) => change,
+            };
+            // Safeguarded quadratic interpolation of the loss along the ray.
+            let curvature = change - slope * t;
+            let next = if change.is_finite() && curvature > 0.0 {
+                -slope * t * t / (2.0 * curvature)
+            } else {
+                0.5 * t
+            };
+            t = next.clamp(0.1 * t, 0.5 * t);
+        }
+        Ok(Step::Failed)
+    }
+
+    /// Evaluates a trial `θ_t` and accepts it on sufficient decrease,
+    /// `L(θ_t) − L(θ) ≤ c L'(θ; θ_t − θ)` with `L'(θ; θ_t − θ) < 0`, or when
+    /// the change is below rounding and a subgradient at `θ_t` certifies
+    /// `L(θ_t) ≤ L(θ)`.
+    fn trial(&mut self, point: &Point, gradient: &Gradient, theta: DVector<f64>) -> Result<Trial> {
+        let moved = &theta - &point.theta;
+        let trial = self.evaluate(theta);
+        let predicted = self.objective.directional_derivative(gradient, &moved);
+        let change = trial.loss - point.loss;
+        if !trial.loss.is_finite() {
+            return Ok(Trial::Rejected(f64::NAN));
+        }
+        if predicted < 0.0 && change <= ARMIJO * predicted {
+            let trial_gradient = self.gradient(&trial)?;
+            return Ok(Trial::Accepted(trial, trial_gradient));
+        }
+        if change <= LOSS_ROUNDING * point.loss.abs() {
+            // The decrease is below rounding: decide by the slope at the
+            // trial. For convex L, gᵀ(θ_t − θ) ≤ 0 with any subgradient
+            // g at θ_t implies L(θ_t) ≤ L(θ) exactly.
+            let trial_gradient = self.gradient(&trial)?;
+            if self.objective.lowest_slope(&trial_gradient, &moved) <= 0.0 {
+                return Ok(Trial::Accepted(trial, trial_gradient));
+            }
+        }
+        Ok(Trial::Rejected(change))
+    }
+
+    fn remember(&mut self, old: &Point, old_g: &Gradient, new: &Point, new_g: &Gradient) {
+        let objective = self.objective;
+        let s = &new.theta - &old.theta;
+        let y = if objective.kinks == Kinks::Orthants {
+            // Curvature of the smooth function of the step's orthant.
+            let d = objective.dim();
+            let xi = DVector::from_fn(d, |i, _| {
+                if new.theta[i] != 0.0 {
+                    sign(new.theta[i])
+                } else {
+                    sign(old.theta[i])
+                }
+            });
+            objective.orthant_gradient(new_g, &xi) - objective.orthant_gradient(old_g, &xi)
+        } else {
+            match (old_g.kink, new_g.kink) {
+                (KinkState::Off, KinkState::Off) => &new_g.stationary - &old_g.stationary,
+                // A step onto the kink of an ellipsoid from w, or off it to
+                // w: along the step σ_K is exactly linear, v*(w)ᵀ(·) (its
+                // range(A) part shrinks or grows in proportion), so the
+                // curvature is that of the smooth piece F + εs̄ v*(w)ᵀ(·),
+                // as OWL-QN uses the smooth piece of the step's orthant.
+                (KinkState::Off, _) => match objective.linear_piece(old, new_g) {
+                    Some(new_piece) => new_piece - &old_g.stationary,
+                    None => return,
+                },
+                (_, KinkState::Off) => match objective.linear_piece(new, old_g) {
+                    Some(old_piece) => &new_g.stationary - old_piece,
+                    None => return,
+                },
+                // Along N the loss is the smooth part F: its curvature there.
+                _ => objective.project_to_kink(&(&new_g.smooth - &old_g.smooth)),
+            }
+        };
+        let sy = s.dot(&y);
+        // Skip pairs without positive curvature (kinks, rounding).
+        if sy > 1e-12 * s.norm() * y.norm() && sy.is_finite() {
+            if self.memory.len() == LBFGS_MEMORY {
+                self.memory.pop_front();
+            }
+            self.memory.push_back(Pair {
+                s,
+                y,
+                rho: 1.0 / sy,
+            });
+        }
+    }
+}
