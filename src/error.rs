@@ -205,14 +205,18 @@ pub enum Error {
 
     /// An iterative solver stopped before reaching its target.
     #[error(
-        "{solver} did not converge in {iterations} iterations: duality gap {gap:e}, target {target:e}"
+        "{solver} did not converge in {iterations} iterations: {residual} {gap:e}, target {target:e}"
     )]
     NoConvergence {
         /// The solver.
         solver: &'static str,
         /// Iterations taken.
         iterations: usize,
-        /// The certified gap reached.
+        /// What `gap` measures: `"duality gap"` (certified dual solvers),
+        /// `"relative secular residual |g(λ) − ε|/ε"` (the secular equation),
+        /// `"bracket width"` (scalar root finders), …
+        residual: &'static str,
+        /// The residual reached (see `residual` for its meaning).
         gap: f64,
         /// The gap that was asked for.
         target: f64,

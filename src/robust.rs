@@ -357,6 +357,7 @@ fn safeguarded_root(
     Err(Error::NoConvergence {
         solver: "adversarial-distance quantile",
         iterations: QUANTILE_MAX_ITERATIONS,
+        residual: "bracket width",
         gap: hi - lo,
         target: QUANTILE_TOLERANCE * hi.abs().max(lo.abs()),
     })

@@ -189,6 +189,7 @@ impl Brent {
         Err(Error::NoConvergence {
             solver: self.name,
             iterations: self.max_iterations,
+            residual: "bracket width",
             gap: (c - b).abs(),
             target: self.relative * b.abs() + self.absolute,
         })

@@ -765,6 +765,7 @@ fn smallest_reaching_budget(
             return Err(Error::NoConvergence {
                 solver: "matched budget (bisection)",
                 iterations,
+                residual: "relative bracket width",
                 gap: (hi - lo) / hi,
                 target: MATCH_TOLERANCE,
             });

@@ -93,7 +93,7 @@
 
 use nalgebra::DVector;
 
-use crate::covariance::Covariance;
+use crate::covariance::{Covariance, Representation};
 use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::threat::Threat;
 
@@ -102,6 +102,7 @@ mod gradient;
 mod metric;
 mod projection;
 mod roots;
+pub(crate) mod rounding;
 
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
@@ -384,8 +385,129 @@ pub fn solve(
             reason: "must be finite and non-negative",
         });
     }
+    // Solve the rescaled problem Σ̂ = Σ/c², μ̂ = μ/(ca), ε̂ = ε/(ca) (powers
+    // of two: exact), whose largest variance and largest mean entry are
+    // about 1, and map back: r* = a r̂*, w* = (a/c) ŵ*, z* = ca ẑ*.
+    let scaling = Scaling::new(cov, mu);
+    let scaled_cov = scaling.covariance(cov)?;
+    let scaled_mu = mu.map(|v| scaling.down(v));
+    let scaled_eps = scaling.down(eps);
+    let scaled = solve_scaled(
+        scaled_cov.as_ref().unwrap_or(cov),
+        &scaled_mu,
+        threat,
+        scaled_eps,
+        options,
+    );
+    match scaled {
+        Ok(sol) => Ok(scaling.map_back(sol)),
+        Err(Error::NoConvergence {
+            solver,
+            iterations,
+            residual,
+            gap,
+            target,
+        }) => Err(Error::NoConvergence {
+            solver,
+            iterations,
+            residual,
+            gap: scaling.distance(gap),
+            target: scaling.distance(target),
+        }),
+        Err(other) => Err(other),
+    }
+}
+
+/// The exact power-of-two rescaling of [`solve`]: `c = 2^{c_exp}` with `c²`
+/// near the largest variance, `a = 2^{a_exp}` near `‖μ‖_∞/c`.
+struct Scaling {
+    c_exp: i32,
+    a_exp: i32,
+}
+
+impl Scaling {
+    fn new(cov: &Covariance, mu: &DVector<f64>) -> Scaling {
+        let exponent = |x: f64| {
+            if x > 0.0 && x.is_finite() {
+                x.log2().round() as i32
+            } else {
+                0
+            }
+        };
+        let c_exp = exponent(cov.eigenvalues()[0]) / 2;
+        let a_exp = exponent(mu.amax()) - c_exp;
+        Scaling { c_exp, a_exp }
+    }
+
+    /// `x/(ca)`.
+    fn down(&self, x: f64) -> f64 {
+        ldexp(x, -(self.c_exp + self.a_exp))
+    }
+
+    /// A distance of the rescaled problem in the user's units: `a r̂`.
+    fn distance(&self, x: f64) -> f64 {
+        ldexp(x, self.a_exp)
+    }
+
+    /// `Σ/c²`, or `None` when `c = 1`.
+    fn covariance(&self, cov: &Covariance) -> Result<Option<Covariance>> {
+        if self.c_exp == 0 {
+            return Ok(None);
+        }
+        let e = -2 * self.c_exp;
+        let scale = |v: f64| ldexp(v, e);
+        let values = cov.eigenvalues().map(scale);
+        let scaled = match cov.representation() {
+            Representation::Diagonal => {
+                let ones = DVector::from_element(cov.dim(), 1.0);
+                Covariance::diagonal(cov.map_spectrum_unchecked(&ones, |_, l| scale(l)))?
+            }
+            Representation::Dense => Covariance::dense_from_eigen(
+                cov.to_dense().map(scale),
+                values,
+                cov.leading_basis(cov.dim())?,
+            )?,
+            Representation::Spiked { rank } => Covariance::spiked(
+                cov.leading_basis(rank)?,
+                values.rows(0, rank).into_owned(),
+                values[rank],
+            )?,
+        };
+        Ok(Some(scaled))
+    }
+
+    fn map_back(&self, sol: DualSolution) -> DualSolution {
+        DualSolution {
+            weights: sol.weights.map(|v| ldexp(v, self.a_exp - self.c_exp)),
+            adversary: sol.adversary.map(|v| ldexp(v, self.c_exp + self.a_exp)),
+            distance: self.distance(sol.distance),
+            lower_bound: self.distance(sol.lower_bound),
+            gap: self.distance(sol.gap),
+            iterations: sol.iterations,
+        }
+    }
+}
+
+/// `x·2^e` in two steps, so that neither factor over- or underflows.
+fn ldexp(x: f64, e: i32) -> f64 {
+    let pow2 = |k: i32| f64::from_bits(((k.clamp(-1022, 1023) + 1023) as u64) << 52);
+    let half = e / 2;
+    x * pow2(half) * pow2(e - half)
+}
+
+/// [`solve`] on a problem whose largest variance and mean entry are about 1.
+fn solve_scaled(
+    cov: &Covariance,
+    mu: &DVector<f64>,
+    threat: &Threat,
+    eps: f64,
+    options: &SolverOptions,
+) -> Result<DualSolution> {
+    let tolerance = options.gap_tolerance;
     let metric = Metric::new(cov)?;
     let scale = metric.inverse_quadratic(mu).sqrt();
+    let mut parts = Vec::new();
+    flatten(threat, eps, &mut parts)?;
     let context = Context {
         metric: &metric,
         mu,
@@ -394,6 +516,8 @@ pub fn solve(
         tolerance,
         scale,
         max_iterations: options.max_iterations,
+        parts: &parts,
+        error: rounding::CovarianceError::of(cov),
     };
     if scale == 0.0 {
         return Ok(context.covered(mu.clone(), 0));
@@ -402,8 +526,6 @@ pub fn solve(
         let w = metric.solve(mu);
         return context.finish("closed form", &w, &DVector::zeros(mu.len()), 0);
     }
-    let mut parts = Vec::new();
-    flatten(threat, eps, &mut parts)?;
     // Coverage: one body contains μ (gauge ≤ 1), or its boundary point
     // μ/γ is within the target of μ. The second case is a budget on the
     // boundary up to rounding: the ℓ1 gauge sums sorted magnitudes, so at
@@ -439,6 +561,10 @@ struct Context<'a> {
     tolerance: f64,
     scale: f64,
     max_iterations: usize,
+    /// The threat's bodies with their budgets (one part for a single body).
+    parts: &'a [Part],
+    /// The covariance's error model, for the certificate.
+    error: rounding::CovarianceError,
 }
 
 const LINF_SOLVER: &str = "ℓ∞ projected Newton";
@@ -451,20 +577,71 @@ impl Context<'_> {
         self.eps * self.threat.support_unchecked(w)
     }
 
-    /// The solution for `μ ∈ εK`: `r* = 0`, zero weights.
+    /// The solution for `μ ∈ εK` (up to rounding): `r* = 0`, zero weights.
     fn covered(&self, z: DVector<f64>, iterations: usize) -> DualSolution {
-        let distance = self.metric.inverse_quadratic(&(self.mu - &z)).sqrt();
+        let v = self.mu - &z;
+        let distance = self.metric.inverse_quadratic(&v).sqrt();
+        let upper = distance + self.upper_rounding(&v, distance, 0.0);
         DualSolution {
             weights: DVector::zeros(self.mu.len()),
             adversary: z,
-            distance,
+            distance: upper,
             lower_bound: 0.0,
-            gap: distance,
+            gap: upper,
             iterations,
         }
     }
 
-    /// Recomputes the certificate of `(w, z)` and accepts or rejects it.
+    /// `ε σ_K(w)` from the parts (no snapping of small values) and a bound
+    /// on its error, split into the model-based parts' share and the rest.
+    fn certified_support(&self, w: &DVector<f64>) -> (f64, f64, f64) {
+        let mut support: f64 = 0.0;
+        let mut model: f64 = 0.0;
+        let mut other: f64 = 0.0;
+        for part in self.parts {
+            let value = projection::part_support(part, w);
+            let error = projection::part_support_error(part, w, value);
+            support = support.max(value);
+            if projection::is_model_based(part) {
+                model = model.max(error);
+            } else {
+                other = other.max(error);
+            }
+        }
+        (support, model, other)
+    }
+
+    /// How much the computed `‖v‖_{Σ⁻¹} = distance` may fall short of the
+    /// exact dual value of a feasible shift (`rounding` module docs): the
+    /// decomposition, `r² ≤ r'² + e_Σ‖Σ'⁻¹v‖²(1 + η)`; the change of basis,
+    /// `c_U‖v‖/√λ_min`; the sum; the feasibility of `z` up to the rounding
+    /// of the projection, `(n + 4)ε_mach·m` in the gauge (`m` parts), which
+    /// costs at most that fraction of `‖z‖_{Σ⁻¹} ≤ ‖μ‖_{Σ⁻¹} + r`; and twice
+    /// the model-based parts' share `model` of the primal error (their body
+    /// moves with the decomposition).
+    fn upper_rounding(&self, v: &DVector<f64>, distance: f64, model: f64) -> f64 {
+        let n = self.mu.len();
+        let err = &self.error;
+        let worst = err.worst_relative();
+        let decomposition = if err.relative > 0.0 {
+            if worst >= 1.0 {
+                return f64::INFINITY;
+            }
+            let y = self.metric.solve(v).norm();
+            let extra = err.absolute() * y * y * (1.0 + worst);
+            (distance * distance + extra).sqrt() - distance
+        } else {
+            0.0
+        };
+        let coordinates = err.coordinates * v.norm() / err.lambda_min.sqrt();
+        let sum = rounding::summation(n) * distance;
+        let feasibility =
+            rounding::summation(n) * self.parts.len() as f64 * (self.scale + distance);
+        decomposition + coordinates + sum + feasibility + 2.0 * model
+    }
+
+    /// Recomputes the certificate of `(w, z)`, accepts or rejects it, and
+    /// widens it by the bound on its floating-point error (`rounding`).
     fn finish(
         &self,
         solver: &'static str,
@@ -472,23 +649,45 @@ impl Context<'_> {
         z: &DVector<f64>,
         iterations: usize,
     ) -> Result<DualSolution> {
-        let distance = self.metric.inverse_quadratic(&(self.mu - z)).sqrt();
+        let v = self.mu - z;
+        let distance = self.metric.inverse_quadratic(&v).sqrt();
         let norm_w = self.metric.quadratic(w).sqrt();
+        let (support, model, other) = self.certified_support(w);
+        let dot = w.dot(self.mu);
         // ρ(w) can exceed the distance by rounding (a few ulps) when the
         // two are equal; the reported bounds keep `lower ≤ distance`.
         let lower = if norm_w > 0.0 {
-            ((w.dot(self.mu) - self.threat_support(w)) / norm_w).clamp(0.0, distance)
+            ((dot - support) / norm_w).clamp(0.0, distance)
         } else {
             0.0
         };
         let gap = distance - lower;
         if lower > 0.0 && gap <= self.tolerance * lower {
+            let n = self.mu.len();
+            let abs_dot = w
+                .iter()
+                .zip(self.mu.iter())
+                .map(|(a, b)| (a * b).abs())
+                .sum::<f64>();
+            let ratio = |support_error: f64| {
+                rounding::ratio_error(&rounding::Ratio {
+                    s: norm_w,
+                    rho: lower,
+                    dot_error: rounding::summation(n) * abs_dot,
+                    support_error,
+                    norm_error: rounding::norm_error(&self.error, norm_w, w.norm()),
+                })
+            };
+            let below = ratio(model + other);
+            let model_share = ratio(model) - ratio(0.0);
+            let upper = distance + self.upper_rounding(&v, distance, model_share.max(0.0));
+            let lower_bound = (lower - below).max(0.0);
             return Ok(DualSolution {
                 weights: w * 2.0,
                 adversary: z.clone(),
-                distance,
-                lower_bound: lower,
-                gap,
+                distance: upper,
+                lower_bound,
+                gap: upper - lower_bound,
                 iterations,
             });
         }
@@ -498,6 +697,7 @@ impl Context<'_> {
         Err(Error::NoConvergence {
             solver,
             iterations,
+            residual: "duality gap",
             gap,
             target: self.tolerance * lower,
         })
@@ -515,6 +715,7 @@ impl Context<'_> {
             _ => Err(Error::NoConvergence {
                 solver,
                 iterations,
+                residual: "duality gap",
                 gap: f64::INFINITY,
                 target: 0.0,
             }),

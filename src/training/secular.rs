@@ -124,6 +124,8 @@ use crate::covariance::{Covariance, EigenCoordinates, Representation, symmetric_
 use crate::error::{Error, Result, ensure_budget, ensure_dim, ensure_finite};
 use crate::threat::{EllipsoidView, SpectralEllipsoid};
 
+use super::dual::rounding::{self, CovarianceError};
+
 /// Accuracy the secular solver guarantees: `|g(λ) − ε| ≤ SECULAR_TOLERANCE · ε`
 /// (THEORY §11), or it reports [`Error::NoConvergence`].
 pub const SECULAR_TOLERANCE: f64 = 1e-13;
@@ -173,28 +175,76 @@ const LANES: usize = 4;
 /// ```
 #[derive(Debug, Clone)]
 pub struct SecularEquation {
-    /// `d_j > 0` of the retained terms.
+    /// `d_j/D > 0` of the retained terms (normalised: the largest is about 1).
     d: Vec<f64>,
-    /// `m_j²` of the retained terms.
+    /// `m_j²/C` of the retained terms.
     c: Vec<f64>,
-    /// `d_j m_j²` of the retained terms.
+    /// `d_j m_j²/(DC)` of the retained terms.
     a2: Vec<f64>,
-    /// `Σ_{d_j = 0} m_j²`: the squared distance that no budget removes.
+    /// Per-term `λ_max/λ_j` of the covariance block behind each term (1
+    /// when unknown): weights `‖w‖²` in the rounding bound of the certificate.
+    spread: Vec<f64>,
+    /// `Σ_{d_j = 0} m_j²/C`: the squared distance that no budget removes.
     null_energy: f64,
-    /// `ε_max`.
+    /// `Σ_{d_j = 0} spread_j m_j²/C`.
+    null_spread: f64,
+    /// `ε_max` of the normalised equation.
     limit: f64,
-    /// `‖√D m‖ = g'(0)`.
+    /// `‖√D m‖ = g'(0)` of the normalised equation.
     slope: f64,
     d_min: f64,
     d_max: f64,
+    /// `√C`: distances and budgets of the normalised equation are in units of it.
+    root_energy: f64,
+    /// `√D`: budgets are in units of `√C/√D`, multipliers of `1/D`.
+    root_pencil: f64,
+    /// How far the terms may be from those of the user's inputs.
+    pub(crate) perturbation: Perturbation,
+}
+
+/// How the terms of a [`SecularEquation`] were computed from the user's
+/// inputs, for the rounding bound of the certificate (see
+/// `dual::rounding`): the covariance's error model and how the threat's
+/// support follows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Perturbation {
+    pub covariance: Option<CovarianceError>,
+    pub threat: ThreatError,
+    /// A bound on every `spread_j` when the terms do not carry their own
+    /// (generalised pencils): `κ(Σ)`.
+    pub uniform_spread: Option<f64>,
+}
+
+/// How the threat's support `σ_K(w)` of the code differs from the input's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ThreatError {
+    /// `M` is used exactly (ℓ2: `M = I`).
+    Exact,
+    /// `M = U f(Λ) Uᵀ` follows the decomposition, with the sensitivity
+    /// `L_f` of `f` (in pencil units `ω/λ`).
+    Model { sensitivity: f64 },
+    /// A generalised pencil from a Gram matrix: `|σ'² − σ²| ≤ gram·d_max‖y‖²`
+    /// and `|σ' − σ| ≤ whitening·√d_max‖y‖` (`y` the whitened `w`).
+    Pencil { gram: f64, whitening: f64 },
+}
+
+impl Perturbation {
+    /// Terms taken as exact: only the rounding of the certificate itself.
+    pub(crate) const EXACT: Perturbation = Perturbation {
+        covariance: None,
+        threat: ThreatError::Exact,
+        uniform_spread: None,
+    };
 }
 
 /// A root of the secular equation, as found by [`SecularEquation::solve`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SecularRoot {
     lambda: f64,
+    /// The multiplier of the normalised equation, `λD`.
+    scaled: f64,
     iterations: usize,
-    /// `[T₀, T₁, T₂]` at `λ` (module docs, "Certificate").
+    /// `[T₀, T₁, T₂]` of the normalised equation at `λD` (module docs, "Certificate").
     moments: [f64; 3],
     /// The local shape of `φ` at the root, for the next budget of a sweep.
     pub(crate) warm: Option<WarmStart>,
@@ -261,6 +311,16 @@ impl SecularEquation {
     /// [`Error::NonFinite`], and [`Error::InvalidParameter`] for a negative
     /// entry.
     pub fn new(energies: &[f64], eigenvalues: &[f64]) -> Result<SecularEquation> {
+        SecularEquation::with_spread(energies, eigenvalues, None)
+    }
+
+    /// As [`new`](Self::new), with the per-term `λ_max/λ_j` of the
+    /// covariance blocks behind the terms (for the certificate's rounding bound).
+    pub(crate) fn with_spread(
+        energies: &[f64],
+        eigenvalues: &[f64],
+        spread: Option<&[f64]>,
+    ) -> Result<SecularEquation> {
         ensure_dim("eigenvalues", energies.len(), eigenvalues.len())?;
         ensure_finite("energies", energies)?;
         ensure_finite("eigenvalues", eigenvalues)?;
@@ -275,26 +335,44 @@ impl SecularEquation {
         };
         negative("energies", energies)?;
         negative("eigenvalues", eigenvalues)?;
+        // Normalise by powers of four (exact, with exact square roots): the
+        // largest energy and the largest pencil eigenvalue become about 1,
+        // so the equation's sums neither over- nor underflow at any scale
+        // of the problem (only the spread of the terms matters).
+        let top = |values: &mut dyn Iterator<Item = f64>| values.fold(0.0, f64::max);
+        let kept = || energies.iter().zip(eigenvalues).filter(|(c, _)| **c > 0.0);
+        let energy_scale = power_of_four(top(&mut kept().map(|(c, _)| *c)));
+        let pencil_scale = power_of_four(top(&mut kept().map(|(_, d)| *d)));
         let mut eq = SecularEquation {
             d: Vec::with_capacity(energies.len()),
             c: Vec::with_capacity(energies.len()),
             a2: Vec::with_capacity(energies.len()),
+            spread: Vec::with_capacity(energies.len()),
             null_energy: 0.0,
+            null_spread: 0.0,
             limit: 0.0,
             slope: 0.0,
             d_min: f64::INFINITY,
             d_max: 0.0,
+            root_energy: energy_scale.sqrt(),
+            root_pencil: pencil_scale.sqrt(),
+            perturbation: Perturbation::EXACT,
         };
-        for (&c, &d) in energies.iter().zip(eigenvalues) {
+        for (j, (&c, &d)) in energies.iter().zip(eigenvalues).enumerate() {
             if c == 0.0 {
                 continue;
             }
+            let c = c / energy_scale;
+            let spread_j = spread.map_or(1.0, |s| s[j]);
             if d == 0.0 {
                 eq.null_energy += c;
+                eq.null_spread += c * spread_j;
             } else {
+                let d = d / pencil_scale;
                 eq.d.push(d);
                 eq.c.push(c);
                 eq.a2.push(c * d);
+                eq.spread.push(spread_j);
                 eq.d_min = eq.d_min.min(d);
                 eq.d_max = eq.d_max.max(d);
             }
@@ -309,15 +387,30 @@ impl SecularEquation {
         Ok(eq)
     }
 
+    /// A budget of the normalised equation: `ε √D/√C`.
+    fn to_scaled_budget(&self, eps: f64) -> f64 {
+        eps / self.root_energy * self.root_pencil
+    }
+
+    /// A budget of the user's equation: `ε̂ √C/√D`.
+    fn from_scaled_budget(&self, eps: f64) -> f64 {
+        eps * self.root_energy / self.root_pencil
+    }
+
+    /// `λ` of the user's equation from the normalised `λD`.
+    fn from_scaled_multiplier(&self, lambda: f64) -> f64 {
+        lambda / self.root_pencil / self.root_pencil
+    }
+
     /// The budget limit `ε_max = g(∞)`: from it on, `λ = ∞`.
     pub fn budget_limit(&self) -> f64 {
-        self.limit
+        self.from_scaled_budget(self.limit)
     }
 
     /// `r*` past the limit: `√(Σ_{d_j=0} m_j²)` (0 when `M` has full rank on
     /// the mean's support).
     pub fn residual_distance(&self) -> f64 {
-        self.null_energy.sqrt()
+        self.null_energy.sqrt() * self.root_energy
     }
 
     /// Number of terms an evaluation visits (non-zero `m_j` and `d_j`).
@@ -328,14 +421,16 @@ impl SecularEquation {
     /// `g(λ) = λ √(Σ_j d_j m_j² t_j²)` for `λ ∈ [0, ∞]` (`g(∞) = ε_max`).
     pub fn value(&self, lambda: f64) -> f64 {
         if lambda == f64::INFINITY {
-            return self.limit;
+            return self.budget_limit();
         }
-        lambda * self.moments(lambda)[1].sqrt()
+        let scaled = lambda * self.root_pencil * self.root_pencil;
+        self.from_scaled_budget(scaled * self.moments(scaled)[1].sqrt())
     }
 
     /// `r*(λ) = √(Σ_j m_j² t_j²)`, the distance left at multiplier `λ ∈ [0, ∞]`.
     pub fn distance(&self, lambda: f64) -> f64 {
-        (self.moments(lambda)[0] + self.null_energy).sqrt()
+        let scaled = lambda * self.root_pencil * self.root_pencil;
+        (self.moments(scaled)[0] + self.null_energy).sqrt() * self.root_energy
     }
 
     /// Solves `g(λ) = ε` (see the module docs for the method).
@@ -343,7 +438,8 @@ impl SecularEquation {
     /// # Errors
     /// [`Error::InvalidBudget`] for a negative or non-finite `ε`;
     /// [`Error::NoConvergence`] if `|g(λ) − ε| > 1e-13 ε` after
-    /// [`MAX_SECULAR_ITERATIONS`] (its `gap` field holds the relative residual).
+    /// [`MAX_SECULAR_ITERATIONS`] (its residual is the relative secular
+    /// residual `|g(λ) − ε|/ε`).
     pub fn solve(&self, eps: f64) -> Result<SecularRoot> {
         self.solve_from(eps, None)
     }
@@ -352,6 +448,7 @@ impl SecularEquation {
     /// budget (a start left of the new root).
     pub(crate) fn solve_from(&self, eps: f64, warm: Option<&WarmStart>) -> Result<SecularRoot> {
         ensure_budget(eps)?;
+        let eps = self.to_scaled_budget(eps);
         if eps == 0.0 {
             return Ok(self.closed_form(0.0));
         }
@@ -411,6 +508,7 @@ impl SecularEquation {
         Err(Error::NoConvergence {
             solver: "secular equation",
             iterations: MAX_SECULAR_ITERATIONS,
+            residual: "relative secular residual |g(λ) − ε|/ε",
             gap: residual,
             target: SECULAR_TOLERANCE,
         })
@@ -433,7 +531,8 @@ impl SecularEquation {
 
     fn closed_form(&self, lambda: f64) -> SecularRoot {
         SecularRoot {
-            lambda,
+            lambda: self.from_scaled_multiplier(lambda),
+            scaled: lambda,
             iterations: 0,
             moments: self.moments(lambda),
             warm: None,
@@ -450,7 +549,8 @@ impl SecularEquation {
             y * y
         };
         SecularRoot {
-            lambda: 1.0 / s,
+            lambda: self.from_scaled_multiplier(1.0 / s),
+            scaled: 1.0 / s,
             iterations,
             moments: [scaled(sums.s0), scaled(sums.g2), scaled(sums.s2)],
             warm: Some(WarmStart {
@@ -525,14 +625,27 @@ impl SecularEquation {
 
     /// The certified bounds on `r*` of the classifier `w(λ)` and the shift
     /// `z = εMw/‖Aᵀw‖` at budget `ε`, for a root found at that budget
-    /// (module docs, "Certificate").
+    /// (module docs, "Certificate"), widened by the rounding bound of
+    /// [`certificate_rounding`](Self::certificate_rounding).
     pub(crate) fn certify(&self, eps: f64, root: &SecularRoot) -> Certificate {
-        let lambda = root.lambda;
+        let eps = self.to_scaled_budget(eps);
+        let (lower, upper) = self.exact_bounds(eps, root);
+        let (below, above) = self.certificate_rounding(eps, root, lower);
+        Certificate {
+            lower: (lower - below).max(0.0) * self.root_energy,
+            upper: (upper + above) * self.root_energy,
+        }
+    }
+
+    /// The bounds of the module docs in the normalised equation, exact up
+    /// to the rounding of their few operations.
+    fn exact_bounds(&self, eps: f64, root: &SecularRoot) -> (f64, f64) {
+        let lambda = root.scaled;
         if lambda == f64::INFINITY {
             // w keeps the d_j = 0 part only: σ_K(w) = 0 and ρ = ‖m₀‖; the
             // shift z = the whole M-part of μ is feasible since ε ≥ ε_max.
             let r = self.null_energy.sqrt();
-            return Certificate { lower: r, upper: r };
+            return (r, r);
         }
         let [t0, t1, t2] = root.moments;
         let sigma = t1.sqrt();
@@ -540,10 +653,7 @@ impl SecularEquation {
         let n2 = t0 + self.null_energy;
         let n = n2.sqrt();
         if n == 0.0 {
-            return Certificate {
-                lower: 0.0,
-                upper: 0.0,
-            };
+            return (0.0, 0.0);
         }
         let lower = ((n2 - delta * sigma) / n).max(0.0);
         let correction = if t1 > 0.0 {
@@ -551,12 +661,121 @@ impl SecularEquation {
         } else {
             0.0
         };
-        let upper = (t0 + correction).max(0.0) + self.null_energy;
-        Certificate {
-            lower,
-            upper: upper.sqrt(),
-        }
+        let upper = ((t0 + correction).max(0.0) + self.null_energy).sqrt();
+        (lower, upper)
     }
+
+    /// How far the certificate `(lower, upper)` of the normalised equation
+    /// may be from the exact bounds of the user's float64 inputs: the
+    /// amounts `(below, above)` to subtract from the lower and add to the
+    /// upper bound (see `dual::rounding` for the error model).
+    ///
+    /// With `s = ‖w‖_Σ`, `σ = ‖Aᵀw‖`, `q_w = λ_max‖w‖²/s²` (from the
+    /// per-term spreads, or `κ` for a generalised pencil) and `r₀ = r*(0)`:
+    ///
+    /// ```text
+    /// Δs/s = η q_w/2 + c_U √q_w + (n + 4)ε_mach        (η = e_Σ/λ_max)
+    /// Δa/s = c_U √q_w r₀                                (μ's coordinates)
+    /// Δb/s = ε min(√δ_M, δ_M/(2σ))/s,  δ_M = L_f η q_w s²   (model-based M)
+    /// Δρ = (Δa + Δb + ρΔs)/(s − Δs),   R = 4(n + 4)ε_mach r₀
+    /// ```
+    ///
+    /// `R` bounds the rounding of the identities (every term in them is at
+    /// most `r₀` in size). The lower bound moves by `Δρ + R`, the upper by
+    /// `2Δρ + R`. Past the limit without a classifier (`r* = 0` computed)
+    /// the exact `ε_max` may lie a relative `η_w = ηκ(1 + L_f/d_max) + c_U√κ`
+    /// above the computed one, and `r* ≤ η_w r₀` there.
+    fn certificate_rounding(&self, eps: f64, root: &SecularRoot, lower: f64) -> (f64, f64) {
+        let n = self.d.len() + 1;
+        let full = (self.c.iter().sum::<f64>() + self.null_energy).sqrt();
+        let formula = 4.0 * rounding::summation(n) * full;
+        let p = &self.perturbation;
+        let Some(cov) = p.covariance else {
+            return (formula, formula);
+        };
+        let kappa = cov.lambda_max / cov.lambda_min;
+        let lambda = root.scaled;
+        let (t0, t1, spread) = if lambda == f64::INFINITY {
+            (0.0, 0.0, 0.0)
+        } else {
+            let [t0, t1, _] = root.moments;
+            let spread: f64 = self
+                .d
+                .iter()
+                .zip(&self.c)
+                .zip(&self.spread)
+                .map(|((&d, &c), &e)| {
+                    let t = 1.0 / (1.0 + lambda * d);
+                    c * e * t * t
+                })
+                .sum();
+            (t0, t1, spread)
+        };
+        let s2 = t0 + self.null_energy;
+        if s2 == 0.0 {
+            // No classifier: the computed r* is 0 at or past the limit.
+            let model = match p.threat {
+                ThreatError::Model { sensitivity } => {
+                    self.scaled_sensitivity(sensitivity) / self.d_max.max(f64::MIN_POSITIVE)
+                }
+                ThreatError::Pencil { gram, whitening } => gram + whitening,
+                ThreatError::Exact => 0.0,
+            };
+            let relative = cov.relative * kappa * (1.0 + model) + cov.coordinates * kappa.sqrt();
+            return (formula, 2.0 * relative * full + formula);
+        }
+        let s = s2.sqrt();
+        let q_w = match p.uniform_spread {
+            Some(k) => k,
+            None => (spread + self.null_spread) / s2,
+        };
+        let norm_error =
+            s * (cov.relative * q_w / 2.0 + cov.coordinates * q_w.sqrt() + rounding::summation(n));
+        let dot_error = s * cov.coordinates * q_w.sqrt() * full;
+        let sigma = t1.sqrt();
+        let support_error = match p.threat {
+            ThreatError::Exact => 0.0,
+            ThreatError::Model { sensitivity } => {
+                let delta = self.scaled_sensitivity(sensitivity) * cov.relative * q_w * s2;
+                eps * rounding::root_shift(sigma, delta)
+            }
+            ThreatError::Pencil { gram, whitening } => {
+                let delta = gram * self.d_max * s2;
+                eps * (rounding::root_shift(sigma, delta) + whitening * self.d_max.sqrt() * s)
+            }
+        };
+        // Δa, Δb are errors of wᵀμ and εσ in units where ρ = (a − b)/s.
+        let shift = rounding::ratio_error(&rounding::Ratio {
+            s,
+            rho: lower,
+            dot_error,
+            support_error,
+            norm_error,
+        });
+        (shift + formula, 2.0 * shift + formula)
+    }
+}
+
+impl SecularEquation {
+    /// The terms were built from `μ/t`: distances and budgets scale back by `t`.
+    fn rescale_energy(&mut self, t: f64) {
+        self.root_energy *= t;
+    }
+
+    /// `L_f` (pencil units `ω/λ`) in the units of the normalised equation.
+    fn scaled_sensitivity(&self, sensitivity: f64) -> f64 {
+        sensitivity / self.root_pencil / self.root_pencil
+    }
+}
+
+/// The power of four nearest to `x > 0` (1 for `x = 0`), within the normal range.
+fn power_of_four(x: f64) -> f64 {
+    if !(x > 0.0 && x.is_finite()) {
+        return 1.0;
+    }
+    let exponent = (x.log2() / 2.0).round().clamp(-510.0, 510.0) as i32;
+    let half = f64::from_bits(((exponent + 1023) as u64) << 52);
+    half * half
 }
 
 // The inverse of the distance: the budget at which `r*` takes a given value
@@ -620,6 +839,12 @@ impl SecularEquation {
                 reason: "the adversarial distance must lie between r*(∞) and r*(0)",
             });
         }
+        // In the normalised equation (a power-of-two scaling: exact).
+        let (r, residual, full) = (
+            r / self.root_energy,
+            residual / self.root_energy,
+            full / self.root_energy,
+        );
         // r*(0)² − r² (what the budget must remove) and r₊² = r² − r*(∞)².
         let removed_target = (full - r) * (full + r);
         let remaining_target = (r - residual) * (r + residual);
@@ -627,7 +852,7 @@ impl SecularEquation {
             return Ok(0.0);
         }
         if remaining_target == 0.0 {
-            return Ok(self.limit);
+            return Ok(self.budget_limit());
         }
         let active: f64 = self.c.iter().sum();
         let root_active = active.sqrt();
@@ -694,7 +919,7 @@ impl SecularEquation {
                 )?
                 .x
         };
-        Ok(terms(u).2.sqrt().min(self.limit))
+        Ok(self.from_scaled_budget(terms(u).2.sqrt().min(self.limit)))
     }
 }
 
@@ -789,13 +1014,29 @@ impl EllipsoidProblem {
                 covariance,
                 mu_coordinates,
                 DVector::from_element(blocks, 1.0),
+                ThreatError::Exact,
             ),
             EllipsoidView::Spectral(threat) => {
                 if shares_eigenbasis(covariance, &threat.covariance) {
-                    Self::shared(covariance, mu_coordinates, threat.weights.clone())
+                    let sensitivity =
+                        rounding::weight_sensitivity(covariance.eigenvalues(), &threat.weights);
+                    Self::shared(
+                        covariance,
+                        mu_coordinates,
+                        threat.weights.clone(),
+                        ThreatError::Model { sensitivity },
+                    )
                 } else if covariance.representation() == Representation::Dense {
                     let m = spectral_matrix(threat);
-                    Self::generalized(covariance, mu, ThreatMatrix::Dense(m))
+                    let sensitivity = rounding::weight_sensitivity(
+                        threat.covariance.eigenvalues(),
+                        &threat.weights,
+                    );
+                    // M from the threat's own decomposition: ‖M' − M‖ ≤ L_f e_Σ.
+                    let own = CovarianceError::of(&threat.covariance);
+                    let extra =
+                        sensitivity * own.absolute() / threat.weights.amax().max(f64::MIN_POSITIVE);
+                    Self::generalized(covariance, mu, ThreatMatrix::Dense(m), extra)
                 } else {
                     Err(Error::Unsupported(
                         "a model-based threat built from a different covariance than the \
@@ -806,7 +1047,7 @@ impl EllipsoidProblem {
                 }
             }
             EllipsoidView::Factor(a) => {
-                Self::generalized(covariance, mu, ThreatMatrix::Factor(a.clone()))
+                Self::generalized(covariance, mu, ThreatMatrix::Factor(a.clone()), 0.0)
             }
         }
     }
@@ -815,26 +1056,49 @@ impl EllipsoidProblem {
         covariance: &Covariance,
         mu_coordinates: &EigenCoordinates,
         weights: DVector<f64>,
+        threat: ThreatError,
     ) -> Result<EllipsoidProblem> {
-        let coords = mu_coordinates.clone();
-        let energies = coords.block_energies();
+        // The energies of μ/t for a power of two t near its largest
+        // coordinate: exact, and free of overflow in the squares.
+        let mut scaled = mu_coordinates.clone();
+        let largest = scaled
+            .explicit
+            .amax()
+            .max(scaled.residual.as_ref().map_or(0.0, |r| r.amax()));
+        let t = power_of_four(largest * largest).sqrt();
+        scaled.explicit /= t;
+        if let Some(r) = scaled.residual.as_mut() {
+            *r /= t;
+        }
+        let energies = scaled.block_energies();
         let values = covariance.eigenvalues();
         let c: Vec<f64> = (0..values.len()).map(|b| energies[b] / values[b]).collect();
         let d: Vec<f64> = (0..values.len()).map(|b| weights[b] / values[b]).collect();
+        let spread: Vec<f64> = values.iter().map(|l| values[0] / l).collect();
+        let mut equation = SecularEquation::with_spread(&c, &d, Some(&spread))?;
+        equation.rescale_energy(t);
+        equation.perturbation = Perturbation {
+            covariance: Some(CovarianceError::of(covariance)),
+            threat,
+            uniform_spread: None,
+        };
         Ok(EllipsoidProblem {
             covariance: covariance.clone(),
-            equation: SecularEquation::new(&c, &d)?,
+            equation,
             geometry: Geometry::Shared {
-                mu: coords,
+                mu: mu_coordinates.clone(),
                 weights,
             },
         })
     }
 
+    /// `extra` is a relative error of `M` itself (beyond the pencil's),
+    /// for a matrix `M` that comes from another decomposition.
     fn generalized(
         covariance: &Covariance,
         mu: &DVector<f64>,
         threat: ThreatMatrix,
+        extra: f64,
     ) -> Result<EllipsoidProblem> {
         let dim = covariance.dim();
         let whiten = |v: &DVector<f64>| covariance.map_spectrum_unchecked(v, |_, l| 1.0 / l.sqrt());
@@ -876,9 +1140,27 @@ impl EllipsoidProblem {
         let mut d: Vec<f64> = values.iter().copied().collect();
         c.push(null_part.norm_squared());
         d.push(0.0);
+        let mut equation = SecularEquation::new(&c, &d)?;
+        let cov_error = CovarianceError::of(covariance);
+        let kappa = cov_error.lambda_max / cov_error.lambda_min;
+        let size = match &threat {
+            ThreatMatrix::Factor(a) => dim.max(a.ncols()),
+            ThreatMatrix::Dense(_) => dim,
+        } as f64;
+        // The Gram matrix and its eigensolver: |σ'² − σ²| ≤ 8 size ε_mach ‖B‖²‖y‖²
+        // (which also covers the eigenvalues cut as zero); the whitening
+        // B = Σ^{−1/2}A errs by c_U √κ ‖B‖.
+        equation.perturbation = Perturbation {
+            covariance: Some(cov_error),
+            threat: ThreatError::Pencil {
+                gram: 8.0 * size * rounding::EPS + extra * kappa,
+                whitening: cov_error.coordinates * kappa.sqrt(),
+            },
+            uniform_spread: Some(kappa),
+        };
         Ok(EllipsoidProblem {
             covariance: covariance.clone(),
-            equation: SecularEquation::new(&c, &d)?,
+            equation,
             geometry: Geometry::Generalized {
                 directions,
                 pencil: values,

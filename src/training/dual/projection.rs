@@ -302,7 +302,9 @@ pub(crate) fn flatten(threat: &Threat, budget: f64, out: &mut Vec<Part>) -> Resu
         }),
         Some(EllipsoidView::Factor(a)) => {
             let svd = a.clone().svd(true, false);
-            let u = svd.u.expect("requested U");
+            let Some(u) = svd.u else {
+                return Err(crate::error::Error::Decomposition("threat factor SVD"));
+            };
             let s = &svd.singular_values;
             let s_max = s.max();
             let cutoff = (a.nrows().max(a.ncols()) as f64) * f64::EPSILON * s_max;
@@ -720,6 +722,40 @@ pub(crate) fn project_union(
 /// `c σ_K(w)` for one part.
 pub(crate) fn part_support(part: &Part, w: &DVector<f64>) -> f64 {
     part.budget * Prepared::new(&part.body, w).support()
+}
+
+/// A bound on the difference between [`part_support`] as computed and the
+/// exact `c σ_K(w)` of the user's threat (see `rounding`): the rounding of
+/// the norms for ℓp balls; for a model-based ellipsoid the error of the
+/// covariance's decomposition, `‖M' − M‖ ≤ L_f e_Σ`, and of the change of
+/// basis; for a factor the backward error of its SVD, `8 max(d, p) ε_mach ‖A‖`.
+pub(crate) fn part_support_error(part: &Part, w: &DVector<f64>, support: f64) -> f64 {
+    let n = w.len();
+    let rounded = super::rounding::summation(n) * support;
+    let w_norm = w.norm();
+    let extra = match &part.body {
+        Body::Lp(_) => 0.0,
+        Body::Ellipsoid(Frame::Spectral { cov, weights }) => {
+            let error = super::rounding::CovarianceError::of(cov);
+            let sensitivity = super::rounding::weight_sensitivity(cov.eigenvalues(), weights);
+            let delta = sensitivity * error.absolute() * w_norm * w_norm;
+            let sigma = support / part.budget;
+            let top = weights.amax().sqrt();
+            part.budget
+                * (super::rounding::root_shift(sigma, delta) + error.coordinates * top * w_norm)
+        }
+        Body::Ellipsoid(Frame::Factor { basis, axes }) => {
+            let size = basis.nrows().max(basis.ncols()) as f64;
+            part.budget * 8.0 * size * f64::EPSILON * axes.amax().sqrt() * w_norm
+        }
+    };
+    rounded + extra
+}
+
+/// True for a body built from a covariance (its support moves with the
+/// covariance's decomposition).
+pub(crate) fn is_model_based(part: &Part) -> bool {
+    matches!(part.body, Body::Ellipsoid(Frame::Spectral { .. }))
 }
 
 /// The projection of `y` onto `c K` for one part.
