@@ -219,29 +219,57 @@ pub fn minimal_perturbation_with(
     check_threat(clf, threat)?;
     ensure_dim("point", clf.dim(), x.len())?;
     ensure_finite("point", x.as_slice())?;
-    let margin = clf.margin(x, y);
-    if !margin.is_finite() {
+    // t* = m/σ_K(w) does not depend on the scale of (w, b): both are
+    // computed for (w, b)/2^k with max |w_i|/2^k ∈ [1, 2).
+    let (w, bias) = unit_classifier(clf);
+    let margin = y.sign() * (w.dot(x) + bias);
+    if margin.is_nan() {
         // x is finite, so its score overflowed.
         return Err(Error::NonFinite { name: "margins" });
     }
     if margin <= 0.0 {
         return Ok(Perturbation::Misclassified);
     }
-    let w = clf.weights();
-    let Some((direction, latent)) = threat.steepest_unchecked(w) else {
+    let Some((direction, latent)) = threat.steepest_unchecked(&w) else {
         return Ok(Perturbation::Unreachable);
     };
-    let budget = margin / threat.support_unchecked(w);
+    let budget = margin / threat.support_unchecked(&w);
     if !budget.is_finite() {
         // σ_K(w) so small that no representable step flips the point.
         return Ok(Perturbation::Unreachable);
     }
     let step = -y.sign() * budget * (1.0 + options.overshoot);
+    let delta = direction * step;
+    check_step(&delta)?;
     Ok(Perturbation::Flip {
-        delta: direction * step,
+        delta,
         budget,
         latent: latent.map(|u| u * step),
     })
+}
+
+/// `(w, b)/2^k` with `max |w_i|/2^k ∈ [1, 2)`: the same decision rule at
+/// size one (a bias beyond `2^k · f64::MAX` saturates, keeping the sign).
+pub(crate) fn unit_classifier(clf: &LinearClassifier) -> (DVector<f64>, f64) {
+    match crate::linalg::normalise(clf.weights()) {
+        Some((w, k)) => (w, crate::linalg::ldexp(clf.bias(), -k)),
+        // Unreachable: a classifier's weights are finite and non-zero.
+        None => (clf.weights().clone(), clf.bias()),
+    }
+}
+
+/// A perturbation must be representable: an overshoot that makes
+/// `t*(1 + o) v*` overflow is a typed error, not an infinite step.
+fn check_step(delta: &DVector<f64>) -> Result<()> {
+    if delta.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "overshoot",
+            value: f64::INFINITY,
+            reason: "the overshot step t*(1 + overshoot) v* overflows; use a smaller overshoot",
+        })
+    }
 }
 
 /// Minimal attacks on a batch of points sharing one linear classifier.
@@ -254,7 +282,10 @@ pub fn minimal_perturbation_with(
 /// `f64::INFINITY` for unreachable ones.
 #[derive(Debug, Clone)]
 pub struct BatchAttack {
+    /// Margins of the classifier scaled to size one (for the decisions).
     margins: DVector<f64>,
+    /// Margins of the classifier as given.
+    public_margins: DVector<f64>,
     signs: Vec<f64>,
     budgets: DVector<f64>,
     support: f64,
@@ -314,11 +345,12 @@ pub fn minimal_perturbations_with(
     check_threat(clf, threat)?;
     ensure_dim("points (columns)", clf.dim(), xs.ncols())?;
     ensure_dim("labels", xs.nrows(), ys.len())?;
-    let w = clf.weights();
-    let mut margins = crate::linalg::mat_vec(xs, w);
+    // Budgets are invariant to the scale of (w, b): computed at size one.
+    let (w, bias) = unit_classifier(clf);
+    let mut margins = crate::linalg::mat_vec(xs, &w);
     let signs: Vec<f64> = ys.iter().map(|y| y.sign()).collect();
     for (i, (m, s)) in margins.iter_mut().zip(&signs).enumerate() {
-        *m = s * (*m + clf.bias());
+        *m = s * (*m + bias);
         // A NaN or infinite entry always makes its row's margin non-finite
         // (∞·0 is NaN), so the check costs nothing beyond the one pass.
         if !m.is_finite() {
@@ -327,9 +359,9 @@ pub fn minimal_perturbations_with(
             return Err(Error::NonFinite { name });
         }
     }
-    let steepest = threat.steepest_unchecked(w);
+    let steepest = threat.steepest_unchecked(&w);
     let support = if steepest.is_some() {
-        threat.support_unchecked(w)
+        threat.support_unchecked(&w)
     } else {
         0.0
     };
@@ -347,8 +379,23 @@ pub fn minimal_perturbations_with(
         Some((v, u)) => (Some(v), u),
         None => (None, None),
     };
+    if let Some(v) = &direction {
+        // The largest step must be representable (see `check_step`).
+        let largest = budgets
+            .iter()
+            .filter(|t| t.is_finite())
+            .fold(0.0f64, |a, &t| a.max(t));
+        check_step(&DVector::from_element(1, largest * (1.0 + options.overshoot) * v.amax()))?;
+    }
+    // The public margins and support are those of (w, b) itself; the
+    // decisions below use the margins at size one (their signs agree,
+    // and they cannot underflow to 0).
+    let k = crate::linalg::normalise(clf.weights()).map_or(0, |(_, k)| k);
+    let public_margins = margins.map(|m| crate::linalg::ldexp(m, k));
+    let support = crate::linalg::ldexp(support, k);
     Ok(BatchAttack {
         margins,
+        public_margins,
         signs,
         budgets,
         support,
@@ -378,7 +425,7 @@ impl BatchAttack {
 
     /// Margins `m_i = y_i(wᵀx_i + b)`.
     pub fn margins(&self) -> &DVector<f64> {
-        &self.margins
+        &self.public_margins
     }
 
     /// The support `σ_K(w)` shared by every point (`0` when unreachable).

@@ -82,6 +82,15 @@ impl LinearClassifier {
         })
     }
 
+    /// A classifier from parts the caller has made valid (finite, `w ≠ 0`).
+    pub(crate) fn from_valid_parts(w: DVector<f64>, b: f64) -> LinearClassifier {
+        debug_assert!(w.iter().all(|x| x.is_finite()) && w.amax() > 0.0 && b.is_finite());
+        LinearClassifier {
+            weights: w,
+            bias: b,
+        }
+    }
+
     /// The weights `w`.
     pub fn weights(&self) -> &DVector<f64> {
         &self.weights
@@ -111,13 +120,21 @@ impl LinearClassifier {
         self.weights.dot(x) + self.bias
     }
 
-    /// The score `wᵀx + b`, checking the dimension.
+    /// The score `wᵀx + b`, checking the point.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`].
+    /// [`Error::DimensionMismatch`]; [`Error::NonFinite`] for a non-finite
+    /// entry of `x` (named `"point"`) or a score that overflows (named
+    /// `"score"`).
     pub fn try_score(&self, x: &DVector<f64>) -> Result<f64> {
         ensure_dim("point", self.dim(), x.len())?;
-        Ok(self.weights.dot(x) + self.bias)
+        ensure_finite("point", x.as_slice())?;
+        let score = self.weights.dot(x) + self.bias;
+        if score.is_finite() {
+            Ok(score)
+        } else {
+            Err(Error::NonFinite { name: "score" })
+        }
     }
 
     /// The predicted label `sign(wᵀx + b)` (a score of exactly 0 gives `Neg`).
@@ -138,21 +155,35 @@ impl LinearClassifier {
 
     /// The same classifier with `w` scaled to unit Euclidean norm (and `b`
     /// with it). The decision rule is unchanged.
+    ///
+    /// `w` is divided by a power of two before its norm is taken, so this
+    /// works for weights anywhere in the floating-point range. A bias far
+    /// larger than `‖w‖` (beyond `‖w‖ · f64::MAX`) saturates to
+    /// `±f64::MAX`, which keeps the decision rule for every finite point
+    /// the unit weights can score.
     pub fn normalized(&self) -> LinearClassifier {
-        let n = self.weights.norm();
+        // Weights are finite and non-zero by construction.
+        let Some((unit, k)) = crate::linalg::normalise(&self.weights) else {
+            return self.clone();
+        };
+        let n = crate::linalg::norm(unit.as_slice());
+        let bias = crate::linalg::ldexp(self.bias, -k) / n;
         LinearClassifier {
-            weights: &self.weights / n,
-            bias: self.bias / n,
+            weights: unit / n,
+            bias: bias.clamp(-f64::MAX, f64::MAX),
         }
     }
 
-    /// Cosine similarity between the weight vectors of two classifiers.
+    /// Cosine similarity between the weight vectors of two classifiers,
+    /// computed from their unit vectors (any scale of either).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`].
     pub fn cosine(&self, other: &LinearClassifier) -> Result<f64> {
         ensure_dim("classifier", self.dim(), other.dim())?;
-        Ok(self.weights.dot(&other.weights) / (self.weights.norm() * other.weights.norm()))
+        let a = self.normalized();
+        let b = other.normalized();
+        Ok(a.weights.dot(&b.weights).clamp(-1.0, 1.0))
     }
 }
 

@@ -154,7 +154,8 @@ impl Covariance {
     /// The matrix is checked (square, finite, symmetric within
     /// [`SYMMETRY_TOLERANCE`] relative to its largest entry), symmetrised,
     /// and decomposed once. It must be positive definite to working
-    /// precision: the smallest eigenvalue must exceed `d · ε_mach · λ₁`.
+    /// precision: the smallest eigenvalue must exceed `d · ε_mach · λ₁`,
+    /// and its reciprocal must be finite (so `Σ⁻¹` is representable).
     ///
     /// # Errors
     /// [`Error::Empty`], [`Error::NotSquare`], [`Error::NonFinite`],
@@ -206,7 +207,12 @@ impl Covariance {
         debug_assert!(matrix.is_square() && eigenvalues.len() == d && basis.shape() == (d, d));
         let max = eigenvalues[0];
         let min = eigenvalues[d - 1];
-        if max.is_nan() || max <= 0.0 || min <= (d as f64) * f64::EPSILON * max {
+        // Σ⁻¹ must be representable too: 1/λ_d finite, as for diagonal and spiked.
+        if max.is_nan()
+            || max <= 0.0
+            || min <= (d as f64) * f64::EPSILON * max
+            || !(1.0 / min).is_finite()
+        {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: min,
                 max_eigenvalue: max,
@@ -264,7 +270,8 @@ impl Covariance {
     /// # Errors
     /// [`Error::Empty`] (`d = 0`), [`Error::InvalidRank`] unless
     /// `1 ≤ k < d`, [`Error::DimensionMismatch`], [`Error::NonFinite`],
-    /// [`Error::NotPositiveDefinite`] (noise not positive),
+    /// [`Error::NotPositiveDefinite`] (noise not positive, or so small
+    /// that its reciprocal overflows),
     /// [`Error::InvalidSpectrum`], [`Error::NotOrthonormal`].
     pub fn spiked(basis: DMatrix<f64>, variances: DVector<f64>, noise: f64) -> Result<Covariance> {
         let (d, k) = basis.shape();
@@ -281,7 +288,8 @@ impl Covariance {
         ensure_finite("variances", variances.as_slice())?;
         ensure_finite("noise", &[noise])?;
         ensure_finite("basis", basis.as_slice())?;
-        if noise.is_nan() || noise <= 0.0 {
+        // Σ⁻¹ must be representable: 1/σ² finite, as for diagonal and dense.
+        if noise.is_nan() || noise <= 0.0 || !(1.0 / noise).is_finite() {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: noise,
                 max_eigenvalue: variances.max(),
@@ -619,22 +627,74 @@ impl Covariance {
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l.sqrt()))
     }
 
-    /// The quadratic form `vᵀ Σ v = Σ_i λ_i ṽ_i²` (so `‖v‖_Σ²`).
+    /// The quadratic form `vᵀ Σ v = Σ_i λ_i ṽ_i²` (so `‖v‖_Σ²`), computed
+    /// from the scaled norm `‖v‖_Σ`: it overflows or underflows only when
+    /// the value itself does.
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
     pub fn quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
-        Ok(self.spectral_sum_unchecked(v, |_, l| l))
+        Ok(self.spectral_norm_unchecked(v, |_, l| l).powi(2))
     }
 
-    /// The quadratic form `vᵀ Σ⁻¹ v = Σ_i ṽ_i²/λ_i` (squared Mahalanobis norm).
+    /// The quadratic form `vᵀ Σ⁻¹ v = Σ_i ṽ_i²/λ_i` (squared Mahalanobis
+    /// norm), scale-safe as [`quadratic_form`](Self::quadratic_form).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
     pub fn inverse_quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
-        Ok(self.spectral_sum_unchecked(v, |_, l| 1.0 / l))
+        Ok(self.spectral_norm_unchecked(v, |_, l| 1.0 / l).powi(2))
+    }
+
+    /// `(Σ_b f(b, λ_b) ‖P_b v‖²)^{1/2}` over spectral blocks, for weights
+    /// `f ≥ 0`, without overflow or underflow where the value is
+    /// representable: `v` is divided by a power of two first (so its
+    /// coordinates are of size one), and the terms `√f · ṽ_b` are summed
+    /// as a scaled sum of squares. No dimension check.
+    pub(crate) fn spectral_norm_unchecked(
+        &self,
+        v: &DVector<f64>,
+        f: impl Fn(usize, f64) -> f64,
+    ) -> f64 {
+        match crate::linalg::normalise(v) {
+            None => 0.0,
+            Some((unit, k)) => {
+                let coords = self.coordinates_unchecked(&unit);
+                crate::linalg::ldexp(self.coordinates_norm(&coords, f), k)
+            }
+        }
+    }
+
+    /// `(Σ_b f(b, λ_b) ‖c_b‖²)^{1/2}` for eigen-coordinates `c` (of any
+    /// size) and weights `f ≥ 0`, scale-safe as
+    /// [`spectral_norm_unchecked`](Self::spectral_norm_unchecked).
+    pub(crate) fn coordinates_norm(
+        &self,
+        coords: &EigenCoordinates,
+        f: impl Fn(usize, f64) -> f64,
+    ) -> f64 {
+        use crate::linalg::{SumOfSquares, exponent, ldexp, norm};
+        let values = &self.inner.eigenvalues;
+        let k = coords.explicit.len();
+        let residual_norm = coords.residual.as_ref().map(|r| norm(r.as_slice()));
+        let largest = coords
+            .explicit
+            .amax()
+            .max(residual_norm.unwrap_or(0.0));
+        if largest == 0.0 {
+            return 0.0;
+        }
+        let shift = exponent(largest);
+        let mut sum = SumOfSquares::default();
+        for b in 0..k {
+            sum.add(f(b, values[b]).sqrt() * ldexp(coords.explicit[b], -shift));
+        }
+        if let Some(r) = residual_norm {
+            sum.add(f(k, values[k]).sqrt() * ldexp(r, -shift));
+        }
+        ldexp(sum.norm(), shift)
     }
 
     /// `Σ_b f(b, λ_b) ‖P_b v‖²` over spectral blocks. No dimension check.

@@ -99,12 +99,13 @@ pub fn attack_energy_summary(
         probe.top_share(k)?;
     }
     let flipped = batch.flipped();
+    // Mean of the budgets, each divided by the count first: the sum of
+    // budgets near f64::MAX would overflow where their mean does not.
     let mean_budget = (flipped > 0).then(|| {
-        let total: f64 = (0..batch.len())
+        (0..batch.len())
             .filter(|&i| batch.is_flip(i))
-            .map(|i| batch.budgets()[i])
-            .sum();
-        total / flipped as f64
+            .map(|i| batch.budgets()[i] / flipped as f64)
+            .sum::<f64>()
     });
     let profile: Option<EnergyProfile> = batch.mean_energy_profile(cov)?;
     let top_shares = match &profile {
@@ -122,6 +123,16 @@ pub fn attack_energy_summary(
         mean_budget,
         top_shares,
         variance: profile.as_ref().map(EnergyProfile::variance),
-        mean_data_variance: cov.trace() / cov.dim() as f64,
+        mean_data_variance: mean_variance(cov),
     })
+}
+
+/// `tr Σ / d = Σ_b λ_b (m_b/d)`, with each eigenvalue weighted before the
+/// sum (the trace itself may overflow where the mean does not).
+fn mean_variance(cov: &crate::Covariance) -> f64 {
+    let d = cov.dim() as f64;
+    let values = cov.eigenvalues();
+    (0..values.len())
+        .map(|b| values[b] * (cov.multiplicity(b) as f64 / d))
+        .sum()
 }

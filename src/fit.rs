@@ -193,10 +193,37 @@ struct PooledMoments {
     mean_neg: DVector<f64>,
     positives: usize,
     negatives: usize,
-    /// `S = (1/n) Σ_j x̃_j x̃_jᵀ`, exactly symmetric.
+    /// `S/4^k = (1/n) Σ_j x̃_j x̃_jᵀ / 4^k`, exactly symmetric: the scatter
+    /// of the centred samples divided by `2^k` (a power of two, exact), with
+    /// `k` chosen so that the largest centred entry lies in `[1, 2)`.
     covariance: DMatrix<f64>,
-    /// `Σ_j ‖x̃_j‖⁴`, for the Ledoit–Wolf intensity.
+    /// `Σ_j ‖x̃_j/2^k‖⁴`, for the Ledoit–Wolf intensity.
     fourth_moment: f64,
+    /// `2k`: `S = 2^{2k} × covariance`.
+    scale_exponent: i32,
+}
+
+/// `values · 2^k`, checked to be a representable covariance spectrum:
+/// the largest finite, the reciprocal of the smallest finite.
+fn rescaled_spectrum(values: &DVector<f64>, k: i32, x: &DMatrix<f64>) -> Result<DVector<f64>> {
+    let scaled = values.map(|l| crate::linalg::ldexp(l, k));
+    let (largest, smallest) = (scaled.max(), scaled.min());
+    if !largest.is_finite() {
+        return Err(Error::InvalidParameter {
+            name: "x",
+            value: x.amax(),
+            reason: "the within-class variance of data this large overflows; rescale the data",
+        });
+    }
+    if !(1.0 / smallest).is_finite() {
+        return Err(Error::InvalidParameter {
+            name: "x",
+            value: x.amax(),
+            reason: "the within-class variance of data this small underflows (its reciprocal \
+                     overflows); rescale the data",
+        });
+    }
+    Ok(scaled)
 }
 
 impl Gmm {
@@ -262,15 +289,14 @@ impl Gmm {
         let moments = PooledMoments::compute(x, y, fit)?;
         let d = x.ncols();
         let n = x.nrows();
+        // Everything below works on S/4^k (centred entries of size one), so
+        // the fit is the same for the data and for the data times 2^j; the
+        // spectrum is scaled back, and checked, at the end.
         let s = &moments.covariance;
-        // Finite data can still overflow when squared (entries near 1e154).
-        ensure_finite(
-            "pooled covariance (the data overflow when squared)",
-            s.as_slice(),
-        )?;
+        let scale = moments.scale_exponent;
         let trace = s.trace();
-        // The diagonal of S holds sums of squares, so it is exactly zero
-        // only when every sample equals its class mean.
+        // The centred samples are of size one, so the diagonal of S/4^k is
+        // exactly zero only when every sample equals its class mean.
         if trace <= 0.0 {
             return Err(Error::DegenerateFit {
                 fit: fit.name(),
@@ -285,11 +311,13 @@ impl Gmm {
             Fit::Pooled => {
                 if zero_directions > 0 {
                     return Err(Error::SingularCovariance {
-                        min_eigenvalue: values[d - 1],
+                        min_eigenvalue: crate::linalg::ldexp(values[d - 1], scale),
                         zero_directions,
                     });
                 }
-                let cov = Covariance::dense_from_eigen(s.clone(), values.clone(), basis)?;
+                let scaled_values = rescaled_spectrum(&values, scale, x)?;
+                let matrix = s.map(|v| crate::linalg::ldexp(v, scale));
+                let cov = Covariance::dense_from_eigen(matrix, scaled_values, basis)?;
                 (cov, Regularisation::None)
             }
             Fit::LedoitWolf => {
@@ -299,6 +327,9 @@ impl Gmm {
                     shrunk[(i, i)] += intensity * target;
                 }
                 let shrunk_values = values.map(|l| (1.0 - intensity) * l + intensity * target);
+                let shrunk_values = rescaled_spectrum(&shrunk_values, scale, x)?;
+                let shrunk = shrunk.map(|v| crate::linalg::ldexp(v, scale));
+                let target = crate::linalg::ldexp(target, scale);
                 let cov = Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
                     |e| match e {
                         Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
@@ -339,6 +370,12 @@ impl Gmm {
                 }
                 let leading = values.rows(0, rank).into_owned();
                 let explained_variance_ratio = leading.sum() / values.sum();
+                let mut kept = DVector::zeros(rank + 1);
+                kept.rows_mut(0, rank).copy_from(&leading);
+                kept[rank] = noise;
+                let kept = rescaled_spectrum(&kept, scale, x)?;
+                let noise = kept[rank];
+                let leading = kept.rows(0, rank).into_owned();
                 let cov = Covariance::spiked(basis.columns(0, rank).into_owned(), leading, noise)?;
                 (
                     cov,
@@ -356,7 +393,7 @@ impl Gmm {
             fit,
             positives: moments.positives,
             negatives: moments.negatives,
-            pooled_eigenvalues: values,
+            pooled_eigenvalues: values.map(|l| crate::linalg::ldexp(l, scale)),
             zero_directions,
             regularisation,
         };
@@ -438,30 +475,65 @@ impl PooledMoments {
             });
         }
 
-        // Class means, column by column (contiguous in column-major storage).
+        // Class means, column by column (contiguous in column-major
+        // storage), of the data divided by 2^{k_x} (max entry in [1, 2)):
+        // sums of n entries near f64::MAX would overflow.
+        use crate::linalg::{exponent, ldexp};
+        let data_exponent = match x.amax() {
+            0.0 => 0,
+            largest => exponent(largest),
+        };
         let mut mean_pos = DVector::zeros(d);
         let mut mean_neg = DVector::zeros(d);
         for j in 0..d {
             let column = x.column(j);
             let (mut sum_pos, mut sum_neg) = (0.0, 0.0);
             for (i, label) in y.iter().enumerate() {
+                let value = ldexp(column[i], -data_exponent);
                 match label {
-                    Label::Pos => sum_pos += column[i],
-                    Label::Neg => sum_neg += column[i],
+                    Label::Pos => sum_pos += value,
+                    Label::Neg => sum_neg += value,
                 }
             }
             mean_pos[j] = sum_pos / positives as f64;
             mean_neg[j] = sum_neg / negatives as f64;
         }
-
-        let (covariance, fourth_moment) = pooled_scatter(x, y, &mean_pos, &mean_neg);
+        // The centred samples, divided by a further 2^{k_c} so that the
+        // largest lies in [1, 2): data far from zero but with tiny spread
+        // (e.g. scaled by 1e-300) keep their variance.
+        let mut largest_centred: f64 = 0.0;
+        for j in 0..d {
+            let column = x.column(j);
+            for (i, label) in y.iter().enumerate() {
+                let mean = match label {
+                    Label::Pos => mean_pos[j],
+                    Label::Neg => mean_neg[j],
+                };
+                largest_centred =
+                    largest_centred.max((ldexp(column[i], -data_exponent) - mean).abs());
+            }
+        }
+        let centred_exponent = if largest_centred > 0.0 {
+            exponent(largest_centred)
+        } else {
+            0
+        };
+        let (covariance, fourth_moment) = pooled_scatter(
+            x,
+            y,
+            &mean_pos,
+            &mean_neg,
+            data_exponent,
+            centred_exponent,
+        );
         Ok(PooledMoments {
-            mean_pos,
-            mean_neg,
+            mean_pos: mean_pos.map(|m| ldexp(m, data_exponent)),
+            mean_neg: mean_neg.map(|m| ldexp(m, data_exponent)),
             positives,
             negatives,
             covariance,
             fourth_moment,
+            scale_exponent: 2 * (data_exponent + centred_exponent),
         })
     }
 }
@@ -469,13 +541,17 @@ impl PooledMoments {
 /// `S = (1/n) Σ_j x̃_j x̃_jᵀ` and `Σ_j ‖x̃_j‖⁴`, accumulated over blocks of
 /// centred rows (`S += B Bᵀ` with the block `B` holding samples as
 /// columns, lower triangle only), so only one `d × BLOCK_ROWS` block is
-/// ever copied.
+/// ever copied. The samples are `(x_j/2^{k_x} − μ̂_{y_j})/2^{k_c}`, with
+/// the class means `μ̂` of the data divided by `2^{k_x}`.
 fn pooled_scatter(
     x: &DMatrix<f64>,
     y: &[Label],
     mean_pos: &DVector<f64>,
     mean_neg: &DVector<f64>,
+    data_exponent: i32,
+    centred_exponent: i32,
 ) -> (DMatrix<f64>, f64) {
+    use crate::linalg::ldexp;
     use faer::linalg::matmul::triangular::{BlockStructure, matmul};
     use faer::{Accum, MatMut, MatRef};
 
@@ -495,7 +571,10 @@ fn pooled_scatter(
                     Label::Pos => mean_pos[j],
                     Label::Neg => mean_neg[j],
                 };
-                block[j + r * d] = column[start + r] - mean;
+                block[j + r * d] = ldexp(
+                    ldexp(column[start + r], -data_exponent) - mean,
+                    -centred_exponent,
+                );
             }
         }
         for r in 0..rows {
@@ -544,9 +623,12 @@ mod tests {
         let m = PooledMoments::compute(&x, &y, Fit::Pooled).unwrap();
         assert_eq!(m.mean_pos.as_slice(), &[1.0, 1.0]);
         assert_eq!(m.mean_neg.as_slice(), &[-1.0, -1.0]);
-        assert_eq!(m.covariance.as_slice(), &[2.0, 0.0, 0.0, 0.5]);
-        // ‖x̃‖⁴: 16, 16, 1, 1.
-        assert_eq!(m.fourth_moment, 34.0);
+        // Data up to 3 (k_x = 1), centred entries up to 1 in those units
+        // (k_c = 0): S is stored divided by 4.
+        assert_eq!(m.scale_exponent, 2);
+        assert_eq!(m.covariance.as_slice(), &[0.5, 0.0, 0.0, 0.125]);
+        // ‖x̃/2‖⁴: 1, 1, 1/16, 1/16.
+        assert_eq!(m.fourth_moment, 34.0 / 16.0);
     }
 
     #[test]
@@ -562,6 +644,8 @@ mod tests {
         );
         let y = [[Label::Pos; 4], [Label::Neg; 4]].concat();
         let m = PooledMoments::compute(&x, &y, Fit::LedoitWolf).unwrap();
+        // Data up to 2 (k_x = 1), centred entries 1/2 in those units (k_c = −1).
+        assert_eq!(m.scale_exponent, 0);
         assert_eq!(m.covariance.as_slice(), &[0.5, 0.0, 0.0, 0.5]);
         let (delta, target) = ledoit_wolf_intensity(&m.covariance, m.fourth_moment, 8);
         assert_eq!((delta, target), (1.0, 0.5));
@@ -589,7 +673,8 @@ mod tests {
             fourth += c.norm_squared().powi(2);
         }
         direct /= n as f64;
-        assert!((direct - &m.covariance).amax() < 1e-12);
-        assert!((fourth - m.fourth_moment).abs() < 1e-12 * fourth);
+        let unit = crate::linalg::ldexp(1.0, m.scale_exponent);
+        assert!((direct - &m.covariance * unit).amax() < 1e-12);
+        assert!((fourth - m.fourth_moment * unit * unit).abs() < 1e-12 * fourth);
     }
 }

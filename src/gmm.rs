@@ -60,9 +60,10 @@ impl Gmm {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`], [`Error::NonFinite`],
-    /// [`Error::InvalidProbability`] unless `0 < π < 1`, and
+    /// [`Error::InvalidProbability`] unless `0 < π < 1`,
     /// [`Error::IdenticalMeans`] when `μ₊ = μ₋` (no classifier can beat
-    /// the prior).
+    /// the prior), and [`Error::InvalidParameter`] when the means are so
+    /// large (near `f64::MAX`) that `‖(μ₊ ∓ μ₋)/2‖` overflows.
     pub fn new(
         mean_pos: DVector<f64>,
         mean_neg: DVector<f64>,
@@ -77,8 +78,25 @@ impl Gmm {
                 value: prior_pos,
             });
         }
-        if mean_pos == mean_neg {
+        // Equal means, or means that differ only below the smallest
+        // subnormal once halved (μ = μ₊/2 − μ₋/2 rounds to 0).
+        if mean_pos == mean_neg || (&mean_pos * 0.5 - &mean_neg * 0.5).iter().all(|&x| x == 0.0) {
             return Err(Error::IdenticalMeans);
+        }
+        // μ and c are formed as μ₊/2 ∓ μ₋/2 (never overflow); their
+        // Euclidean norms and eigen-coordinates must be finite too.
+        for (name, value) in [
+            ("mean_pos", &mean_pos * 0.5 - &mean_neg * 0.5),
+            ("mean_pos", &mean_pos * 0.5 + &mean_neg * 0.5),
+        ] {
+            let norm = crate::linalg::norm(value.as_slice());
+            if !norm.is_finite() {
+                return Err(Error::InvalidParameter {
+                    name,
+                    value: mean_pos.amax(),
+                    reason: "the class means are so large that ‖(μ₊ ∓ μ₋)/2‖ overflows",
+                });
+            }
         }
         Ok(Gmm {
             mean_pos,
@@ -132,12 +150,14 @@ impl Gmm {
 
     /// The centre `c = (μ₊ + μ₋)/2`.
     pub fn center(&self) -> DVector<f64> {
-        (&self.mean_pos + &self.mean_neg) * 0.5
+        // Halve first: μ₊ + μ₋ may overflow where the centre does not.
+        &self.mean_pos * 0.5 + &self.mean_neg * 0.5
     }
 
     /// The half-difference `μ = (μ₊ − μ₋)/2` (the `μ` of THEORY §7).
     pub fn half_difference(&self) -> DVector<f64> {
-        (&self.mean_pos - &self.mean_neg) * 0.5
+        // Halve first: μ₊ − μ₋ may overflow where μ does not.
+        &self.mean_pos * 0.5 - &self.mean_neg * 0.5
     }
 
     /// True for the symmetric model (`c = 0` and `π = 1/2`, within
@@ -145,7 +165,8 @@ impl Gmm {
     /// general models; this only says whether the closed forms reduce to
     /// THEORY's symmetric statements (bias 0, `RE* = Φ(−r*)`).
     pub fn is_symmetric(&self) -> bool {
-        self.center().norm() <= SYMMETRIC_MODEL_TOLERANCE * self.half_difference().norm()
+        crate::linalg::norm(self.center().as_slice())
+            <= SYMMETRIC_MODEL_TOLERANCE * crate::linalg::norm(self.half_difference().as_slice())
             && (self.prior_pos - 0.5).abs() <= 1e-15
     }
 
@@ -158,42 +179,116 @@ impl Gmm {
         })
     }
 
-    /// The Mahalanobis separation `Δ = ‖μ₊ − μ₋‖_{Σ⁻¹} = 2‖μ‖_{Σ⁻¹}`.
+    /// The Mahalanobis separation `Δ = ‖μ₊ − μ₋‖_{Σ⁻¹} = 2‖μ‖_{Σ⁻¹}`,
+    /// computed as a scaled norm: it overflows (to `+∞`, Bayes error `0`)
+    /// or underflows (to `0`) only when `Δ` itself is not representable.
     pub fn separation(&self) -> f64 {
-        let energies = self.mean_coordinates().block_energies();
-        let values = self.covariance.eigenvalues();
-        let mut sum = 0.0;
-        for b in 0..energies.len() {
-            sum += energies[b] / values[b];
-        }
-        2.0 * sum.sqrt()
+        2.0 * self
+            .covariance
+            .coordinates_norm(self.mean_coordinates(), |_, l| 1.0 / l)
     }
 
     /// The Bayes-optimal classifier `w_B = Σ⁻¹(μ₊ − μ₋)`,
     /// `b_B = −w_Bᵀc + ln(π/(1 − π))`.
+    ///
+    /// When `w_B` or `b_B` is not representable (a variance near `1e-308`,
+    /// means near `1e±300`), the same decision rule is returned with `w`
+    /// and `b` multiplied by one power of two that brings the larger of
+    /// them to size one: `sign(wᵀx + b)` is unchanged, and so is every
+    /// error of the classifier. Only the weights and bias are scaled.
     pub fn bayes_classifier(&self) -> LinearClassifier {
-        // Σ⁻¹(2μ) from μ's cached eigen-coordinates: one pass over the basis.
+        use crate::linalg::{exponent, ldexp};
+        // w_B = 2 Σ⁻¹ μ from μ's cached eigen-coordinates, kept as ŵ · 2^e
+        // with ŵ of size one: every block's 2 c_b/λ_b is formed from
+        // mantissas and exponents, so nothing over- or underflows.
         let mut coords = self.mean_coordinates().clone();
         let values = self.covariance.eigenvalues();
         let k = coords.explicit.len();
-        for i in 0..k {
-            coords.explicit[i] *= 2.0 / values[i];
+        let residual_norm = coords
+            .residual
+            .as_ref()
+            .map(|r| crate::linalg::norm(r.as_slice()));
+        // The largest exponent of c_b/λ_b over the blocks.
+        let block_exponent = |c: f64, l: f64| exponent(c) - exponent(l);
+        let mut top = i32::MIN;
+        for b in 0..k {
+            if coords.explicit[b] != 0.0 {
+                top = top.max(block_exponent(coords.explicit[b], values[b]));
+            }
+        }
+        if let Some(r) = residual_norm.filter(|&r| r > 0.0) {
+            top = top.max(block_exponent(r, values[k]));
+        }
+        // ĉ_b/λ̂_b · 2^{e_c − e_λ − top}: mantissa ratio in (1/2, 2].
+        let scaled_ratio = |c: f64, l: f64| {
+            if c == 0.0 {
+                return 0.0;
+            }
+            let mantissa_c = ldexp(c, -exponent(c));
+            let mantissa_l = ldexp(l, -exponent(l));
+            ldexp(mantissa_c / mantissa_l, block_exponent(c, l) - top)
+        };
+        for b in 0..k {
+            coords.explicit[b] = scaled_ratio(coords.explicit[b], values[b]);
         }
         if let Some(residual) = coords.residual.as_mut() {
-            *residual *= 2.0 / values[k];
+            // Every entry of the residual shares the one eigenvalue λ_k.
+            let l = values[k];
+            for x in residual.iter_mut() {
+                *x = scaled_ratio(*x, l);
+            }
         }
-        let w = self.covariance.from_coordinates_unchecked(&coords);
-        let b = -w.dot(&self.center()) + (self.prior_pos / (1.0 - self.prior_pos)).ln();
-        LinearClassifier::new(w, b).expect("Σ⁻¹(μ₊ − μ₋) is finite and non-zero for a valid model")
+        let mut unit = self.covariance.from_coordinates_unchecked(&coords);
+        if unit.amax() == 0.0 {
+            // Only if μ's coordinates all rounded to zero: Σ⁻¹μ ∥ μ then.
+            unit = self.half_difference();
+            top = 0;
+        }
+        // w_B = unit · 2^{top + 1}; b_B = −(unitᵀ ĉ) 2^{top + 1 + e_c} + ℓ.
+        let w_exponent = top + 1;
+        let log_prior_ratio = (self.prior_pos / (1.0 - self.prior_pos)).ln();
+        let center = self.center();
+        let (center_unit, center_exponent) =
+            crate::linalg::normalise(&center).unwrap_or((center, 0));
+        let offset = unit.dot(&center_unit);
+        // log₂ sizes of the three terms; the final multiplier 2^{−shift}
+        // leaves the exact formula when everything is representable.
+        let unit_size = exponent(unit.amax());
+        let mut sizes = vec![w_exponent + unit_size];
+        if offset != 0.0 {
+            sizes.push(w_exponent + center_exponent + exponent(offset));
+        }
+        if log_prior_ratio != 0.0 {
+            sizes.push(exponent(log_prior_ratio));
+        }
+        let largest = sizes.iter().copied().max().unwrap_or(0);
+        let weight_size = w_exponent + unit_size;
+        let shift = if largest <= 1000 && weight_size >= -1000 {
+            0
+        } else {
+            // Bring the largest term to size one, but keep w above 2^{-1000}.
+            largest.min(weight_size + 1000)
+        };
+        let w = unit.map(|x| ldexp(x, w_exponent - shift));
+        // b = 2^{largest − shift} (−offset 2^{…−largest} + ℓ 2^{−largest}):
+        // both terms inside are at most 2 in size, so only the final
+        // multiplication can saturate, and then ±f64::MAX keeps the rule
+        // (|wᵀx| < 2^{1000 + 1024 − 1000} is negligible next to it).
+        let inner = -ldexp(offset, w_exponent + center_exponent - largest)
+            + ldexp(log_prior_ratio, -largest);
+        let b = ldexp(inner, largest - shift).clamp(-f64::MAX, f64::MAX);
+        LinearClassifier::from_valid_parts(w, b)
     }
 
-    /// The Bayes error `π Φ(−Δ/2 − ℓ/Δ) + (1 − π) Φ(−Δ/2 + ℓ/Δ)`.
+    /// The Bayes error `π Φ(−Δ/2 − ℓ/Δ) + (1 − π) Φ(−Δ/2 + ℓ/Δ)`; at
+    /// `ℓ = 0` (`π = 1/2`) the term `ℓ/Δ` is `0` even when `Δ` underflows.
     pub fn bayes_error(&self) -> f64 {
         let delta = self.separation();
         let l = (self.prior_pos / (1.0 - self.prior_pos)).ln();
         let p = self.prior_pos;
-        p * normal::cdf(-delta / 2.0 - l / delta)
-            + (1.0 - p) * normal::cdf(-delta / 2.0 + l / delta)
+        // ℓ/Δ: 0 for ℓ = 0, ±∞ (the prior decides alone) when Δ underflows.
+        let tilt = if l == 0.0 { 0.0 } else { l / delta };
+        p * normal::cdf(-delta / 2.0 - tilt) + (1.0 - p) * normal::cdf(-delta / 2.0 + tilt)
     }
 
     /// The standard error `E(w, b)` of a linear classifier.
@@ -206,25 +301,50 @@ impl Gmm {
 
     /// `π Φ((shift − wᵀμ₊ − b)/s) + (1 − π) Φ((shift + wᵀμ₋ + b)/s)`: the
     /// error when every margin is reduced by `shift` (THEORY §6 with
-    /// `shift = ε σ_K(w)`).
+    /// `shift = ε σ_K(w)`), where `shift` is given for the normalised
+    /// classifier of [`Gmm::unit_margins`].
     pub(crate) fn robust_error_at_shift(&self, clf: &LinearClassifier, shift: f64) -> Result<f64> {
-        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let margins = self.unit_margins(clf)?;
         let p = self.prior_pos;
-        Ok(p * normal::cdf((shift - a_pos) / s) + (1.0 - p) * normal::cdf((shift - a_neg) / s))
+        let value = p * normal::cdf(margins.standardised(shift, margins.pos))
+            + (1.0 - p) * normal::cdf(margins.standardised(shift, margins.neg));
+        if value.is_nan() {
+            return Err(Error::NonFinite { name: "margins" });
+        }
+        Ok(value)
     }
 
     /// Mean margins of each class and their common standard deviation:
     /// `(wᵀμ₊ + b, −(wᵀμ₋ + b), ‖w‖_Σ)`.
     ///
+    /// Each is computed from `w/2^k` (entries of size one) and scaled back,
+    /// so a value overflows only when it is not representable; the errors
+    /// of the crate use the normalised values directly.
+    ///
     /// # Errors
     /// [`Error::DimensionMismatch`].
     pub fn margin_distribution(&self, clf: &LinearClassifier) -> Result<(f64, f64, f64)> {
+        let m = self.unit_margins(clf)?;
+        let back = |x: f64| crate::linalg::ldexp(x, m.exponent);
+        Ok((back(m.pos), back(m.neg), back(m.spread)))
+    }
+
+    /// The margin law of the classifier `(w, b)/2^k` with `max |w_i|/2^k`
+    /// in `[1, 2)`: every error is invariant to that scale, and at size one
+    /// nothing over- or underflows for representable models.
+    pub(crate) fn unit_margins(&self, clf: &LinearClassifier) -> Result<UnitMargins> {
         crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
-        let w = clf.weights();
-        let s = self.covariance.spectral_sum_unchecked(w, |_, l| l).sqrt();
-        let a_pos = w.dot(&self.mean_pos) + clf.bias();
-        let a_neg = -(w.dot(&self.mean_neg) + clf.bias());
-        Ok((a_pos, a_neg, s))
+        let (w, k) = crate::linalg::normalise(clf.weights()).ok_or(Error::ZeroWeights)?;
+        let b = crate::linalg::ldexp(clf.bias(), -k);
+        let spread = self.covariance.spectral_norm_unchecked(&w, |_, l| l);
+        let pos = w.dot(&self.mean_pos) + b;
+        let neg = -(w.dot(&self.mean_neg) + b);
+        Ok(UnitMargins {
+            exponent: k,
+            pos,
+            neg,
+            spread,
+        })
     }
 
     /// Draws `n` labelled samples: each label from the prior, then
@@ -269,6 +389,28 @@ impl Gmm {
             }
         }
         (x, labels)
+    }
+}
+
+/// The margin law of a classifier scaled to `max |w_i| ∈ [1, 2)`: class
+/// `y`'s margin is `N(a_y, s²)` (see [`Gmm::margin_distribution`]).
+#[derive(Debug, Clone)]
+pub(crate) struct UnitMargins {
+    /// `k`.
+    pub(crate) exponent: i32,
+    /// `a₊ = (wᵀμ₊ + b)/2^k`.
+    pub(crate) pos: f64,
+    /// `a₋ = −(wᵀμ₋ + b)/2^k`.
+    pub(crate) neg: f64,
+    /// `s = ‖w‖_Σ/2^k`.
+    pub(crate) spread: f64,
+}
+
+impl UnitMargins {
+    /// `(shift − a)/s`, the standardised margin shortfall, with `±∞` when
+    /// `s` underflows and the sign is known.
+    pub(crate) fn standardised(&self, shift: f64, a: f64) -> f64 {
+        (shift - a) / self.spread
     }
 }
 

@@ -1,4 +1,15 @@
-//! Dense matrix–vector products through faer's kernels (internal).
+//! Dense matrix–vector products through faer's kernels, and the
+//! scale-safe norms every module uses (internal).
+//!
+//! **Scale safety.** A squared norm `Σ x_i²` overflows once the entries
+//! pass `~1e154` and underflows below `~1e-154`, although the norm itself
+//! is representable from `~1e-308` to `~1e308`. [`norm`] is the crate's one
+//! Euclidean norm: a plain sum of squares when it is safely inside the
+//! range, else the entries are divided by their largest magnitude first
+//! (the scaling of LAPACK's `dnrm2`). [`SumOfSquares`] is the same idea for
+//! sums assembled term by term (quadratic forms over spectral blocks), and
+//! [`normalise`] divides a vector by a power of two (exact) so that results
+//! invariant to its scale are computed from entries of size one.
 //!
 //! The batch operations of the crate (margins of `n` points, coordinates
 //! in a `d × k` spiked basis) are single passes over a large matrix and are
@@ -84,9 +95,142 @@ pub(crate) fn mat_tr_vec(a: &DMatrix<f64>, x: &DVector<f64>) -> DVector<f64> {
     out
 }
 
+/// Sums of squares below this are recomputed with scaling: entries whose
+/// squares underflowed (below `~2.2e-308`) would otherwise be lost; above
+/// it they weigh less than `1e-38` of the sum.
+const SAFE_SUM_OF_SQUARES_MIN: f64 = 1e-270;
+
+/// The Euclidean norm `‖v‖ = (Σ v_i²)^{1/2}`, without overflow or
+/// underflow wherever the norm itself is representable.
+pub(crate) fn norm(v: &[f64]) -> f64 {
+    let plain: f64 = v.iter().map(|x| x * x).sum();
+    if plain.is_finite() && plain >= SAFE_SUM_OF_SQUARES_MIN {
+        return plain.sqrt();
+    }
+    let mut sum = SumOfSquares::default();
+    for &x in v {
+        sum.add(x);
+    }
+    sum.norm()
+}
+
+/// A sum of squares `Σ x_i²` kept as `scale² · sum` with `scale = max |x_i|`
+/// (LAPACK `dlassq`), so that no square over- or underflows.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SumOfSquares {
+    scale: f64,
+    sum: f64,
+}
+
+impl SumOfSquares {
+    /// Adds `x²`.
+    pub(crate) fn add(&mut self, x: f64) {
+        let a = x.abs();
+        if a == 0.0 {
+            return;
+        }
+        if a > self.scale {
+            let r = self.scale / a;
+            self.sum = 1.0 + self.sum * r * r;
+            self.scale = a;
+        } else {
+            let r = a / self.scale;
+            self.sum += r * r;
+        }
+    }
+
+    /// `(Σ x_i²)^{1/2}`; overflows only when that value does.
+    pub(crate) fn norm(&self) -> f64 {
+        if self.scale == 0.0 {
+            0.0
+        } else {
+            self.scale * self.sum.sqrt()
+        }
+    }
+}
+
+/// The binary exponent `e` with `2^e ≤ |x| < 2^{e+1}` (`x` finite, non-zero).
+pub(crate) fn exponent(x: f64) -> i32 {
+    debug_assert!(x.is_finite() && x != 0.0);
+    let bits = x.abs().to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    if biased == 0 {
+        // Subnormal: scale into the normal range first.
+        exponent(x * (1u64 << 54) as f64) - 54
+    } else {
+        biased - 1023
+    }
+}
+
+/// `x · 2^k`, for any `k` (saturating to `±∞` or `0` as the exact value would).
+pub(crate) fn ldexp(mut x: f64, mut k: i32) -> f64 {
+    if (-1022..=1023).contains(&k) {
+        // 2^k is a normal number: one exact multiplication.
+        return x * f64::from_bits(((k + 1023) as u64) << 52);
+    }
+    const STEP: i32 = 1000;
+    let up = 2f64.powi(STEP);
+    let down = 2f64.powi(-STEP);
+    while k > STEP && x.is_finite() && x != 0.0 {
+        x *= up;
+        k -= STEP;
+    }
+    while k < -STEP && x != 0.0 && x.is_finite() {
+        x *= down;
+        k += STEP;
+    }
+    // Split the last factor so that 2^k itself never under- or overflows.
+    let half = k / 2;
+    x * 2f64.powi(half) * 2f64.powi(k - half)
+}
+
+/// `v · 2^{−k}` with `max |v_i| · 2^{−k} ∈ [1, 2)`, and `k`; `None` for
+/// `v = 0`. Exact (a power of two), so a quantity invariant to the scale
+/// of `v` computed from the result is the same for `v` and `c v`.
+pub(crate) fn normalise(v: &DVector<f64>) -> Option<(DVector<f64>, i32)> {
+    let largest = v.amax();
+    if largest == 0.0 || !largest.is_finite() {
+        return None;
+    }
+    let k = exponent(largest);
+    Some((v.map(|x| ldexp(x, -k)), k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn norm_survives_the_whole_range() {
+        for s in [1e-320, 1e-300, 1e-160, 1e-150, 1.0, 1e150, 1e160, 1e300] {
+            let v = [3.0 * s, -4.0 * s, 0.0];
+            let n = norm(&v);
+            assert!((n / (5.0 * s) - 1.0).abs() < 1e-15 || s < 1e-307, "s = {s:e}: {n:e}");
+        }
+        // A tiny entry beside a normal one still counts.
+        assert_eq!(norm(&[1e-200, 0.0]), 1e-200);
+        assert_eq!(norm(&[]), 0.0);
+        let mut sum = SumOfSquares::default();
+        sum.add(1e300);
+        sum.add(1e300);
+        assert!((sum.norm() / (2f64.sqrt() * 1e300) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn exponents_and_powers_of_two() {
+        assert_eq!(exponent(1.0), 0);
+        assert_eq!(exponent(-3.0), 1);
+        assert_eq!(exponent(0.75), -1);
+        assert_eq!(exponent(f64::MIN_POSITIVE / 4.0), -1024);
+        assert_eq!(ldexp(1.5, 2000), f64::INFINITY);
+        assert_eq!(ldexp(1.5, -2000), 0.0);
+        assert_eq!(ldexp(1.5, 3), 12.0);
+        assert_eq!(ldexp(ldexp(1e300, -2000), 2000), 1e300);
+        assert_eq!(ldexp(1.0, -1074), 5e-324);
+        let (v, k) = normalise(&DVector::from_vec(vec![1e-300, -3e-300])).unwrap();
+        assert_eq!(ldexp(v[1], k), -3e-300);
+        assert!((1.0..2.0).contains(&v.amax()));
+    }
 
     #[test]
     fn products_agree_with_nalgebra() {

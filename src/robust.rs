@@ -89,6 +89,15 @@ impl Gmm {
         self.robust_error_at_shift(clf, shift(eps, support))
     }
 
+    /// `σ_K(w/2^k)` for the normalised classifier of [`Gmm::unit_margins`]
+    /// (every error depends on `σ_K(w)/‖w‖_Σ` only).
+    fn checked_support(&self, clf: &LinearClassifier, threat: &Threat) -> Result<f64> {
+        crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
+        check_threat(clf, threat)?;
+        let (unit, _) = crate::linalg::normalise(clf.weights()).ok_or(Error::ZeroWeights)?;
+        Ok(threat.support_unchecked(&unit))
+    }
+
     /// `ln RE_ε(w, b)`, finite even when `RE_ε` underflows (well-separated
     /// models): `ln Φ` of each class combined by log-sum-exp.
     ///
@@ -116,11 +125,15 @@ impl Gmm {
     ) -> Result<f64> {
         ensure_budget(eps)?;
         let support = self.checked_support(clf, threat)?;
-        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let m = self.unit_margins(clf)?;
         let u = shift(eps, support);
         let p = self.prior_pos();
-        let log_pos = p.ln() + normal::ln_cdf((u - a_pos) / s);
-        let log_neg = (-p).ln_1p() + normal::ln_cdf((u - a_neg) / s);
+        let (z_pos, z_neg) = (m.standardised(u, m.pos), m.standardised(u, m.neg));
+        if z_pos.is_nan() || z_neg.is_nan() {
+            return Err(Error::NonFinite { name: "margins" });
+        }
+        let log_pos = p.ln() + normal::ln_cdf(z_pos);
+        let log_neg = (-p).ln_1p() + normal::ln_cdf(z_neg);
         let (hi, lo) = if log_pos >= log_neg {
             (log_pos, log_neg)
         } else {
@@ -192,11 +205,15 @@ impl Gmm {
         if support == 0.0 {
             return Ok(f64::INFINITY);
         }
-        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let m = self.unit_margins(clf)?;
         let p = self.prior_pos();
         let expected_shortfall =
-            p * positive_part_mean(a_pos, s) + (1.0 - p) * positive_part_mean(a_neg, s);
-        Ok(expected_shortfall / support)
+            p * positive_part_mean(m.pos, m.spread) + (1.0 - p) * positive_part_mean(m.neg, m.spread);
+        let mean = expected_shortfall / support;
+        if mean.is_nan() {
+            return Err(Error::NonFinite { name: "margins" });
+        }
+        Ok(mean)
     }
 
     /// The median adversarial distance: the smallest `t ≥ 0` with
@@ -263,7 +280,8 @@ impl Gmm {
         if support == 0.0 {
             return Ok(f64::INFINITY);
         }
-        let (a_pos, a_neg, s) = self.margin_distribution(clf)?;
+        let m = self.unit_margins(clf)?;
+        let (a_pos, a_neg, s) = (m.pos, m.neg, m.spread);
         let prior = self.prior_pos();
         let curve = |u: f64| {
             prior * normal::cdf((u - a_pos) / s) + (1.0 - prior) * normal::cdf((u - a_neg) / s)
@@ -276,16 +294,13 @@ impl Gmm {
         // RE_0 < p, so the upper end is positive and the root lies above 0.
         let lo = (a_pos.min(a_neg) + s * z).max(0.0);
         let hi = a_pos.max(a_neg) + s * z;
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Err(Error::NonFinite { name: "margins" });
+        }
         let u = safeguarded_root(curve, density, p, lo, hi)?;
         Ok(u / support)
     }
 
-    /// `σ_K(w)` after checking the classifier and threat dimensions.
-    fn checked_support(&self, clf: &LinearClassifier, threat: &Threat) -> Result<f64> {
-        crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
-        check_threat(clf, threat)?;
-        Ok(threat.support_unchecked(clf.weights()))
-    }
 }
 
 /// The margin shift `ε σ_K(w)`, with `0 · σ = 0` even for a vanishing support.

@@ -240,18 +240,26 @@ impl Threat {
     /// The union `conv(∪ ε_i K_i)` of threats with relative budgets `ε_i`
     /// (the union at budget `ε` lets the adversary use `ε ε_i K_i`).
     ///
+    /// Unions are flattened at construction: a part that is itself a union
+    /// contributes its parts with the budgets multiplied, so
+    /// [`union_parts`](Self::union_parts) never holds a union and building
+    /// or evaluating a union costs time linear in its parts, however deep
+    /// the caller nested it.
+    ///
     /// # Errors
     /// [`Error::Empty`] for no parts, [`Error::InvalidBudget`] for a
-    /// relative budget that is not finite and positive,
+    /// relative budget that is not finite and positive (also when the
+    /// product of nested budgets over- or underflows),
     /// [`Error::DimensionMismatch`] for parts of different dimensions.
     pub fn union(parts: Vec<(Threat, f64)>) -> Result<Threat> {
         if parts.is_empty() {
             return Err(Error::Empty { name: "union" });
         }
         let mut dim: Option<usize> = None;
-        for (threat, budget) in &parts {
-            if !(budget.is_finite() && *budget > 0.0) {
-                return Err(Error::InvalidBudget { value: *budget });
+        let mut flat = Vec::with_capacity(parts.len());
+        for (threat, budget) in parts {
+            if !(budget.is_finite() && budget > 0.0) {
+                return Err(Error::InvalidBudget { value: budget });
             }
             if let Some(part_dim) = threat.dim() {
                 match dim {
@@ -259,9 +267,24 @@ impl Threat {
                     None => dim = Some(part_dim),
                 }
             }
+            // conv(∪ εᵢ conv(∪ εᵢⱼ Kᵢⱼ)) = conv(∪ εᵢεᵢⱼ Kᵢⱼ): a union part is
+            // replaced by its own (already flat) parts, so no union nests
+            // and nothing recurses deeper than one level.
+            match threat.kind {
+                Kind::Union(inner) => {
+                    for (part, inner_budget) in inner {
+                        let product = budget * inner_budget;
+                        if !(product.is_finite() && product > 0.0) {
+                            return Err(Error::InvalidBudget { value: product });
+                        }
+                        flat.push((part, product));
+                    }
+                }
+                kind => flat.push((Threat { kind }, budget)),
+            }
         }
         Ok(Threat {
-            kind: Kind::Union(parts),
+            kind: Kind::Union(flat),
         })
     }
 
@@ -353,28 +376,43 @@ impl Threat {
         Ok(self.support_unchecked(w))
     }
 
+    /// `σ_K(w)`, computed as `2^k σ_K(w/2^k)` with `w/2^k` of size one
+    /// (the support is positively homogeneous), so it overflows only when
+    /// the value itself does.
     pub(crate) fn support_unchecked(&self, w: &DVector<f64>) -> f64 {
+        match crate::linalg::normalise(w) {
+            None => 0.0,
+            Some((unit, k)) => crate::linalg::ldexp(self.unit_support(&unit), k),
+        }
+    }
+
+    /// `σ_K(w)` for `w` normalised to `max |w_i| ∈ [1, 2)`.
+    fn unit_support(&self, w: &DVector<f64>) -> f64 {
         match &self.kind {
             Kind::Lp(p) => dual_norm(w, *p),
             Kind::Spectral(s) => {
-                let energies = s.covariance.block_energies_unchecked(w);
-                let mut sum = 0.0;
-                let mut total = 0.0;
-                for b in 0..energies.len() {
-                    sum += s.weights[b] * energies[b];
-                    total += energies[b];
-                }
-                let value = sum.max(0.0).sqrt();
+                let value = s
+                    .covariance
+                    .spectral_norm_unchecked(w, |b, _| s.weights[b].max(0.0));
                 let radius = s.weights.max().max(0.0).sqrt();
-                snap_to_zero(value, total.sqrt() * radius)
+                snap_to_zero(value, crate::linalg::norm(w.as_slice()) * radius)
             }
             Kind::Factor(a) => {
-                let value = a.tr_mul(w).norm();
-                snap_to_zero(value, w.norm() * a.norm())
+                // A may be huge or tiny: ‖Aᵀw‖ = 2^j ‖(A/2^j)ᵀw‖.
+                let Some(j) = factor_exponent(a) else {
+                    return 0.0;
+                };
+                let scaled = a.map(|x| crate::linalg::ldexp(x, -j));
+                let value = crate::linalg::norm(scaled.tr_mul(w).as_slice());
+                let radius = crate::linalg::norm(scaled.as_slice());
+                crate::linalg::ldexp(
+                    snap_to_zero(value, crate::linalg::norm(w.as_slice()) * radius),
+                    j,
+                )
             }
             Kind::Union(parts) => parts
                 .iter()
-                .map(|(t, budget)| budget * t.support_unchecked(w))
+                .map(|(t, budget)| budget * t.unit_support(w))
                 .fold(0.0, f64::max),
         }
     }
@@ -410,12 +448,19 @@ impl Threat {
         Ok(self.steepest_unchecked(w).and_then(|(_, latent)| latent))
     }
 
-    /// `(v*(w), latent u*)`; `None` when the support is zero.
+    /// `(v*(w), latent u*)`; `None` when the support is zero. Both are
+    /// invariant to the scale of `w`, so they are computed from `w/2^k`
+    /// with entries of size one.
     pub(crate) fn steepest_unchecked(
         &self,
         w: &DVector<f64>,
     ) -> Option<(DVector<f64>, Option<DVector<f64>>)> {
-        let support = self.support_unchecked(w);
+        let (unit, _) = crate::linalg::normalise(w)?;
+        self.unit_steepest(&unit)
+    }
+
+    fn unit_steepest(&self, w: &DVector<f64>) -> Option<(DVector<f64>, Option<DVector<f64>>)> {
+        let support = self.unit_support(w);
         if support == 0.0 {
             return None;
         }
@@ -434,14 +479,12 @@ impl Threat {
                         latent.push(m.sqrt() * coords.explicit[b] / support);
                     }
                 }
-                if let Some(residual) = direction.residual.as_mut() {
+                if let (Some(residual), Some(r)) =
+                    (direction.residual.as_mut(), coords.residual.as_ref())
+                {
                     let m = s.weights[k];
                     *residual *= m / support;
                     if m > 0.0 {
-                        let r = coords
-                            .residual
-                            .as_ref()
-                            .expect("spiked coordinates carry a residual");
                         latent.extend(r.iter().map(|x| m.sqrt() * x / support));
                     }
                 }
@@ -449,22 +492,35 @@ impl Threat {
                 Some((v, Some(DVector::from_vec(latent))))
             }
             Kind::Factor(a) => {
-                let u = a.tr_mul(w) / support;
-                Some((a * &u, Some(u)))
+                // u = Aᵀw/‖Aᵀw‖ does not depend on the scale of A; v = A u does.
+                let j = factor_exponent(a)?;
+                let scaled = a.map(|x| crate::linalg::ldexp(x, -j));
+                let projected = scaled.tr_mul(w);
+                let u = &projected / crate::linalg::norm(projected.as_slice());
+                let v = (&scaled * &u).map(|x| crate::linalg::ldexp(x, j));
+                Some((v, Some(u)))
             }
             Kind::Union(parts) => {
-                let (threat, budget) = parts
-                    .iter()
-                    .max_by(|(ta, ba), (tb, bb)| {
-                        (ba * ta.support_unchecked(w)).total_cmp(&(bb * tb.support_unchecked(w)))
-                    })
-                    .expect("unions are never empty");
+                let mut best: Option<(&Threat, f64, f64)> = None;
+                for (threat, budget) in parts {
+                    let value = budget * threat.unit_support(w);
+                    if best.is_none_or(|(_, _, top)| value > top) {
+                        best = Some((threat, *budget, value));
+                    }
+                }
+                let (threat, budget, _) = best?;
                 threat
-                    .steepest_unchecked(w)
-                    .map(|(v, _)| (v * *budget, None))
+                    .unit_steepest(w)
+                    .map(|(v, _)| (v * budget, None))
             }
         }
     }
+}
+
+/// The binary exponent of a factor's largest entry, `None` for `A = 0`.
+fn factor_exponent(a: &DMatrix<f64>) -> Option<i32> {
+    let largest = a.amax();
+    (largest > 0.0).then(|| crate::linalg::exponent(largest))
 }
 
 fn snap_to_zero(value: f64, scale: f64) -> f64 {
@@ -484,7 +540,7 @@ fn dual_norm(w: &DVector<f64>, p: f64) -> f64 {
         return w.iter().map(|x| x.abs()).sum();
     }
     if p == 2.0 {
-        return w.norm();
+        return crate::linalg::norm(w.as_slice());
     }
     let q = p / (p - 1.0);
     let scale = w.amax();

@@ -36,15 +36,23 @@ pub fn robust_error(
     }
     ensure_dim("samples (columns of x)", clf.dim(), x.ncols())?;
     ensure_dim("labels", x.nrows(), y.len())?;
-    let reach = eps * threat.try_support(clf.weights())?;
-    let scores = crate::linalg::mat_vec(x, clf.weights());
+    threat.check_weights(clf.weights())?;
+    // The count is invariant to the scale of (w, b): compare at size one,
+    // where neither the margins nor ε σ_K(w) over- or underflow.
+    let (w, bias) = crate::attack::unit_classifier(clf);
+    let reach = if eps == 0.0 {
+        0.0
+    } else {
+        eps * threat.support_unchecked(&w)
+    };
+    let scores = crate::linalg::mat_vec(x, &w);
     // A non-finite entry of x makes its score NaN or infinite (0·∞ is NaN),
     // so checking the n scores replaces an O(nd) scan of x.
     ensure_finite("x", scores.as_slice())?;
     let flipped = scores
         .iter()
         .zip(y)
-        .filter(|(score, label)| label.sign() * (**score + clf.bias()) <= reach)
+        .filter(|(score, label)| label.sign() * (**score + bias) <= reach)
         .count();
     Ok(flipped as f64 / x.nrows() as f64)
 }
