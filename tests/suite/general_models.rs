@@ -462,7 +462,7 @@ fn ln_robust_error_is_accurate_in_the_far_tail_for_unequal_priors() {
 }
 
 /// See [`ln_robust_error_is_accurate_in_the_far_tail_for_unequal_priors`].
-const LN_TAIL_REFERENCE: f64 = -805.119_644_339_072_04;
+const LN_TAIL_REFERENCE: f64 = -805.119_644_339_072;
 
 /// Matched budgets on the digits: a fitted model (4 against 9, Ledoit–Wolf)
 /// is used as it is, and a target at or above `min(π, 1 − π)` names the
