@@ -177,15 +177,9 @@ fn run(settings: &Settings) -> Outcome<()> {
     println!();
     claim1(&data, &fits, &logistic, &mut summary)?;
     println!();
-    let symmetric = Gmm::symmetric(
-        fits.ledoit_wolf.half_difference(),
-        fits.ledoit_wolf.covariance().clone(),
-    )?;
-    claim2(&data, &symmetric, settings.rank, &mut summary)?;
+    claim2(&data, &fits.ledoit_wolf, settings.rank, &mut summary)?;
     println!();
-    let symmetric_ppca =
-        Gmm::symmetric(fits.ppca.half_difference(), fits.ppca.covariance().clone())?;
-    claim3(&data, &symmetric, &symmetric_ppca, &mut summary)?;
+    claim3(&data, &fits.ledoit_wolf, &fits.ppca, &mut summary)?;
     println!();
     println!("6. Summary: where the real images agree and disagree with the theory");
     for line in &summary {
@@ -622,10 +616,11 @@ fn claim2(data: &Data, gmm: &Gmm, rank: usize, summary: &mut Vec<String>) -> Res
         "4. Claim 2: adversarial training extends the fitted covariance, Σ → Σ + λM (THEORY P5)"
     );
     println!(
-        "  On the symmetrised fitted model: Σ = the Ledoit–Wolf covariance, means ±μ with μ = (μ̂₊ − μ̂₋)/2,"
+        "  On the fitted Ledoit–Wolf model as it is (fitted means, prior π = {:.4}): each robust optimum is the",
+        gmm.prior_pos()
     );
     println!(
-        "  prior 1/2 (the fitted centre and prior are dropped: the closed forms need a symmetric model)."
+        "  symmetric problem's direction w*(ε) with its own optimal bias b* = ‖w*‖_Σ·ln(π/(1 − π))/(2r*) − w*ᵀc (THEORY P4′)."
     );
     let bayes = gmm.bayes_error();
     let ceiling = gmm
@@ -830,7 +825,7 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
         "5. Claim 3: conflicts between threats at matched budgets (each threat alone has optimal robust error τ)"
     );
     println!(
-        "  On the symmetrised fitted model (tradeoff::conflict_matrix): C(A→B) = RE_B(w*_A) − RE*_B and the"
+        "  On the fitted model (tradeoff::conflict_matrix, each optimum with its own bias): C(A→B) = RE_B(w*_A) − RE*_B and the"
     );
     println!(
         "  price of union RE*_(A∪B) − τ, in percentage points. Budgets: ℓ2 and ℓ∞ in pixel units, generative in latent units."
@@ -901,7 +896,7 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
         ppca_ratios.push(both(&m, 0, 1) / both(&m, 0, 2));
     }
     println!(
-        "  The same ratios on the symmetrised PPCA fit: {} ({}).",
+        "  The same ratios on the PPCA fit: {} ({}).",
         ppca_ratios
             .iter()
             .map(|r| format!("{r:.2}"))

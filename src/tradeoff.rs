@@ -122,9 +122,7 @@ use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::gmm::Gmm;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
-use crate::training::{
-    RobustOptimum, distance_for_error, optimal_error, prepared_optimum,
-};
+use crate::training::{RobustOptimum, distance_for_error, optimal_error, prepared_optimum};
 
 /// Relative tolerance on `r*` at a matched budget of a non-ellipsoidal
 /// threat, on top of the dual solver's certified gap (see the module docs).

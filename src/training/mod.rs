@@ -201,7 +201,7 @@ impl Placement {
     fn optimal_bias(&self, weights: &DVector<f64>, distance: f64) -> Option<f64> {
         let mut bias = 0.0;
         if self.log_odds != 0.0 {
-            if !(distance > 0.0) {
+            if distance <= 0.0 {
                 return None;
             }
             let s = self
@@ -232,7 +232,7 @@ pub(crate) fn optimal_error(distance: f64, prior_pos: f64) -> f64 {
     if l == 0.0 {
         return normal::cdf(-distance);
     }
-    if !(distance > 0.0) {
+    if distance <= 0.0 {
         return prior_pos.min(1.0 - prior_pos);
     }
     let beta = l / (2.0 * distance);
@@ -246,7 +246,7 @@ pub(crate) fn ln_optimal_error(distance: f64, prior_pos: f64) -> f64 {
     if l == 0.0 {
         return normal::ln_cdf(-distance);
     }
-    if !(distance > 0.0) {
+    if distance <= 0.0 {
         return prior_pos.min(1.0 - prior_pos).ln();
     }
     let beta = l / (2.0 * distance);

@@ -1,6 +1,7 @@
 //! The integration tests, one binary: a module per THEORY section (built
 //! and linked once).
 
+#[macro_use]
 mod common;
 
 mod attacks;
@@ -10,6 +11,7 @@ mod distance_law;
 mod finite_samples;
 mod fit;
 mod foundation;
+mod general_models;
 mod invariances_threats;
 mod normal;
 mod smoke_common;

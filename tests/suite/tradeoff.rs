@@ -5,137 +5,21 @@
 //! covariance's eigenbasis, `Covariance::eigen_coordinates`), or by hand;
 //! the crate's robust optimum itself is tested in `tests/training.rs`.
 
-use crate::common::{ThreatCase, lp_norm, symmetric_model, threat_case};
+use crate::common::{
+    PDF_MAX, SkipCap, ThreatCase, build_pair, full_distance, is_ellipsoid, pair_on, rounding,
+    symmetric_model, threat_case,
+};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::tradeoff::{self, TradeoffReport};
 use manifold_robustness::{Covariance, Error, Gmm, Threat, normal};
 use proptest::prelude::*;
-
-/// `max φ = 1/√(2π)`: a certified gap `g` on `r*` moves `Φ(−r*)` by at
-/// most `PDF_MAX · g` (mean value theorem).
-const PDF_MAX: f64 = 0.398_942_280_401_432_7;
-
-/// Rounding in a robust error evaluated two ways (directly as
-/// `Φ((εσ_K(w) − wᵀμ)/‖w‖_Σ)` from the built weights, or through the
-/// secular certificate): terms of size up to `r*(0)` (`wᵀμ/‖w‖_Σ ≤ r*(0)` by
-/// Cauchy–Schwarz, `εσ_K(w) ≤ wᵀμ` while `r* ≥ 0`), each carrying the
-/// error of a transform to and from the eigenbasis, about
-/// `d · ε_mach · cond(Σ)` relative, and for a general factor that of the
-/// pencil's eigendecomposition, which squares `cond(A)` (the Gram matrix
-/// `BᵀB`); times `φ ≤ 0.4`. Measured over 20 000 random cases: at most
-/// `39 ε cond(Σ)(1 + r*(0))` for model-based threats and
-/// `1.4 ε cond(Σ) cond(A)² (1 + r*(0))` for general factors.
-fn rounding(gmm: &Gmm, cases: &[&ThreatCase]) -> f64 {
-    let values = gmm.covariance().eigenvalues();
-    let cond = values.max() / values.min();
-    let factor = cases
-        .iter()
-        .map(|c| factor_conditioning(c))
-        .fold(1.0, f64::max);
-    64.0 * f64::EPSILON * cond * factor * (1.0 + full_distance(gmm))
-}
-
-/// `cond(A)²` over the non-zero singular values of a general factor (1 for
-/// the other cases; the largest part's for a union).
-fn factor_conditioning(case: &ThreatCase) -> f64 {
-    match case {
-        ThreatCase::Ellipsoid(a) => {
-            let values = a.singular_values();
-            let top = values.max();
-            let low = values
-                .iter()
-                .copied()
-                .filter(|v| *v > 1e-10 * top)
-                .fold(f64::INFINITY, f64::min);
-            (top / low).powi(2)
-        }
-        ThreatCase::Union(parts) => parts
-            .iter()
-            .map(|(c, _)| factor_conditioning(c))
-            .fold(1.0, f64::max),
-        _ => 1.0,
-    }
-}
-
-/// `r*(0) = ‖μ‖_{Σ⁻¹}`.
-fn full_distance(gmm: &Gmm) -> f64 {
-    gmm.separation() / 2.0
-}
-
-/// A budget scale at which the threat covers `μ` (or reaches its limit):
-/// `ε_max` for ellipsoids, `‖μ‖_p` for ℓp balls, the largest part's
-/// `scale_i/ε_i` for unions.
-fn budget_scale(gmm: &Gmm, case: &ThreatCase, threat: &Threat) -> f64 {
-    match case {
-        ThreatCase::Lp(p) if *p != 2.0 => lp_norm(&gmm.half_difference(), *p),
-        ThreatCase::Union(parts) => {
-            let built = threat.union_parts().unwrap();
-            parts
-                .iter()
-                .zip(built)
-                .map(|((c, b), (t, _))| budget_scale(gmm, c, t) / b)
-                .fold(0.0, f64::max)
-        }
-        _ => gmm
-            .robust_optimum(threat, 0.0)
-            .unwrap()
-            .budget_limit()
-            .unwrap(),
-    }
-}
-
-/// True for the cases the closed-form solver handles (ellipsoids).
-fn is_ellipsoid(case: &ThreatCase) -> bool {
-    !matches!(case, ThreatCase::Lp(p) if *p != 2.0) && !matches!(case, ThreatCase::Union(_))
-}
 
 /// A symmetric model with two threats of its table and budgets as fractions
 /// `[0, 1.3]` of each threat's covering scale.
 fn model_and_pair(
     ellipsoids_only: bool,
 ) -> impl Strategy<Value = (Gmm, ThreatCase, ThreatCase, f64, f64)> {
-    symmetric_model().prop_flat_map(move |gmm| {
-        let cov = gmm.covariance().clone();
-        let case = move || {
-            threat_case(&cov).prop_filter("ellipsoids only", move |c| {
-                !ellipsoids_only || is_ellipsoid(c)
-            })
-        };
-        (case(), case(), 0.0f64..1.3, 0.0f64..1.3)
-            .prop_map(move |(a, b, fa, fb)| (gmm.clone(), a, b, fa, fb))
-    })
-}
-
-/// Builds both threats and their budgets, or `None` when a case is not
-/// valid for this covariance (an ambiguous eigenspace cut).
-fn build_pair(
-    gmm: &Gmm,
-    a: &ThreatCase,
-    b: &ThreatCase,
-    fa: f64,
-    fb: f64,
-) -> Option<(Threat, f64, Threat, f64)> {
-    let cov = gmm.covariance();
-    let ta = a.build(cov).ok()?;
-    let tb = b.build(cov).ok()?;
-    let ea = fa * budget_scale(gmm, a, &ta);
-    let eb = fb * budget_scale(gmm, b, &tb);
-    Some((ta, ea, tb, eb))
-}
-
-/// Unwraps a solver result inside a property test, or ends the case when
-/// the certified dual solver stops with its typed [`Error::NoConvergence`]
-/// (its documented failure mode on some hard unions and ℓp balls, with the
-/// gap it reached): P6 is a statement about the answers the solvers give.
-/// Any other error fails the test.
-macro_rules! solved {
-    ($result:expr) => {
-        match $result {
-            Ok(value) => value,
-            Err(Error::NoConvergence { .. }) => return Ok(()),
-            Err(other) => panic!("{other}"),
-        }
-    };
+    pair_on(symmetric_model(), ellipsoids_only)
 }
 
 // ---------------------------------------------------------------------------
@@ -143,7 +27,7 @@ macro_rules! solved {
 // ---------------------------------------------------------------------------
 
 /// The P6 checks on one report, with tolerances from the certified gaps.
-fn check_p6(report: &TradeoffReport, tol: f64) -> std::result::Result<(), TestCaseError> {
+fn check_p6(report: &TradeoffReport, tol: f64) -> Result<(), TestCaseError> {
     let [gap_a, gap_b, gap_joint] = report.gaps;
     // C(A→B) ≥ 0: CR is exact, RE*_B is at most PDF_MAX·gap_B above the truth.
     prop_assert!(
@@ -179,90 +63,132 @@ fn check_p6(report: &TradeoffReport, tol: f64) -> std::result::Result<(), TestCa
     Ok(())
 }
 
+/// A model, two threat cases and their budgets as fractions of the
+/// covering scales ([`pair_on`]).
+pub type PairCase = (Gmm, ThreatCase, ThreatCase, f64, f64);
+
+/// `C(A→B) = CR(A→B) − RE*_B ≥ 0` both ways, up to the certified gaps.
+pub fn check_conflicts(case: PairCase, skips: &SkipCap) -> Result<(), TestCaseError> {
+    skips.case();
+    let (gmm, a, b, fa, fb) = case;
+    let Some((ta, ea, tb, eb)) = build_pair(&gmm, &a, &b, fa, fb) else {
+        return Ok(());
+    };
+    let opt_b = solved!(skips, gmm.robust_optimum(&tb, eb));
+    let opt_a = solved!(skips, gmm.robust_optimum(&ta, ea));
+    let tol = rounding(&gmm, &[&a, &b]);
+    let c_ab = solved!(skips, tradeoff::conflict(&gmm, (&ta, ea), (&tb, eb)));
+    let c_ba = solved!(skips, tradeoff::conflict(&gmm, (&tb, eb), (&ta, ea)));
+    prop_assert!(c_ab >= -(PDF_MAX * opt_b.gap() + tol), "C(A→B) = {c_ab:e}");
+    prop_assert!(c_ba >= -(PDF_MAX * opt_a.gap() + tol), "C(B→A) = {c_ba:e}");
+    // The conflict is the cross error minus the optimum, both ≤ 1.
+    let cr = solved!(
+        skips,
+        tradeoff::cross_robust_error(&gmm, (&ta, ea), (&tb, eb))
+    );
+    prop_assert!((c_ab - (cr - opt_b.robust_error())).abs() <= 1e-15);
+    Ok(())
+}
+
+/// `max(RE*_A, RE*_B) ≤ RE*_{A∪B} ≤ min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))`.
+pub fn check_union_bounds(case: PairCase, skips: &SkipCap) -> Result<(), TestCaseError> {
+    skips.case();
+    let (gmm, a, b, fa, fb) = case;
+    let Some((ta, ea, tb, eb)) = build_pair(&gmm, &a, &b, fa, fb) else {
+        return Ok(());
+    };
+    let report = solved!(skips, tradeoff::pair_report(&gmm, (&ta, ea), (&tb, eb)));
+    check_p6(&report, rounding(&gmm, &[&a, &b]))?;
+    // The report agrees with the single-purpose functions.
+    let joint = solved!(skips, tradeoff::joint_optimum(&gmm, (&ta, ea), (&tb, eb)));
+    prop_assert_eq!(joint.robust_error(), report.joint);
+    Ok(())
+}
+
+/// `RE*_{A∪B} − max(RE*_A, RE*_B) ≥ 0`, and at most the width of the P6
+/// bracket.
+pub fn check_price_of_union(case: PairCase, skips: &SkipCap) -> Result<(), TestCaseError> {
+    skips.case();
+    let (gmm, a, b, fa, fb) = case;
+    let Some((ta, ea, tb, eb)) = build_pair(&gmm, &a, &b, fa, fb) else {
+        return Ok(());
+    };
+    let price = solved!(skips, tradeoff::price_of_union(&gmm, (&ta, ea), (&tb, eb)));
+    let opt_a = solved!(skips, gmm.robust_optimum(&ta, ea));
+    let opt_b = solved!(skips, gmm.robust_optimum(&tb, eb));
+    let joint = solved!(skips, tradeoff::joint_optimum(&gmm, (&ta, ea), (&tb, eb)));
+    let tol = rounding(&gmm, &[&a, &b]);
+    let part_gap = opt_a.gap().max(opt_b.gap());
+    prop_assert!(price >= -(PDF_MAX * part_gap + tol), "price {price:e}");
+    let report = solved!(skips, tradeoff::pair_report(&gmm, (&ta, ea), (&tb, eb)));
+    prop_assert!(
+        price <= report.upper_bound - report.lower_bound + PDF_MAX * joint.gap() + tol,
+        "price {price:e} above the bracket width {:e}",
+        report.upper_bound - report.lower_bound
+    );
+    Ok(())
+}
+
+/// `CR(A→A) = RE*_A`: the cross error of a threat against itself is its
+/// optimum (the reported distance is the classifier's own ratio, so this
+/// holds to rounding even for the dual solver); `min(π, 1 − π)` without a
+/// classifier.
+pub fn check_self_cross(case: PairCase, skips: &SkipCap) -> Result<(), TestCaseError> {
+    skips.case();
+    let (gmm, a, _, fa, _) = case;
+    let Some((ta, ea, _, _)) = build_pair(&gmm, &a, &a, fa, fa) else {
+        return Ok(());
+    };
+    let optimum = solved!(skips, gmm.robust_optimum(&ta, ea));
+    let cr = solved!(
+        skips,
+        tradeoff::cross_robust_error(&gmm, (&ta, ea), (&ta, ea))
+    );
+    let tol = rounding(&gmm, &[&a]);
+    prop_assert!(
+        (cr - optimum.robust_error()).abs() <= tol,
+        "CR(A→A) = {cr:e}, RE*_A = {:e}",
+        optimum.robust_error()
+    );
+    if optimum.classifier().is_none() {
+        let p = gmm.prior_pos();
+        prop_assert_eq!(cr, p.min(1.0 - p));
+        prop_assert_eq!(optimum.robust_error(), p.min(1.0 - p));
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// `C(A→B) = CR(A→B) − RE*_B ≥ 0` both ways, for every pair of threats of
     /// the table at budgets up to past their covering scales.
     #[test]
-    fn p6_conflict_is_non_negative(
-        (gmm, a, b, fa, fb) in model_and_pair(false)
-    ) {
-        let Some((ta, ea, tb, eb)) = build_pair(&gmm, &a, &b, fa, fb) else {
-            return Ok(());
-        };
-        let opt_b = solved!(gmm.robust_optimum(&tb, eb));
-        let opt_a = solved!(gmm.robust_optimum(&ta, ea));
-        let tol = rounding(&gmm, &[&a, &b]);
-        let c_ab = solved!(tradeoff::conflict(&gmm, (&ta, ea), (&tb, eb)));
-        let c_ba = solved!(tradeoff::conflict(&gmm, (&tb, eb), (&ta, ea)));
-        prop_assert!(c_ab >= -(PDF_MAX * opt_b.gap() + tol), "C(A→B) = {c_ab:e}");
-        prop_assert!(c_ba >= -(PDF_MAX * opt_a.gap() + tol), "C(B→A) = {c_ba:e}");
-        // The conflict is the cross error minus the optimum, both ≤ 1.
-        let cr = solved!(tradeoff::cross_robust_error(&gmm, (&ta, ea), (&tb, eb)));
-        prop_assert!((c_ab - (cr - opt_b.robust_error())).abs() <= 1e-15);
+    fn p6_conflict_is_non_negative(case in model_and_pair(false)) {
+        static SKIPS: SkipCap = SkipCap::new();
+        check_conflicts(case, &SKIPS)?;
     }
 
     /// `max(RE*_A, RE*_B) ≤ RE*_{A∪B} ≤ min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))`.
     #[test]
-    fn p6_union_optimum_lies_between_its_bounds(
-        (gmm, a, b, fa, fb) in model_and_pair(false)
-    ) {
-        let Some((ta, ea, tb, eb)) = build_pair(&gmm, &a, &b, fa, fb) else {
-            return Ok(());
-        };
-        let report = solved!(tradeoff::pair_report(&gmm, (&ta, ea), (&tb, eb)));
-        check_p6(&report, rounding(&gmm, &[&a, &b]))?;
-        // The report agrees with the single-purpose functions.
-        let joint = solved!(tradeoff::joint_optimum(&gmm, (&ta, ea), (&tb, eb)));
-        prop_assert_eq!(joint.robust_error(), report.joint);
+    fn p6_union_optimum_lies_between_its_bounds(case in model_and_pair(false)) {
+        static SKIPS: SkipCap = SkipCap::new();
+        check_union_bounds(case, &SKIPS)?;
     }
 
     /// `RE*_{A∪B} − max(RE*_A, RE*_B) ≥ 0`, and at most the width of the
     /// P6 bracket.
     #[test]
-    fn p6_price_of_union_is_non_negative(
-        (gmm, a, b, fa, fb) in model_and_pair(false)
-    ) {
-        let Some((ta, ea, tb, eb)) = build_pair(&gmm, &a, &b, fa, fb) else {
-            return Ok(());
-        };
-        let price = solved!(tradeoff::price_of_union(&gmm, (&ta, ea), (&tb, eb)));
-        let opt_a = solved!(gmm.robust_optimum(&ta, ea));
-        let opt_b = solved!(gmm.robust_optimum(&tb, eb));
-        let joint = solved!(tradeoff::joint_optimum(&gmm, (&ta, ea), (&tb, eb)));
-        let tol = rounding(&gmm, &[&a, &b]);
-        let part_gap = opt_a.gap().max(opt_b.gap());
-        prop_assert!(price >= -(PDF_MAX * part_gap + tol), "price {price:e}");
-        let report = solved!(tradeoff::pair_report(&gmm, (&ta, ea), (&tb, eb)));
-        prop_assert!(
-            price <= report.upper_bound - report.lower_bound + PDF_MAX * joint.gap() + tol,
-            "price {price:e} above the bracket width {:e}",
-            report.upper_bound - report.lower_bound
-        );
+    fn p6_price_of_union_is_non_negative(case in model_and_pair(false)) {
+        static SKIPS: SkipCap = SkipCap::new();
+        check_price_of_union(case, &SKIPS)?;
     }
 
-    /// `CR(A→A) = RE*_A`: the cross error of a threat against itself is its
-    /// optimum (the reported distance is the classifier's own ratio, so this
-    /// holds to rounding even for the dual solver).
+    /// `CR(A→A) = RE*_A`.
     #[test]
-    fn cross_error_against_the_training_threat_is_the_optimum(
-        (gmm, a, _b, fa, _fb) in model_and_pair(false)
-    ) {
-        let Some((ta, ea, _, _)) = build_pair(&gmm, &a, &a, fa, fa) else {
-            return Ok(());
-        };
-        let optimum = solved!(gmm.robust_optimum(&ta, ea));
-        let cr = solved!(tradeoff::cross_robust_error(&gmm, (&ta, ea), (&ta, ea)));
-        let tol = rounding(&gmm, &[&a]);
-        prop_assert!(
-            (cr - optimum.robust_error()).abs() <= tol,
-            "CR(A→A) = {cr:e}, RE*_A = {:e}",
-            optimum.robust_error()
-        );
-        if optimum.classifier().is_none() {
-            prop_assert_eq!(cr, 0.5);
-        }
+    fn cross_error_against_the_training_threat_is_the_optimum(case in model_and_pair(false)) {
+        static SKIPS: SkipCap = SkipCap::new();
+        check_self_cross(case, &SKIPS)?;
     }
 }
 
@@ -769,10 +695,16 @@ fn general_models_match_budgets_by_hand() {
     let (low, high) = tradeoff::reachable_range(&gmm, &l2).unwrap();
     assert!((low / e(5.0) - 1.0).abs() < 1e-14);
     assert_eq!(high, 0.2);
-    assert_eq!(tradeoff::reachable_range(&gmm, &Threat::linf()).unwrap().1, 0.2);
+    assert_eq!(
+        tradeoff::reachable_range(&gmm, &Threat::linf()).unwrap().1,
+        0.2
+    );
     // The upper end is the budget covering μ: ‖μ‖ = 5 for ℓ2, ‖μ‖_∞ = 4 for ℓ∞.
     assert_eq!(tradeoff::matched_budget(&gmm, &l2, 0.2).unwrap(), 5.0);
-    assert_eq!(tradeoff::matched_budget(&gmm, &Threat::linf(), 0.2).unwrap(), 4.0);
+    assert_eq!(
+        tradeoff::matched_budget(&gmm, &Threat::linf(), 0.2).unwrap(),
+        4.0
+    );
     // Beyond it: unreachable, and the error names the range.
     for threat in [&l2, &Threat::linf()] {
         match tradeoff::matched_budget(&gmm, threat, 0.25).unwrap_err() {

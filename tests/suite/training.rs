@@ -786,8 +786,14 @@ fn general_models_have_the_hand_computed_optimum() {
     assert_eq!(opt.robust_error(), normal::cdf(-opt.distance()));
     let clf = opt.classifier().unwrap();
     let scale = 2.0 * (norm - 0.1) / norm;
-    assert!((clf.weights()[0] - scale).abs() < 1e-15 && (clf.weights()[1] - 0.5 * scale).abs() < 1e-15);
-    assert!((clf.bias() + 0.5 * 0.5 * scale).abs() < 1e-15, "{}", clf.bias());
+    assert!(
+        (clf.weights()[0] - scale).abs() < 1e-15 && (clf.weights()[1] - 0.5 * scale).abs() < 1e-15
+    );
+    assert!(
+        (clf.bias() + 0.5 * 0.5 * scale).abs() < 1e-15,
+        "{}",
+        clf.bias()
+    );
     assert_eq!(opt.bias(), Some(clf.bias()));
     assert_eq!(opt.prior_pos(), 0.5);
     // Centred, prior 0.3: μ = (1, 0), r* = 1 − ε, b* = ln(3/7).
