@@ -12,6 +12,7 @@ mod fit;
 mod foundation;
 mod invariances_threats;
 mod normal;
+mod robustness;
 mod smoke_common;
 mod tradeoff;
 mod training;
