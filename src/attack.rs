@@ -176,8 +176,11 @@ pub(crate) fn check_threat(clf: &LinearClassifier, threat: &Threat) -> Result<()
 ///
 /// # Errors
 /// [`Error::DimensionMismatch`] when `x` or the threat does not match the
-/// classifier's dimension, [`Error::NonFinite`] for a non-finite `x`
-/// (named `"point"`) or a score that overflows (named `"margins"`).
+/// classifier's dimension, [`Error::NonFiniteEntry`] for a non-finite
+/// entry of `x` (named `"point"`), [`Error::NonFinite`] for a score that
+/// overflows even for `w` scaled to entries of size one (named
+/// `"margins"`: entries near `f64::MAX`, or `|b|/max|w_i|` beyond it),
+/// [`Error::InvalidParameter`] for an overshoot whose step overflows.
 pub fn minimal_perturbation(
     clf: &LinearClassifier,
     threat: &Threat,
@@ -223,8 +226,8 @@ pub fn minimal_perturbation_with(
     // computed for (w, b)/2^k with max |w_i|/2^k ∈ [1, 2).
     let (w, bias) = unit_classifier(clf);
     let margin = y.sign() * (w.dot(x) + bias);
-    if margin.is_nan() {
-        // x is finite, so its score overflowed.
+    if !margin.is_finite() {
+        // x is finite, so its score overflowed even at size one.
         return Err(Error::NonFinite { name: "margins" });
     }
     if margin <= 0.0 {
@@ -318,8 +321,11 @@ pub struct BatchAttack {
 /// # Errors
 /// [`Error::DimensionMismatch`] when the columns of `xs`, the labels
 /// (`ys.len()` must equal the number of rows) or the threat do not match;
-/// [`Error::NonFinite`] for a non-finite entry of `xs` (named `"points"`),
-/// or finite points whose score overflows (named `"margins"`).
+/// [`Error::NonFiniteEntry`] for a non-finite entry of `xs` (named
+/// `"points"`, with its row and column), [`Error::NonFinite`] for finite
+/// points whose score overflows (named `"margins"`, as for
+/// [`minimal_perturbation`]), [`Error::InvalidParameter`] for an
+/// overshoot whose largest step overflows.
 pub fn minimal_perturbations(
     clf: &LinearClassifier,
     threat: &Threat,
@@ -354,9 +360,15 @@ pub fn minimal_perturbations_with(
         // A NaN or infinite entry always makes its row's margin non-finite
         // (∞·0 is NaN), so the check costs nothing beyond the one pass.
         if !m.is_finite() {
-            let row_finite = xs.row(i).iter().all(|v| v.is_finite());
-            let name = if row_finite { "margins" } else { "points" };
-            return Err(Error::NonFinite { name });
+            return Err(match xs.row(i).iter().position(|v| !v.is_finite()) {
+                Some(column) => Error::NonFiniteEntry {
+                    name: "points",
+                    row: i,
+                    column: Some(column),
+                    value: xs[(i, column)],
+                },
+                None => Error::NonFinite { name: "margins" },
+            });
         }
     }
     let steepest = threat.steepest_unchecked(&w);
@@ -385,7 +397,10 @@ pub fn minimal_perturbations_with(
             .iter()
             .filter(|t| t.is_finite())
             .fold(0.0f64, |a, &t| a.max(t));
-        check_step(&DVector::from_element(1, largest * (1.0 + options.overshoot) * v.amax()))?;
+        check_step(&DVector::from_element(
+            1,
+            largest * (1.0 + options.overshoot) * v.amax(),
+        ))?;
     }
     // The public margins and support are those of (w, b) itself; the
     // decisions below use the margins at size one (their signs agree,

@@ -65,14 +65,15 @@ impl LinearClassifier {
     /// A classifier from weights `w` and bias `b`.
     ///
     /// # Errors
-    /// [`Error::Empty`] for `d = 0`, [`Error::NonFinite`], and
+    /// [`Error::Empty`] for `d = 0`, [`Error::NonFiniteEntry`] for the
+    /// weights, [`Error::NonFinite`] for the bias, and
     /// [`Error::ZeroWeights`] when `w = 0`.
     pub fn new(w: DVector<f64>, b: f64) -> Result<LinearClassifier> {
         if w.is_empty() {
             return Err(Error::Empty { name: "weights" });
         }
         ensure_finite("weights", w.as_slice())?;
-        ensure_finite("bias", &[b])?;
+        crate::error::ensure_finite_value("bias", b)?;
         if w.iter().all(|&v| v == 0.0) {
             return Err(Error::ZeroWeights);
         }
@@ -123,9 +124,9 @@ impl LinearClassifier {
     /// The score `wᵀx + b`, checking the point.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`]; [`Error::NonFinite`] for a non-finite
-    /// entry of `x` (named `"point"`) or a score that overflows (named
-    /// `"score"`).
+    /// [`Error::DimensionMismatch`]; [`Error::NonFiniteEntry`] for a
+    /// non-finite entry of `x` (named `"point"`); [`Error::NonFinite`] for a
+    /// score that overflows (named `"score"`).
     pub fn try_score(&self, x: &DVector<f64>) -> Result<f64> {
         ensure_dim("point", self.dim(), x.len())?;
         ensure_finite("point", x.as_slice())?;
@@ -199,7 +200,10 @@ mod tests {
         );
         assert!(matches!(
             LinearClassifier::new(DVector::from_vec(vec![1.0, f64::NAN]), 0.0),
-            Err(Error::NonFinite { name: "weights" })
+            Err(Error::NonFiniteEntry {
+                name: "weights",
+                ..
+            })
         ));
         assert!(matches!(
             LinearClassifier::new(DVector::from_vec(vec![1.0]), f64::INFINITY),

@@ -35,7 +35,9 @@ use std::sync::Arc;
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::error::{Error, Result, ensure_dim, ensure_finite};
+use crate::error::{
+    Error, Result, ensure_dim, ensure_finite, ensure_finite_matrix, ensure_finite_value,
+};
 
 /// Relative tolerance for symmetry of a dense covariance:
 /// `max |Σ_ij − Σ_ji| ≤ SYMMETRY_TOLERANCE · max |Σ_ij|`.
@@ -158,7 +160,7 @@ impl Covariance {
     /// and its reciprocal must be finite (so `Σ⁻¹` is representable).
     ///
     /// # Errors
-    /// [`Error::Empty`], [`Error::NotSquare`], [`Error::NonFinite`],
+    /// [`Error::Empty`], [`Error::NotSquare`], [`Error::NonFiniteEntry`],
     /// [`Error::NotSymmetric`], [`Error::NotPositiveDefinite`],
     /// [`Error::Decomposition`].
     pub fn dense(sigma: DMatrix<f64>) -> Result<Covariance> {
@@ -173,7 +175,7 @@ impl Covariance {
         if rows == 0 {
             return Err(Error::Empty { name: "covariance" });
         }
-        ensure_finite("covariance", sigma.as_slice())?;
+        ensure_finite_matrix("covariance", &sigma)?;
         let scale = sigma.amax();
         let mut asymmetry: f64 = 0.0;
         for j in 0..cols {
@@ -230,7 +232,7 @@ impl Covariance {
     /// A diagonal covariance `diag(variances)`.
     ///
     /// # Errors
-    /// [`Error::Empty`], [`Error::NonFinite`], and
+    /// [`Error::Empty`], [`Error::NonFiniteEntry`], and
     /// [`Error::NotPositiveDefinite`] if a variance is not positive (or so
     /// small that its reciprocal overflows).
     pub fn diagonal(variances: DVector<f64>) -> Result<Covariance> {
@@ -269,7 +271,8 @@ impl Covariance {
     ///
     /// # Errors
     /// [`Error::Empty`] (`d = 0`), [`Error::InvalidRank`] unless
-    /// `1 ≤ k < d`, [`Error::DimensionMismatch`], [`Error::NonFinite`],
+    /// `1 ≤ k < d`, [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`]
+    /// (variances, basis), [`Error::NonFinite`] (noise),
     /// [`Error::NotPositiveDefinite`] (noise not positive, or so small
     /// that its reciprocal overflows),
     /// [`Error::InvalidSpectrum`], [`Error::NotOrthonormal`].
@@ -286,8 +289,8 @@ impl Covariance {
         }
         ensure_dim("variances", k, variances.len())?;
         ensure_finite("variances", variances.as_slice())?;
-        ensure_finite("noise", &[noise])?;
-        ensure_finite("basis", basis.as_slice())?;
+        ensure_finite_value("noise", noise)?;
+        ensure_finite_matrix("basis", &basis)?;
         // Σ⁻¹ must be representable: 1/σ² finite, as for diagonal and dense.
         if noise.is_nan() || noise <= 0.0 || !(1.0 / noise).is_finite() {
             return Err(Error::NotPositiveDefinite {
@@ -474,7 +477,7 @@ impl Covariance {
     /// Coordinates of `v` in the eigenbasis (`Uᵀv`), descending variance.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn eigen_coordinates(&self, v: &DVector<f64>) -> Result<EigenCoordinates> {
         self.check_vector("vector", v)?;
         Ok(self.coordinates_unchecked(v))
@@ -591,7 +594,7 @@ impl Covariance {
     /// `Σ v`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(match &self.inner.kind {
@@ -603,7 +606,7 @@ impl Covariance {
     /// `Σ⁻¹ v`, through the spectrum (no inverse is formed).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn solve(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l))
@@ -612,7 +615,7 @@ impl Covariance {
     /// `Σ^{1/2} v` (the symmetric square root).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| l.sqrt()))
@@ -621,7 +624,7 @@ impl Covariance {
     /// `Σ^{−1/2} v` (whitening).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn inv_sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l.sqrt()))
@@ -632,7 +635,7 @@ impl Covariance {
     /// the value itself does.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
         Ok(self.spectral_norm_unchecked(v, |_, l| l).powi(2))
@@ -642,7 +645,7 @@ impl Covariance {
     /// norm), scale-safe as [`quadratic_form`](Self::quadratic_form).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`].
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
     pub fn inverse_quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
         Ok(self.spectral_norm_unchecked(v, |_, l| 1.0 / l).powi(2))
@@ -679,10 +682,7 @@ impl Covariance {
         let values = &self.inner.eigenvalues;
         let k = coords.explicit.len();
         let residual_norm = coords.residual.as_ref().map(|r| norm(r.as_slice()));
-        let largest = coords
-            .explicit
-            .amax()
-            .max(residual_norm.unwrap_or(0.0));
+        let largest = coords.explicit.amax().max(residual_norm.unwrap_or(0.0));
         if largest == 0.0 {
             return 0.0;
         }
@@ -917,7 +917,7 @@ mod tests {
         let nan = DMatrix::from_row_slice(2, 2, &[1.0, f64::NAN, f64::NAN, 1.0]);
         assert!(matches!(
             Covariance::dense(nan),
-            Err(Error::NonFinite { .. })
+            Err(Error::NonFiniteEntry { .. })
         ));
         let rect = DMatrix::zeros(2, 3);
         assert!(matches!(

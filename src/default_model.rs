@@ -64,7 +64,7 @@ pub fn power_law_model(dim: usize, decay: f64, bayes_error: f64, seed: u64) -> c
     if dim == 0 {
         return Err(crate::Error::Empty { name: "dim" });
     }
-    crate::error::ensure_finite("decay", &[decay])?;
+    crate::error::ensure_finite_value("decay", decay)?;
     if !(bayes_error > 0.0 && bayes_error < 0.5) {
         return Err(crate::Error::InvalidProbability {
             name: "bayes_error",

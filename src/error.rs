@@ -8,11 +8,26 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A number that must be finite is NaN or infinite.
+    /// A number that must be finite is NaN or infinite (a scalar argument,
+    /// or a value derived from finite inputs that overflowed).
     #[error("{name} must be finite, found a non-finite value")]
     NonFinite {
         /// The argument that held the value.
         name: &'static str,
+    },
+
+    /// An entry of a vector or matrix argument is NaN or infinite: the
+    /// first such entry, by position.
+    #[error("{name} must be finite: entry {} is {}", position(*.row, *.column), short(.value))]
+    NonFiniteEntry {
+        /// The argument.
+        name: &'static str,
+        /// The index of the entry in a vector, or its row in a matrix.
+        row: usize,
+        /// Its column in a matrix (`None` for a vector).
+        column: Option<usize>,
+        /// The value found (NaN or ±∞).
+        value: f64,
     },
 
     /// Two objects that must share a dimension do not.
@@ -46,7 +61,7 @@ pub enum Error {
 
     /// A covariance matrix is not symmetric within the stated tolerance.
     #[error(
-        "covariance is not symmetric: largest |Σ_ij − Σ_ji| = {asymmetry:e} exceeds the tolerance {tolerance:e}"
+        "covariance is not symmetric: largest |Σ_ij − Σ_ji| = {} exceeds the tolerance {}", short(.asymmetry), short(.tolerance)
     )]
     NotSymmetric {
         /// The largest absolute asymmetry found.
@@ -57,7 +72,7 @@ pub enum Error {
 
     /// A covariance is not positive definite.
     #[error(
-        "covariance is not positive definite: smallest eigenvalue {min_eigenvalue:e} (largest {max_eigenvalue:e})"
+        "covariance is not positive definite: smallest eigenvalue {} (largest {})", short(.min_eigenvalue), short(.max_eigenvalue)
     )]
     NotPositiveDefinite {
         /// The smallest eigenvalue found.
@@ -67,7 +82,7 @@ pub enum Error {
     },
 
     /// The basis of a spiked covariance does not have orthonormal columns.
-    #[error("spiked covariance basis is not orthonormal: max |UᵀU − I| = {deviation:e}")]
+    #[error("spiked covariance basis is not orthonormal: max |UᵀU − I| = {}", short(.deviation))]
     NotOrthonormal {
         /// The largest deviation of `UᵀU` from the identity.
         deviation: f64,
@@ -76,7 +91,7 @@ pub enum Error {
     /// The leading variances of a spiked covariance are not descending or
     /// do not lie strictly above the noise level.
     #[error(
-        "spiked covariance variances must be descending and above the noise level {noise}: entry {index} is {variance}"
+        "spiked covariance variances must be descending and above the noise level {}: entry {index} is {}", short(.noise), short(.variance)
     )]
     InvalidSpectrum {
         /// The index of the first offending variance.
@@ -89,7 +104,7 @@ pub enum Error {
 
     /// A pooled covariance estimated from data is singular.
     #[error(
-        "the pooled sample covariance is singular (smallest eigenvalue {min_eigenvalue:e}, {zero_directions} directions without variance, e.g. constant pixels); use Fit::LedoitWolf or Fit::Ppca {{ rank }} instead"
+        "the pooled sample covariance is singular (smallest eigenvalue {}, {zero_directions} directions without variance, e.g. constant pixels); use Fit::LedoitWolf or Fit::Ppca {{ rank }} instead", short(.min_eigenvalue)
     )]
     SingularCovariance {
         /// The smallest eigenvalue of the pooled estimate.
@@ -110,7 +125,7 @@ pub enum Error {
     },
 
     /// A probability (such as the class prior) outside `(0, 1)`.
-    #[error("{name} must be a probability in (0, 1), got {value}")]
+    #[error("{name} must be a probability in (0, 1), got {}", short(.value))]
     InvalidProbability {
         /// The argument.
         name: &'static str,
@@ -127,14 +142,14 @@ pub enum Error {
     ZeroWeights,
 
     /// A budget `ε` that is negative or not finite.
-    #[error("budget must be finite and non-negative, got {value}")]
+    #[error("budget must be finite and non-negative, got {}", short(.value))]
     InvalidBudget {
         /// The budget given.
         value: f64,
     },
 
     /// An ℓp norm with `p < 1` (not a norm) or `p` not a number.
-    #[error("ℓp threats need p ≥ 1 (p = ∞ allowed), got p = {p}")]
+    #[error("ℓp threats need p ≥ 1 (p = ∞ allowed), got p = {}", short(.p))]
     InvalidNorm {
         /// The exponent given.
         p: f64,
@@ -151,7 +166,7 @@ pub enum Error {
 
     /// The top-`k` eigenspace is not unique because `λ_k = λ_{k+1}`.
     #[error(
-        "the top-{k} eigenspace is ambiguous: λ_{k} = {lambda_k:e} and λ_{next} = {lambda_next:e} are equal within tolerance",
+        "the top-{k} eigenspace is ambiguous: λ_{k} = {} and λ_{next} = {} are equal within tolerance", short(.lambda_k), short(.lambda_next),
         next = k + 1
     )]
     AmbiguousEigenspace {
@@ -175,7 +190,7 @@ pub enum Error {
     },
 
     /// A parameter outside its valid range (named with the reason).
-    #[error("invalid {name} = {value}: {reason}")]
+    #[error("invalid {name} = {}: {reason}", short(.value))]
     InvalidParameter {
         /// The parameter.
         name: &'static str,
@@ -190,7 +205,7 @@ pub enum Error {
     /// trade-offs accept every two-class model (THEORY P4′). Kept so that
     /// matching code still compiles.
     #[error(
-        "this operation needs the symmetric model (means ±μ, prior 1/2): center norm {center_norm:e}, prior {prior}"
+        "this operation needs the symmetric model (means ±μ, prior 1/2): center norm {}, prior {}", short(.center_norm), short(.prior)
     )]
     NotSymmetricModel {
         /// `‖(μ₊ + μ₋)/2‖`.
@@ -205,7 +220,7 @@ pub enum Error {
 
     /// An iterative solver stopped before reaching its target.
     #[error(
-        "{solver} did not converge in {iterations} iterations: {residual} {gap:e}, target {target:e}"
+        "{solver} did not converge in {iterations} iterations: {residual} {}, target {}", short(.gap), short(.target)
     )]
     NoConvergence {
         /// The solver.
@@ -230,7 +245,7 @@ pub enum Error {
     /// stopped before its stationarity criterion was met: the iteration cap
     /// was reached, or the line search could not decrease the loss any more.
     #[error(
-        "adversarial training stopped after {iterations} iterations without converging ({reason}): stationarity {stationarity:e} above the tolerance {tolerance:e}, loss {loss}"
+        "adversarial training stopped after {iterations} iterations without converging ({reason}): stationarity {} above the tolerance {}, loss {}", short(.stationarity), short(.tolerance), short(.loss)
     )]
     TrainingNoConvergence {
         /// Iterations taken.
@@ -251,7 +266,7 @@ pub enum Error {
     /// the unregularised robust logistic loss has no minimiser: scaling the
     /// separating classifier up drives the loss to 0.
     #[error(
-        "the samples are linearly separable with a positive robust margin at budget {budget}: the unregularised robust logistic loss has no minimiser (it tends to 0 as ‖w‖ → ∞); set l2_penalty > 0"
+        "the samples are linearly separable with a positive robust margin at budget {}: the unregularised robust logistic loss has no minimiser (it tends to 0 as ‖w‖ → ∞); set l2_penalty > 0", short(.budget)
     )]
     LinearlySeparable {
         /// The training budget `ε`.
@@ -261,7 +276,7 @@ pub enum Error {
     /// Robust training ended at `w = 0`: at this budget no linear classifier
     /// beats the constant prediction on the samples.
     #[error(
-        "at budget {budget} the robust training loss is minimised by w = 0: no linear classifier beats the constant prediction"
+        "at budget {} the robust training loss is minimised by w = 0: no linear classifier beats the constant prediction", short(.budget)
     )]
     ZeroOptimum {
         /// The training budget `ε`.
@@ -284,7 +299,7 @@ pub enum Error {
     /// (`1/2`, or `Φ(−r*(∞)) < 1/2` when the threat cannot move the mean
     /// along some directions), see `tradeoff::matched_budget`.
     #[error(
-        "target optimal robust error {target} is unreachable: this threat's budgets reach [{min}, {max}] (the Bayes error at ε = 0 up to the limit as ε → ∞)"
+        "target optimal robust error {} is unreachable: this threat's budgets reach [{}, {}] (the Bayes error at ε = 0 up to the limit as ε → ∞)", short(.target), short(.min), short(.max)
     )]
     UnreachableTarget {
         /// The target that was asked for.
@@ -299,12 +314,70 @@ pub enum Error {
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Checks that every entry of a slice is finite.
+/// A number in short form for messages: plain decimals between `1e-4` and
+/// `1e15`, otherwise scientific (`1e-300`, never 300 zeros), at most the
+/// 17 significant digits that identify the double.
+pub(crate) struct Short(f64);
+
+/// `Short` of a field (thiserror passes fields by reference).
+pub(crate) fn short(x: &f64) -> Short {
+    Short(*x)
+}
+
+impl std::fmt::Display for Short {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        let magnitude = x.abs();
+        if x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&magnitude) {
+            write!(f, "{x}")
+        } else {
+            write!(f, "{x:e}")
+        }
+    }
+}
+
+/// `"3"` for a vector entry, `"(row 3, column 1)"` for a matrix entry.
+fn position(row: usize, column: Option<usize>) -> String {
+    match column {
+        None => row.to_string(),
+        Some(c) => format!("(row {row}, column {c})"),
+    }
+}
+
+/// Checks that every entry of a vector is finite; the error names the
+/// first non-finite entry.
 pub(crate) fn ensure_finite(name: &'static str, values: &[f64]) -> Result<()> {
-    if values.iter().all(|v| v.is_finite()) {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(row) => Err(Error::NonFiniteEntry {
+            name,
+            row,
+            column: None,
+            value: values[row],
+        }),
+    }
+}
+
+/// Checks that a scalar argument is finite.
+pub(crate) fn ensure_finite_value(name: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() {
         Ok(())
     } else {
         Err(Error::NonFinite { name })
+    }
+}
+
+/// Checks that every entry of a matrix is finite; the error names the
+/// first non-finite entry in column-major order by row and column.
+pub(crate) fn ensure_finite_matrix(name: &'static str, m: &nalgebra::DMatrix<f64>) -> Result<()> {
+    match m.as_slice().iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFiniteEntry {
+            name,
+            row: i % m.nrows(),
+            column: Some(i / m.nrows()),
+            value: m.as_slice()[i],
+        }),
     }
 }
 

@@ -55,7 +55,7 @@ use crate::classifier::Label;
 use crate::covariance::{
     Covariance, EIGEN_GAP_TOLERANCE, PARALLEL_FROM_DIM, symmetric_eigen_descending,
 };
-use crate::error::{Error, Result, ensure_finite};
+use crate::error::{Error, Result};
 use crate::gmm::Gmm;
 
 /// Rows per block when accumulating the pooled scatter matrix: large
@@ -215,7 +215,9 @@ fn rescaled_spectrum(values: &DVector<f64>, k: i32, x: &DMatrix<f64>) -> Result<
             reason: "the within-class variance of data this large overflows; rescale the data",
         });
     }
-    if !(1.0 / smallest).is_finite() {
+    // A zero or negative eigenvalue is the caller's to report (singular S);
+    // here only a positive one that underflows once scaled back.
+    if values.min() > 0.0 && !(1.0 / smallest).is_finite() {
         return Err(Error::InvalidParameter {
             name: "x",
             value: x.amax(),
@@ -450,7 +452,7 @@ impl PooledMoments {
                 });
             }
         }
-        ensure_finite("x", x.as_slice())?;
+        crate::error::ensure_finite_matrix("x", x)?;
         let positives = y.iter().filter(|&&l| l == Label::Pos).count();
         let negatives = n - positives;
         if positives == 0 {
@@ -518,14 +520,8 @@ impl PooledMoments {
         } else {
             0
         };
-        let (covariance, fourth_moment) = pooled_scatter(
-            x,
-            y,
-            &mean_pos,
-            &mean_neg,
-            data_exponent,
-            centred_exponent,
-        );
+        let (covariance, fourth_moment) =
+            pooled_scatter(x, y, &mean_pos, &mean_neg, data_exponent, centred_exponent);
         Ok(PooledMoments {
             mean_pos: mean_pos.map(|m| ldexp(m, data_exponent)),
             mean_neg: mean_neg.map(|m| ldexp(m, data_exponent)),

@@ -59,7 +59,7 @@ impl Gmm {
     /// `π = P(y = +1)`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`],
+    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`],
     /// [`Error::InvalidProbability`] unless `0 < π < 1`,
     /// [`Error::IdenticalMeans`] when `μ₊ = μ₋` (no classifier can beat
     /// the prior), and [`Error::InvalidParameter`] when the means are so
@@ -80,7 +80,11 @@ impl Gmm {
         }
         // Equal means, or means that differ only below the smallest
         // subnormal once halved (μ = μ₊/2 − μ₋/2 rounds to 0).
-        if mean_pos == mean_neg || (&mean_pos * 0.5 - &mean_neg * 0.5).iter().all(|&x| x == 0.0) {
+        if mean_pos == mean_neg
+            || (&mean_pos * 0.5 - &mean_neg * 0.5)
+                .iter()
+                .all(|&x| x == 0.0)
+        {
             return Err(Error::IdenticalMeans);
         }
         // μ and c are formed as μ₊/2 ∓ μ₋/2 (never overflow); their
@@ -466,7 +470,7 @@ mod tests {
         ));
         assert!(matches!(
             Gmm::symmetric(DVector::from_vec(vec![f64::INFINITY, 0.0]), cov),
-            Err(Error::NonFinite { .. })
+            Err(Error::NonFiniteEntry { .. })
         ));
     }
 }

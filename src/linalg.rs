@@ -205,7 +205,10 @@ mod tests {
         for s in [1e-320, 1e-300, 1e-160, 1e-150, 1.0, 1e150, 1e160, 1e300] {
             let v = [3.0 * s, -4.0 * s, 0.0];
             let n = norm(&v);
-            assert!((n / (5.0 * s) - 1.0).abs() < 1e-15 || s < 1e-307, "s = {s:e}: {n:e}");
+            assert!(
+                (n / (5.0 * s) - 1.0).abs() < 1e-15 || s < 1e-307,
+                "s = {s:e}: {n:e}"
+            );
         }
         // A tiny entry beside a normal one still counts.
         assert_eq!(norm(&[1e-200, 0.0]), 1e-200);

@@ -139,6 +139,11 @@ impl Gmm {
         } else {
             (log_neg, log_pos)
         };
+        if hi == f64::NEG_INFINITY {
+            // Both classes' margins are infinitely many standard deviations
+            // clear: RE = 0 exactly and ln RE = −∞ (not −∞ − (−∞) = NaN).
+            return Ok(hi);
+        }
         Ok(hi + (lo - hi).exp().ln_1p())
     }
 
@@ -207,8 +212,8 @@ impl Gmm {
         }
         let m = self.unit_margins(clf)?;
         let p = self.prior_pos();
-        let expected_shortfall =
-            p * positive_part_mean(m.pos, m.spread) + (1.0 - p) * positive_part_mean(m.neg, m.spread);
+        let expected_shortfall = p * positive_part_mean(m.pos, m.spread)
+            + (1.0 - p) * positive_part_mean(m.neg, m.spread);
         let mean = expected_shortfall / support;
         if mean.is_nan() {
             return Err(Error::NonFinite { name: "margins" });
@@ -300,7 +305,6 @@ impl Gmm {
         let u = safeguarded_root(curve, density, p, lo, hi)?;
         Ok(u / support)
     }
-
 }
 
 /// The margin shift `ε σ_K(w)`, with `0 · σ = 0` even for a vanishing support.

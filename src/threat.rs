@@ -231,7 +231,7 @@ impl Threat {
         if factor.nrows() == 0 || factor.ncols() == 0 {
             return Err(Error::Empty { name: "factor" });
         }
-        ensure_finite("factor", factor.as_slice())?;
+        crate::error::ensure_finite_matrix("factor", &factor)?;
         Ok(Threat {
             kind: Kind::Factor(factor),
         })
@@ -509,9 +509,7 @@ impl Threat {
                     }
                 }
                 let (threat, budget, _) = best?;
-                threat
-                    .unit_steepest(w)
-                    .map(|(v, _)| (v * budget, None))
+                threat.unit_steepest(w).map(|(v, _)| (v * budget, None))
             }
         }
     }

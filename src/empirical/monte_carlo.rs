@@ -3,7 +3,7 @@
 use nalgebra::DMatrix;
 
 use crate::classifier::{Label, LinearClassifier};
-use crate::error::{Error, Result, ensure_budget, ensure_dim, ensure_finite};
+use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::threat::Threat;
 
 /// Robust error on samples: the fraction the exact attack at budget `ε`
@@ -21,8 +21,9 @@ use crate::threat::Threat;
 /// [`Error::InvalidBudget`] for a negative or non-finite `ε`;
 /// [`Error::Empty`] for no samples; [`Error::DimensionMismatch`] when `x`
 /// has not `d` columns, `y` has not `n` labels, or the threat belongs to
-/// another dimension; [`Error::NonFinite`] when a score `wᵀx_j` is not
-/// finite (a non-finite entry of `x`).
+/// another dimension; [`Error::NonFiniteEntry`] for a non-finite entry of
+/// `x` (row and column); [`Error::NonFinite`] when a score `wᵀx_j`
+/// overflows (entries near `f64::MAX`).
 pub fn robust_error(
     clf: &LinearClassifier,
     threat: &Threat,
@@ -48,7 +49,28 @@ pub fn robust_error(
     let scores = crate::linalg::mat_vec(x, &w);
     // A non-finite entry of x makes its score NaN or infinite (0·∞ is NaN),
     // so checking the n scores replaces an O(nd) scan of x.
-    ensure_finite("x", scores.as_slice())?;
+    if let Some(row) = scores.iter().position(|s| !s.is_finite()) {
+        crate::error::ensure_finite_matrix("x", &x.rows(row, 1).into_owned()).map_err(
+            |e| match e {
+                Error::NonFiniteEntry {
+                    name,
+                    column,
+                    value,
+                    ..
+                } => Error::NonFiniteEntry {
+                    name,
+                    row,
+                    column,
+                    value,
+                },
+                other => other,
+            },
+        )?;
+        // A finite row whose score overflowed (|x| near f64::MAX).
+        return Err(Error::NonFinite {
+            name: "scores wᵀx of the samples",
+        });
+    }
     let flipped = scores
         .iter()
         .zip(y)
@@ -118,7 +140,7 @@ mod tests {
         bad[(1, 1)] = f64::INFINITY; // w₂ = 0, yet 0·∞ is caught
         assert!(matches!(
             robust_error(&clf, &l2, 0.1, &bad, &y),
-            Err(Error::NonFinite { name: "x" })
+            Err(Error::NonFiniteEntry { name: "x", .. })
         ));
         let cov = Covariance::isotropic(3, 1.0).unwrap();
         assert!(matches!(

@@ -383,7 +383,7 @@ fn training_rejects_bad_input() {
     bad[(3, 1)] = f64::NAN;
     assert!(matches!(
         adversarial_training(&bad, &y, &l2, 0.1, &o),
-        Err(Error::NonFinite { name: "x" })
+        Err(Error::NonFiniteEntry { name: "x", .. })
     ));
     let all_pos = vec![Label::Pos; 10];
     assert!(matches!(

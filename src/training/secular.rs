@@ -1487,7 +1487,7 @@ mod tests {
         ));
         assert!(matches!(
             SecularEquation::new(&[1.0], &[f64::NAN]),
-            Err(Error::NonFinite { .. })
+            Err(Error::NonFinite { .. } | Error::NonFiniteEntry { .. })
         ));
         let eq = SecularEquation::new(&[1.0], &[1.0]).unwrap();
         assert!(matches!(eq.solve(-1.0), Err(Error::InvalidBudget { .. })));

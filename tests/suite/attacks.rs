@@ -41,6 +41,11 @@ fn score_scale(clf: &LinearClassifier, x: &DVector<f64>) -> f64 {
     clf.weights().component_mul(x).abs().sum() + clf.bias().abs()
 }
 
+/// `‖w‖₂`, to size probing steps when the threat cannot reach the point.
+fn w_scale(clf: &LinearClassifier) -> f64 {
+    clf.weights().norm()
+}
+
 fn vec(v: &[f64]) -> DVector<f64> {
     DVector::from_vec(v.to_vec())
 }
@@ -113,15 +118,26 @@ proptest! {
 
     /// Random steps strictly inside `t*K` never flip the point.
     #[test]
-    fn no_smaller_budget_flips((cov, case, w, b, x, y) in attack_case(), seed in any::<u64>()) {
+    fn no_smaller_budget_flips((cov, case, w, b, x, _y) in attack_case(), seed in any::<u64>()) {
         use rand::{rngs::StdRng, SeedableRng};
         use rand_distr::{Distribution, StandardNormal};
         let threat = case.build(&cov);
         prop_assume!(threat.is_ok());
         let threat = threat.unwrap();
         let clf = LinearClassifier::new(w, b).unwrap();
-        let Perturbation::Flip { budget, .. } = minimal_perturbation(&clf, &threat, &x, y).unwrap() else {
-            return Ok(());
+        // Label the point as the classifier does, so it is correctly
+        // classified and the attack has something to prove (a random label
+        // made half the cases `Misclassified`, which checked nothing).
+        prop_assume!(clf.score(&x) != 0.0);
+        let y = clf.predict(&x);
+        // Unreachable: no step of any size moves the score (σ_K(w) = 0), so
+        // probe with large steps; a flip: steps of 99.99% of t*.
+        let budget = match minimal_perturbation(&clf, &threat, &x, y).unwrap() {
+            Perturbation::Flip { budget, .. } => budget,
+            Perturbation::Unreachable => 1e6 * clf.margin(&x, y) / w_scale(&clf),
+            Perturbation::Misclassified => {
+                return Err(TestCaseError::fail("a correctly classified point was called misclassified"));
+            }
         };
         let mut rng = StdRng::seed_from_u64(seed);
         for _ in 0..200 {
@@ -365,7 +381,12 @@ fn bad_input_gets_typed_errors() {
     ));
     assert!(matches!(
         minimal_perturbation(&clf, &l2, &vec(&[1.0, f64::NAN]), Label::Pos),
-        Err(Error::NonFinite { name: "point" })
+        Err(Error::NonFiniteEntry {
+            name: "point",
+            row: 1,
+            column: None,
+            ..
+        })
     ));
     // A threat built for another dimension.
     assert!(matches!(
@@ -411,7 +432,12 @@ fn bad_input_gets_typed_errors() {
     bad[(1, 1)] = f64::INFINITY;
     assert!(matches!(
         minimal_perturbations(&clf, &l2, &bad, &[Label::Pos, Label::Pos]),
-        Err(Error::NonFinite { name: "points" })
+        Err(Error::NonFiniteEntry {
+            name: "points",
+            row: 1,
+            column: Some(1),
+            ..
+        })
     ));
     assert!(matches!(
         minimal_perturbations(
@@ -429,15 +455,29 @@ fn bad_input_gets_typed_errors() {
     hidden[(0, 1)] = f64::NAN;
     assert!(matches!(
         minimal_perturbations(&axis, &l2, &hidden, &[Label::Pos, Label::Pos]),
-        Err(Error::NonFinite { name: "points" })
+        Err(Error::NonFiniteEntry {
+            name: "points",
+            row: 0,
+            column: Some(1),
+            ..
+        })
     ));
+    // The score 3e308 of (1e308, 1e308) overflows, but the budget
+    // 3e308/√5 does not: it is computed for w/2 = (0.5, 1).
     let huge = DMatrix::from_row_slice(1, 2, &[1e308, 1e308]);
+    let expected = 1.5e308 / (1.25f64).sqrt();
+    let batch = minimal_perturbations(&clf, &l2, &huge, &[Label::Pos]).unwrap();
+    assert!((batch.budgets()[0] / expected - 1.0).abs() < 1e-15);
+    let single = minimal_perturbation(&clf, &l2, &vec(&[1e308, 1e308]), Label::Pos).unwrap();
+    assert!((single.budget() / expected - 1.0).abs() < 1e-15);
+    // Entries at f64::MAX: even the normalised score overflows.
+    let max = DMatrix::from_row_slice(1, 2, &[f64::MAX, f64::MAX]);
     assert!(matches!(
-        minimal_perturbations(&clf, &l2, &huge, &[Label::Pos]),
+        minimal_perturbations(&clf, &l2, &max, &[Label::Pos]),
         Err(Error::NonFinite { name: "margins" })
     ));
     assert!(matches!(
-        minimal_perturbation(&clf, &l2, &vec(&[1e308, 1e308]), Label::Pos),
+        minimal_perturbation(&clf, &l2, &vec(&[f64::MAX, f64::MAX]), Label::Pos),
         Err(Error::NonFinite { name: "margins" })
     ));
     // An empty batch is fine.
@@ -485,7 +525,12 @@ fn bad_input_gets_typed_errors() {
     ));
     assert!(matches!(
         Threat::ellipsoid(DMatrix::from_row_slice(2, 1, &[1.0, f64::NAN])),
-        Err(Error::NonFinite { .. })
+        Err(Error::NonFiniteEntry {
+            name: "factor",
+            row: 1,
+            column: Some(0),
+            ..
+        })
     ));
     assert!(matches!(
         Threat::ellipsoid(DMatrix::zeros(2, 0)),
@@ -505,7 +550,11 @@ fn bad_input_gets_typed_errors() {
     ));
     assert!(matches!(
         energy_profile(&cov, &vec(&[1.0, f64::NAN, 0.0])),
-        Err(Error::NonFinite { .. })
+        Err(Error::NonFiniteEntry {
+            name: "delta",
+            row: 1,
+            ..
+        })
     ));
     assert!(matches!(
         energy_profile(&cov, &DVector::zeros(3)),

@@ -14,6 +14,7 @@ mod foundation;
 mod general_models;
 mod invariances_threats;
 mod normal;
+mod robustness;
 mod smoke_common;
 mod tradeoff;
 mod training;

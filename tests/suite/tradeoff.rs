@@ -410,21 +410,23 @@ fn same_threat_up_to_scale_has_no_conflict_at_matched_budgets() {
             let matrix = tradeoff::conflict_matrix(&gmm, &threats, tau).unwrap();
             let budgets = matrix.budgets();
             assert!((budgets[0] - c.sqrt() * budgets[1]).abs() <= 1e-14 * budgets[0]);
-            // w* ∥ μ for both: the cross errors are the optima, to rounding.
+            // w* ∥ μ for both: the cross errors are the optima, to rounding
+            // (a few dozen ulps of errors of size ~0.3: Φ of ratios of
+            // scaled norms on either side).
             assert!(
-                matrix.conflict(0, 1).abs() <= 1e-15,
+                matrix.conflict(0, 1).abs() <= 1e-14,
                 "{:e}",
                 matrix.conflict(0, 1)
             );
             assert!(
-                matrix.conflict(1, 0).abs() <= 1e-15,
+                matrix.conflict(1, 0).abs() <= 1e-14,
                 "{:e}",
                 matrix.conflict(1, 0)
             );
             let c01 =
                 tradeoff::conflict(&gmm, (&Threat::l2(), budgets[0]), (&generative, budgets[1]))
                     .unwrap();
-            assert!(c01.abs() <= 1e-15);
+            assert!(c01.abs() <= 1e-14, "{c01:e}");
         }
     }
 }

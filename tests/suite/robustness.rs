@@ -1,0 +1,543 @@
+//! Correct or a typed error across the whole floating-point range (THEORY
+//! §10–11): every entry point of the model layer at magnitudes drawn
+//! log-uniformly from 1e-300 to 1e300, checked against an invariant —
+//! invariance to the scale of `w`, whole-problem rescaling, rotation — and
+//! the reproducers of the scale-safety issue as regression tests.
+//!
+//! "Correct" here is exact: a result at a rescaled input must equal the
+//! result at the original input to `INVARIANT` (the computation at size one
+//! is the same up to rounding in the power-of-two scaling and the final
+//! products), not merely be finite.
+
+use crate::common::{covariance_and_threat, model_and_weights, rel_diff, vector};
+use manifold_robustness::default_model::seeded_rotation;
+use manifold_robustness::nalgebra::{DMatrix, DVector};
+use manifold_robustness::{
+    AttackOptions, Covariance, Error, Fit, Gmm, Label, LinearClassifier, Perturbation,
+    Representation, Threat, attack_energy_summary, empirical, energy_profile, minimal_perturbation,
+    minimal_perturbation_with, minimal_perturbations, normal, tradeoff,
+};
+use proptest::prelude::*;
+
+/// Relative agreement of a scale-invariant result with its value at scale
+/// one. Scaling by `s` changes `w/2^k` by the rounding of `s·w_i` (one ulp
+/// per entry) and the final products by a few ulps; Φ at arguments of size
+/// one amplifies relative errors by at most ~|z φ(z)/Φ(z)| ≤ 40 for the
+/// margins these strategies draw (|z| ≲ 40). 1e-9 leaves room for that and
+/// still catches any overflow, underflow or lost term (all O(1) errors).
+const INVARIANT: f64 = 1e-9;
+
+/// A magnitude `10^u`, `u` uniform in `[lo, hi]`.
+fn magnitude(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
+    (lo..hi).prop_map(|u| 10f64.powf(u))
+}
+
+fn v(x: &[f64]) -> DVector<f64> {
+    DVector::from_vec(x.to_vec())
+}
+
+/// `a` agrees with `b` (equal, both infinite alike, or within `INVARIANT`).
+fn same(a: f64, b: f64) -> bool {
+    a == b || rel_diff(a, b, 1e-300) <= INVARIANT
+}
+
+/// `Σ → c²Σ` in the covariance's own representation.
+fn scaled_covariance(cov: &Covariance, c: f64) -> Result<Covariance, Error> {
+    match cov.representation() {
+        Representation::Spiked { rank } => Covariance::spiked(
+            cov.leading_basis(rank)?,
+            cov.eigenvalues().rows(0, rank) * (c * c),
+            cov.eigenvalues()[rank] * c * c,
+        ),
+        Representation::Diagonal => Covariance::diagonal(cov.to_dense().diagonal() * (c * c)),
+        _ => Covariance::dense(cov.to_dense() * (c * c)),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Every result that does not depend on the scale of `(w, b)` is the
+    /// same for `s·(w, b)` with `s` anywhere in 1e-300..1e300: errors,
+    /// robust errors and their logarithm, the distance law (mean, median,
+    /// quantile, CDF), minimal attacks (budget and δ), batch attacks,
+    /// energy summaries and the sample robust error; the support scales by
+    /// `s` and the steepest direction does not move.
+    #[test]
+    fn results_are_invariant_to_the_scale_of_w(
+        (cov, case) in covariance_and_threat(),
+        seed in any::<u64>(),
+        s in magnitude(-300.0, 300.0),
+        b in -1.0f64..1.0,
+        eps in 0.0f64..1.0,
+    ) {
+        let threat = case.build(&cov);
+        prop_assume!(threat.is_ok());
+        let threat = threat.unwrap();
+        let d = cov.dim();
+        let q = seeded_rotation(d, seed);
+        let mu = q.column(0) * 1.3 + q.column(d - 1) * 0.4;
+        let gmm = Gmm::new(mu.clone(), -&mu * 0.5, cov.clone(), 0.4).unwrap();
+        let w = q.column(1) - q.column(0) * 0.7;
+        let base = LinearClassifier::new(w.clone(), b).unwrap();
+        let scaled = LinearClassifier::new(&w * s, b * s).unwrap();
+        let x = q.column(0) * 0.9 - q.column(1) * 0.2;
+        let xs = DMatrix::from_fn(6, d, |i, j| q[(j, i % d)] * (1.0 - 0.3 * i as f64));
+        let ys: Vec<Label> = (0..6).map(|i| if i % 2 == 0 { Label::Pos } else { Label::Neg }).collect();
+
+        let pairs = [
+            ("error", gmm.error(&base)?, gmm.error(&scaled)?),
+            ("robust_error", gmm.robust_error(&base, &threat, eps)?, gmm.robust_error(&scaled, &threat, eps)?),
+            ("ln_robust_error", gmm.ln_robust_error(&base, &threat, eps)?, gmm.ln_robust_error(&scaled, &threat, eps)?),
+            ("distance_cdf", gmm.distance_cdf(&base, &threat, eps)?, gmm.distance_cdf(&scaled, &threat, eps)?),
+            ("mean distance", gmm.mean_adversarial_distance(&base, &threat)?, gmm.mean_adversarial_distance(&scaled, &threat)?),
+            ("median distance", gmm.median_adversarial_distance(&base, &threat)?, gmm.median_adversarial_distance(&scaled, &threat)?),
+            ("0.9-quantile", gmm.adversarial_distance_quantile(&base, &threat, 0.9)?, gmm.adversarial_distance_quantile(&scaled, &threat, 0.9)?),
+            ("sample robust error", empirical::robust_error(&base, &threat, eps, &xs, &ys)?, empirical::robust_error(&scaled, &threat, eps, &xs, &ys)?),
+            ("support / s", threat.support(&w), threat.support(scaled.weights()) / s),
+        ];
+        for (name, a, b) in pairs {
+            prop_assert!(same(a, b), "{threat}, s = {s:e}: {name} {a:e} vs {b:e}");
+        }
+        match (threat.steepest(&w), threat.steepest(scaled.weights())) {
+            (Some(a), Some(b)) => prop_assert!((&a - &b).amax() <= INVARIANT * a.amax(), "{threat}: v* moved"),
+            (None, None) => {}
+            (a, b) => prop_assert!(false, "{threat}: steepest {a:?} vs {b:?}"),
+        }
+        let (p0, p1) = (
+            minimal_perturbation(&base, &threat, &x, Label::Pos)?,
+            minimal_perturbation(&scaled, &threat, &x, Label::Pos)?,
+        );
+        prop_assert!(same(p0.budget(), p1.budget()), "{threat}: budget {p0:?} vs {p1:?}");
+        match (p0.delta(), p1.delta()) {
+            (Some(a), Some(b)) => prop_assert!((a - b).amax() <= INVARIANT * a.amax()),
+            (None, None) => {}
+            _ => prop_assert!(false, "{threat}: {p0:?} vs {p1:?}"),
+        }
+        let (b0, b1) = (
+            minimal_perturbations(&base, &threat, &xs, &ys)?,
+            minimal_perturbations(&scaled, &threat, &xs, &ys)?,
+        );
+        for i in 0..ys.len() {
+            prop_assert!(same(b0.budgets()[i], b1.budgets()[i]), "{threat}: batch budget {i}");
+        }
+        let (s0, s1) = (
+            attack_energy_summary(&gmm, &base, &threat, &xs, &ys, &[1])?,
+            attack_energy_summary(&gmm, &scaled, &threat, &xs, &ys, &[1])?,
+        );
+        prop_assert_eq!(s0.flipped, s1.flipped);
+        if let (Some(a), Some(b)) = (s0.variance, s1.variance) {
+            prop_assert!(same(a, b), "{threat}: summary variance {a:e} vs {b:e}");
+        }
+    }
+
+    /// THEORY §10 at extreme scales: `(μ, Σ, x, ε) → (cμ, c²Σ, cx, cε)`
+    /// with `c` from 1e-150 to 1e150 (so `c²Σ` is representable) leaves
+    /// the Bayes error, the error and ℓ2/ℓ∞ robust errors of the Bayes
+    /// classifier unchanged and multiplies attack budgets by `c`.
+    #[test]
+    fn whole_problem_rescaling_leaves_errors_unchanged(
+        (gmm, w) in model_and_weights(),
+        c in magnitude(-150.0, 150.0),
+        eps in 0.0f64..1.0,
+    ) {
+        let scaled_cov = scaled_covariance(gmm.covariance(), c)?;
+        let mu = gmm.half_difference();
+        let scaled = Gmm::symmetric(&mu * c, scaled_cov)?;
+        prop_assert!(same(gmm.bayes_error(), scaled.bayes_error()), "c = {c:e}: Bayes error");
+        prop_assert!(same(gmm.separation(), scaled.separation()), "c = {c:e}: separation");
+        let (bayes, scaled_bayes) = (gmm.bayes_classifier(), scaled.bayes_classifier());
+        prop_assert!(same(gmm.error(&bayes)?, scaled.error(&scaled_bayes)?));
+        for threat in [Threat::l2(), Threat::linf()] {
+            let a = gmm.robust_error(&bayes, &threat, eps)?;
+            let b = scaled.robust_error(&scaled_bayes, &threat, c * eps)?;
+            prop_assert!(same(a, b), "c = {c:e}, {threat}: {a:e} vs {b:e}");
+        }
+        // Attacks: the decision rule (w, c·b) in scaled coordinates.
+        let clf = LinearClassifier::new(w.clone(), 0.1)?;
+        let scaled_clf = LinearClassifier::new(w, 0.1 * c)?;
+        let x = gmm.half_difference() * 1.5;
+        for threat in [Threat::l2(), Threat::linf()] {
+            let t0 = minimal_perturbation(&clf, &threat, &x, Label::Pos)?.budget();
+            let t1 = minimal_perturbation(&scaled_clf, &threat, &(&x * c), Label::Pos)?.budget();
+            prop_assert!(same(t1, c * t0), "c = {c:e}, {threat}: {t1:e} vs c·{t0:e}");
+        }
+    }
+
+    /// Rotation invariance (THEORY §10) at extreme scales: `Σ → QΣQᵀ`,
+    /// `μ → Qμ` leaves the Bayes error and the ℓ2 robust error of the
+    /// Bayes classifier unchanged, for `Σ` scaled by `c²` anywhere in
+    /// 1e-300..1e300.
+    #[test]
+    fn rotation_leaves_errors_unchanged_at_extreme_scales(
+        values in prop::collection::vec(-1.0f64..1.0, 3),
+        mu in vector(3),
+        seed in any::<u64>(),
+        c in magnitude(-150.0, 150.0),
+        eps in 0.0f64..1.0,
+    ) {
+        let lambda = DVector::from_iterator(3, values.iter().map(|e| 10f64.powf(*e) * c * c));
+        let diagonal = Gmm::symmetric(&mu * c, Covariance::diagonal(lambda.clone())?)?;
+        let q = seeded_rotation(3, seed);
+        let sigma = &q * DMatrix::from_diagonal(&lambda) * q.transpose();
+        let rotated = Gmm::symmetric(&q * &mu * c, Covariance::dense((&sigma + sigma.transpose()) * 0.5)?)?;
+        // Dense eigenvectors are accurate to ~1e-15 relative: 1e-9 is ample.
+        prop_assert!(same(diagonal.bayes_error(), rotated.bayes_error()), "c = {c:e}");
+        let a = diagonal.robust_error(&diagonal.bayes_classifier(), &Threat::l2(), c * eps)?;
+        let b = rotated.robust_error(&rotated.bayes_classifier(), &Threat::l2(), c * eps)?;
+        prop_assert!(same(a, b), "c = {c:e}: {a:e} vs {b:e}");
+    }
+
+    /// Extreme inputs entry by entry (variances, means, weights, points
+    /// each 10^u with u in [-300, 300]): every call returns a typed error or
+    /// a number that obeys its invariant — probabilities in [0, 1], the
+    /// Bayes error below any classifier's error, distances ≥ 0, finite
+    /// attack steps that land on the boundary's side.
+    #[test]
+    fn extreme_entries_give_a_correct_number_or_a_typed_error(
+        exps in prop::collection::vec(-300.0f64..300.0, 12),
+        signs in prop::collection::vec(any::<bool>(), 12),
+    ) {
+        let e = |i: usize| {
+            let x = 10f64.powf(exps[i]);
+            if signs[i] { x } else { -x }
+        };
+        let variances = v(&[e(0).abs(), e(1).abs(), e(2).abs()]);
+        let Ok(cov) = Covariance::diagonal(variances.clone()) else {
+            // Rejected only when a reciprocal overflows.
+            prop_assert!(variances.iter().any(|l| !(1.0 / l).is_finite()));
+            return Ok(());
+        };
+        let gmm = Gmm::new(v(&[e(3), e(4), 0.0]), v(&[0.0, e(5), e(6)]), cov.clone(), 0.3)?;
+        let bayes_error = gmm.bayes_error();
+        prop_assert!((0.0..=1.0).contains(&bayes_error), "Bayes error {bayes_error}");
+        let bayes = gmm.bayes_classifier();
+        let bayes_classifier_error = gmm.error(&bayes)?;
+        prop_assert!((bayes_classifier_error - bayes_error).abs() <= 1e-9, "{bayes_classifier_error} vs {bayes_error}");
+        let clf = LinearClassifier::new(v(&[e(7), e(8), e(9)]), e(10))?;
+        // The one typed error allowed: |b|/max|w_i| beyond f64::MAX, where
+        // the margins at size one overflow (documented as `NonFinite`).
+        let overflowing_bias = (e(10).abs() / clf.weights().amax()).log10() > 300.0;
+        let allowed = |err: &Error| overflowing_bias && matches!(err, Error::NonFinite { name: "margins" });
+        macro_rules! number {
+            ($call:expr) => {
+                match $call {
+                    Ok(x) => Some(x),
+                    Err(err) if allowed(&err) => None,
+                    Err(err) => return Err(TestCaseError::fail(format!("{err}"))),
+                }
+            };
+        }
+        let error = gmm.error(&clf)?;
+        prop_assert!(error >= bayes_error - 1e-12, "error {error} below the Bayes error {bayes_error}");
+        let x = v(&[e(11), 1.0, -1.0]);
+        for threat in [Threat::l2(), Threat::linf(), Threat::l1(), Threat::generative(&cov)] {
+            for eps in [0.0, 1e-300, 1.0, 1e300] {
+                if let Some(re) = number!(gmm.robust_error(&clf, &threat, eps)) {
+                    prop_assert!((error..=1.0).contains(&re), "{threat}: RE {re} vs error {error}");
+                }
+                if let Some(ln_re) = number!(gmm.ln_robust_error(&clf, &threat, eps)) {
+                    // ln of a probability; log-sum-exp rounds ln 1 to ±1e-16.
+                    prop_assert!(ln_re <= 1e-15, "{ln_re:e}");
+                }
+            }
+            if let Some(mean) = number!(gmm.mean_adversarial_distance(&clf, &threat)) {
+                prop_assert!(mean >= 0.0, "{threat}: mean distance {mean}");
+            }
+            if let Some(median) = number!(gmm.median_adversarial_distance(&clf, &threat)) {
+                prop_assert!(median >= 0.0);
+            }
+            match minimal_perturbation(&clf, &threat, &x, Label::Pos) {
+                Ok(Perturbation::Flip { delta, budget, .. }) => {
+                    prop_assert!(delta.iter().all(|d| d.is_finite()) && budget > 0.0);
+                }
+                Ok(_) => {}
+                Err(err) => prop_assert!(matches!(err, Error::NonFinite { name: "margins" }), "{err}"),
+            }
+            let profile = energy_profile(&cov, &x)?;
+            prop_assert!((profile.shares().sum() - 1.0).abs() < 1e-12);
+        }
+    }
+
+    /// Fits are equivariant to the scale of the data: for `x → s x`, the
+    /// Ledoit–Wolf intensity is unchanged and the separation too, or the
+    /// fit is a typed error because `s²S` is not representable.
+    #[test]
+    fn fits_are_equivariant_to_the_scale_of_the_data(
+        seed in any::<u64>(),
+        s in magnitude(-300.0, 300.0),
+    ) {
+        use rand::{SeedableRng, rngs::StdRng};
+        let source = Gmm::symmetric(v(&[1.0, 0.5, -0.5]), Covariance::diagonal(v(&[1.0, 2.0, 0.5]))?)?;
+        let (x, y) = source.sample(30, &mut StdRng::seed_from_u64(seed));
+        prop_assume!(y.iter().any(|&l| l == Label::Pos) && y.iter().any(|&l| l == Label::Neg));
+        for fit in [Fit::LedoitWolf, Fit::Pooled, Fit::Ppca { rank: 1 }] {
+            let (g0, r0) = Gmm::fit_with_report(&x, &y, fit)?;
+            match Gmm::fit_with_report(&(&x * s), &y, fit) {
+                Ok((g1, r1)) => {
+                    prop_assert!(same(g0.separation(), g1.separation()), "{fit:?}, s = {s:e}");
+                    if let (Some(a), Some(b)) = (r0.shrinkage_intensity(), r1.shrinkage_intensity()) {
+                        prop_assert!((a - b).abs() <= INVARIANT, "s = {s:e}: shrinkage {a} vs {b}");
+                    }
+                }
+                Err(err) => {
+                    // Only when the variance s²λ itself is not representable.
+                    let l = r0.pooled_eigenvalues.clone();
+                    let unrepresentable = !(l.max() * s * s).is_finite() || !(1.0 / (l.min() * s * s)).is_finite()
+                        || !(1.0 / (l.max() * s * s)).is_finite();
+                    prop_assert!(unrepresentable, "s = {s:e}: {err}");
+                    prop_assert!(err.to_string().len() < 200, "{err}");
+                }
+            }
+        }
+    }
+}
+
+/// Reproducer 1: the Bayes classifier of models the constructors accept
+/// (a variance of 1e-308: `w_B = 2e308` overflows) no longer panics; it is
+/// the same decision rule rescaled, with error `Φ(−Δ/2)`.
+#[test]
+fn bayes_classifier_of_a_tiny_variance_is_the_bayes_rule() {
+    let gmm = Gmm::symmetric(
+        v(&[1.0, 1.0]),
+        Covariance::diagonal(v(&[1e-308, 1.0])).unwrap(),
+    )
+    .unwrap();
+    let clf = gmm.bayes_classifier();
+    assert!(clf.weights().iter().all(|x| x.is_finite()));
+    assert_eq!(gmm.error(&clf).unwrap(), gmm.bayes_error());
+    // w ∝ (1e308, 1): the rescaled weights keep that ratio.
+    let ratio = clf.weights()[0] / clf.weights()[1];
+    assert!((ratio / 1e308 - 1.0).abs() < 1e-15, "{ratio:e}");
+    // Spiked noise 1e-310: its reciprocal overflows, so it is rejected like
+    // a diagonal variance of 1e-310 (it used to be accepted and then panic).
+    let e1 = DMatrix::from_row_slice(3, 1, &[1.0, 0.0, 0.0]);
+    assert!(matches!(
+        Covariance::spiked(e1.clone(), v(&[4.0]), 1e-310),
+        Err(Error::NotPositiveDefinite { .. })
+    ));
+    assert!(matches!(
+        Covariance::diagonal(v(&[1e-310, 1.0])),
+        Err(Error::NotPositiveDefinite { .. })
+    ));
+    assert!(matches!(
+        Covariance::dense(DMatrix::from_diagonal(&v(&[1e-300, 1e-310]))),
+        Err(Error::NotPositiveDefinite { .. })
+    ));
+    // The smallest accepted noise still gives a working Bayes classifier.
+    let gmm = Gmm::symmetric(
+        v(&[1.0, 0.0, 0.0]),
+        Covariance::spiked(e1, v(&[4.0]), 1e-307).unwrap(),
+    )
+    .unwrap();
+    let clf = gmm.bayes_classifier();
+    assert!((gmm.error(&clf).unwrap() - normal::cdf(-0.5)).abs() < 1e-15);
+}
+
+/// Reproducer 2: a separation of 2e-200 no longer underflows to 0 (Bayes
+/// error NaN); and a Bayes classifier of a mean of 1e300 keeps its bias.
+#[test]
+fn bayes_error_of_tiny_and_huge_separations() {
+    let gmm = Gmm::symmetric(v(&[1e-200, 0.0]), Covariance::isotropic(2, 1.0).unwrap()).unwrap();
+    assert_eq!(gmm.separation(), 2e-200);
+    assert_eq!(gmm.bayes_error(), 0.5);
+    let gmm = Gmm::new(
+        v(&[1e300, 0.0]),
+        v(&[0.0, 0.0]),
+        Covariance::isotropic(2, 1.0).unwrap(),
+        0.3,
+    )
+    .unwrap();
+    let clf = gmm.bayes_classifier();
+    // b_B = −w_Bᵀc + ℓ ≈ −5e599 is not representable: rescaled rule.
+    assert!(clf.bias().is_finite());
+    let e = gmm.error(&clf).unwrap();
+    assert_eq!(e, gmm.bayes_error());
+    assert_eq!(e, 0.0);
+}
+
+/// Reproducer 3: Σ = I, μ = (1, 0), w = (s, 0): error Φ(−1), ℓ2 robust
+/// error at ε = 1/2 Φ(−1/2) and median ℓ2 distance 1 for every s > 0.
+#[test]
+fn results_do_not_depend_on_the_scale_of_w() {
+    let gmm = Gmm::symmetric(v(&[1.0, 0.0]), Covariance::isotropic(2, 1.0).unwrap()).unwrap();
+    for s in [1e-300, 1e-155, 1.0, 1e155, 1e300] {
+        let clf = LinearClassifier::new(v(&[s, 0.0]), 0.0).unwrap();
+        assert_eq!(gmm.error(&clf).unwrap(), normal::cdf(-1.0), "s = {s:e}");
+        let re = gmm.robust_error(&clf, &Threat::l2(), 0.5).unwrap();
+        assert!((re - normal::cdf(-0.5)).abs() < 1e-16, "s = {s:e}: {re}");
+        let median = gmm
+            .median_adversarial_distance(&clf, &Threat::l2())
+            .unwrap();
+        assert!((median - 1.0).abs() < 1e-15, "s = {s:e}: {median}");
+    }
+}
+
+/// Reproducer 4: w = (1e160, 1e160), x = (1, 1): the ℓ2 attack flips with
+/// budget √2 (it returned δ = −0, budget 0), the generative one with
+/// `2/‖(1, 1)‖_Σ` (it returned Unreachable).
+#[test]
+fn attacks_with_huge_weights() {
+    let cov = Covariance::diagonal(v(&[4.0, 1.0])).unwrap();
+    let clf = LinearClassifier::new(v(&[1e160, 1e160]), 0.0).unwrap();
+    let x = v(&[1.0, 1.0]);
+    let flip = minimal_perturbation(&clf, &Threat::l2(), &x, Label::Pos).unwrap();
+    assert!((flip.budget() - 2f64.sqrt()).abs() < 1e-15, "{flip:?}");
+    let delta = flip.delta().unwrap();
+    assert!((delta - v(&[-1.0, -1.0])).amax() < 1e-15);
+    let generative = minimal_perturbation(&clf, &Threat::generative(&cov), &x, Label::Pos).unwrap();
+    assert!(
+        (generative.budget() - 2.0 / 5f64.sqrt()).abs() < 1e-15,
+        "{generative:?}"
+    );
+}
+
+/// Reproducer 6: a union nested 100,000 deep is flat (one part), builds in
+/// linear time and is evaluated and dropped without deep recursion.
+#[test]
+fn deeply_nested_unions_are_flat() {
+    let mut threat = Threat::l2();
+    for _ in 0..100_000 {
+        threat = Threat::union(vec![(threat, 1.0)]).unwrap();
+    }
+    assert_eq!(threat.union_parts().unwrap().len(), 1);
+    assert_eq!(threat.support(&v(&[3.0, 4.0])), 5.0);
+    // Budgets multiply through the levels.
+    let inner = Threat::union(vec![(Threat::l2(), 2.0), (Threat::linf(), 0.5)]).unwrap();
+    let outer = Threat::union(vec![(inner, 3.0), (Threat::l1(), 1.0)]).unwrap();
+    let parts = outer.union_parts().unwrap();
+    assert_eq!(
+        parts.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![6.0, 1.5, 1.0]
+    );
+    assert!(parts.iter().all(|p| p.0.union_parts().is_none()));
+    // A product of nested budgets that underflows is a typed error.
+    let tiny = Threat::union(vec![(Threat::l2(), 1e-200)]).unwrap();
+    assert!(matches!(
+        Threat::union(vec![(tiny, 1e-200)]),
+        Err(Error::InvalidBudget { .. })
+    ));
+}
+
+/// Also found: the sample robust error with w = (1e200, 1e200) counts a
+/// misclassified point as misclassified (0·∞ made it correct).
+#[test]
+fn sample_robust_error_with_huge_weights() {
+    let clf = LinearClassifier::new(v(&[1e200, 1e200]), 0.0).unwrap();
+    let x = DMatrix::from_row_slice(2, 2, &[-1.0, -1.0, 1.0, 1.0]);
+    let y = [Label::Pos, Label::Pos];
+    assert_eq!(
+        empirical::robust_error(&clf, &Threat::l2(), 0.0, &x, &y).unwrap(),
+        0.5
+    );
+    // ε = 1 reaches the second point (margin √2 in ℓ2 units).
+    assert_eq!(
+        empirical::robust_error(&clf, &Threat::l2(), 1.5, &x, &y).unwrap(),
+        1.0
+    );
+}
+
+/// Also found: `cosine` and `normalized` at any scale; `try_score` of a
+/// non-finite point; an overshoot whose step overflows.
+#[test]
+fn classifier_helpers_and_overshoot() {
+    for s in [1e-300, 1e-200, 1.0, 1e200, 1e300] {
+        let a = LinearClassifier::new(v(&[s, s]), s).unwrap();
+        let b = LinearClassifier::new(v(&[s, 0.0]), 0.0).unwrap();
+        assert!(
+            (a.cosine(&b).unwrap() - 0.5f64.sqrt()).abs() < 1e-15,
+            "s = {s:e}"
+        );
+        let n = a.normalized();
+        assert!((n.weights().norm() - 1.0).abs() < 1e-15, "s = {s:e}");
+        assert!((n.bias() - 0.5f64.sqrt()).abs() < 1e-15);
+        assert!(LinearClassifier::new(n.weights().clone(), n.bias()).is_ok());
+    }
+    let clf = LinearClassifier::new(v(&[1.0, 1.0]), 0.0).unwrap();
+    for bad in [f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            clf.try_score(&v(&[bad, 0.0])),
+            Err(Error::NonFiniteEntry {
+                name: "point",
+                row: 0,
+                column: None,
+                ..
+            })
+        ));
+    }
+    assert!(matches!(
+        clf.try_score(&v(&[f64::MAX, f64::MAX])),
+        Err(Error::NonFinite { name: "score" })
+    ));
+    // Messages name the entry and print numbers briefly.
+    let message = Covariance::diagonal(v(&[1.0, f64::NAN]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(message, "variances must be finite: entry 1 is NaN");
+    let message = Error::InvalidBudget { value: -1e-300 }.to_string();
+    assert_eq!(
+        message,
+        "budget must be finite and non-negative, got -1e-300"
+    );
+    let options = AttackOptions::with_overshoot(1e300).unwrap();
+    let result =
+        minimal_perturbation_with(&clf, &Threat::l2(), &v(&[1e10, 0.0]), Label::Pos, &options);
+    assert!(
+        matches!(
+            result,
+            Err(Error::InvalidParameter {
+                name: "overshoot",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+/// Also found: Ledoit–Wolf shrinkage of the same data ×1, ×1e100, ×1e-100
+/// (it was 0.43, 0 and 1: the fourth moments overflowed), and data scaled
+/// by 1e-300 are not "every sample equals its class mean".
+#[test]
+fn ledoit_wolf_is_scale_equivariant() {
+    use rand::{SeedableRng, rngs::StdRng};
+    let source = Gmm::symmetric(
+        v(&[1.0, 0.5, 0.0]),
+        Covariance::diagonal(v(&[1.0, 2.0, 0.5])).unwrap(),
+    )
+    .unwrap();
+    let (x, y) = source.sample(40, &mut StdRng::seed_from_u64(5));
+    let shrinkage = |s: f64| {
+        Gmm::fit_with_report(&(&x * s), &y, Fit::LedoitWolf)
+            .unwrap()
+            .1
+            .shrinkage_intensity()
+            .unwrap()
+    };
+    let reference = shrinkage(1.0);
+    assert!(reference > 0.0 && reference < 1.0);
+    for s in [1e100, 1e-100, 1e-150, 1e150] {
+        assert!((shrinkage(s) - reference).abs() < 1e-12, "s = {s:e}");
+    }
+    // 2^k: exactly the same arithmetic.
+    assert_eq!(shrinkage(2f64.powi(300)), reference);
+    match Gmm::fit(&(&x * 1e-300), &y, Fit::LedoitWolf) {
+        Err(Error::InvalidParameter {
+            name: "x", reason, ..
+        }) => assert!(reason.contains("underflows")),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Also found: the reachable range of an ellipsoid with a zero factor is
+/// the single point `[Bayes error, Bayes error]`, and `ε = 0` matches it.
+#[test]
+fn reachable_range_of_a_zero_factor() {
+    let gmm = Gmm::symmetric(v(&[1.0, 0.5]), Covariance::isotropic(2, 1.0).unwrap()).unwrap();
+    let threat = Threat::ellipsoid(DMatrix::zeros(2, 1)).unwrap();
+    let (lo, hi) = tradeoff::reachable_range(&gmm, &threat).unwrap();
+    assert!(lo <= hi, "[{lo}, {hi}]");
+    assert_eq!(
+        tradeoff::matched_budget(&gmm, &threat, gmm.bayes_error()).unwrap(),
+        0.0
+    );
+}
