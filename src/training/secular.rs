@@ -674,10 +674,10 @@ impl SecularEquation {
     /// per-term spreads, or `κ` for a generalised pencil) and `r₀ = r*(0)`:
     ///
     /// ```text
-    /// Δs/s = η q_w/2 + c_U √q_w + (n + 4)ε_mach        (η = e_Σ/λ_max)
+    /// Δs/s = η q_w/2 + c_U √q_w + (n + 3)u            (η = e_Σ/λ_max, u = ε_mach/2)
     /// Δa/s = c_U √q_w r₀                                (μ's coordinates)
     /// Δb/s = ε min(√δ_M, δ_M/(2σ))/s,  δ_M = L_f η q_w s²   (model-based M)
-    /// Δρ = (Δa + Δb + ρΔs)/(s − Δs),   R = 4(n + 4)ε_mach r₀
+    /// Δρ = (Δa + Δb + ρΔs)/(s − Δs),   R = 4(n + 3)u r₀
     /// ```
     ///
     /// `R` bounds the rounding of the identities (every term in them is at

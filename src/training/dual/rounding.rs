@@ -173,10 +173,12 @@ pub(crate) fn norm_error(cov: &CovarianceError, s: f64, w_norm: f64) -> f64 {
     decomposition + cov.coordinates * cov.lambda_max.sqrt() * w_norm + summation(cov.dim) * s
 }
 
-/// Relative rounding of a sum of `n` non-negative terms, each formed with a
-/// few operations: `(n + 4) ε_mach`.
+/// Relative rounding of a sum of `n` non-negative terms, each a product of
+/// at most two rounded factors, and of its square root: `(n + 3)u`
+/// (`u = ε_mach/2`; Higham, *Accuracy and Stability*, §3.1: `γ_{n+1}` for
+/// the sum, one more `u` for the root, which also halves the sum's error).
 pub(crate) fn summation(n: usize) -> f64 {
-    (n as f64 + 4.0) * EPS
+    (n as f64 + 3.0) * (EPS / 2.0)
 }
 
 #[cfg(test)]
