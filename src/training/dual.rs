@@ -615,7 +615,7 @@ impl Context<'_> {
     /// exact dual value of a feasible shift (`rounding` module docs): the
     /// decomposition, `r² ≤ r'² + e_Σ‖Σ'⁻¹v‖²(1 + η)`; the change of basis,
     /// `c_U‖v‖/√λ_min`; the sum; the feasibility of `z` up to the rounding
-    /// of the projection, `(n + 4)ε_mach·m` in the gauge (`m` parts), which
+    /// of the projection (see [`infeasibility`](Self::infeasibility)), which
     /// costs at most that fraction of `‖z‖_{Σ⁻¹} ≤ ‖μ‖_{Σ⁻¹} + r`; and twice
     /// the model-based parts' share `model` of the primal error (their body
     /// moves with the decomposition).
@@ -635,9 +635,27 @@ impl Context<'_> {
         };
         let coordinates = err.coordinates * v.norm() / err.lambda_min.sqrt();
         let sum = rounding::summation(n) * distance;
-        let feasibility =
-            rounding::summation(n) * self.parts.len() as f64 * (self.scale + distance);
+        let feasibility = self.infeasibility(&(self.mu - v)) * (self.scale + distance);
         decomposition + coordinates + sum + feasibility + 2.0 * model
+    }
+
+    /// How far the exact gauge of `z` may exceed 1: `z/(1 + τ)` is feasible.
+    /// A single body's gauge is evaluated (exact for ℓ∞, within the
+    /// rounding of a sum otherwise); for a union the split of `z` into its
+    /// parts is not kept, and its projection is exact up to the rounding of
+    /// the `m` parts' gauges, `τ ≤ m(n + 3)u`.
+    fn infeasibility(&self, z: &DVector<f64>) -> f64 {
+        let n = self.mu.len();
+        match self.parts {
+            [part] => {
+                let gauge =
+                    projection::union_gauge(std::slice::from_ref(part), std::slice::from_ref(z));
+                let exact = matches!(part.body, Body::Lp(p) if p == f64::INFINITY);
+                let rounding = if exact { 0.0 } else { rounding::summation(n) };
+                (gauge * (1.0 + rounding) - 1.0).max(0.0)
+            }
+            parts => rounding::summation(n) * parts.len() as f64,
+        }
     }
 
     /// Recomputes the certificate of `(w, z)`, accepts or rejects it, and

@@ -220,8 +220,8 @@ pub(crate) struct Perturbation {
 pub(crate) enum ThreatError {
     /// `M` is used exactly (ℓ2: `M = I`).
     Exact,
-    /// `M = U f(Λ) Uᵀ` follows the decomposition, with the sensitivity
-    /// `L_f` of `f` (in pencil units `ω/λ`).
+    /// `M = U f(Λ) Uᵀ` follows the decomposition: `sensitivity` is
+    /// `L_√f √λ_max` (units of `√d`), so that `|σ' − σ| ≤ sensitivity·η·√λ_max‖w‖`.
     Model { sensitivity: f64 },
     /// A generalised pencil from a Gram matrix: `|σ'² − σ²| ≤ gram·d_max‖y‖²`
     /// and `|σ' − σ| ≤ whitening·√d_max‖y‖` (`y` the whitened `w`).
@@ -674,17 +674,18 @@ impl SecularEquation {
     /// per-term spreads, or `κ` for a generalised pencil) and `r₀ = r*(0)`:
     ///
     /// ```text
-    /// Δs/s = η q_w/2 + c_U √q_w + (n + 4)ε_mach        (η = e_Σ/λ_max)
+    /// Δs/s = η q_w/2 + c_U √q_w + (n + 3)u            (η = e_Σ/λ_max, u = ε_mach/2)
     /// Δa/s = c_U √q_w r₀                                (μ's coordinates)
-    /// Δb/s = ε min(√δ_M, δ_M/(2σ))/s,  δ_M = L_f η q_w s²   (model-based M)
-    /// Δρ = (Δa + Δb + ρΔs)/(s − Δs),   R = 4(n + 4)ε_mach r₀
+    /// Δb/s = ε L_√f √λ_max η √q_w                      (model-based M)
+    /// Δρ = (Δa + Δb + ρΔs)/(s − Δs),   R = 4(n + 3)u r₀
     /// ```
     ///
     /// `R` bounds the rounding of the identities (every term in them is at
     /// most `r₀` in size). The lower bound moves by `Δρ + R`, the upper by
     /// `2Δρ + R`. Past the limit without a classifier (`r* = 0` computed)
-    /// the exact `ε_max` may lie a relative `η_w = ηκ(1 + L_f/d_max) + c_U√κ`
-    /// above the computed one, and `r* ≤ η_w r₀` there.
+    /// the exact `ε_max` may lie a relative `η_w = ηκ(1 + L_f) + c_U√κ`
+    /// above the computed one, and `r* ≤ η_w r₀` there (`L_f` here the
+    /// sensitivity of `√f` scaled by `√(λ_max/d_max)`).
     fn certificate_rounding(&self, eps: f64, root: &SecularRoot, lower: f64) -> (f64, f64) {
         let n = self.d.len() + 1;
         let full = (self.c.iter().sum::<f64>() + self.null_energy).sqrt();
@@ -716,7 +717,7 @@ impl SecularEquation {
             // No classifier: the computed r* is 0 at or past the limit.
             let model = match p.threat {
                 ThreatError::Model { sensitivity } => {
-                    self.scaled_sensitivity(sensitivity) / self.d_max.max(f64::MIN_POSITIVE)
+                    self.scaled_sensitivity(sensitivity) / self.d_max.max(f64::MIN_POSITIVE).sqrt()
                 }
                 ThreatError::Pencil { gram, whitening } => gram + whitening,
                 ThreatError::Exact => 0.0,
@@ -736,8 +737,8 @@ impl SecularEquation {
         let support_error = match p.threat {
             ThreatError::Exact => 0.0,
             ThreatError::Model { sensitivity } => {
-                let delta = self.scaled_sensitivity(sensitivity) * cov.relative * q_w * s2;
-                eps * rounding::root_shift(sigma, delta)
+                // |Δσ| ≤ L_√f e_Σ ‖w‖ = L_√f √λ_max η √q_w s.
+                eps * self.scaled_sensitivity(sensitivity) * cov.relative * q_w.sqrt() * s
             }
             ThreatError::Pencil { gram, whitening } => {
                 let delta = gram * self.d_max * s2;
@@ -762,9 +763,9 @@ impl SecularEquation {
         self.root_energy *= t;
     }
 
-    /// `L_f` (pencil units `ω/λ`) in the units of the normalised equation.
+    /// `L_√f √λ_max` (units of `√d`) in the units of the normalised equation.
     fn scaled_sensitivity(&self, sensitivity: f64) -> f64 {
-        sensitivity / self.root_pencil / self.root_pencil
+        sensitivity / self.root_pencil
     }
 }
 
@@ -1018,8 +1019,10 @@ impl EllipsoidProblem {
             ),
             EllipsoidView::Spectral(threat) => {
                 if shares_eigenbasis(covariance, &threat.covariance) {
+                    // L_√f √λ_max, in units of √d (see `ThreatError::Model`).
                     let sensitivity =
-                        rounding::weight_sensitivity(covariance.eigenvalues(), &threat.weights);
+                        rounding::weight_sensitivity(covariance.eigenvalues(), &threat.weights)
+                            * covariance.eigenvalues()[0].sqrt();
                     Self::shared(
                         covariance,
                         mu_coordinates,
@@ -1032,10 +1035,10 @@ impl EllipsoidProblem {
                         threat.covariance.eigenvalues(),
                         &threat.weights,
                     );
-                    // M from the threat's own decomposition: ‖M' − M‖ ≤ L_f e_Σ.
+                    // M from the threat's own decomposition: ‖M' − M‖ ≤ 2√ω_max L_√f e_Σ.
                     let own = CovarianceError::of(&threat.covariance);
-                    let extra =
-                        sensitivity * own.absolute() / threat.weights.amax().max(f64::MIN_POSITIVE);
+                    let top = threat.weights.amax().max(f64::MIN_POSITIVE);
+                    let extra = 2.0 * sensitivity * own.absolute() / top.sqrt();
                     Self::generalized(covariance, mu, ThreatMatrix::Dense(m), extra)
                 } else {
                     Err(Error::Unsupported(

@@ -5,6 +5,7 @@
 mod common;
 
 mod attacks;
+mod certificates;
 mod digits;
 mod disentangling;
 mod distance_law;

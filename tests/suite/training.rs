@@ -32,6 +32,18 @@ const ROUNDING: f64 = 1e-12;
 /// dense solve add the same again.
 const DECOMPOSITION: f64 = 1e-9;
 
+/// The width of a certificate relative to `‖μ‖_{Σ⁻¹}` on these models: the
+/// rounding bound of `training::dual::rounding` (about `12 d ε_mach κ` for a
+/// dense covariance with `d ≤ 8`, `κ ≤ 1e4`: ≤ 3e-10; a few ulps for a
+/// diagonal one).
+const CERTIFICATE: f64 = 1e-9;
+
+/// `exact` lies in the certified interval `[distance, distance + gap]`, up
+/// to `tol` (the rounding of the test's own evaluation of `exact`).
+fn certified(opt: &manifold_robustness::training::RobustOptimum, exact: f64, tol: f64) -> bool {
+    opt.distance() <= exact + tol && exact <= opt.distance() + opt.gap() + tol
+}
+
 /// Ellipsoidal model-based threats, with their weights `ω_b` per spectral
 /// block (`M = U diag(ω) Uᵀ`), written from the THEORY §3 table.
 #[derive(Debug, Clone, Copy)]
@@ -253,8 +265,12 @@ proptest! {
             prop_assert!((opt.budget_limit().unwrap() - a).abs() <= ROUNDING * a);
             let lambda = eps / (a - eps);
             prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a / (a - eps), "f = {f:e}");
-            prop_assert!((opt.distance() - (a - eps)).abs() <= SECULAR * a, "f = {f:e}: r* = {}, a − ε = {}", opt.distance(), a - eps);
-            prop_assert!((opt.robust_error() - normal::cdf(eps - a)).abs() <= 1e-12 * normal::cdf(eps - a));
+            prop_assert!(certified(&opt, a - eps, SECULAR * a), "f = {f:e}: r* = {}, a − ε = {}", opt.distance(), a - eps);
+            prop_assert!(opt.gap() <= CERTIFICATE * a);
+            // Φ(−r*) over the interval: |Δ ln Φ| ≤ (φ/Φ)(x)·Δx ≤ (|x| + 1)Δx.
+            let x = eps - a;
+            let width = (x.abs() + 1.0) * (opt.gap() + SECULAR * a);
+            prop_assert!((opt.robust_error() / normal::cdf(x) - 1.0).abs() <= 2.0 * width);
         }
     }
 
@@ -276,10 +292,12 @@ proptest! {
             let lambda = eps / (a_k - eps);
             prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a_k / (a_k - eps));
             let r = ((a_k - eps).powi(2) + tail).sqrt();
-            prop_assert!((opt.distance() - r).abs() <= SECULAR * (a_k + r));
+            prop_assert!(certified(&opt, r, SECULAR * (a_k + r)));
+            prop_assert!(opt.gap() <= CERTIFICATE * gmm.separation());
         } else {
             prop_assert_eq!(opt.lambda().unwrap(), f64::INFINITY);
-            prop_assert!((opt.distance() - tail.sqrt()).abs() <= ROUNDING * tail.sqrt());
+            prop_assert!(certified(&opt, tail.sqrt(), ROUNDING * tail.sqrt()));
+            prop_assert!(opt.gap() <= CERTIFICATE * gmm.separation());
         }
     }
 
@@ -309,12 +327,14 @@ proptest! {
         let (_, rest) = limits(&gmm, &weights);
         if expected > 0.0 {
             prop_assert_eq!(opt.lambda().unwrap(), f64::INFINITY);
-            prop_assert_eq!(opt.gap(), 0.0);
+            // r*(∞) is exact for the computed pencil; the certificate adds
+            // the rounding bound (a tiny ε_max uncertainty).
+            prop_assert!(opt.gap() <= CERTIFICATE * gmm.separation());
         } else {
             // M = 0 (off-manifold k = d): the budget is 0 too, λ = 0.
-            prop_assert!(opt.gap() <= ROUNDING * rest);
+            prop_assert!(opt.gap() <= CERTIFICATE * gmm.separation());
         }
-        prop_assert!((opt.distance() - rest).abs() <= ROUNDING * (rest + 1e-300));
+        prop_assert!(certified(&opt, rest, ROUNDING * (rest + 1e-300)));
         if rest == 0.0 {
             prop_assert!(opt.classifier().is_none());
             prop_assert_eq!(opt.robust_error(), 0.5);
@@ -371,14 +391,14 @@ proptest! {
         let eps = f * limit;
         let opt = gmm.robust_optimum(&threat, eps).unwrap();
         let r = opt.distance();
-        prop_assert!(opt.gap() >= 0.0 && opt.gap() <= 1e-13 * r, "gap {} for r* = {r}", opt.gap());
+        prop_assert!(opt.gap() >= 0.0 && opt.gap() <= CERTIFICATE * gmm.separation(), "gap {} for r* = {r}", opt.gap());
         let w = opt.classifier().unwrap();
         let (rho, err) = primal_ratio(&gmm, &threat, w.weights(), eps);
         prop_assert!(rho >= r - err && rho <= r + opt.gap() + err, "ρ = {rho}, r* = {r} ± {err}");
         let z = opt.adversary();
         let cov = gmm.covariance();
         let dual = cov.inverse_quadratic_form(&(gmm.half_difference() - &z)).unwrap().sqrt();
-        prop_assert!((dual - r).abs() <= ROUNDING * gmm.separation());
+        prop_assert!(dual >= r - ROUNDING * gmm.separation() && dual <= r + opt.gap() + ROUNDING * gmm.separation());
         let zc = cov.eigen_coordinates(&z).unwrap().block_energies();
         let mut gauge = 0.0;
         for (bl, &wb) in weights.iter().enumerate() {
@@ -396,7 +416,8 @@ proptest! {
     fn p4_zero_budget_gives_the_bayes_classifier((gmm, _fam, threat, _w) in model_and_threat()) {
         let opt = gmm.robust_optimum(&threat, 0.0).unwrap();
         prop_assert_eq!(opt.lambda(), Some(0.0));
-        prop_assert!((opt.distance() - gmm.separation() / 2.0).abs() <= ROUNDING * gmm.separation());
+        prop_assert!(certified(&opt, gmm.separation() / 2.0, ROUNDING * gmm.separation()));
+        prop_assert!(opt.gap() <= CERTIFICATE * gmm.separation());
         let w = opt.classifier().unwrap();
         let bayes = gmm.bayes_classifier();
         prop_assert!((w.weights() - bayes.weights()).norm() <= ROUNDING * bayes.weights().norm());
@@ -564,7 +585,7 @@ proptest! {
         // (a projection of Σ^{−1/2}μ onto the range of M): compare there.
         let scale = limit + gmm.half_difference().norm() + gmm.separation();
         prop_assert!((x.budget_limit().unwrap() - y.budget_limit().unwrap()).abs() <= DECOMPOSITION * scale);
-        prop_assert!((x.distance() - y.distance()).abs() <= DECOMPOSITION * gmm.separation());
+        prop_assert!((x.distance() - y.distance()).abs() <= x.gap() + y.gap() + DECOMPOSITION * gmm.separation());
         if f < 0.9 {
             let (lx, ly) = (x.lambda().unwrap(), y.lambda().unwrap());
             // λ inherits the relative error of the pencil data (absolute at
@@ -623,8 +644,8 @@ proptest! {
         let clf = opt.classifier().unwrap();
         prop_assert!((clf.weights() - &w * 2.0).norm() <= DECOMPOSITION * w.norm());
         let (rho, err) = primal_ratio(&gmm, &threat, clf.weights(), eps);
-        prop_assert!((rho - opt.distance()).abs() <= DECOMPOSITION * gmm.separation() + err);
-        prop_assert!(opt.gap() <= 1e-13 * opt.distance());
+        prop_assert!((rho - opt.distance()).abs() <= opt.gap() + DECOMPOSITION * gmm.separation() + err);
+        prop_assert!(opt.gap() <= CERTIFICATE * gmm.separation());
     }
 }
 
@@ -646,11 +667,15 @@ fn l2_on_the_identity_by_hand() {
     .unwrap();
     let opt = gmm.robust_optimum(&Threat::l2(), 1.0).unwrap();
     assert!((opt.lambda().unwrap() - 0.25).abs() < 1e-16);
-    assert!((opt.distance() - 4.0).abs() < 1e-15);
+    // Diagonal Σ: the certificate only carries the rounding of its sums,
+    // 4(n + 3)u r*(0) on each side (r*(0) = 5 here).
+    assert!(certified(&opt, 4.0, 0.0) && opt.gap() <= 1e-13);
     let w = opt.classifier().unwrap();
     assert!((w.weights() - DVector::from_vec(vec![4.8, 6.4])).amax() < 1e-15);
-    assert!((opt.robust_error() - normal::cdf(-4.0)).abs() < 1e-14 * normal::cdf(-4.0));
-    assert!((opt.ln_robust_error() - normal::ln_cdf(-4.0)).abs() < 1e-14 * 10.4);
+    // Over the certified interval ln Φ(−r) moves by at most (r + 1)·gap.
+    let width = 5.0 * opt.gap();
+    assert!((opt.robust_error() / normal::cdf(-4.0) - 1.0).abs() < 1e-14 + 2.0 * width);
+    assert!((opt.ln_robust_error() - normal::ln_cdf(-4.0)).abs() < 1e-14 * 10.4 + width);
     // The adversary moves the mean straight towards the boundary: z* = εμ/‖μ‖.
     let z = opt.adversary();
     assert!((z - DVector::from_vec(vec![0.6, 0.8])).amax() < 1e-15);
@@ -670,11 +695,11 @@ fn eigenspace_past_the_limit_by_hand() {
     let w = opt.classifier().unwrap();
     assert!((w.weights() - DVector::from_vec(vec![0.5, 2.0])).amax() < 1e-14);
     // r*² = (2 − 1)²/4 + 1 (the z* = (1, 0) shift).
-    assert!((opt.distance() - 1.25f64.sqrt()).abs() < 1e-15);
+    assert!(certified(&opt, 1.25f64.sqrt(), 0.0) && opt.gap() <= 1e-14);
     let past = gmm.robust_optimum(&threat, 3.0).unwrap();
     assert_eq!(past.budget_limit(), Some(2.0));
     assert_eq!(past.lambda(), Some(f64::INFINITY));
-    assert_eq!(past.distance(), 1.0);
+    assert!(certified(&past, 1.0, 0.0) && past.gap() <= 1e-14);
     assert_eq!(past.classifier().unwrap().weights().as_slice(), &[0.0, 2.0]);
     let ext = past.extended_covariance().unwrap();
     assert_eq!(ext.relative_growth().as_slice(), &[f64::INFINITY, 1.0]);
@@ -902,10 +927,17 @@ fn p4_default_model_examples() {
         let opt = gmm.robust_optimum(&threat, eps).unwrap();
         let w = bayes.weights();
         let re_bayes = robust_error(&gmm, &threat, w, 0.0, eps);
-        assert!(re_bayes >= opt.robust_error(), "{threat}");
+        // RE* = Φ(−distance) is certified from above to within φ·gap ≤ 0.4 gap.
+        assert!(re_bayes >= opt.robust_error() - 0.4 * opt.gap(), "{threat}");
         let clf = LinearClassifier::new(opt.classifier().unwrap().weights() * 3.0, 0.0).unwrap();
         let re = robust_error(&gmm, &threat, clf.weights(), 0.0, eps);
-        assert!((re - opt.robust_error()).abs() <= 1e-12 * re, "{threat}");
+        // The classifier attains Φ(−ρ) with ρ in the certified interval.
+        let x = opt.distance();
+        let width = (x + 1.0) * opt.gap();
+        assert!(
+            (re - opt.robust_error()).abs() <= (1e-12 + 2.0 * width) * re,
+            "{threat}"
+        );
     }
 }
 

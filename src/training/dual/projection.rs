@@ -727,7 +727,7 @@ pub(crate) fn part_support(part: &Part, w: &DVector<f64>) -> f64 {
 /// A bound on the difference between [`part_support`] as computed and the
 /// exact `c σ_K(w)` of the user's threat (see `rounding`): the rounding of
 /// the norms for ℓp balls; for a model-based ellipsoid the error of the
-/// covariance's decomposition, `‖M' − M‖ ≤ L_f e_Σ`, and of the change of
+/// covariance's decomposition, `‖M'^{1/2} − M^{1/2}‖ ≤ L_√f e_Σ`, and of the change of
 /// basis; for a factor the backward error of its SVD, `8 max(d, p) ε_mach ‖A‖`.
 pub(crate) fn part_support_error(part: &Part, w: &DVector<f64>, support: f64) -> f64 {
     let n = w.len();
@@ -738,11 +738,8 @@ pub(crate) fn part_support_error(part: &Part, w: &DVector<f64>, support: f64) ->
         Body::Ellipsoid(Frame::Spectral { cov, weights }) => {
             let error = super::rounding::CovarianceError::of(cov);
             let sensitivity = super::rounding::weight_sensitivity(cov.eigenvalues(), weights);
-            let delta = sensitivity * error.absolute() * w_norm * w_norm;
-            let sigma = support / part.budget;
             let top = weights.amax().sqrt();
-            part.budget
-                * (super::rounding::root_shift(sigma, delta) + error.coordinates * top * w_norm)
+            part.budget * (sensitivity * error.absolute() + error.coordinates * top) * w_norm
         }
         Body::Ellipsoid(Frame::Factor { basis, axes }) => {
             let size = basis.nrows().max(basis.ncols()) as f64;

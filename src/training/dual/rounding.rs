@@ -21,14 +21,14 @@
 //!   `c_U‖v‖` in norm, `c_U = n^{3/2} ε_mach` (each of the `n` dot products
 //!   of length `n` within `nε_mach‖v‖`); zero for a diagonal covariance.
 //! * **Model-based threats** (`M = U f(Λ) Uᵀ` built from a covariance) move
-//!   with the decomposition: `‖M' − M‖₂ ≤ L_f e_Σ`, where `L_f` is the
-//!   largest divided difference `|f(λ_a) − f(λ_b)|/(λ_a − λ_b)` of the
-//!   weights over the spectrum (first-order Daleckii–Krein bound; the
-//!   largest divided difference of a function on sorted points is attained
-//!   at adjacent points, so `L_f` costs one pass). `L_f = 1` for the
-//!   full-latent generative threat (`M = Σ`), `0` for ℓ2; a rank cut `k`
-//!   gives `λ_k/(λ_k − λ_{k+1})`-sized terms (an eigenspace is only as
-//!   accurate as its eigengap).
+//!   with the decomposition: `‖M'^{1/2} − M^{1/2}‖₂ ≤ L_√f e_Σ`, where
+//!   `L_√f` is the largest divided difference
+//!   `|√f(λ_a) − √f(λ_b)|/(λ_a − λ_b)` over the spectrum (first-order
+//!   Daleckii–Krein bound; the largest divided difference of a function on
+//!   sorted points is attained at adjacent points, so it costs one pass).
+//!   It is `≤ 1/(2√λ_min)` for the full-latent generative threat
+//!   (`M = Σ`), `0` for ℓ2; a rank cut `k` gives `√λ_k/(λ_k − λ_{k+1})`
+//!   (an eigenspace is only as accurate as its eigengap).
 //! * **Factor frames** (`M = AAᵀ`, decomposed by an SVD or a Gram matrix)
 //!   err by `δ_A` in `σ_K(w) = ‖Aᵀw‖`, bounded by the caller.
 //!
@@ -40,7 +40,7 @@
 //! ```text
 //! Δρ = (Δa + Δb + |ρ|Δs) / (s − Δs),
 //! Δs = e_Σ‖w‖²/(2s) + c_U √λ_max ‖w‖,      (√(s² + δ) ≤ s + δ/(2s))
-//! Δb = ε min(√δ_M, δ_M/(2σ)) + …,           δ_M = L_f e_Σ ‖w‖²
+//! Δb = ε L_√f e_Σ ‖w‖ + …
 //! ```
 //!
 //! with `Δa` the rounding of `wᵀμ`. The lower bound of a certificate is
@@ -104,14 +104,17 @@ impl CovarianceError {
     }
 }
 
-/// `L_f`: the largest divided difference of the weights `ω_b` over the
-/// block eigenvalues `λ_b` (descending). Blocks with equal eigenvalues and
-/// equal weights contribute nothing; equal eigenvalues with different
-/// weights make the threat ill-defined to working precision (infinite).
+/// `L_√f`: the largest divided difference of `√ω_b` over the block
+/// eigenvalues `λ_b` (descending), so that `‖M'^{1/2} − M^{1/2}‖ ≤ L_√f e_Σ`
+/// and `|σ_{K'}(w) − σ_K(w)| ≤ L_√f e_Σ ‖w‖` (linear in the error, where a
+/// bound through `‖M' − M‖` would only give its square root). Blocks with
+/// equal eigenvalues and equal weights contribute nothing; equal
+/// eigenvalues with different weights make the threat ill-defined to
+/// working precision (infinite).
 pub(crate) fn weight_sensitivity(values: &DVector<f64>, weights: &DVector<f64>) -> f64 {
     let mut worst: f64 = 0.0;
     for b in 1..values.len() {
-        let jump = (weights[b - 1] - weights[b]).abs();
+        let jump = (weights[b - 1].max(0.0).sqrt() - weights[b].max(0.0).sqrt()).abs();
         if jump == 0.0 {
             continue;
         }
@@ -173,10 +176,12 @@ pub(crate) fn norm_error(cov: &CovarianceError, s: f64, w_norm: f64) -> f64 {
     decomposition + cov.coordinates * cov.lambda_max.sqrt() * w_norm + summation(cov.dim) * s
 }
 
-/// Relative rounding of a sum of `n` non-negative terms, each formed with a
-/// few operations: `(n + 4) ε_mach`.
+/// Relative rounding of a sum of `n` non-negative terms, each a product of
+/// at most two rounded factors, and of its square root: `(n + 3)u`
+/// (`u = ε_mach/2`; Higham, *Accuracy and Stability*, §3.1: `γ_{n+1}` for
+/// the sum, one more `u` for the root, which also halves the sum's error).
 pub(crate) fn summation(n: usize) -> f64 {
-    (n as f64 + 4.0) * EPS
+    (n as f64 + 3.0) * (EPS / 2.0)
 }
 
 #[cfg(test)]
@@ -186,11 +191,12 @@ mod tests {
     #[test]
     fn divided_differences_of_the_weights() {
         let values = DVector::from_vec(vec![4.0, 2.0, 1.0]);
-        // Generative full latent: ω = λ, slope 1.
-        assert_eq!(weight_sensitivity(&values, &values), 1.0);
-        // A rank-1 cut: ω = (4, 0, 0) jumps by 4 over a gap of 2.
+        // Generative full latent: √ω = √λ, steepest between 2 and 1:
+        // (√2 − 1)/1.
+        assert_eq!(weight_sensitivity(&values, &values), 2f64.sqrt() - 1.0);
+        // A rank-1 cut: √ω = (2, 0, 0) jumps by 2 over a gap of 2.
         let cut = DVector::from_vec(vec![4.0, 0.0, 0.0]);
-        assert_eq!(weight_sensitivity(&values, &cut), 2.0);
+        assert_eq!(weight_sensitivity(&values, &cut), 1.0);
         // ℓ2: constant weights.
         assert_eq!(
             weight_sensitivity(&values, &DVector::from_element(3, 1.0)),
