@@ -87,10 +87,11 @@
 //! Cross errors are direct evaluations of the robust error
 //! ([`Gmm::robust_error`]). For ellipsoids the optima are exact to rounding,
 //! so the inequalities of P6 hold to rounding. For the other threats an
-//! optimum's reported robust error `Φ(−distance)` is what its classifier
-//! achieves, an upper bound within `φ(r*)·gap` of the true optimum: a
-//! conflict against such a threat can be negative by at most that much,
-//! and the price of union can be off by the gaps of the three optima.
+//! optimum's reported robust error `E(distance)` is what its classifier
+//! (with its bias) achieves, an upper bound within `|E′(r*)|·gap ≤
+//! gap/√(2π)` of the true optimum: a conflict against such a threat can be
+//! negative by at most that much, and the price of union can be off by the
+//! gaps of the three optima.
 //!
 //! # Example
 //! ```
