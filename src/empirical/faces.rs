@@ -144,7 +144,7 @@ impl<'a> Face<'a> {
                 )
             };
             let curvature = tau * tau * direction.norm_squared();
-            if !(curvature > 0.0) {
+            if curvature.is_nan() || curvature <= 0.0 {
                 break;
             }
             let step = (-tau * e.dot(&direction) / curvature).clamp(0.0, max_step);
