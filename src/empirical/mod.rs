@@ -41,30 +41,52 @@
 //!
 //! The solver is a deterministic full-batch L-BFGS started from the
 //! class-mean difference, with OWL-QN-style handling of the kinks of `σ_K`
-//! (orthants for ℓ∞, the subspace `Aᵀw = 0` for an ellipsoid `K = A·B₂`); the
-//! design is in `docs/design/empirical-training.md`. A run ends in one of:
+//! (orthants for ℓ∞, the subspace `Aᵀw = 0` for an ellipsoid `K = A·B₂`,
+//! ties for ℓ1 threats and unions); the design is in
+//! `docs/design/empirical-training.md`.
 //!
-//! - a classifier whose stationarity measure (the reported
-//!   [`gradient_norm`](TrainingReport::gradient_norm)) is at most
-//!   [`gradient_tolerance`](TrainingOptions::gradient_tolerance):
-//!   the norm of the gradient in `(w, b)` where `L` is differentiable
-//!   ([`Stationarity::Gradient`]), or of the minimal-norm element of `∂L`
-//!   for ℓ∞ and on an ellipsoid's kink ([`Stationarity::MinimalSubgradient`]);
-//! - for ℓ1 threats and unions, a classifier at which no step along the
-//!   quasi-Newton direction or the negative subgradient decreases the loss
-//!   beyond rounding ([`Stationarity::LossStalled`]; no subgradient certifies it);
-//! - [`Error::ZeroOptimum`] when the minimiser is `w = 0` (no linear
-//!   classifier beats the constant prediction);
+//! **Scale.** The data are standardised internally: `x → c·x` with `c` a
+//! power of two near `1/rms(x)` (exact in floating point), `ε → c·ε`,
+//! `λ → c²·λ`, and the minimiser maps back as `w = c·w_c`. Training on
+//! `(s·x, s·ε, s²·λ)` therefore returns `w/s` and the same bias for any
+//! `s > 0` whose standardised problem is representable, and the tolerance
+//! below is relative to the data's scale.
+//!
+//! **Outcomes.** A run ends in exactly one of:
+//!
+//! - *converged* ([`TrainingReport::converged`] `= true`): a stationarity
+//!   certificate holds, an element `e` of the subdifferential in `(w, b)`
+//!   with `‖e‖ ≤` [`gradient_tolerance`](TrainingOptions::gradient_tolerance)
+//!   on the standardised problem — the gradient where `L` is differentiable
+//!   ([`Stationarity::Gradient`]); the minimal-norm element for ℓ∞ and on an
+//!   ellipsoid's kink ([`Stationarity::MinimalSubgradient`]); for ℓ1 threats
+//!   and unions an element with `v` in the η-face `{v ∈ K : vᵀw ≥ σ_K(w) − η}`,
+//!   `η = 10⁻⁹σ_K(w)` (also [`Stationarity::MinimalSubgradient`]). By
+//!   convexity the certificate gives, for every `θ'`,
+//!   `L(θ') ≥ L(θ) − ‖e‖·‖θ' − θ‖ − εs̄η`;
+//! - *stalled* (ℓ1 threats and unions only, [`Stationarity::LossStalled`],
+//!   `converged = false`): no step decreases the loss beyond rounding and no
+//!   certificate was found. [`adversarial_training_with_report`] returns the
+//!   point with that report; [`adversarial_training`] returns
+//!   [`Error::TrainingNoConvergence`];
+//! - [`Error::ZeroOptimum`]: the minimiser is `w = 0`, which holds iff
+//!   `0 ∈ ∂L(0, b₀)`, i.e. `γ_K(x̄₊ − x̄₋) ≤ 2ε` with a fitted bias (`γ_K` the
+//!   gauge of `K`, `‖·‖_p` for the ℓp ball, `b₀ = ln(n₊/n₋)`). It is tested
+//!   before iterating (exactly for ℓp balls, by the sufficient condition
+//!   `minᵢ γ_{Kᵢ}/εᵢ ≤ 2ε` for unions) and reached exactly by the kink
+//!   handling of ℓ∞ and of ellipsoids;
 //! - [`Error::LinearlySeparable`] when `λ = 0` and an iterate separates the
 //!   samples with a positive robust margin (the loss has no minimiser; any
 //!   `λ > 0` restores one);
-//! - [`Error::TrainingNoConvergence`] with the state reached otherwise.
+//! - [`Error::TrainingNoConvergence`] with the state reached: the
+//!   iteration cap, or a stalled line search for the other threats.
 //!
 //! Every accepted step decreases the loss (Armijo condition on the
-//! directional derivative). Accuracy: a stationarity measure `g` bounds the
-//! distance to the minimiser by `g/κ` where `κ` is the loss's strong
-//! convexity modulus (of order `λ` plus the curvature of the logistic loss
-//! on the data); the loss itself is accurate to `O(√n · 2⁻⁵³)` relative.
+//! directional derivative). Accuracy: a residual `r` bounds the distance
+//! of the standardised parameters to the minimiser by `r/κ` (plus
+//! `√(2εs̄η/κ)` on ties), with `κ` the strong convexity modulus (at least
+//! `c²λ`, plus the curvature of the logistic loss on the data); the loss
+//! itself is accurate to `O(√n · 2⁻⁵³)` relative.
 //!
 //! # Example
 //! ```
@@ -80,6 +102,7 @@
 //! # Ok::<(), manifold_robustness::Error>(())
 //! ```
 
+mod faces;
 mod kinks;
 mod monte_carlo;
 mod objective;
@@ -114,10 +137,11 @@ pub struct TrainingOptions {
     /// Ridge penalty `λ ≥ 0` on the weights (not the bias): the loss gains
     /// `(λ/2)‖w‖²`. Default 0 (no regularisation).
     pub l2_penalty: f64,
-    /// Stop when the stationarity measure (the Euclidean norm of the
-    /// gradient in `(w, b)`, or of the minimal-norm subgradient for ℓ∞ and on
-    /// the kink of an ellipsoid; see the module docs) is at most this. It is absolute: the loss is a mean, so
-    /// its gradient has the scale of the features. Default `1e-8`.
+    /// Stop when the stationarity residual (the norm of an element of the
+    /// subdifferential in `(w, b)`; see the module docs) is at most this.
+    /// It is measured on the standardised problem, whose features have unit
+    /// root-mean-square entry, so it does not depend on the data's scale.
+    /// Default `1e-8`.
     pub gradient_tolerance: f64,
     /// Iteration cap; reaching it gives [`Error::TrainingNoConvergence`].
     /// An iteration costs about two passes over the data. Default 10,000:
@@ -144,17 +168,19 @@ impl Default for TrainingOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Stationarity {
-    /// The norm of the gradient (the subgradient with `v*(w)` for
-    /// non-smooth threats) is at most the tolerance.
+    /// The norm of the gradient in `(w, b)` (with the subgradient `v*(w)`
+    /// of `σ_K` at a kink) is at most the tolerance.
     Gradient,
-    /// The norm of the minimal-norm subgradient is at most the tolerance:
-    /// for an ℓ∞ threat, and for an ellipsoidal threat whose result sits on
-    /// its kink subspace `Aᵀw = 0` (so `σ_K(w) = 0`).
+    /// The norm of an element of the subdifferential is at most the
+    /// tolerance: the minimal-norm element for an ℓ∞ threat and on the kink
+    /// subspace `Aᵀw = 0` of an ellipsoid; for ℓ1 threats and unions an
+    /// element of the η-subdifferential with `η = 10⁻⁹ σ_K(w)` (see the
+    /// module docs).
     MinimalSubgradient,
-    /// ℓ1 threat or union: no step along the quasi-Newton direction or the
-    /// negative subgradient decreases the loss beyond rounding. No
-    /// subgradient certifies the point; the reported norm is that of
-    /// `v*(w)`'s subgradient, which need not be small at a kink.
+    /// ℓ1 threat or union: no step decreases the loss beyond rounding, yet
+    /// no subgradient certifies the point. Not converged: the report has
+    /// [`converged`](TrainingReport::converged) `= false`, and
+    /// [`adversarial_training`] returns [`Error::TrainingNoConvergence`].
     LossStalled,
 }
 
@@ -166,14 +192,15 @@ pub struct TrainingReport {
     pub iterations: usize,
     /// The training loss `L(w, b)` at the result.
     pub loss: f64,
-    /// The stationarity measure at the result: the norm of the gradient in
-    /// `(w, b)`, of the minimal-norm subgradient for ℓ∞ and on the kink of
-    /// an ellipsoid, or of the subgradient with `v*(w)` when the run
-    /// stalled.
+    /// The stationarity residual at the result, measured on the
+    /// standardised problem (see [`TrainingOptions::gradient_tolerance`]):
+    /// the norm of the certifying element of the subdifferential, or for a
+    /// stalled run the smallest element found.
     pub gradient_norm: f64,
-    /// True when the stopping criterion [`criterion`](Self::criterion) was
-    /// met; a returned report always has it (otherwise the run is an
-    /// [`Error::TrainingNoConvergence`]).
+    /// True exactly when a stationarity certificate holds:
+    /// [`gradient_norm`](Self::gradient_norm) is at most the tolerance for
+    /// the [`criterion`](Self::criterion). False for a
+    /// [`Stationarity::LossStalled`] run.
     pub converged: bool,
     /// The criterion that stopped the run.
     pub criterion: Stationarity,
@@ -187,8 +214,13 @@ pub struct TrainingReport {
 /// `x` holds one sample per row (`n × d`), `y` their labels. At `ε = 0`
 /// this is plain (ridge) logistic regression.
 ///
+/// The result is certified: a run that stalls without a stationarity
+/// certificate is an error here ([`adversarial_training_with_report`]
+/// returns it with `converged = false`).
+///
 /// # Errors
-/// As [`adversarial_training_with_report`].
+/// As [`adversarial_training_with_report`], and
+/// [`Error::TrainingNoConvergence`] for a stalled run.
 pub fn adversarial_training(
     x: &DMatrix<f64>,
     y: &[Label],
@@ -196,7 +228,18 @@ pub fn adversarial_training(
     eps: f64,
     options: &TrainingOptions,
 ) -> Result<LinearClassifier> {
-    adversarial_training_with_report(x, y, threat, eps, options).map(|(clf, _)| clf)
+    let (clf, report) = adversarial_training_with_report(x, y, threat, eps, options)?;
+    if report.converged {
+        Ok(clf)
+    } else {
+        Err(Error::TrainingNoConvergence {
+            iterations: report.iterations,
+            stationarity: report.gradient_norm,
+            tolerance: options.gradient_tolerance,
+            loss: report.loss,
+            reason: "the loss stalled at a tie of the support function: no step decreases it, yet no subgradient certifies the point",
+        })
+    }
 }
 
 /// [`adversarial_training`] with the convergence diagnostics.
@@ -225,7 +268,8 @@ pub fn adversarial_training(
 /// - [`Error::InvalidBudget`] for a negative or non-finite `ε`;
 ///   [`Error::InvalidParameter`] for a negative or non-finite
 ///   `l2_penalty`, a tolerance that is not finite and positive, or
-///   `max_iterations = 0`;
+///   `max_iterations = 0`, and for an `ε` or `l2_penalty` whose
+///   standardised value `c·ε` or `c²·λ` overflows (`c ≈ 1/rms(x)`);
 /// - [`Error::Empty`] for no samples or no features;
 ///   [`Error::DimensionMismatch`] when `y` has not `n` labels or the threat
 ///   belongs to another dimension; [`Error::NonFinite`] for a non-finite
@@ -235,7 +279,8 @@ pub fn adversarial_training(
 /// - [`Error::ZeroOptimum`] when the minimiser is `w = 0`;
 /// - [`Error::TrainingNoConvergence`] when the iteration cap is reached, or
 ///   the line search stalls for a threat other than ℓ1 or a union, before
-///   the stationarity criterion is met;
+///   the stationarity criterion is met (a stalled ℓ1 or union run is
+///   returned with [`Stationarity::LossStalled`] and `converged = false`);
 /// - [`Error::NoConvergence`] if the secular equation of the minimal-norm
 ///   subgradient on an ellipsoid's kink does not converge (not observed).
 pub fn adversarial_training_with_report(
@@ -272,9 +317,56 @@ pub fn adversarial_training_with_report(
             });
         }
     }
-    let objective = Objective::new(x, y, threat, eps, options);
+    // Standardise: x → c·x with c a power of two near 1/rms(x) (exact in
+    // floating point), ε → c·ε, λ → c²·λ. The minimiser maps back as
+    // w = c·w_c with the same bias and loss.
+    let scale = standard_scale(x);
+    let scaled_eps = eps * scale;
+    if !scaled_eps.is_finite() {
+        return Err(Error::InvalidParameter {
+            name: "eps",
+            value: eps,
+            reason: "the budget times the inverse scale of the data overflows",
+        });
+    }
+    let scaled = TrainingOptions {
+        l2_penalty: options.l2_penalty * scale * scale,
+        ..options.clone()
+    };
+    if !scaled.l2_penalty.is_finite() {
+        return Err(Error::InvalidParameter {
+            name: "l2_penalty",
+            value: options.l2_penalty,
+            reason: "the penalty times the squared inverse scale of the data overflows",
+        });
+    }
+    let standardised = if scale == 1.0 { None } else { Some(x * scale) };
+    let data = standardised.as_ref().unwrap_or(x);
+    let objective = Objective::new(data, y, threat, scaled_eps, &scaled);
     let start = objective.start(positives);
-    Lbfgs::new(&objective, options).run(start)
+    let (theta, report) = Lbfgs::new(&objective, &scaled)
+        .run(start)
+        .map_err(|e| match e {
+            Error::ZeroOptimum { .. } => Error::ZeroOptimum { budget: eps },
+            Error::LinearlySeparable { .. } => Error::LinearlySeparable { budget: eps },
+            other => other,
+        })?;
+    let weights = theta.rows(0, d) * scale;
+    let clf = LinearClassifier::new(weights, theta[d])?;
+    Ok((clf, report))
+}
+
+/// A power of two `c` with `c·rms(x) ∈ [1/√2, √2)`, computed without
+/// overflow; 1 for an all-zero `x`.
+fn standard_scale(x: &DMatrix<f64>) -> f64 {
+    let top = x.amax();
+    if top == 0.0 {
+        return 1.0;
+    }
+    let mean_square = x.iter().map(|v| (v / top) * (v / top)).sum::<f64>() / x.len() as f64;
+    let log2_rms = top.log2() + 0.5 * mean_square.log2();
+    let exponent = (-log2_rms.round()).clamp(-1022.0, 1023.0) as i32;
+    2f64.powi(exponent)
 }
 
 fn check_options(options: &TrainingOptions) -> Result<()> {

@@ -4,10 +4,15 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::TrainingOptions;
+use super::faces::{Face, gauge_bound};
 use super::kinks::{KinkState, KinkSubspace};
 use crate::classifier::Label;
 use crate::error::Result;
 use crate::threat::Threat;
+
+/// Frank–Wolfe iterations for the minimal-norm element of an η-face (plus
+/// `20d`): a few hundred suffice on the faces of the tests.
+const MAX_FACE_ITERATIONS: usize = 1000;
 
 /// `ln(1 + eᵗ)` without overflow or cancellation.
 pub(super) fn softplus(t: f64) -> f64 {
@@ -170,6 +175,61 @@ impl<'a> Objective<'a> {
 
     pub(super) fn weights(&self, theta: &DVector<f64>) -> DVector<f64> {
         theta.rows(0, self.dim()).into_owned()
+    }
+
+    /// The point `(0, b₀)` with the best bias for `w = 0`: `b₀ = ln(n₊/n₋)`
+    /// (the log prior odds) when the bias is fitted, else 0.
+    pub(super) fn zero_point(&self) -> DVector<f64> {
+        let d = self.dim();
+        let mut theta = DVector::zeros(d + 1);
+        if self.fit_bias {
+            let positives = self.signs.iter().filter(|&&s| s > 0.0).count() as f64;
+            theta[d] = (positives / (self.n() - positives)).ln();
+        }
+        theta
+    }
+
+    /// Whether `w = 0` minimises the loss, given the (sub)gradient at
+    /// [`zero_point`](Self::zero_point): iff `0 ∈ ∇_w F + ε s̄ K`, i.e. the
+    /// gauge `γ_K(∇_w F) ≤ ε s̄` (`∂_b L = 0` there by the choice of `b₀`).
+    /// With the bias fitted `∇_w F = −(n₊n₋/n²)(x̄₊ − x̄₋)` and `ε s̄ =
+    /// 2ε n₊n₋/n²`, so the condition reads `γ_K(x̄₊ − x̄₋) ≤ 2ε`. Exact for ℓp
+    /// threats, sufficient for unions (see [`gauge_bound`]); ellipsoids reach
+    /// `w = 0` through their kink handling instead.
+    pub(super) fn zero_is_optimal(&self, gradient: &Gradient) -> bool {
+        let d = self.dim();
+        let g = gradient.smooth.rows(0, d).into_owned();
+        if g.iter().all(|&v| v == 0.0) {
+            return true;
+        }
+        self.eps > 0.0 && gauge_bound(self.threat, &g) <= self.eps * gradient.mean_weight
+    }
+
+    /// For ℓ1 threats and unions: an element `e = (∇_w F + τv, ∂_b L)` of
+    /// the η-subdifferential of the loss with `v` in the η-face of `K` at `w`
+    /// for `η = relative_slack · σ_K(w)` (see [`Face`]), close to its
+    /// minimal-norm element. Returns `e`, `‖e‖` and a lower bound `β > 0` (or
+    /// `≤ 0` if none was found) on `min_{x ∈ set} xᵀe`, so that `−e` descends
+    /// with slope at most `−β` along every element of the set.
+    pub(super) fn tie_element(
+        &self,
+        point: &Point,
+        gradient: &Gradient,
+        relative_slack: f64,
+        target: f64,
+    ) -> (DVector<f64>, f64, f64) {
+        let d = self.dim();
+        let w = self.weights(&point.theta);
+        let face = Face::new(self.threat, &w, relative_slack * point.support);
+        let g = gradient.smooth.rows(0, d).into_owned();
+        let bias = gradient.smooth[d];
+        let tau = self.eps * gradient.mean_weight;
+        let (element, norm, descent) =
+            face.minimal_element(&g, bias, tau, target, MAX_FACE_ITERATIONS + 20 * d);
+        let mut full = DVector::zeros(d + 1);
+        full.rows_mut(0, d).copy_from(&element);
+        full[d] = bias;
+        (full, norm, descent)
     }
 
     /// `θ` with its weights projected onto the kink subspace (ellipsoids only).

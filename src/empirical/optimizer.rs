@@ -9,7 +9,6 @@ use nalgebra::DVector;
 use super::kinks::KinkState;
 use super::objective::{Gradient, Kinks, Objective, Point, sign};
 use super::{LBFGS_MEMORY, Stationarity, TrainingOptions, TrainingReport};
-use crate::classifier::LinearClassifier;
 use crate::error::{Error, Result};
 
 /// Armijo sufficient-decrease constant `c` in `L(θ + t d) ≤ L(θ) + c t ∇Lᵀd`.
@@ -18,6 +17,16 @@ const ARMIJO: f64 = 1e-4;
 /// Backtracking steps before a line search gives up (the step shrinks by at
 /// least 2 each time, so this reaches `2⁻⁶⁰` of the first trial).
 const MAX_BACKTRACKS: usize = 60;
+
+/// Relative slack `η/σ_K(w)` of the η-subdifferential that certifies a
+/// point on a tie: the certificate bounds `L(θ) − min L` by `εs̄η` plus the
+/// residual times the distance to the minimiser.
+const CERTIFICATE_SLACK: f64 = 1e-9;
+
+/// Relative slacks of the η-subdifferentials whose minimal-norm elements
+/// are tried as descent directions at a stalled tie, widest first (a wider
+/// face allows a longer step before another piece becomes active).
+const DESCENT_SLACKS: [f64; 4] = [1e-2, 1e-4, 1e-6, 1e-9];
 
 /// Relative size of a loss change that is rounding noise: the mean of `n`
 /// softplus terms carries a relative error of order `√n · 2⁻⁵³`, below this
@@ -42,6 +51,16 @@ pub(super) struct Lbfgs<'o, 'a> {
 enum Step {
     Accepted(Point, Gradient),
     Failed,
+}
+
+/// Outcome of [`Lbfgs::escape_tie`].
+enum Escape {
+    /// A small element of the η-subdifferential certifies the point.
+    Certified(f64),
+    /// A step along the negative minimal-norm element decreased the loss.
+    Moved(Point, Gradient),
+    /// Neither; the residual reached.
+    Stalled(f64),
 }
 
 /// Outcome of one trial point of a line search.
@@ -72,14 +91,41 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         self.objective.gradient(point)
     }
 
-    pub(super) fn run(mut self, start: DVector<f64>) -> Result<(LinearClassifier, TrainingReport)> {
+    /// Minimises the loss from `start`; returns the parameters `θ = (w, b)`
+    /// and the report (see the module docs for the outcomes).
+    pub(super) fn run(mut self, start: DVector<f64>) -> Result<(DVector<f64>, TrainingReport)> {
         let objective = self.objective;
+        // The zero optimum, certified before any iteration (an iterate can
+        // only approach w = 0 for threats without kink handling there).
+        let zero = self.evaluate(objective.zero_point());
+        let zero_gradient = self.gradient(&zero)?;
+        if objective.zero_is_optimal(&zero_gradient) {
+            return Err(Error::ZeroOptimum {
+                budget: objective.eps,
+            });
+        }
         let mut point = self.evaluate(start);
         let mut gradient = self.gradient(&point)?;
         let mut iterations = 0;
         loop {
             self.check_separable(&point)?;
-            let norm = gradient.stationary.norm();
+            let mut norm = gradient.stationary.norm();
+            if objective.kinks == Kinks::Ties && norm > self.tolerance && iterations % 10 == 0 {
+                // At a tie v*(w) is one subgradient among many: look for a
+                // small element of the certified face.
+                let (_, tie_norm, _) =
+                    objective.tie_element(&point, &gradient, CERTIFICATE_SLACK, self.tolerance);
+                if tie_norm <= self.tolerance {
+                    return self.finish(
+                        point,
+                        tie_norm,
+                        iterations,
+                        Stationarity::MinimalSubgradient,
+                        true,
+                    );
+                }
+                norm = norm.min(tie_norm);
+            }
             if norm <= self.tolerance {
                 let criterion = match (objective.kinks, gradient.kink) {
                     (Kinks::Orthants, _) | (_, KinkState::Stay | KinkState::Leave) => {
@@ -87,7 +133,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     }
                     _ => Stationarity::Gradient,
                 };
-                return self.finish(point, norm, iterations, criterion);
+                return self.finish(point, norm, iterations, criterion, true);
             }
             if iterations == self.max_iterations {
                 return Err(Error::TrainingNoConvergence {
@@ -125,7 +171,32 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                 }
                 Step::Failed => {
                     if objective.kinks == Kinks::Ties {
-                        return self.finish(point, norm, iterations, Stationarity::LossStalled);
+                        match self.escape_tie(&point, &gradient)? {
+                            Escape::Certified(residual) => {
+                                return self.finish(
+                                    point,
+                                    residual,
+                                    iterations,
+                                    Stationarity::MinimalSubgradient,
+                                    true,
+                                );
+                            }
+                            Escape::Moved(next, next_gradient) => {
+                                self.memory.clear();
+                                point = next;
+                                gradient = next_gradient;
+                                continue;
+                            }
+                            Escape::Stalled(residual) => {
+                                return self.finish(
+                                    point,
+                                    residual,
+                                    iterations,
+                                    Stationarity::LossStalled,
+                                    false,
+                                );
+                            }
+                        }
                     }
                     // Scores spread below 1e-6 make a constant predictor on
                     // the logistic scale.
@@ -164,24 +235,62 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         norm: f64,
         iterations: usize,
         criterion: Stationarity,
-    ) -> Result<(LinearClassifier, TrainingReport)> {
+        converged: bool,
+    ) -> Result<(DVector<f64>, TrainingReport)> {
         let d = self.objective.dim();
-        let w = self.objective.weights(&point.theta);
-        if w.iter().all(|&v| v == 0.0) {
+        if point.theta.rows(0, d).iter().all(|&v| v == 0.0) {
             return Err(Error::ZeroOptimum {
                 budget: self.objective.eps,
             });
         }
-        let clf = LinearClassifier::new(w, point.theta[d])?;
         let report = TrainingReport {
             iterations,
             loss: point.loss,
             gradient_norm: norm,
-            converged: true,
+            converged,
             criterion,
             data_passes: self.data_passes,
         };
-        Ok((clf, report))
+        Ok((point.theta, report))
+    }
+
+    /// At a stall on a tie (ℓ1 threats and unions): certifies the point by
+    /// a small element of its η-subdifferential (`η = CERTIFICATE_SLACK ·
+    /// σ_K(w)`), or descends along the negative minimal-norm element of a
+    /// wider η-subdifferential (the ε-steepest descent of bundle methods:
+    /// it descends for every subgradient of the pieces within η, so the
+    /// step moves onto or along the ties), or reports the stall.
+    fn escape_tie(&mut self, point: &Point, gradient: &Gradient) -> Result<Escape> {
+        let objective = self.objective;
+        let (_, residual, _) =
+            objective.tie_element(point, gradient, CERTIFICATE_SLACK, self.tolerance);
+        if residual <= self.tolerance {
+            return Ok(Escape::Certified(residual));
+        }
+        for slack in DESCENT_SLACKS {
+            let (element, norm, descent) =
+                objective.tie_element(point, gradient, slack, self.tolerance);
+            if !(descent > 0.0 && norm > 0.0) {
+                continue;
+            }
+            // Start with a step the size of θ and halve.
+            let mut t = point.theta.norm().max(f64::MIN_POSITIVE) / norm;
+            for _ in 0..MAX_BACKTRACKS {
+                let theta = &point.theta - &element * t;
+                if theta.iter().all(|v| v.is_finite()) {
+                    if (&theta - &point.theta).amax() <= f64::EPSILON * point.theta.amax() {
+                        break;
+                    }
+                    let trial = self.evaluate(theta);
+                    if trial.loss.is_finite() && trial.loss - point.loss <= -ARMIJO * t * descent {
+                        let trial_gradient = self.gradient(&trial)?;
+                        return Ok(Escape::Moved(trial, trial_gradient));
+                    }
+                }
+                t *= 0.5;
+            }
+        }
+        Ok(Escape::Stalled(residual))
     }
 
     /// The quasi-Newton direction `−H g` by the two-loop recursion; with an

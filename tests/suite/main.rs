@@ -20,3 +20,4 @@ mod smoke_common;
 mod tradeoff;
 mod training;
 mod training_dual;
+mod training_samples;
