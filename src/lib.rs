@@ -38,6 +38,7 @@ pub mod covariance;
 pub mod datasets;
 pub mod default_model;
 pub mod disentangle;
+mod display;
 pub mod empirical;
 pub mod error;
 pub mod fit;
