@@ -1,5 +1,5 @@
 //! Minimal adversarial perturbations of a linear classifier and their
-//! energy profiles in the eigenbasis of the data (THEORY §4).
+//! energy profiles in the eigenbasis of the data ([THEORY §4](crate::theory#4-attacks)).
 //!
 //! # The attack
 //!
@@ -51,7 +51,7 @@ use crate::threat::Threat;
 
 /// The outcome of a minimal attack on one labelled point.
 ///
-/// The three cases are exhaustive (THEORY §4): a linear classifier either
+/// The three cases are exhaustive ([THEORY §4](crate::theory#4-attacks)): a linear classifier either
 /// already errs, cannot be moved by the threat, or is flipped by a unique
 /// smallest budget.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +156,7 @@ pub(crate) fn check_threat(clf: &LinearClassifier, threat: &Threat) -> Result<()
     }
 }
 
-/// The minimal perturbation that flips `(x, y)` under `threat` (THEORY §4):
+/// The minimal perturbation that flips `(x, y)` under `threat` ([THEORY §4](crate::theory#4-attacks)):
 /// `δ* = −y t* v*(w)` with `t* = y(wᵀx + b)/σ_K(w)`, landing exactly on the
 /// decision boundary.
 ///
@@ -264,7 +264,7 @@ pub struct BatchAttack {
     dim: usize,
 }
 
-/// Minimal perturbations of every row of `xs` (THEORY §4): one
+/// Minimal perturbations of every row of `xs` ([THEORY §4](crate::theory#4-attacks)): one
 /// matrix–vector product `xs w` for the margins, one steepest direction
 /// `v*(w)`, then `O(n)`.
 ///
@@ -517,7 +517,7 @@ pub struct EnergyProfile {
     dim: usize,
 }
 
-/// The energy profile of a perturbation `δ ≠ 0` under `cov` (THEORY §4):
+/// The energy profile of a perturbation `δ ≠ 0` under `cov` ([THEORY §4](crate::theory#4-attacks)):
 /// `O(d²)` dense, `O(d)` diagonal, `O(dk)` spiked.
 ///
 /// # Example

@@ -1,4 +1,4 @@
-//! Linear classifiers, labels, and the standard error of THEORY §2.
+//! Linear classifiers, labels, and the standard error of [THEORY §2](crate::theory#2-linear-classifiers).
 //!
 //! A classifier is `f(x) = sign(wᵀx + b)` with `w ≠ 0`; the margin of a
 //! labelled point is `m(x, y) = y (wᵀx + b)`, positive when it is

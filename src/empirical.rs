@@ -1,10 +1,10 @@
 //! Finite samples: Monte Carlo robust error and empirical adversarial
-//! training of a linear classifier (THEORY §9, P7).
+//! training of a linear classifier ([THEORY §9](crate::theory#9-finite-samples), [P7](crate::theory#p7-monte-carlo-and-empirical-adversarial-training)).
 //!
 //! # Robust error on samples
 //!
 //! For a linear classifier the minimal budget that flips a point with
-//! margin `m_j = y_j(wᵀx_j + b)` is `t*_j = m_j / σ_K(w)` (THEORY §4), so
+//! margin `m_j = y_j(wᵀx_j + b)` is `t*_j = m_j / σ_K(w)` ([THEORY §4](crate::theory#4-attacks)), so
 //! the exact per-sample attack at budget `ε` succeeds exactly when
 //! `m_j ≤ ε σ_K(w)`:
 //!
@@ -14,7 +14,7 @@
 //!
 //! [`robust_error`] evaluates it with one matrix–vector product and `O(n)`
 //! work. On samples of a Gaussian mixture it estimates the closed form of
-//! THEORY §6 with binomial error (P7a).
+//! [THEORY §6](crate::theory#6-robust-error) with binomial error (P7a).
 //!
 //! # Adversarial training on samples
 //!
@@ -42,7 +42,7 @@
 //! part, because the per-sample terms share the same `σ_K`. At `ε = 0` the
 //! loss is plain (ridge) logistic regression. THEORY P7b: on samples of the
 //! symmetric model the minimiser converges in direction to the population
-//! robust optimum `w*(ε)` of P4.
+//! robust optimum `w*(ε)` of [P4](crate::theory#p4-robust-optimum).
 //!
 //! ## The solver
 //!
@@ -172,7 +172,7 @@ const LOSS_ROUNDING: f64 = 1e-12;
 /// misclassifies, `(1/n) #{ j : y_j(wᵀx_j + b) ≤ ε σ_K(w) }`.
 ///
 /// This is the robust error under the exact minimal per-sample attack of
-/// THEORY §4 (a point with margin `m` is flipped by a budget `m/σ_K(w)`;
+/// [THEORY §4](crate::theory#4-attacks) (a point with margin `m` is flipped by a budget `m/σ_K(w)`;
 /// misclassified points, `m ≤ 0`, count at every budget). When
 /// `σ_K(w) = 0` no perturbation in `K` moves the score, and only the
 /// misclassified points count. Cost: one matrix–vector product and `O(n)`.
@@ -581,7 +581,7 @@ impl<'a> KinkSubspace<'a> {
     /// `ν = 0` (`t_b = 0`, the σ term cancels the whole `range(A)` part) when
     /// `Σ_{m_b>0} ‖P_b g‖²/(τ²m_b) ≤ 1`, otherwise the root of
     /// `Σ_b τ²m_b ‖P_b g‖²/(ν + τ²m_b)² = 1`. With `λ = 1/ν` this is the
-    /// secular equation `g(λ) = 1` of THEORY §7 for the terms
+    /// secular equation `g(λ) = 1` of [THEORY §7](crate::theory#7-adversarial-training) for the terms
     /// `(d_b, c_b) = (τ²m_b, ‖P_b g‖²)`, solved by [`SecularEquation`].
     fn minimal_subgradient(&self, g: &DVector<f64>, tau: f64) -> Result<(DVector<f64>, KinkState)> {
         let energies = self.energies(g);

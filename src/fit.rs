@@ -1,4 +1,4 @@
-//! Fitting a two-class model to labelled data (THEORY §1, "Fitting from data").
+//! Fitting a two-class model to labelled data ([THEORY §1](crate::theory#1-data-model), "Fitting from data").
 //!
 //! From rows `x_j` with labels `y_j` (`n₊` positive, `n₋` negative,
 //! `n = n₊ + n₋`):

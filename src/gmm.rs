@@ -1,4 +1,4 @@
-//! The two-class Gaussian mixture model and its Bayes classifier (THEORY §1–2).
+//! The two-class Gaussian mixture model and its Bayes classifier ([THEORY §1–2](crate::theory#1-data-model)).
 //!
 //! `x | y ~ N(μ_y, Σ)`, `P(y = +1) = π`. With the centre
 //! `c = (μ₊ + μ₋)/2` and half-difference `μ = (μ₊ − μ₋)/2`, the
@@ -135,7 +135,7 @@ impl Gmm {
         (&self.mean_pos + &self.mean_neg) * 0.5
     }
 
-    /// The half-difference `μ = (μ₊ − μ₋)/2` (the `μ` of THEORY §7).
+    /// The half-difference `μ = (μ₊ − μ₋)/2` (the `μ` of [THEORY §7](crate::theory#7-adversarial-training)).
     pub fn half_difference(&self) -> DVector<f64> {
         (&self.mean_pos - &self.mean_neg) * 0.5
     }
@@ -218,7 +218,7 @@ impl Gmm {
     }
 
     /// `π Φ((shift − wᵀμ₊ − b)/s) + (1 − π) Φ((shift + wᵀμ₋ + b)/s)`: the
-    /// error when every margin is reduced by `shift` (THEORY §6 with
+    /// error when every margin is reduced by `shift` ([THEORY §6](crate::theory#6-robust-error) with
     /// `shift = ε σ_K(w)`).
     pub(crate) fn robust_error_at_shift(&self, clf: &LinearClassifier, shift: f64) -> Result<f64> {
         let (a_pos, a_neg, s) = self.margin_distribution(clf)?;

@@ -1,11 +1,11 @@
 //! Trade-offs between threats: cross robust errors, conflicts, the joint
-//! (union) optimum and matched budgets (THEORY §8: P6 and the seed's
+//! (union) optimum and matched budgets ([THEORY §8](crate::theory#8-trade-offs): [P6](crate::theory#p6-conflicts-and-the-union-bounds) and the seed's
 //! claim 3).
 //!
 //! For two threats `A`, `B` with budgets `ε_A`, `ε_B` in the symmetric model
 //! (means `±μ`, prior 1/2), let `w*_T` be the robust-optimal classifier of
 //! threat `T` at its budget and `RE*_T = Φ(−r*_T)` its optimal robust error
-//! (THEORY P4, [`Gmm::robust_optimum`]). Then
+//! ([THEORY P4](crate::theory#p4-robust-optimum), [`Gmm::robust_optimum`]). Then
 //!
 //! ```text
 //! CR(A→B)      = RE_{B,ε_B}(w*_A)                      cross robust error
@@ -20,7 +20,7 @@
 //! and since the robust error of a classifier with `b = 0` increases with the
 //! support, it is the larger of the two robust errors. The lower bound holds
 //! because the union contains each part; the upper bound because `w*_A` and
-//! `w*_B` are candidates for the union. **P6** is these inequalities.
+//! `w*_B` are candidates for the union. **[P6](crate::theory#p6-conflicts-and-the-union-bounds)** is these inequalities.
 //!
 //! # Conventions
 //!
@@ -36,7 +36,7 @@
 //!
 //! # Matched budgets
 //!
-//! `RE*_T(ε) = Φ(−r*_T(ε))` is non-decreasing (THEORY P5 (e)) from the Bayes
+//! `RE*_T(ε) = Φ(−r*_T(ε))` is non-decreasing ([THEORY P5](crate::theory#p5-adversarial-training-extends-the-data-distribution) (e)) from the Bayes
 //! error at `ε = 0` to its supremum `Φ(−r*_T(∞))`, which is 1/2 unless `T`
 //! cannot move the mean along some directions (a rank-deficient ellipsoid:
 //! `r*(∞)² = Σ_{d_j=0} m_j²`). The matched budget `ε_T(τ)` is the smallest
@@ -70,7 +70,7 @@
 //!
 //! Cross errors are direct evaluations of the robust error
 //! ([`Gmm::robust_error`]). For ellipsoids the optima are exact to rounding,
-//! so the inequalities of P6 hold to rounding. For the other threats an
+//! so the inequalities of [P6](crate::theory#p6-conflicts-and-the-union-bounds) hold to rounding. For the other threats an
 //! optimum's reported robust error `Φ(−distance)` is what its classifier
 //! achieves, an upper bound within `φ(r*)·gap` of the true optimum: a
 //! conflict against such a threat can be negative by at most that much,
@@ -118,7 +118,7 @@ pub const MATCH_TOLERANCE: f64 = 1e-10;
 /// these convex curves; the cap only guards against a malformed problem.
 pub const MAX_MATCH_ITERATIONS: usize = 200;
 
-/// Everything THEORY §8 says about one pair of threats at given budgets.
+/// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair of threats at given budgets.
 ///
 /// # Example
 /// ```
@@ -159,9 +159,9 @@ pub struct TradeoffReport {
     pub conflict_ba: f64,
     /// `RE*_{A∪B}`, the optimal robust error against the union.
     pub joint: f64,
-    /// `max(RE*_A, RE*_B)`, the lower bound of P6.
+    /// `max(RE*_A, RE*_B)`, the lower bound of [P6](crate::theory#p6-conflicts-and-the-union-bounds).
     pub lower_bound: f64,
-    /// `min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))`, the upper bound of P6.
+    /// `min(max(RE*_A, CR(A→B)), max(RE*_B, CR(B→A)))`, the upper bound of [P6](crate::theory#p6-conflicts-and-the-union-bounds).
     pub upper_bound: f64,
     /// `RE*_{A∪B} − max(RE*_A, RE*_B)`.
     pub price_of_union: f64,
@@ -365,8 +365,8 @@ pub fn price_of_union(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result
     Ok(joint.robust_error() - optimum_a.robust_error().max(optimum_b.robust_error()))
 }
 
-/// Everything THEORY §8 says about one pair: both optimal robust errors, the
-/// cross errors and conflicts both ways, the joint optimum, its P6 bounds and
+/// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair: both optimal robust errors, the
+/// cross errors and conflicts both ways, the joint optimum, its [P6](crate::theory#p6-conflicts-and-the-union-bounds) bounds and
 /// the price of union ([`TradeoffReport`]).
 ///
 /// # Errors
@@ -755,7 +755,7 @@ fn smallest_reaching_budget(
 }
 
 /// A few lines: the budgets, the optimal and cross robust errors, the
-/// conflicts both ways and the union's optimum between its P6 bounds; the
+/// conflicts both ways and the union's optimum between its [P6](crate::theory#p6-conflicts-and-the-union-bounds) bounds; the
 /// formatter's precision and width apply to each number.
 impl std::fmt::Display for TradeoffReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -1,10 +1,10 @@
 //! Adversarial training in the population: the robust-optimal linear
-//! classifier and its certificate (THEORY §7, P4–P5).
+//! classifier and its certificate ([THEORY §7](crate::theory#7-adversarial-training), [P4–P5](crate::theory#7-adversarial-training)).
 //!
 //! In the symmetric model (means `±μ`, prior 1/2) population adversarial
 //! training with the 0-1 loss minimises
 //! `RE_ε(w, b) = ½Φ((εσ_K(w) − wᵀμ − b)/s) + ½Φ((εσ_K(w) − wᵀμ + b)/s)`,
-//! `s = ‖w‖_Σ`. The bias `b = 0` is optimal, and (P4)
+//! `s = ‖w‖_Σ`. The bias `b = 0` is optimal, and ([P4](crate::theory#p4-robust-optimum))
 //!
 //! ```text
 //! min RE_ε = Φ(−r*),   r*(ε) = min_{z ∈ εK} ‖μ − z‖_{Σ⁻¹},   w* = 2Σ⁻¹(μ − z*).
@@ -19,7 +19,7 @@
 //!   `w*(ε) = (Σ + λM)⁻¹(μ₊ − μ₋)` with `λ` from the secular equation
 //!   `g(λ) = λ‖Aᵀ(Σ + λM)⁻¹μ‖ = ε`, solved to `1e-13` relative accuracy in
 //!   [`secular`]; `λ = ∞` for budgets at or past the limit `ε_max`. The
-//!   classifier is the Bayes classifier of the model `N(±μ, Σ + λM)` (P5):
+//!   classifier is the Bayes classifier of the model `N(±μ, Σ + λM)` ([P5](crate::theory#p5-adversarial-training-extends-the-data-distribution)):
 //!   see [`ExtendedCovariance`]. When `M` shares `Σ`'s eigenvectors a budget
 //!   costs `O(d)` (`O(k)` for a spiked model); a general factor costs one
 //!   generalised eigendecomposition per (model, threat) pair.
@@ -73,7 +73,7 @@ pub use dual::SolverOptions;
 
 use secular::{EllipsoidProblem, WarmStart};
 
-/// The population robust optimum at one budget (THEORY P4), with its
+/// The population robust optimum at one budget ([THEORY P4](crate::theory#p4-robust-optimum)), with its
 /// certificate.
 ///
 /// `r*` is reported as the primal ratio `ρ(w*)` of the returned classifier,
@@ -203,7 +203,7 @@ impl RobustOptimum {
     }
 
     /// The extended covariance `Σ + λM` whose Bayes classifier `w*` is
-    /// (THEORY P5); `None` for non-ellipsoidal threats. `O(d)` to build.
+    /// ([THEORY P5](crate::theory#p5-adversarial-training-extends-the-data-distribution)); `None` for non-ellipsoidal threats. `O(d)` to build.
     pub fn extended_covariance(&self) -> Option<ExtendedCovariance> {
         match &self.solution {
             Solution::Ellipsoid { problem, lambda } => {
@@ -257,7 +257,7 @@ pub enum GrowthBasis {
     Generalized,
 }
 
-/// The extended covariance `Σ + λM` of THEORY P5: adversarial training at
+/// The extended covariance `Σ + λM` of [THEORY P5](crate::theory#p5-adversarial-training-extends-the-data-distribution): adversarial training at
 /// budget `ε` is exactly Bayes-optimal for the model `N(±μ, Σ + λM)`.
 ///
 /// Per direction (see [`GrowthBasis`]) it holds the variance before and
@@ -365,7 +365,7 @@ impl fmt::Debug for ExtendedCovariance {
 }
 
 impl Gmm {
-    /// The population robust optimum at budget `ε` (THEORY P4): the
+    /// The population robust optimum at budget `ε` ([THEORY P4](crate::theory#p4-robust-optimum)): the
     /// adversarially trained linear classifier, `r*`, the robust error
     /// `Φ(−r*)` and the certificate. Ellipsoidal threats are solved in closed
     /// form; other threats by the certified dual solver with default options.
