@@ -1,18 +1,37 @@
 //! The main example: the default model and the seed paper's claims on it.
 //!
-//! Run with `cargo run --release --example disentangle`.
+//! Run with `cargo run --release --example disentangle` (no options;
+//! `-- --help` prints what it does).
 
+use manifold_robustness::rand::SeedableRng;
+use manifold_robustness::rand::rngs::StdRng;
 use manifold_robustness::{
     Gmm, LinearClassifier, Result, Threat, attack_energy_summary, default_model, tradeoff,
 };
-use manifold_robustness::rand::SeedableRng;
-use manifold_robustness::rand::rngs::StdRng;
+
+#[path = "common/cli.rs"]
+mod cli;
 
 /// Points attacked in one batch for the claim-1 table.
 const CLAIM1_POINTS: usize = 10_000;
 
+const USAGE: &str = "usage: disentangle\n  \
+    -h, --help  print this help\n\
+Checks the seed paper's three claims on the crate's default model (d = 64)\n\
+and prints one table per claim. It takes no other arguments.";
+
 fn main() -> Result<()> {
+    let parsed = (|| {
+        let mut args = cli::Args::from_env();
+        match args.flag()? {
+            None => Ok(()),
+            Some(other) => Err(cli::unknown(&other)),
+        }
+    })();
+    cli::settings_or_exit(USAGE, parsed);
     let gmm = default_model();
+    print_legend();
+    println!();
     print_model_summary(&gmm);
     println!();
     print_claim1_table(&gmm)?;
@@ -20,6 +39,44 @@ fn main() -> Result<()> {
     print_claim2_table(&gmm)?;
     print_claim3_table(&gmm)?;
     Ok(())
+}
+
+/// What the seed's claims are and what the symbols of the tables mean.
+fn print_legend() {
+    println!(
+        "The seed paper, \"Disentangling Adversarial Robustness in Directions of the Data Manifold\", makes"
+    );
+    println!(
+        "three claims about a two-class Gaussian model x | y ~ N(μ_y, Σ); this example checks each:"
+    );
+    println!(
+        "  claim 1: regular attacks (changing the input) move a point along the directions where the data vary"
+    );
+    println!(
+        "           least; generative attacks (changing a generator's latent code) along those where they vary most."
+    );
+    println!(
+        "  claim 2: adversarial training against regular attacks stretches the data distribution along its"
+    );
+    println!(
+        "           small-variance directions; against generative attacks, along its large-variance ones."
+    );
+    println!(
+        "  claim 3: the conflict between robustness to regular and to generative attacks is much smaller than"
+    );
+    println!("           between regular attacks of different norms (ℓ2 against ℓ∞).");
+    println!(
+        "Symbols: λ_i is the variance of eigen-direction i of Σ (i = 1 the largest); μ₊, μ₋ the class means."
+    );
+    println!(
+        "A budget ε is measured in its threat's own units: ℓ2 the length ‖δ‖ of the change to the input,"
+    );
+    println!(
+        "ℓ∞ its largest coordinate max_i |δ_i|, generative the length ‖z‖ of the step in the latent code"
+    );
+    println!(
+        "(x = μ_y + U Λ^½ z, so one unit is one standard deviation of the data along the step)."
+    );
 }
 
 /// Claim 1: regular attacks go to small-variance directions, generative
@@ -44,6 +101,13 @@ fn print_claim1_table(gmm: &Gmm) -> Result<()> {
         " R = δᵀΣδ/‖δ‖², the variance of the data along the attack; tr Σ/d = {:.4})",
         gmm.covariance().trace() / gmm.dim() as f64
     );
+    println!(
+        "(flipped = points a minimal attack moves onto the decision boundary, of {CLAIM1_POINTS}; the rest are"
+    );
+    println!(
+        " misclassified already. mean budget = their mean minimal budget, in the threat's units: compare rows"
+    );
+    println!(" of one threat, not across threats.)");
     for (name, clf) in [
         ("Bayes classifier w_B = Σ⁻¹(μ₊ − μ₋)", &bayes),
         ("mean-difference classifier w = μ₊ − μ₋", &mean_difference),
@@ -98,10 +162,15 @@ fn print_model_summary(gmm: &manifold_robustness::Gmm) {
         "Mahalanobis separation Δ = ‖μ₊ − μ₋‖_Σ⁻¹ = {:.6}",
         gmm.separation()
     );
+    // The bias ln(π/(1 − π)) − w_Bᵀc vanishes in a symmetric model.
+    let bias = if clf.bias() == 0.0 {
+        "0 (symmetric model)".to_string()
+    } else {
+        format!("{:.3e}", clf.bias())
+    };
     println!(
-        "Bayes classifier: ‖w_B‖ = {:.6}, b_B = {:.1e}",
-        clf.weights().norm(),
-        clf.bias()
+        "Bayes classifier: ‖w_B‖ = {:.6}, b_B = {bias}",
+        clf.weights().norm()
     );
     println!("Bayes error Φ(−Δ/2) = {:.6}", gmm.bayes_error());
 }
@@ -114,7 +183,19 @@ fn print_model_summary(gmm: &manifold_robustness::Gmm) {
 fn print_claim2_table(gmm: &Gmm) -> Result<()> {
     let regular = Threat::l2();
     let generative = Threat::generative_rank(gmm.covariance(), 16)?;
-    println!("Claim 2: adversarial training extends the data manifold (Σ → Σ + λM)");
+    println!("Claim 2: adversarial training extends the data manifold (Σ → Σ + αM)");
+    println!(
+        "(the robust-optimal classifier at budget ε is the Bayes classifier of a model with covariance Σ + αM:"
+    );
+    println!(
+        " M is the threat's shape, I for ℓ2 and U_16 Λ_16 U_16ᵀ for generative rank 16, and α ≥ 0 the training"
+    );
+    println!(
+        " multiplier (opt.lambda(); λ in the theory's §7). ε_max is the budget past which the optimum stops"
+    );
+    println!(
+        " changing: the adversary can then cancel the class difference along every direction it reaches.)"
+    );
     // Past its budget limit the rank-16 adversary can no longer move the
     // optimum: r*² keeps Σ_{i>16} μ̃_i²/λ_i, so its robust error is capped.
     let ceiling = gmm.robust_optimum(&generative, f64::MAX)?.robust_error();
@@ -136,7 +217,7 @@ fn print_claim2_table(gmm: &Gmm) -> Result<()> {
         let opt = gmm.robust_optimum(threat, eps)?;
         let clean = gmm.error(&opt.classifier().expect("r* > 0 below the target"))?;
         println!(
-            "  {:<20} ε = {:.5} (ε_max = {:.5}), λ = {:.4e}, robust error {:.4}, clean error {:.4}",
+            "  {:<20} ε = {:.5} (ε_max = {:.5}), α = {:.4e}, robust error {:.4}, clean error {:.4}",
             threat.to_string(),
             eps,
             opt.budget_limit().unwrap_or(f64::NAN),
@@ -149,7 +230,10 @@ fn print_claim2_table(gmm: &Gmm) -> Result<()> {
             .expect("ellipsoids report their extension");
         growths.push(ext.relative_growth().clone());
     }
-    println!("Relative growth of each eigen-direction's variance, (λ_i + λ m_i)/λ_i:");
+    println!(
+        "Relative growth of each eigen-direction's variance, (λ_i + α m_i)/λ_i, where m_i = u_iᵀ M u_i is the"
+    );
+    println!("threat's weight on direction i (ℓ2: 1; generative rank 16: λ_i for i ≤ 16, else 0):");
     println!(
         "  {:>4} {:>10} {:>14} {:>20}",
         "i", "λ_i", "ℓ2 training", "generative rank 16"
@@ -216,6 +300,15 @@ fn print_claim3_table(gmm: &Gmm) -> Result<()> {
     println!();
     println!(
         "Claim 3: conflicts between threats at matched budgets (each threat alone has optimal robust error τ)"
+    );
+    println!(
+        "(ε_A, ε_B = the matched budgets, each in its threat's units; C(A→B) = RE_B(w*_A) − RE*_B, how much the"
+    );
+    println!(
+        " classifier trained against A loses against B over the best one for B, as a probability; price ∪ ="
+    );
+    println!(
+        " RE*_(A∪B) − max(RE*_A, RE*_B), what defending against both at once costs over the harder alone.)"
     );
     println!(
         "  {:<5} {:<26} {:>9} {:>9} {:>11} {:>11} {:>11}",

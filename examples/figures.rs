@@ -17,12 +17,15 @@
 
 use std::path::{Path, PathBuf};
 
+use manifold_robustness::rand::SeedableRng;
+use manifold_robustness::rand::rngs::StdRng;
 use manifold_robustness::{Gmm, LinearClassifier, Threat, default_model, tradeoff};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use manifold_robustness::rand::SeedableRng;
-use manifold_robustness::rand::rngs::StdRng;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{ArgError, Args};
 #[path = "common/plot.rs"]
 mod plot;
 use plot::{
@@ -30,7 +33,26 @@ use plot::{
     running_sums,
 };
 
+const USAGE: &str = "usage: figures [--docs]\n  \
+    --docs      also copy the figures to docs/figures/ (the README's copies)\n  \
+    -h, --help  print this help\n\
+The figures are written to target/figures/.";
+
+/// Whether `--docs` was given.
+fn parse_args() -> Result<bool, ArgError> {
+    let mut docs = false;
+    let mut args = Args::from_env();
+    while let Some(flag) = args.flag()? {
+        match flag.as_str() {
+            "--docs" => docs = true,
+            other => return Err(cli::unknown(other)),
+        }
+    }
+    Ok(docs)
+}
+
 fn main() -> Outcome<()> {
+    let docs = cli::settings_or_exit(USAGE, parse_args());
     let gmm = default_model();
     let dir = PathBuf::from(FIGURE_DIR);
     std::fs::create_dir_all(&dir)?;
@@ -38,7 +60,6 @@ fn main() -> Outcome<()> {
     variance_growth(&gmm, &dir.join("variance_growth.svg"))?;
     robust_error_curves(&gmm, &dir.join("robust_error_curves.svg"))?;
     conflict_matrix(&gmm, &dir.join("conflict_matrix.svg"))?;
-    let docs = std::env::args().skip(1).any(|a| a == "--docs");
     for name in [
         "energy_profiles.svg",
         "variance_growth.svg",

@@ -28,6 +28,9 @@ use manifold_robustness::{
 };
 use plotters::prelude::*;
 
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{ArgError, Args};
 #[path = "common/plot.rs"]
 mod plot;
 use plot::{
@@ -70,59 +73,55 @@ struct Settings {
 }
 
 const USAGE: &str = "usage: real_digits [--pair A B] [--seed S] [--rank K]\n  \
-    --pair A B  the two digits 0..=9 (default 3 8)\n  \
-    --seed S    seed of the 70/30 train/test split (default 2021)\n  \
-    --rank K    PPCA rank and generative rank (default 10)";
+    --pair A B  the two digits, 0..=9 and different (default 3 8; A is class +1)\n  \
+    --seed S    seed of the stratified 70/30 train/test split (default 2021)\n  \
+    --rank K    PPCA rank and generative rank, 1..=63 (default 10)\n  \
+    -h, --help  print this help";
 
-fn parse_args() -> std::result::Result<Settings, String> {
+fn parse_args() -> std::result::Result<Settings, ArgError> {
     let mut settings = Settings {
         pos: 3,
         neg: 8,
         seed: 2021,
         rank: 10,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    let value = |i: usize, what: &str| -> std::result::Result<&String, String> {
-        args.get(i).ok_or(format!("{what} needs a value"))
+    let digit = |a: &u8| {
+        if *a <= 9 {
+            Ok(())
+        } else {
+            Err("a digit is 0..=9".to_string())
+        }
     };
-    while i < args.len() {
-        match args[i].as_str() {
+    let mut args = Args::from_env();
+    while let Some(flag) = args.flag()? {
+        match flag.as_str() {
             "--pair" => {
-                let a = value(i + 1, "--pair")?;
-                let b = value(i + 2, "--pair")?;
-                settings.pos = a.parse().map_err(|_| format!("bad digit {a:?}"))?;
-                settings.neg = b.parse().map_err(|_| format!("bad digit {b:?}"))?;
-                i += 3;
+                settings.pos = args.value("--pair", digit)?;
+                settings.neg = args.value("--pair", digit)?;
+                if settings.pos == settings.neg {
+                    return Err(ArgError::Invalid(
+                        "--pair needs two different digits".into(),
+                    ));
+                }
             }
-            "--seed" => {
-                let s = value(i + 1, "--seed")?;
-                settings.seed = s.parse().map_err(|_| format!("bad seed {s:?}"))?;
-                i += 2;
-            }
+            "--seed" => settings.seed = args.value("--seed", |_: &u64| Ok(()))?,
             "--rank" => {
-                let k = value(i + 1, "--rank")?;
-                settings.rank = k.parse().map_err(|_| format!("bad rank {k:?}"))?;
-                i += 2;
+                settings.rank = args.value("--rank", |k: &usize| {
+                    if (1..64).contains(k) {
+                        Ok(())
+                    } else {
+                        Err("the rank is 1..=63 (an image has 64 pixels)".to_string())
+                    }
+                })?
             }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            other => return Err(cli::unknown(other)),
         }
     }
     Ok(settings)
 }
 
 fn main() -> ExitCode {
-    let settings = match parse_args() {
-        Ok(s) => s,
-        Err(message) => {
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let settings = cli::settings_or_exit(USAGE, parse_args());
     match run(&settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

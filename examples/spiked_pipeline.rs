@@ -8,19 +8,54 @@
 #[path = "../benches/support/pipelines.rs"]
 mod pipelines;
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::time::Instant;
 
+use cli::{ArgError, Args};
+
+const USAGE: &str = "usage: spiked_pipeline [--dim D] [--rank K]\n  \
+    --dim D     dimension, at least 2 (default 1000000)\n  \
+    --rank K    number of leading directions, 1 ≤ K < D (default 32)\n  \
+    -h, --help  print this help";
+
+fn parse_args() -> Result<(usize, usize), ArgError> {
+    let (mut d, mut k) = (1_000_000usize, 32usize);
+    let mut args = Args::from_env();
+    while let Some(flag) = args.flag()? {
+        match flag.as_str() {
+            "--dim" => {
+                d = args.value("--dim", |d: &usize| {
+                    if *d >= 2 {
+                        Ok(())
+                    } else {
+                        Err("the dimension is at least 2".into())
+                    }
+                })?
+            }
+            "--rank" => {
+                k = args.value("--rank", |k: &usize| {
+                    if *k >= 1 {
+                        Ok(())
+                    } else {
+                        Err("the rank is at least 1".into())
+                    }
+                })?
+            }
+            other => return Err(cli::unknown(other)),
+        }
+    }
+    if k >= d {
+        return Err(ArgError::Invalid(format!(
+            "--rank {k} must be below --dim {d}"
+        )));
+    }
+    Ok((d, k))
+}
+
 fn main() -> manifold_robustness::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value_of = |flag: &str, default: usize| -> usize {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let d = value_of("--dim", 1_000_000);
-    let k = value_of("--rank", 32);
+    let (d, k) = cli::settings_or_exit(USAGE, parse_args());
     let start = Instant::now();
     let inputs = pipelines::spiked_inputs(d, k, 32);
     println!(

@@ -1,5 +1,5 @@
 //! Minimal adversarial perturbations of a linear classifier and their
-//! energy profiles in the eigenbasis of the data (THEORY §4).
+//! energy profiles in the eigenbasis of the data ([THEORY §4](crate::theory#4-attacks)).
 //!
 //! # The attack
 //!
@@ -51,7 +51,7 @@ use crate::threat::Threat;
 
 /// The outcome of a minimal attack on one labelled point.
 ///
-/// The three cases are exhaustive (THEORY §4): a linear classifier either
+/// The three cases are exhaustive ([THEORY §4](crate::theory#4-attacks)): a linear classifier either
 /// already errs, cannot be moved by the threat, or is flipped by a unique
 /// smallest budget.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +156,7 @@ pub(crate) fn check_threat(clf: &LinearClassifier, threat: &Threat) -> Result<()
     }
 }
 
-/// The minimal perturbation that flips `(x, y)` under `threat` (THEORY §4):
+/// The minimal perturbation that flips `(x, y)` under `threat` ([THEORY §4](crate::theory#4-attacks)):
 /// `δ* = −y t* v*(w)` with `t* = y(wᵀx + b)/σ_K(w)`, landing exactly on the
 /// decision boundary.
 ///
@@ -298,7 +298,7 @@ pub struct BatchAttack {
     dim: usize,
 }
 
-/// Minimal perturbations of every row of `xs` (THEORY §4): one
+/// Minimal perturbations of every row of `xs` ([THEORY §4](crate::theory#4-attacks)): one
 /// matrix–vector product `xs w` for the margins, one steepest direction
 /// `v*(w)`, then `O(n)`.
 ///
@@ -579,7 +579,7 @@ pub struct EnergyProfile {
     dim: usize,
 }
 
-/// The energy profile of a perturbation `δ ≠ 0` under `cov` (THEORY §4):
+/// The energy profile of a perturbation `δ ≠ 0` under `cov` ([THEORY §4](crate::theory#4-attacks)):
 /// `O(d²)` dense, `O(d)` diagonal, `O(dk)` spiked.
 ///
 /// # Example
@@ -666,5 +666,93 @@ impl EnergyProfile {
     /// `R(δ) = δᵀΣδ/‖δ‖² = Σ_i λ_i e_i`.
     pub fn variance(&self) -> f64 {
         self.shares.dot(&self.eigenvalues)
+    }
+}
+
+/// One line: the outcome, the budget and the perturbation's length; the
+/// formatter's precision and width apply to each number
+/// (`format!("{p:.3}")`).
+impl std::fmt::Display for Perturbation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::display::number;
+        match self {
+            Perturbation::Misclassified => write!(f, "misclassified already (budget 0)"),
+            Perturbation::Unreachable => {
+                write!(f, "unreachable: no budget of this threat flips the point")
+            }
+            Perturbation::Flip {
+                delta,
+                budget,
+                latent,
+            } => {
+                write!(
+                    f,
+                    "flip at budget {}, ‖δ‖ = {}",
+                    number(f, *budget),
+                    number(f, delta.norm())
+                )?;
+                match latent {
+                    Some(u) => write!(f, ", latent step ‖u‖ = {}", number(f, u.norm())),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// A summary: how many points were flipped, misclassified or out of reach,
+/// and the median and mean flipping budget; the formatter's precision and
+/// width apply to each number.
+impl std::fmt::Display for BatchAttack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::display::number;
+        let mut budgets: Vec<f64> = self
+            .budgets()
+            .iter()
+            .copied()
+            .filter(|b| *b > 0.0 && b.is_finite())
+            .collect();
+        write!(
+            f,
+            "{} points: {} flipped, {} misclassified, {} unreachable",
+            self.len(),
+            self.flipped(),
+            self.misclassified(),
+            self.unreachable()
+        )?;
+        if budgets.is_empty() {
+            return Ok(());
+        }
+        budgets.sort_by(f64::total_cmp);
+        let mean = budgets.iter().sum::<f64>() / budgets.len() as f64;
+        write!(
+            f,
+            "; flipping budget median {}, mean {}",
+            number(f, budgets[budgets.len() / 2]),
+            number(f, mean)
+        )
+    }
+}
+
+/// The variance `R` along the perturbation and its top-`k` shares for
+/// `k = 1, 2, 4, …` (the resolved ones); the formatter's precision and
+/// width apply to each number.
+impl std::fmt::Display for EnergyProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::display::number;
+        write!(
+            f,
+            "energy over {} directions: variance R = {}, top shares",
+            self.dim(),
+            number(f, self.variance())
+        )?;
+        let mut k = 1;
+        while k < self.dim() {
+            if let Ok(share) = self.top_share(k) {
+                write!(f, " S_{k} = {}", number(f, share))?;
+            }
+            k *= 2;
+        }
+        Ok(())
     }
 }

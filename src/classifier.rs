@@ -1,10 +1,10 @@
-//! Linear classifiers, labels, and the standard error of THEORY §2.
+//! Linear classifiers, labels, and the standard error of [THEORY §2](crate::theory#2-linear-classifiers).
 //!
 //! A classifier is `f(x) = sign(wᵀx + b)` with `w ≠ 0`; the margin of a
 //! labelled point is `m(x, y) = y (wᵀx + b)`, positive when it is
 //! classified correctly.
 
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
@@ -188,6 +188,122 @@ impl LinearClassifier {
     }
 }
 
+/// `true` is [`Label::Pos`], `false` is [`Label::Neg`].
+impl From<bool> for Label {
+    fn from(positive: bool) -> Label {
+        if positive { Label::Pos } else { Label::Neg }
+    }
+}
+
+/// The label of a sign given as a number: `+1` is [`Label::Pos`], `−1` is
+/// [`Label::Neg`]; anything else is [`Error::InvalidParameter`] naming
+/// `label` (a 0/1 coding is not guessed: say `Label::from(v == 1)`).
+fn label_of_sign(value: f64) -> Result<Label> {
+    if value == 1.0 {
+        Ok(Label::Pos)
+    } else if value == -1.0 {
+        Ok(Label::Neg)
+    } else {
+        Err(Error::InvalidParameter {
+            name: "label",
+            value,
+            reason: "a label is +1 or −1",
+        })
+    }
+}
+
+/// `+1` is [`Label::Pos`], `−1` is [`Label::Neg`]; anything else is
+/// [`Error::InvalidParameter`].
+///
+/// ```
+/// use manifold_robustness::Label;
+///
+/// let labels: Vec<Label> = [1i8, -1, 1].into_iter().map(Label::try_from).collect::<Result<_, _>>()?;
+/// assert_eq!(labels, [Label::Pos, Label::Neg, Label::Pos]);
+/// assert!(Label::try_from(0i8).is_err());
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+impl TryFrom<i8> for Label {
+    type Error = Error;
+    fn try_from(value: i8) -> Result<Label> {
+        label_of_sign(f64::from(value))
+    }
+}
+
+/// `+1` is [`Label::Pos`], `−1` is [`Label::Neg`]; anything else is
+/// [`Error::InvalidParameter`].
+impl TryFrom<i32> for Label {
+    type Error = Error;
+    fn try_from(value: i32) -> Result<Label> {
+        label_of_sign(f64::from(value))
+    }
+}
+
+/// `+1.0` is [`Label::Pos`], `−1.0` is [`Label::Neg`]; anything else
+/// (including NaN) is [`Error::InvalidParameter`].
+impl TryFrom<f64> for Label {
+    type Error = Error;
+    fn try_from(value: f64) -> Result<Label> {
+        label_of_sign(value)
+    }
+}
+
+/// Batch evaluation on the rows of a sample matrix.
+impl LinearClassifier {
+    /// The scores `wᵀx_j + b` of the rows `x_j` of `x` (`n × d`): one
+    /// matrix–vector pass.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `x` does not have `d` columns,
+    /// [`Error::NonFinite`] when a score is not finite (a non-finite entry
+    /// of `x`).
+    pub fn scores(&self, x: &DMatrix<f64>) -> Result<DVector<f64>> {
+        ensure_dim("samples (columns of x)", self.dim(), x.ncols())?;
+        let mut scores = crate::linalg::mat_vec(x, &self.weights);
+        scores.add_scalar_mut(self.bias);
+        ensure_finite("x", scores.as_slice())?;
+        Ok(scores)
+    }
+
+    /// The predicted label of every row of `x` (`n × d`); a score of
+    /// exactly 0 gives `Neg`, as in [`predict`](Self::predict).
+    ///
+    /// ```
+    /// use manifold_robustness::{Label, LinearClassifier};
+    /// use manifold_robustness::nalgebra::{DMatrix, DVector};
+    ///
+    /// let clf = LinearClassifier::new(DVector::from_vec(vec![1.0, -1.0]), 0.0)?;
+    /// let x = DMatrix::from_row_slice(3, 2, &[2.0, 1.0, 0.0, 3.0, 1.0, 2.0]);
+    /// assert_eq!(clf.predict_batch(&x)?, [Label::Pos, Label::Neg, Label::Neg]);
+    /// let y = [Label::Pos, Label::Pos, Label::Neg];
+    /// assert_eq!(clf.sample_error(&x, &y)?, 1.0 / 3.0);
+    /// # Ok::<(), manifold_robustness::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`scores`](Self::scores).
+    pub fn predict_batch(&self, x: &DMatrix<f64>) -> Result<Vec<Label>> {
+        Ok(self
+            .scores(x)?
+            .iter()
+            .map(|&s| Label::from_score(s))
+            .collect())
+    }
+
+    /// The sample error: the fraction of rows of `x` whose margin
+    /// `y_j(wᵀx_j + b)` is `≤ 0` (the empirical robust error at budget 0,
+    /// [`empirical::robust_error`](crate::empirical::robust_error)). A row
+    /// exactly on the boundary counts as an error for either label.
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for no rows, [`Error::DimensionMismatch`] when `x`
+    /// does not have `d` columns or `y` not `n` labels, [`Error::NonFinite`].
+    pub fn sample_error(&self, x: &DMatrix<f64>, y: &[Label]) -> Result<f64> {
+        // Any threat: at budget 0 its reach is 0.
+        crate::empirical::robust_error(self, &crate::Threat::l2(), 0.0, x, y)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +329,54 @@ mod tests {
             LinearClassifier::new(DVector::zeros(0), 0.0),
             Err(Error::Empty { .. })
         ));
+    }
+
+    #[test]
+    fn labels_from_signs_and_bools() {
+        assert_eq!(Label::from(true), Label::Pos);
+        assert_eq!(Label::from(false), Label::Neg);
+        assert_eq!(Label::try_from(1i8), Ok(Label::Pos));
+        assert_eq!(Label::try_from(-1i32), Ok(Label::Neg));
+        assert_eq!(Label::try_from(-1.0f64), Ok(Label::Neg));
+        for bad in [0.0, 2.0, 0.5, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                Label::try_from(bad),
+                Err(Error::InvalidParameter { name: "label", .. })
+            ));
+        }
+        assert!(Label::try_from(0i32).is_err());
+        assert!(Label::try_from(i8::MIN).is_err());
+    }
+
+    #[test]
+    fn batch_predictions_match_one_at_a_time() {
+        let clf = LinearClassifier::new(DVector::from_vec(vec![1.0, -2.0]), 0.5).unwrap();
+        let x = DMatrix::from_row_slice(4, 2, &[1.0, 1.0, 3.0, 1.0, 0.0, 0.25, -1.0, 0.0]);
+        let labels = clf.predict_batch(&x).unwrap();
+        let scores = clf.scores(&x).unwrap();
+        for j in 0..4 {
+            let row = x.row(j).transpose();
+            assert_eq!(scores[j], clf.score(&row));
+            assert_eq!(labels[j], clf.predict(&row));
+        }
+        // Scores −0.5, 1.5, 0 (on the boundary: an error for either label), −0.5.
+        let y = [Label::Neg, Label::Pos, Label::Pos, Label::Pos];
+        assert_eq!(clf.sample_error(&x, &y).unwrap(), 0.5);
+        assert!(matches!(
+            clf.predict_batch(&DMatrix::zeros(2, 3)),
+            Err(Error::DimensionMismatch {
+                expected: 2,
+                found: 3,
+                ..
+            })
+        ));
+        assert!(matches!(
+            clf.sample_error(&x, &y[..3]),
+            Err(Error::DimensionMismatch { .. })
+        ));
+        let mut bad = x.clone();
+        bad[(1, 1)] = f64::NAN;
+        assert!(matches!(clf.scores(&bad), Err(Error::NonFinite { .. })));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Covariance matrices in three representations, always with their spectrum.
 //!
-//! THEORY §0–1. A covariance `Σ = U Λ Uᵀ` is stored together with its
+//! [THEORY §0–1](crate::theory#0-notation). A covariance `Σ = U Λ Uᵀ` is stored together with its
 //! eigen-decomposition, eigenvalues sorted by **descending** variance
 //! `λ₁ ≥ … ≥ λ_d > 0`. Every operation the crate needs is a spectral
 //! function applied to a vector,

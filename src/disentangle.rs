@@ -1,12 +1,12 @@
 //! Where attacks go in the data's eigenbasis: the numbers behind claim 1
-//! of the seed (THEORY §5, P1–P2).
+//! of the seed ([THEORY §5](crate::theory#5-disentangling), [P1–P2](crate::theory#5-disentangling)).
 //!
 //! [`attack_energy_summary`] attacks a batch with one threat and reports,
 //! over the flipped points, the mean top-`k` shares `S_k(δ)` and the mean
 //! variance `R(δ) = δᵀΣδ/‖δ‖²` of the perturbations. Regular attacks
 //! score low on both (they are pulled toward small-variance directions,
 //! weight `w̃_i²`), generative ones high (weight `λ_i² w̃_i²`), for every
-//! linear classifier (P2).
+//! linear classifier ([P2](crate::theory#p2-dominance-for-any-linear-classifier)).
 //!
 //! For a linear classifier every flip is a multiple of the shared direction
 //! `v*(w)`, so these means equal the profile of `v*` exactly; the batch

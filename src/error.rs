@@ -1,4 +1,4 @@
-//! The crate's error type: one variant per class of bad input (THEORY §11).
+//! The crate's error type: one variant per class of bad input ([THEORY §11](crate::theory#11-numerical-contract)).
 
 /// Everything that can go wrong in this crate.
 ///

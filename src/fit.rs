@@ -1,4 +1,4 @@
-//! Fitting a two-class model to labelled data (THEORY §1, "Fitting from data").
+//! Fitting a two-class model to labelled data ([THEORY §1](crate::theory#1-data-model), "Fitting from data").
 //!
 //! From rows `x_j` with labels `y_j` (`n₊` positive, `n₋` negative,
 //! `n = n₊ + n₋`):
@@ -601,6 +601,46 @@ fn pooled_scatter(
         }
     }
     (scatter, fourth_moment)
+}
+
+/// One line: the fit, the class counts, the pooled covariance's smallest
+/// eigenvalue and zero directions, and what the regularisation did; the
+/// formatter's precision and width apply to each number.
+impl std::fmt::Display for FitReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::display::number;
+        write!(
+            f,
+            "{}: {} positive and {} negative samples; pooled covariance smallest eigenvalue {}, {} directions without variance",
+            self.fit.name(),
+            self.positives,
+            self.negatives,
+            number(f, self.pooled_min_eigenvalue()),
+            self.zero_directions
+        )?;
+        match self.regularisation {
+            Regularisation::None => write!(f, "; no regularisation"),
+            Regularisation::Shrinkage {
+                intensity,
+                target_variance,
+            } => write!(
+                f,
+                "; shrinkage intensity {} toward variance {}",
+                number(f, intensity),
+                number(f, target_variance)
+            ),
+            Regularisation::Ppca {
+                rank,
+                noise,
+                explained_variance_ratio,
+            } => write!(
+                f,
+                "; PPCA rank {rank}, noise σ² = {}, explained variance {}",
+                number(f, noise),
+                number(f, explained_variance_ratio)
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@
 //! sum over the eigen-directions of `Σ`:
 //!
 //! - regular attacks move along **small**-variance directions, generative
-//!   attacks along **large**-variance ones (THEORY P1–P2, [`energy_profile`]);
+//!   attacks along **large**-variance ones ([THEORY P1–P2](crate::theory#5-disentangling), [`energy_profile`]);
 //! - the robust error is a closed form and is the CDF of the adversarial
-//!   distance (P3, [`Gmm::robust_error`]);
+//!   distance ([P3](crate::theory#p3-the-distance-law), [`Gmm::robust_error`]);
 //! - adversarial training is exactly the Bayes classifier of a model whose
-//!   covariance is extended along the attack's directions (P4–P5).
+//!   covariance is extended along the attack's directions ([P4–P5](crate::theory#7-adversarial-training)).
 //!
 //! # Example
 //! ```
@@ -46,6 +46,7 @@ pub mod covariance;
 pub mod datasets;
 pub mod default_model;
 pub mod disentangle;
+mod display;
 pub mod empirical;
 pub mod error;
 pub mod fit;

@@ -1,4 +1,4 @@
-//! Robust error and the law of the adversarial distance (THEORY §6, P3).
+//! Robust error and the law of the adversarial distance ([THEORY §6](crate::theory#6-robust-error), [P3](crate::theory#p3-the-distance-law)).
 //!
 //! With `s = ‖w‖_Σ` the margin of a class-`y` point is normal,
 //! `N(a_y, s²)`, where `a₊ = wᵀμ₊ + b` and `a₋ = −(wᵀμ₋ + b)`
@@ -9,7 +9,7 @@
 //! RE_ε(w, b) = π Φ((εσ_K(w) − a₊)/s) + (1 − π) Φ((εσ_K(w) − a₋)/s).
 //! ```
 //!
-//! **P3.** The minimal flipping budget `T` of a random labelled point
+//! **[P3](crate::theory#p3-the-distance-law).** The minimal flipping budget `T` of a random labelled point
 //! (`0` if misclassified, `+∞` if unreachable, see [`crate::attack`]) has
 //! `P(T ≤ t) = RE_t`: the robust-error curve is the CDF of the adversarial
 //! distance ([`Gmm::distance_cdf`]). Its mean is closed-form,
@@ -64,7 +64,7 @@ const QUANTILE_MAX_ITERATIONS: usize = 2200;
 
 impl Gmm {
     /// The robust error `RE_ε(w, b)` of a linear classifier against
-    /// `threat` at budget `eps` (THEORY §6).
+    /// `threat` at budget `eps` ([THEORY §6](crate::theory#6-robust-error)).
     ///
     /// # Example
     /// ```
@@ -147,7 +147,7 @@ impl Gmm {
         Ok(hi + (lo - hi).exp().ln_1p())
     }
 
-    /// The CDF of the adversarial distance, `P(T ≤ t)` (P3): the robust
+    /// The CDF of the adversarial distance, `P(T ≤ t)` ([P3](crate::theory#p3-the-distance-law)): the robust
     /// error `RE_t` for `t ≥ 0`, `0` for `t < 0`, and `1` at `t = +∞`.
     ///
     /// # Example
@@ -180,7 +180,7 @@ impl Gmm {
         }
     }
 
-    /// The mean adversarial distance `E[T]` in closed form (P3); `0` counts
+    /// The mean adversarial distance `E[T]` in closed form ([P3](crate::theory#p3-the-distance-law)); `0` counts
     /// for misclassified points. `f64::INFINITY` when `σ_K(w) = 0` (then
     /// every correctly classified point, probability `1 − E > 0`, is
     /// unreachable).

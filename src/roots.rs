@@ -1,6 +1,6 @@
 //! A bracketed, safeguarded scalar root finder (Brent's method), used where
 //! a monotone equation has no closed-form inverse (matched budgets,
-//! THEORY §8).
+//! [THEORY §8](crate::theory#8-trade-offs)).
 
 use crate::error::{Error, Result};
 

@@ -1,4 +1,4 @@
-//! Threat models: a budget `ε` times a convex, symmetric body `K` (THEORY §3).
+//! Threat models: a budget `ε` times a convex, symmetric body `K` ([THEORY §3](crate::theory#3-threat-models)).
 //!
 //! Everything the theory needs from `K` is its support function
 //! `σ_K(w) = max_{v∈K} wᵀv` and a steepest direction

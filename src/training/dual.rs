@@ -1,4 +1,4 @@
-//! Certified solvers for the dual problem of P4 (THEORY §7) for threats
+//! Certified solvers for the dual problem of [P4](crate::theory#p4-robust-optimum) ([THEORY §7](crate::theory#7-adversarial-training)) for threats
 //! without a closed form: ℓ∞, ℓ1, general ℓp and unions of any threats.
 //!
 //! # The problem and its certificate
@@ -10,7 +10,7 @@
 //! r* = min_{z ∈ εK} ‖μ − z‖_{Σ⁻¹},     w* = 2 Σ⁻¹ (μ − z*).
 //! ```
 //!
-//! Every result is certified by weak duality (P4): any `w` gives the lower
+//! Every result is certified by weak duality ([P4](crate::theory#p4-robust-optimum)): any `w` gives the lower
 //! bound `ρ(w) = (wᵀμ − ε σ_K(w)) / ‖w‖_Σ ≤ r*` (with the threat's own
 //! support function `σ_K`), and any feasible `z ∈ εK` the upper bound
 //! `‖μ − z‖_{Σ⁻¹} ≥ r*`. A solve succeeds when the duality gap
@@ -338,7 +338,7 @@ fn restore_tie(w: &DVector<f64>, parts: &[Part]) -> Option<DVector<f64>> {
 /// Returns `w* = 2Σ⁻¹(μ − z*)`, the adversary's shift `z*`, and the
 /// bounds `ρ(w*) ≤ r* ≤ ‖μ − z*‖_{Σ⁻¹}` with their gap (see the module
 /// docs). Ellipsoidal threats are accepted too (as one-part bodies), but
-/// their closed form (THEORY §7, secular equation) is faster.
+/// their closed form ([THEORY §7](crate::theory#7-adversarial-training), secular equation) is faster.
 ///
 /// # Example
 /// ```

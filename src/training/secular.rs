@@ -1,5 +1,5 @@
 //! The robust optimum for ellipsoidal threats: the secular equation
-//! (THEORY §7, "Ellipsoidal threats in closed form", and P5).
+//! ([THEORY §7](crate::theory#7-adversarial-training), "Ellipsoidal threats in closed form", and [P5](crate::theory#p5-adversarial-training-extends-the-data-distribution)).
 //!
 //! For `K = {Au : ‖u‖ ≤ 1}`, `M = AAᵀ`, the robust-optimal classifier of
 //! the symmetric model is
@@ -95,7 +95,7 @@
 //! `λ = ε/‖√D m‖` (exact to `2⁻⁶⁰` relative). Iteration stops when
 //! `|g − ε| ≤ 4 ε_mach ε` or a step moves `s` by less than `4 ε_mach s`;
 //! measured on random spectra, `|g(λ) − ε| ≤ 2.3e-15 ε` over
-//! `ε/ε_max ∈ [1e-12, 1 − 1e-12]` (THEORY §11 asks for 1e-13). The pencil
+//! `ε/ε_max ∈ [1e-12, 1 − 1e-12]` ([THEORY §11](crate::theory#11-numerical-contract) asks for 1e-13). The pencil
 //! eigenvalues must lie within about `1e±130` of each other and of the
 //! budget scale (beyond that `q_j⁴` over- or underflows and the solver
 //! reports [`Error::NoConvergence`] rather than a wrong root).
@@ -104,7 +104,7 @@
 //!
 //! With `w ∝ Σ^{−1/2} V (t ∘ m)` (plus the `d_j = 0` part of `m`) and the
 //! feasible shift `z = ε M w/‖Aᵀw‖`, the primal ratio `ρ(w)` and the dual
-//! value `‖μ − z‖_{Σ⁻¹}` bound `r*` from below and above (THEORY P4). Written
+//! value `‖μ − z‖_{Σ⁻¹}` bound `r*` from below and above ([THEORY P4](crate::theory#p4-robust-optimum)). Written
 //! with the secular residual `δ = ε − g(λ)` and
 //! `T_k = Σ_j m_j² d_j^k t_j²`, `σ = √T₁ = ‖Aᵀw‖`, `N² = T₀ + Σ_{d_j=0} m_j²`,
 //! they are exactly
@@ -127,7 +127,7 @@ use crate::threat::{EllipsoidView, SpectralEllipsoid};
 use super::dual::rounding::{self, CovarianceError};
 
 /// Accuracy the secular solver guarantees: `|g(λ) − ε| ≤ SECULAR_TOLERANCE · ε`
-/// (THEORY §11), or it reports [`Error::NoConvergence`].
+/// ([THEORY §11](crate::theory#11-numerical-contract)), or it reports [`Error::NoConvergence`].
 pub const SECULAR_TOLERANCE: f64 = 1e-13;
 
 /// Iteration cap of the secular solver. A cold start typically needs 2–5

@@ -1,0 +1,136 @@
+//! Conveniences a user expects: labels from ±1 and booleans, batch
+//! prediction and sample error, and readable `Display` summaries that
+//! respect the formatter's precision and width.
+
+use manifold_robustness::nalgebra::{DMatrix, DVector};
+use manifold_robustness::rand::{SeedableRng, rngs::StdRng};
+use manifold_robustness::{
+    Covariance, Error, Fit, Gmm, Label, LinearClassifier, Threat, default_model, energy_profile,
+    minimal_perturbation, minimal_perturbations, tradeoff,
+};
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn labels_convert_exactly_the_signs(v in any::<i32>()) {
+        match Label::try_from(v) {
+            Ok(label) => prop_assert_eq!(label.sign(), f64::from(v)),
+            Err(Error::InvalidParameter { name, .. }) => {
+                prop_assert_eq!(name, "label");
+                prop_assert!(v != 1 && v != -1);
+            }
+            Err(other) => prop_assert!(false, "unexpected error {other}"),
+        }
+        let small = v as i8;
+        prop_assert_eq!(Label::try_from(small).is_ok(), small == 1 || small == -1);
+        prop_assert_eq!(Label::try_from(f64::from(v)).ok(), Label::try_from(v).ok());
+    }
+}
+
+#[test]
+fn labels_from_bools_and_fractions() {
+    assert_eq!(Label::from(true), Label::Pos);
+    assert_eq!(Label::from(false), Label::Neg);
+    // Exactly ±1 only: the largest double below 1 is not a label.
+    assert!(Label::try_from(1.0 - f64::EPSILON / 2.0).is_err());
+    assert!(Label::try_from(-1.0 - f64::EPSILON).is_err());
+    assert!(Label::try_from(f64::NAN).is_err());
+}
+
+#[test]
+fn batch_prediction_and_sample_error_agree_with_the_model() {
+    let gmm = default_model();
+    let clf = gmm.bayes_classifier();
+    let (x, y) = gmm.sample(20_000, &mut StdRng::seed_from_u64(5));
+    let predicted = clf.predict_batch(&x).unwrap();
+    for j in (0..x.nrows()).step_by(997) {
+        assert_eq!(predicted[j], clf.predict(&x.row(j).transpose()));
+    }
+    let errors = predicted.iter().zip(&y).filter(|(p, l)| p != l).count();
+    let sample_error = clf.sample_error(&x, &y).unwrap();
+    assert_eq!(sample_error, errors as f64 / x.nrows() as f64);
+    // Binomial error around the Bayes error 1%: σ = √(0.01·0.99/20000) ≈ 7e-4.
+    assert!((sample_error - gmm.bayes_error()).abs() < 5.0 * 7.1e-4);
+}
+
+#[test]
+fn robust_optimum_prints_its_numbers_at_the_requested_precision() {
+    let gmm = Gmm::symmetric(
+        DVector::from_vec(vec![3.0, 4.0]),
+        Covariance::isotropic(2, 1.0).unwrap(),
+    )
+    .unwrap();
+    // ℓ2 at ε = 2: r* = ‖μ‖ − ε = 3, λ = 2/3, ε_max = 5.
+    let opt = gmm.robust_optimum(&Threat::l2(), 2.0).unwrap();
+    let text = format!("{opt:.3}");
+    assert!(
+        text.starts_with("robust optimum at ε = 2.00: robust error 0.00135, r* = 3.00"),
+        "{text}"
+    );
+    assert!(text.ends_with("λ = 0.667, ε_max = 5.00"), "{text}");
+    let wide = format!("{opt:8.2}");
+    assert!(wide.contains("r* =      3.0"), "{wide}");
+}
+
+#[test]
+fn attacks_and_profiles_print_readable_summaries() {
+    let cov = Covariance::diagonal(DVector::from_vec(vec![4.0, 1.0])).unwrap();
+    let clf = LinearClassifier::new(DVector::from_vec(vec![1.0, 0.0]), 0.0).unwrap();
+    let x = DVector::from_vec(vec![2.0, 0.0]);
+    let flip = minimal_perturbation(&clf, &Threat::l2(), &x, Label::Pos).unwrap();
+    assert_eq!(format!("{flip:.2}"), "flip at budget 2.0, ‖δ‖ = 2.0");
+    let latent = minimal_perturbation(&clf, &Threat::generative(&cov), &x, Label::Pos).unwrap();
+    // σ_K(w) = ‖w‖_Σ = 2, so the budget (the latent length) is 1 and ‖δ‖ = 2.
+    assert_eq!(
+        format!("{latent:.2}"),
+        "flip at budget 1.0, ‖δ‖ = 2.0, latent step ‖u‖ = 1.0"
+    );
+    let missed = minimal_perturbation(&clf, &Threat::l2(), &x, Label::Neg).unwrap();
+    assert_eq!(missed.to_string(), "misclassified already (budget 0)");
+
+    let xs = DMatrix::from_row_slice(3, 2, &[2.0, 0.0, 1.0, 5.0, -1.0, 0.0]);
+    let ys = [Label::Pos, Label::Pos, Label::Pos];
+    let batch = minimal_perturbations(&clf, &Threat::l2(), &xs, &ys).unwrap();
+    assert_eq!(
+        format!("{batch:.3}"),
+        "3 points: 2 flipped, 1 misclassified, 0 unreachable; flipping budget median 2.00, mean 1.50"
+    );
+
+    let profile = energy_profile(&cov, &DVector::from_vec(vec![1.0, 1.0])).unwrap();
+    assert_eq!(
+        format!("{profile:.2}"),
+        "energy over 2 directions: variance R = 2.5, top shares S_1 = 0.50"
+    );
+}
+
+#[test]
+fn tradeoffs_and_fits_print_readable_summaries() {
+    let gmm = default_model();
+    let threats = [Threat::l2(), Threat::generative(gmm.covariance())];
+    let matrix = tradeoff::conflict_matrix(&gmm, &threats, 0.1).unwrap();
+    let table = matrix.to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 6, "{table}");
+    assert!(lines[0].starts_with("conflicts C(row→column) at target robust error 0.1000"));
+    // The ℓ2 row: 0 on the diagonal, C(ℓ2→generative) next to it.
+    let cells: Vec<&str> = lines[4].split_whitespace().collect();
+    assert_eq!(cells[0], "ℓ2");
+    assert_eq!(cells[1], "0");
+    let shown: f64 = cells[2].parse().unwrap();
+    let exact = matrix.conflicts[(0, 1)];
+    assert!(
+        (shown - exact).abs() <= 5e-4 * exact,
+        "{shown} against {exact}"
+    );
+
+    let report = matrix.pair_report(&gmm, 0, 1).unwrap();
+    let text = format!("{report:.3}");
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("RE*_A = 0.100, RE*_B = 0.100"), "{text}");
+
+    let (x, y) = gmm.sample(500, &mut StdRng::seed_from_u64(3));
+    let (_, fit) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 4 }).unwrap();
+    let line = format!("{fit:.3}");
+    assert!(line.starts_with("Fit::Ppca: "), "{line}");
+    assert!(line.contains("; PPCA rank 4, noise σ² = "), "{line}");
+}
