@@ -202,7 +202,7 @@ pub enum Error {
 
     /// The operation needs the symmetric model (`c = 0`, prior `1/2`). No
     /// function of the crate returns it any more: robust optima and
-    /// trade-offs accept every two-class model (THEORY P4′). Kept so that
+    /// trade-offs accept every two-class model ([THEORY P4′](crate::theory#p4-any-means-any-prior)). Kept so that
     /// matching code still compiles.
     #[error(
         "this operation needs the symmetric model (means ±μ, prior 1/2): center norm {}, prior {}", short(.center_norm), short(.prior)

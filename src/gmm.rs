@@ -1,4 +1,4 @@
-//! The two-class Gaussian mixture model and its Bayes classifier (THEORY §1–2).
+//! The two-class Gaussian mixture model and its Bayes classifier ([THEORY §1–2](crate::theory#1-data-model)).
 //!
 //! `x | y ~ N(μ_y, Σ)`, `P(y = +1) = π`. With the centre
 //! `c = (μ₊ + μ₋)/2` and half-difference `μ = (μ₊ − μ₋)/2`, the
@@ -158,7 +158,7 @@ impl Gmm {
         &self.mean_pos * 0.5 + &self.mean_neg * 0.5
     }
 
-    /// The half-difference `μ = (μ₊ − μ₋)/2` (the `μ` of THEORY §7).
+    /// The half-difference `μ = (μ₊ − μ₋)/2` (the `μ` of [THEORY §7](crate::theory#7-adversarial-training)).
     pub fn half_difference(&self) -> DVector<f64> {
         // Halve first: μ₊ − μ₋ may overflow where μ does not.
         &self.mean_pos * 0.5 - &self.mean_neg * 0.5
@@ -167,7 +167,7 @@ impl Gmm {
     /// True for the symmetric model (`c = 0` and `π = 1/2`, within
     /// [`SYMMETRIC_MODEL_TOLERANCE`]). Every function of the crate accepts
     /// general models; this only says whether the closed forms reduce to
-    /// THEORY's symmetric statements (bias 0, `RE* = Φ(−r*)`).
+    /// the symmetric statements of [the theory](crate::theory) (bias 0, `RE* = Φ(−r*)`).
     pub fn is_symmetric(&self) -> bool {
         crate::linalg::norm(self.center().as_slice())
             <= SYMMETRIC_MODEL_TOLERANCE * crate::linalg::norm(self.half_difference().as_slice())
@@ -304,7 +304,7 @@ impl Gmm {
     }
 
     /// `π Φ((shift − wᵀμ₊ − b)/s) + (1 − π) Φ((shift + wᵀμ₋ + b)/s)`: the
-    /// error when every margin is reduced by `shift` (THEORY §6 with
+    /// error when every margin is reduced by `shift` ([THEORY §6](crate::theory#6-robust-error) with
     /// `shift = ε σ_K(w)`), where `shift` is given for the normalised
     /// classifier of [`Gmm::unit_margins`].
     pub(crate) fn robust_error_at_shift(&self, clf: &LinearClassifier, shift: f64) -> Result<f64> {

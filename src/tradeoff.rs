@@ -1,11 +1,11 @@
 //! Trade-offs between threats: cross robust errors, conflicts, the joint
-//! (union) optimum and matched budgets (THEORY §8: P6 and the seed's
+//! (union) optimum and matched budgets ([THEORY §8](crate::theory#8-trade-offs): P6 and the seed's
 //! claim 3).
 //!
 //! For two threats `A`, `B` with budgets `ε_A`, `ε_B` in any two-class model
 //! (means `μ₊`, `μ₋`, prior `π`), let `(w*_T, b*_T)` be the robust-optimal
 //! classifier of threat `T` at its budget, with its own optimal bias, and
-//! `RE*_T` its optimal robust error (THEORY P4′, [`Gmm::robust_optimum`];
+//! `RE*_T` its optimal robust error ([THEORY P4′](crate::theory#p4-any-means-any-prior), [`Gmm::robust_optimum`];
 //! `Φ(−r*_T)` in the symmetric model). Then
 //!
 //! ```text
@@ -45,7 +45,7 @@
 //! (1 − π) Φ(−r + ℓ/(2r))` (`ℓ = ln(π/(1 − π))`; `E(r) = Φ(−r)` at
 //! `π = 1/2`) is the Bayes error of a one-dimensional problem with
 //! separation `2r`, strictly decreasing from `min(π, 1 − π)` at `r = 0` to
-//! 0. So `RE*_T` is non-decreasing in `ε` (THEORY P5 (e)), from the Bayes
+//! 0. So `RE*_T` is non-decreasing in `ε` ([THEORY P5](crate::theory#p5-adversarial-training-extends-the-data-distribution) (e)), from the Bayes
 //! error `RE*(0)` to its supremum `E(r*_T(∞))`, which is `min(π, 1 − π)`
 //! unless `T` cannot move the mean along some directions (a rank-deficient
 //! ellipsoid: `r*(∞)² = Σ_{d_j=0} m_j²`). The matched budget `ε_T(τ)` is the
@@ -134,7 +134,7 @@ pub const MATCH_TOLERANCE: f64 = 1e-10;
 /// these convex curves; the cap only guards against a malformed problem.
 pub const MAX_MATCH_ITERATIONS: usize = 200;
 
-/// Everything THEORY §8 says about one pair of threats at given budgets.
+/// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair of threats at given budgets.
 ///
 /// # Example
 /// ```
@@ -386,7 +386,7 @@ pub fn price_of_union(gmm: &Gmm, a: (&Threat, f64), b: (&Threat, f64)) -> Result
     Ok(joint.robust_error() - optimum_a.robust_error().max(optimum_b.robust_error()))
 }
 
-/// Everything THEORY §8 says about one pair: both optimal robust errors, the
+/// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair: both optimal robust errors, the
 /// cross errors and conflicts both ways, the joint optimum, its P6 bounds and
 /// the price of union ([`TradeoffReport`]).
 ///

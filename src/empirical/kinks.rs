@@ -132,7 +132,7 @@ impl<'a> KinkSubspace<'a> {
     /// `ν = 0` (`t_b = 0`, the σ term cancels the whole `range(A)` part) when
     /// `Σ_{m_b>0} ‖P_b g‖²/(τ²m_b) ≤ 1`, otherwise the root of
     /// `Σ_b τ²m_b ‖P_b g‖²/(ν + τ²m_b)² = 1`. With `λ = 1/ν` this is the
-    /// secular equation `g(λ) = 1` of THEORY §7 for the terms
+    /// secular equation `g(λ) = 1` of [THEORY §7](crate::theory#7-adversarial-training) for the terms
     /// `(d_b, c_b) = (τ²m_b, ‖P_b g‖²)`, solved by [`SecularEquation`].
     pub(super) fn minimal_subgradient(
         &self,

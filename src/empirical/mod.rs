@@ -1,10 +1,10 @@
 //! Finite samples: Monte Carlo robust error and empirical adversarial
-//! training of a linear classifier (THEORY §9, P7).
+//! training of a linear classifier ([THEORY §9](crate::theory#9-finite-samples), P7).
 //!
 //! # Robust error on samples
 //!
 //! A point with margin `m_j = y_j(wᵀx_j + b)` is flipped by the exact
-//! minimal attack at budget `ε` iff `m_j ≤ ε σ_K(w)` (THEORY §4), so
+//! minimal attack at budget `ε` iff `m_j ≤ ε σ_K(w)` ([THEORY §4](crate::theory#4-attacks)), so
 //!
 //! ```text
 //! RE_ε(w, b; samples) = (1/n) #{ j : y_j (wᵀx_j + b) ≤ ε σ_K(w) }.
@@ -12,7 +12,7 @@
 //!
 //! [`robust_error`] counts it exactly (one matrix–vector product, `O(n)`
 //! further work). On samples of a Gaussian mixture it estimates the closed
-//! form of THEORY §6 with binomial error `√(p(1 − p)/n)` (P7a).
+//! form of [THEORY §6](crate::theory#6-robust-error) with binomial error `√(p(1 − p)/n)` (P7a).
 //!
 //! # Adversarial training on samples
 //!
@@ -33,7 +33,7 @@
 //! ```
 //!
 //! where `∂σ_K(w)` is the face of `K` exposed by `w` (all of `K` at `w = 0`).
-//! At `ε = 0` the loss is plain (ridge) logistic regression. THEORY P7b: on
+//! At `ε = 0` the loss is plain (ridge) logistic regression. [THEORY P7b](crate::theory#p7-monte-carlo-and-empirical-adversarial-training): on
 //! samples of the symmetric model the minimiser converges in direction to
 //! the population robust optimum `w*(ε)` of P4.
 //!

@@ -10,7 +10,7 @@ use crate::threat::Threat;
 /// misclassifies, `(1/n) #{ j : y_j(wᵀx_j + b) ≤ ε σ_K(w) }`.
 ///
 /// This is the robust error under the exact minimal per-sample attack of
-/// THEORY §4 (a point with margin `m` is flipped by a budget `m/σ_K(w)`;
+/// [THEORY §4](crate::theory#4-attacks) (a point with margin `m` is flipped by a budget `m/σ_K(w)`;
 /// misclassified points, `m ≤ 0`, count at every budget). When
 /// `σ_K(w) = 0` no perturbation in `K` moves the score, and only the
 /// misclassified points count. Cost: one matrix–vector product and `O(n)`.

@@ -1,5 +1,5 @@
 //! Adversarial training in the population: the robust-optimal linear
-//! classifier and its certificate (THEORY §7, P4, P4′ and P5), for every
+//! classifier and its certificate ([THEORY §7](crate::theory#7-adversarial-training), P4, P4′ and P5), for every
 //! two-class model — any means, any prior.
 //!
 //! # The robust optimum of a general model (P4′)
@@ -12,7 +12,7 @@
 //! a = (wᵀμ − εσ_K(w))/s,   β = (b + wᵀc)/s.
 //! ```
 //!
-//! Then (THEORY P4′)
+//! Then ([THEORY P4′](crate::theory#p4-any-means-any-prior))
 //!
 //! ```text
 //! RE_ε(w, b) = π Φ(−a − β) + (1 − π) Φ(−a + β),
@@ -46,7 +46,7 @@
 //! has no interior minimum and `f > min(π, 1 − π)` for every finite `β`.
 //! Hence `min_{w,b} RE_ε = E(max_w a(w))` when `max a > 0`: the optimal
 //! direction is the one maximising `a`, which is the symmetric problem's
-//! (THEORY P4: `max_w a(w) = r*` with maximiser `w*`), independent of `π`
+//! ([THEORY P4](crate::theory#p4-robust-optimum): `max_w a(w) = r*` with maximiser `w*`), independent of `π`
 //! and `c`, and the optimal bias is `b* = s*β* − w*ᵀc`. When `r* = 0` no
 //! classifier has `a > 0`, and the infimum `min(π, 1 − π)` is the error of
 //! the constant rule predicting the majority class, which no attack can
@@ -126,7 +126,7 @@ pub use dual::SolverOptions;
 
 use secular::{EllipsoidProblem, WarmStart};
 
-/// The population robust optimum at one budget (THEORY P4, P4′), with its
+/// The population robust optimum at one budget ([THEORY P4](crate::theory#p4-robust-optimum), P4′), with its
 /// certificate.
 ///
 /// `r*` is reported as the primal ratio `ρ(w*)` of the returned classifier,
@@ -170,7 +170,7 @@ pub struct RobustOptimum {
     placement: Arc<Placement>,
 }
 
-/// What a general model adds to the symmetric problem (THEORY P4′): the
+/// What a general model adds to the symmetric problem ([THEORY P4′](crate::theory#p4-any-means-any-prior)): the
 /// prior and the centre, which set the optimal bias and error but not the
 /// direction.
 #[derive(Debug)]
@@ -223,7 +223,7 @@ fn log_odds(prior_pos: f64) -> f64 {
 }
 
 /// The optimal robust error for adversarial distance `r` and prior `π`
-/// (THEORY P4′): `π Φ(−r − β*) + (1 − π) Φ(−r + β*)` with `β* = ℓ/(2r)`,
+/// ([THEORY P4′](crate::theory#p4-any-means-any-prior)): `π Φ(−r − β*) + (1 − π) Φ(−r + β*)` with `β* = ℓ/(2r)`,
 /// the Bayes error of the one-dimensional problem `N(±r, 1)`; `Φ(−r)` at
 /// `π = 1/2` and `min(π, 1 − π)` for `r ≤ 0`. Strictly decreasing in
 /// `r > 0`, from `min(π, 1 − π)` to 0.
@@ -393,7 +393,7 @@ impl RobustOptimum {
 
     /// `ln RE*`, accurate when the robust error underflows: the two
     /// `ln Φ` terms of [`robust_error`](Self::robust_error) combined by
-    /// log-sum-exp (relative accuracy that of `ln Φ`, THEORY §11).
+    /// log-sum-exp (relative accuracy that of `ln Φ`, [THEORY §11](crate::theory#11-numerical-contract)).
     pub fn ln_robust_error(&self) -> f64 {
         ln_optimal_error(self.distance, self.placement.prior_pos)
     }
@@ -429,7 +429,7 @@ impl RobustOptimum {
     }
 
     /// The extended covariance `Σ + λM` whose Bayes classifier `w*` is
-    /// (THEORY P5); `None` for non-ellipsoidal threats. `O(d)` to build.
+    /// ([THEORY P5](crate::theory#p5-adversarial-training-extends-the-data-distribution)); `None` for non-ellipsoidal threats. `O(d)` to build.
     pub fn extended_covariance(&self) -> Option<ExtendedCovariance> {
         match &self.solution {
             Solution::Ellipsoid { problem, lambda } => {
@@ -484,7 +484,7 @@ pub enum GrowthBasis {
     Generalized,
 }
 
-/// The extended covariance `Σ + λM` of THEORY P5: adversarial training at
+/// The extended covariance `Σ + λM` of [THEORY P5](crate::theory#p5-adversarial-training-extends-the-data-distribution): adversarial training at
 /// budget `ε` is exactly Bayes-optimal for the model `N(±μ, Σ + λM)`.
 ///
 /// Per direction (see [`GrowthBasis`]) it holds the variance before and
@@ -593,7 +593,7 @@ impl fmt::Debug for ExtendedCovariance {
 
 impl Gmm {
     /// The population robust optimum at budget `ε` for any two-class model
-    /// (THEORY P4, P4′): the adversarially trained linear classifier with
+    /// ([THEORY P4](crate::theory#p4-robust-optimum), P4′): the adversarially trained linear classifier with
     /// its optimal bias, `r*`, the optimal robust error and the certificate.
     /// Ellipsoidal threats are solved in closed form; other threats by the
     /// certified dual solver with default options.
