@@ -782,6 +782,84 @@ fn smallest_reaching_budget(
     Ok(best)
 }
 
+/// A few lines: the budgets, the optimal and cross robust errors, the
+/// conflicts both ways and the union's optimum between its [P6](crate::theory#p6-conflicts-and-the-union-bounds) bounds; the
+/// formatter's precision and width apply to each number.
+impl std::fmt::Display for TradeoffReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::display::number;
+        writeln!(
+            f,
+            "budgets ε_A = {}, ε_B = {}; optimal robust errors RE*_A = {}, RE*_B = {}",
+            number(f, self.budget_a),
+            number(f, self.budget_b),
+            number(f, self.optimal_a),
+            number(f, self.optimal_b)
+        )?;
+        writeln!(
+            f,
+            "cross robust errors CR(A→B) = {}, CR(B→A) = {}; conflicts C(A→B) = {}, C(B→A) = {}",
+            number(f, self.cross_ab),
+            number(f, self.cross_ba),
+            number(f, self.conflict_ab),
+            number(f, self.conflict_ba)
+        )?;
+        write!(
+            f,
+            "union: RE*_(A∪B) = {} in [{}, {}], price of union {}",
+            number(f, self.joint),
+            number(f, self.lower_bound),
+            number(f, self.upper_bound),
+            number(f, self.price_of_union)
+        )
+    }
+}
+
+/// A table of the conflicts `C(i→j)` (row: trained against, column:
+/// attacked by), after the target and each threat's matched budget; the
+/// formatter's precision and width apply to each number (the width also
+/// sets the columns).
+impl std::fmt::Display for ConflictMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::display::number;
+        let names: Vec<String> = self.threats.iter().map(ToString::to_string).collect();
+        let cells: Vec<Vec<String>> = (0..names.len())
+            .map(|i| {
+                (0..names.len())
+                    .map(|j| number(f, self.conflicts[(i, j)]))
+                    .collect()
+            })
+            .collect();
+        let column = cells
+            .iter()
+            .flatten()
+            .chain(&names)
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0);
+        let label = names.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+        writeln!(
+            f,
+            "conflicts C(row→column) at target robust error {}",
+            number(f, self.target)
+        )?;
+        for (name, budget) in names.iter().zip(self.budgets()) {
+            writeln!(f, "  {name}: matched budget {}", number(f, budget))?;
+        }
+        write!(f, "  {:label$}", "")?;
+        for name in &names {
+            write!(f, " {name:>column$}")?;
+        }
+        for (name, row) in names.iter().zip(&cells) {
+            write!(f, "\n  {name:label$}")?;
+            for cell in row {
+                write!(f, " {cell:>column$}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

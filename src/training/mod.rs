@@ -807,6 +807,32 @@ pub(crate) fn prepared_optimum(
     ellipsoid_optimum(problem, &Placement::of(gmm), eps, None).map(|(opt, _)| opt)
 }
 
+/// One line: the budget, the optimal robust error, `r*` with its certified
+/// gap, and for ellipsoids `λ` and `ε_max`; the formatter's precision and
+/// width apply to each number (`format!("{opt:.6}")`).
+impl fmt::Display for RobustOptimum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::display::number;
+        write!(
+            f,
+            "robust optimum at ε = {}: robust error {}, r* = {} (certified gap {})",
+            number(f, self.budget()),
+            number(f, self.robust_error()),
+            number(f, self.distance()),
+            number(f, self.gap())
+        )?;
+        if let (Some(lambda), Some(limit)) = (self.lambda(), self.budget_limit()) {
+            write!(
+                f,
+                ", λ = {}, ε_max = {}",
+                number(f, lambda),
+                number(f, limit)
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
