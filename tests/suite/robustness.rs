@@ -270,7 +270,7 @@ proptest! {
         use rand::{SeedableRng, rngs::StdRng};
         let source = Gmm::symmetric(v(&[1.0, 0.5, -0.5]), Covariance::diagonal(v(&[1.0, 2.0, 0.5]))?)?;
         let (x, y) = source.sample(30, &mut StdRng::seed_from_u64(seed));
-        prop_assume!(y.iter().any(|&l| l == Label::Pos) && y.iter().any(|&l| l == Label::Neg));
+        prop_assume!(y.contains(&Label::Pos) && y.contains(&Label::Neg));
         for fit in [Fit::LedoitWolf, Fit::Pooled, Fit::Ppca { rank: 1 }] {
             let (g0, r0) = Gmm::fit_with_report(&x, &y, fit)?;
             match Gmm::fit_with_report(&(&x * s), &y, fit) {
