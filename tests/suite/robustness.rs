@@ -249,7 +249,9 @@ proptest! {
             }
             match minimal_perturbation(&clf, &threat, &x, Label::Pos) {
                 Ok(Perturbation::Flip { delta, budget, .. }) => {
-                    prop_assert!(delta.iter().all(|d| d.is_finite()) && budget > 0.0);
+                    // t* = m/σ_K(w) may underflow to 0 (a margin of 1e-300
+                    // against a support of 1e100): 0 is its nearest double.
+                    prop_assert!(delta.iter().all(|d| d.is_finite()) && budget >= 0.0);
                 }
                 Ok(_) => {}
                 Err(err) => prop_assert!(matches!(err, Error::NonFinite { name: "margins" }), "{err}"),
