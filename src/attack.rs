@@ -286,9 +286,9 @@ fn check_step(delta: &DVector<f64>) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct BatchAttack {
     /// Margins of the classifier scaled to size one (for the decisions).
-    margins: DVector<f64>,
+    unit_margins: DVector<f64>,
     /// Margins of the classifier as given.
-    public_margins: DVector<f64>,
+    margins: DVector<f64>,
     signs: Vec<f64>,
     budgets: DVector<f64>,
     support: f64,
@@ -409,8 +409,8 @@ pub fn minimal_perturbations_with(
     let public_margins = margins.map(|m| crate::linalg::ldexp(m, k));
     let support = crate::linalg::ldexp(support, k);
     Ok(BatchAttack {
-        margins,
-        public_margins,
+        unit_margins: margins,
+        margins: public_margins,
         signs,
         budgets,
         support,
@@ -440,7 +440,7 @@ impl BatchAttack {
 
     /// Margins `m_i = y_i(wᵀx_i + b)`.
     pub fn margins(&self) -> &DVector<f64> {
-        &self.public_margins
+        &self.margins
     }
 
     /// The support `σ_K(w)` shared by every point (`0` when unreachable).
@@ -470,7 +470,7 @@ impl BatchAttack {
     /// # Panics
     /// If `i ≥ n`.
     pub fn is_flip(&self, i: usize) -> bool {
-        self.margins[i] > 0.0 && self.budgets[i].is_finite() && self.direction.is_some()
+        self.unit_margins[i] > 0.0 && self.budgets[i].is_finite() && self.direction.is_some()
     }
 
     /// Number of flipped points.
@@ -480,7 +480,7 @@ impl BatchAttack {
 
     /// Number of already misclassified points (margin `≤ 0`).
     pub fn misclassified(&self) -> usize {
-        self.margins.iter().filter(|&&m| m <= 0.0).count()
+        self.unit_margins.iter().filter(|&&m| m <= 0.0).count()
     }
 
     /// Number of unreachable points (correct, but no budget flips them).
@@ -525,7 +525,7 @@ impl BatchAttack {
     /// # Panics
     /// If `i ≥ n`.
     pub fn perturbation(&self, i: usize) -> Perturbation {
-        if self.margins[i] <= 0.0 {
+        if self.unit_margins[i] <= 0.0 {
             return Perturbation::Misclassified;
         }
         if !self.is_flip(i) {

@@ -249,7 +249,9 @@ proptest! {
             }
             match minimal_perturbation(&clf, &threat, &x, Label::Pos) {
                 Ok(Perturbation::Flip { delta, budget, .. }) => {
-                    prop_assert!(delta.iter().all(|d| d.is_finite()) && budget > 0.0);
+                    // t* = m/σ_K(w) may underflow to 0 (a margin of 1e-300
+                    // against a support of 1e100): 0 is its nearest double.
+                    prop_assert!(delta.iter().all(|d| d.is_finite()) && budget >= 0.0);
                 }
                 Ok(_) => {}
                 Err(err) => prop_assert!(matches!(err, Error::NonFinite { name: "margins" }), "{err}"),
@@ -270,7 +272,7 @@ proptest! {
         use rand::{SeedableRng, rngs::StdRng};
         let source = Gmm::symmetric(v(&[1.0, 0.5, -0.5]), Covariance::diagonal(v(&[1.0, 2.0, 0.5]))?)?;
         let (x, y) = source.sample(30, &mut StdRng::seed_from_u64(seed));
-        prop_assume!(y.iter().any(|&l| l == Label::Pos) && y.iter().any(|&l| l == Label::Neg));
+        prop_assume!(y.contains(&Label::Pos) && y.contains(&Label::Neg));
         for fit in [Fit::LedoitWolf, Fit::Pooled, Fit::Ppca { rank: 1 }] {
             let (g0, r0) = Gmm::fit_with_report(&x, &y, fit)?;
             match Gmm::fit_with_report(&(&x * s), &y, fit) {
