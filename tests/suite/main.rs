@@ -11,6 +11,7 @@ mod finite_samples;
 mod fit;
 mod foundation;
 mod invariances_threats;
+mod multiclass;
 mod normal;
 mod smoke_common;
 mod tradeoff;
