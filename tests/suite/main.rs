@@ -15,6 +15,7 @@ mod fit;
 mod foundation;
 mod general_models;
 mod invariances_threats;
+mod multiclass;
 mod normal;
 mod readme;
 mod robustness;
