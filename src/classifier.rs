@@ -376,7 +376,10 @@ mod tests {
         ));
         let mut bad = x.clone();
         bad[(1, 1)] = f64::NAN;
-        assert!(matches!(clf.scores(&bad), Err(Error::NonFinite { .. })));
+        assert!(matches!(
+            clf.scores(&bad),
+            Err(Error::NonFiniteEntry { name: "x", .. })
+        ));
     }
 
     #[test]

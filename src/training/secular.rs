@@ -393,18 +393,18 @@ impl SecularEquation {
     }
 
     /// A budget of the user's equation: `ε̂ √C/√D`.
-    fn from_scaled_budget(&self, eps: f64) -> f64 {
+    fn unscaled_budget(&self, eps: f64) -> f64 {
         eps * self.root_energy / self.root_pencil
     }
 
     /// `λ` of the user's equation from the normalised `λD`.
-    fn from_scaled_multiplier(&self, lambda: f64) -> f64 {
+    fn unscaled_multiplier(&self, lambda: f64) -> f64 {
         lambda / self.root_pencil / self.root_pencil
     }
 
     /// The budget limit `ε_max = g(∞)`: from it on, `λ = ∞`.
     pub fn budget_limit(&self) -> f64 {
-        self.from_scaled_budget(self.limit)
+        self.unscaled_budget(self.limit)
     }
 
     /// `r*` past the limit: `√(Σ_{d_j=0} m_j²)` (0 when `M` has full rank on
@@ -424,7 +424,7 @@ impl SecularEquation {
             return self.budget_limit();
         }
         let scaled = lambda * self.root_pencil * self.root_pencil;
-        self.from_scaled_budget(scaled * self.moments(scaled)[1].sqrt())
+        self.unscaled_budget(scaled * self.moments(scaled)[1].sqrt())
     }
 
     /// `r*(λ) = √(Σ_j m_j² t_j²)`, the distance left at multiplier `λ ∈ [0, ∞]`.
@@ -531,7 +531,7 @@ impl SecularEquation {
 
     fn closed_form(&self, lambda: f64) -> SecularRoot {
         SecularRoot {
-            lambda: self.from_scaled_multiplier(lambda),
+            lambda: self.unscaled_multiplier(lambda),
             scaled: lambda,
             iterations: 0,
             moments: self.moments(lambda),
@@ -549,7 +549,7 @@ impl SecularEquation {
             y * y
         };
         SecularRoot {
-            lambda: self.from_scaled_multiplier(1.0 / s),
+            lambda: self.unscaled_multiplier(1.0 / s),
             scaled: 1.0 / s,
             iterations,
             moments: [scaled(sums.s0), scaled(sums.g2), scaled(sums.s2)],
@@ -920,7 +920,7 @@ impl SecularEquation {
                 )?
                 .x
         };
-        Ok(self.from_scaled_budget(terms(u).2.sqrt().min(self.limit)))
+        Ok(self.unscaled_budget(terms(u).2.sqrt().min(self.limit)))
     }
 }
 
