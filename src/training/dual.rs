@@ -100,6 +100,7 @@ use crate::threat::Threat;
 mod box_qp;
 mod gradient;
 mod metric;
+mod polish;
 mod projection;
 mod roots;
 
@@ -472,6 +473,8 @@ impl Context<'_> {
         z: &DVector<f64>,
         iterations: usize,
     ) -> Result<DualSolution> {
+        // Newton on the identified active set: w to rounding, never a worse certificate.
+        let (w, z) = &polish::polish(self, w, z);
         let distance = self.metric.inverse_quadratic(&(self.mu - z)).sqrt();
         let norm_w = self.metric.quadratic(w).sqrt();
         // ρ(w) can exceed the distance by rounding (a few ulps) when the

@@ -5,6 +5,7 @@ mod common;
 
 mod attacks;
 mod digits;
+mod directions;
 mod disentangling;
 mod distance_law;
 mod finite_samples;
