@@ -472,12 +472,10 @@ fn kkt_violation(
             let rhs = DVector::from_vec(vec![g1.dot(&z), g2.dot(&z)]);
             let ab = gram.clone().lu().solve(&rhs).unwrap();
             worst = (&z - &g1 * ab[0] - &g2 * ab[1]).amax();
-            // The multipliers: non-negative, summing to 1. Rounding of z at
-            // the level `S` moves the least-squares (a, b) by up to
-            // `S·cond(G)/‖G‖`, `G = [g1 g2]`, so they are weighed by that.
-            let eigen = gram.clone().symmetric_eigenvalues();
-            let condition = (eigen.max() / eigen.min().max(f64::MIN_POSITIVE)).sqrt();
-            let unit = scale / (eigen.max().sqrt() * condition);
+            // The multipliers: non-negative, summing to 1. An error `e` in
+            // `z` moves the least-squares `(a, b)` by up to `e/σ_min(G)`,
+            // `G = [g1 g2]`, so they are weighed by `σ_min(G)`.
+            let unit = gram.clone().symmetric_eigenvalues().min().max(0.0).sqrt();
             worst = worst.max((-ab[0]).max(-ab[1]).max(0.0) * unit);
             worst = worst.max((ab[0] + ab[1] - 1.0).abs() * unit);
             if ab[0] > 1e-6 && ab[1] > 1e-6 {

@@ -59,13 +59,18 @@
 //! # Acceptance
 //!
 //! Any `w` gives the valid lower bound `ρ(w) ≤ r*`, so the polished `w`
-//! replaces the solver's only if `ρ(w_new) ≥ ρ(w_old)` (both evaluated by
-//! the same formula as the certificate); the polished shift `z` (single
-//! bodies: `c∇σ(w)` for smooth bodies, `μ − Σw` with the face's exact
-//! entries for polyhedral ones, scaled into `cK` by its gauge) replaces the
-//! solver's only if its distance `‖μ − z‖_{Σ⁻¹}` is not larger. The
-//! certificate is thus never worse. For unions the shift is kept.
-//!
+//! replaces the solver's only if `ρ(w_new) ≥ ρ(w_old)`, both evaluated by
+//! the certificate's formula. One exception: a polished `w` that passed
+//! the check above is also accepted when `ρ(w_new)` falls short by no more
+//! than the rounding error of evaluating `ρ` (`4(d + 2)u` times the
+//! magnitudes summed, see `rounding`). Then `ρ(w_old)` is already
+//! `r*` to rounding while `w_old` can still be `1e-6` off in angle (`ρ` is
+//! flat there), and the two values differ by less than either's own
+//! rounding error. The polished shift `z` (single bodies: `c∇σ(w)` for
+//! smooth bodies, `μ − Σw` with the face's exact entries for polyhedral
+//! ones, scaled into `cK` by its gauge) replaces the solver's only if its
+//! distance `‖μ − z‖_{Σ⁻¹}` is not larger. For unions the shift is kept.
+
 //! # Accuracy and cost
 //!
 //! On the right structure Newton converges quadratically from the
@@ -114,6 +119,12 @@ pub(super) fn polish(
     if old_ratio.is_nan() || old_ratio <= 0.0 {
         return unchanged();
     }
+    // Only certified solutions are polished: the iteration cap and the
+    // typed non-convergence error keep their meaning.
+    let distance = |v: &DVector<f64>| ctx.metric.inverse_quadratic(&(ctx.mu - v)).sqrt();
+    if distance(z) - old_ratio > ctx.tolerance * old_ratio {
+        return unchanged();
+    }
     let Some(candidate) = best_candidate(ctx, &parts, w) else {
         return unchanged();
     };
@@ -128,7 +139,6 @@ pub(super) fn polish(
     }
     let mut z_out = z.clone();
     if let Some(z_new) = single_part_shift(ctx, &parts, &candidate) {
-        let distance = |v: &DVector<f64>| ctx.metric.inverse_quadratic(&(ctx.mu - v)).sqrt();
         if distance(&z_new) <= distance(z) {
             z_out = z_new;
         }
