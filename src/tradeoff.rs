@@ -541,7 +541,9 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
         let equation = problem.equation();
         let residual = equation.residual_distance();
         let full = equation.distance(0.0);
-        let sup = optimal_error(residual, gmm.prior_pos());
+        // As in `reachable_range`: a threat that cannot move the mean
+        // reaches exactly the Bayes error.
+        let sup = optimal_error(residual, gmm.prior_pos()).max(bayes);
         if !(target >= bayes && target <= sup) {
             return Err(Error::UnreachableTarget {
                 target,
@@ -594,7 +596,9 @@ pub fn reachable_range(gmm: &Gmm, threat: &Threat) -> Result<(f64, f64)> {
     let bayes = gmm.bayes_error();
     if let Some(problem) = gmm.ellipsoid_problem(threat)? {
         let residual = problem.equation().residual_distance();
-        return Ok((bayes, optimal_error(residual, gmm.prior_pos())));
+        // A threat that cannot move the mean (r*(∞) = r*(0)) reaches only
+        // the Bayes error; the two evaluations may differ by rounding.
+        return Ok((bayes, optimal_error(residual, gmm.prior_pos()).max(bayes)));
     }
     let mut covers = Vec::new();
     collect_covers(gmm, threat, &gmm.half_difference(), 1.0, &mut covers)?;

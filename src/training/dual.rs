@@ -100,6 +100,7 @@ use crate::threat::Threat;
 mod box_qp;
 mod gradient;
 mod metric;
+mod polish;
 mod projection;
 mod roots;
 pub(crate) mod rounding;
@@ -667,6 +668,8 @@ impl Context<'_> {
         z: &DVector<f64>,
         iterations: usize,
     ) -> Result<DualSolution> {
+        // Newton on the identified active set: w to rounding, never a worse certificate.
+        let (w, z) = &polish::polish(self, w, z);
         let v = self.mu - z;
         let distance = self.metric.inverse_quadratic(&v).sqrt();
         let norm_w = self.metric.quadratic(w).sqrt();

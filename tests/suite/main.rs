@@ -7,6 +7,7 @@ mod common;
 mod attacks;
 mod certificates;
 mod digits;
+mod directions;
 mod disentangling;
 mod distance_law;
 mod ergonomics;

@@ -755,6 +755,20 @@ pub(crate) fn is_model_based(part: &Part) -> bool {
     matches!(part.body, Body::Ellipsoid(Frame::Spectral { .. }))
 }
 
+/// `M v` for an ellipsoidal part `K = {Au : ‖u‖ ≤ 1}`, `M = AAᵀ` (so that
+/// `σ_K(w) = √(wᵀMw)`); `None` for ℓp balls.
+pub(crate) fn ellipsoid_mul(part: &Part, v: &DVector<f64>) -> Option<DVector<f64>> {
+    let Body::Ellipsoid(frame) = &part.body else {
+        return None;
+    };
+    let (coords, _, _) = frame.prepare(v);
+    let weights = frame.weights();
+    let k = coords.explicit.len();
+    let explicit = DVector::from_fn(k, |j, _| coords.explicit[j] * weights[j]);
+    let residual = coords.residual.as_ref().map(|r| r * weights[k]);
+    Some(frame.rebuild(&EigenCoordinates { explicit, residual }))
+}
+
 /// The projection of `y` onto `c K` for one part.
 pub(crate) fn part_start(part: &Part, y: &DVector<f64>) -> DVector<f64> {
     let (mut zs, _) = project_union(std::slice::from_ref(part), std::slice::from_ref(y), None);
