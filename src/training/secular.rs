@@ -629,6 +629,13 @@ impl SecularEquation {
     /// [`certificate_rounding`](Self::certificate_rounding).
     pub(crate) fn certify(&self, eps: f64, root: &SecularRoot) -> Certificate {
         let eps = self.to_scaled_budget(eps);
+        // Past the limit the answer is the λ = ∞ one whatever the budget; its
+        // rounding is bounded at the limit (a huge ε would overflow it).
+        let eps = if root.scaled == f64::INFINITY {
+            eps.min(self.limit)
+        } else {
+            eps
+        };
         let (lower, upper) = self.exact_bounds(eps, root);
         let (below, above) = self.certificate_rounding(eps, root, lower);
         Certificate {

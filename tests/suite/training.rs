@@ -980,3 +980,19 @@ fn strategies_cover_every_family() {
     }
     let _ = vector(3);
 }
+
+/// A budget far past the limit (here `f64::MAX`) gives the `λ = ∞` optimum,
+/// the same as any budget past the limit: the certificate's rounding bound
+/// must not overflow with the budget (it once gave RE* = 1/2, distance 0).
+#[test]
+fn budgets_far_past_the_limit_give_the_exact_regime_optimum() {
+    let gmm = manifold_robustness::default_model();
+    let threat = Threat::generative_rank(gmm.covariance(), 16).unwrap();
+    let past = gmm.robust_optimum(&threat, f64::MAX).unwrap();
+    let limit = past.budget_limit().unwrap();
+    let near = gmm.robust_optimum(&threat, 2.0 * limit).unwrap();
+    assert_eq!(past.lambda(), Some(f64::INFINITY));
+    assert!(past.distance() > 0.0);
+    assert!((past.distance() - near.distance()).abs() <= near.gap() + past.gap());
+    assert!(past.robust_error() < 0.02, "{}", past.robust_error());
+}
