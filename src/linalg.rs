@@ -196,6 +196,17 @@ pub(crate) fn normalise(v: &DVector<f64>) -> Option<(DVector<f64>, i32)> {
     Some((v.map(|x| ldexp(x, -k)), k))
 }
 
+/// The sign of `v`: `+1`, `−1` or `0`.
+pub(crate) fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

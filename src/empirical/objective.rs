@@ -23,16 +23,7 @@ pub(super) fn softplus(t: f64) -> f64 {
     }
 }
 
-/// `+1`, `−1` or `0`.
-pub(super) fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
+pub(super) use crate::linalg::sign;
 
 /// `1/(1 + e⁻ᵗ)` without overflow.
 pub(super) fn sigmoid(t: f64) -> f64 {

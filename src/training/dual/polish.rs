@@ -82,6 +82,7 @@
 //! structure (a kink misread) is caught by the check above and costs one
 //! more Newton solve.
 
+use crate::linalg::sign;
 use nalgebra::{DMatrix, DVector};
 
 use super::Context;
@@ -229,16 +230,6 @@ fn is_linf_ball(part: &Part) -> bool {
 
 fn is_l1_ball(part: &Part) -> bool {
     matches!(part.body, Body::Lp(p) if p == 1.0)
-}
-
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
 }
 
 impl Structure {
