@@ -97,6 +97,7 @@ use crate::covariance::{Covariance, Representation};
 use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::threat::Threat;
 
+mod active_set;
 mod box_qp;
 mod gradient;
 mod metric;
@@ -104,6 +105,7 @@ mod polish;
 mod projection;
 mod roots;
 pub(crate) mod rounding;
+mod smoothing;
 
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
@@ -764,9 +766,28 @@ impl Context<'_> {
                     self.max_iterations,
                     iterations,
                     &mut bounds,
+                    &mut self.finisher(std::slice::from_ref(part)),
                 );
                 Ok((GRADIENT_SOLVER, bounds))
             }
+        }
+    }
+
+    /// The second-order finish of the gradient method: the active-set
+    /// Newton finish from the iterate, and, the first time it does not
+    /// certify, the smoothed Newton continuation (`smoothing`).
+    fn finisher<'b>(
+        &'b self,
+        parts: &'b [Part],
+    ) -> impl FnMut(&DVector<f64>, &mut Bounds, usize) -> usize + 'b {
+        let mut smoothed = false;
+        move |w, bounds, budget| {
+            let mut used = active_set::newton_finish(self, parts, w, bounds);
+            if !smoothed && !bounds.met(self.tolerance) && used < budget {
+                smoothed = true;
+                used += smoothing::continuation(self, parts, w, bounds, budget - used);
+            }
+            used
         }
     }
 
@@ -941,6 +962,7 @@ impl Context<'_> {
             self.max_iterations,
             &mut iterations,
             &mut best,
+            &mut self.finisher(parts),
         );
         self.finish_bounds(GRADIENT_SOLVER, best, iterations)
     }
