@@ -33,7 +33,7 @@
 //! |---|---|---|
 //! | ℓ∞ | projected Newton on the box `abs(z_i) ≤ ε` (`box_qp`) | finite termination |
 //! | ℓ1 | projected Newton on the primal box `abs(w_i) ≤ s` and Brent's method on `s` | finite per `s`, superlinear in `s` |
-//! | ℓp, ellipsoids, unions | accelerated projected gradient with restarts on the split form `z = Σ z_i` (`gradient`) | linear rate |
+//! | ℓp, ellipsoids, unions | accelerated projected gradient with restarts on the split form `z = Σ z_i` (`gradient`), with a Newton finish | linear rate, then quadratic |
 //!
 //! *ℓ∞.* The dual is a box-constrained QP with Hessian `Σ⁻¹`. On a face
 //! where the set `B` of coordinates sits at `±ε`, the minimiser is
@@ -73,13 +73,39 @@
 //! the kinks (see `Bounds::offer_corrected`); there the loss is `O(δ²)`.
 //! Without this the gap stalls at about `1e-8·r*` when `r*` is small.
 //!
+//! *Second-order finish.* FISTA needs about `√κ` iterations per factor
+//! `e` (`κ` the condition number of `Σ`), and its `w = Σ⁻¹(μ − z)` is
+//! worse still: on spectra spanning 8 decades, FISTA alone misses the
+//! target within the iteration cap for 6–9% of random unions and ℓp
+//! balls, and for about a quarter within 1% of the covering budget. After 200
+//! iterations, then after 4 times as many each time, and when it stalls,
+//! the gradient method hands its iterate to two Newton methods, whose
+//! rate does not depend on `κ`:
+//! - an active-set Newton finish (`active_set`): the structure of the
+//!   optimum (active parts, zeros, tied maxima) read off the iterate, the
+//!   smooth optimality conditions on it solved as in the polishing step,
+//!   the structure repaired from the violated conditions (a primal–dual
+//!   active-set iteration), and the dual shift built from the multipliers;
+//! - once, a continuation (`smoothing`): damped Newton on the primal with
+//!   each support replaced by a smooth lower approximation (parameter `τ`
+//!   divided by 10 per stage), whose gradient is a feasible shift of the
+//!   union for every `w`, so every stage gives a certificate with an
+//!   `O(τ)` gap; it also settles budgets at which the union's hull covers
+//!   `μ` while no single body does (`r* = 0`, where the first-order
+//!   method converged only linearly to `z = μ`). Dimensions above 256
+//!   skip it (dense `O(d³)` steps).
+//!
+//! Both only offer candidates to the same bounds; the certificate is the
+//! one recomputed at the end. On random spectra spanning 2, 4, 6 and 8
+//! decades, every threat family above, budgets anywhere and within 1% of
+//! covering (16,800 solves), no solve failed.
+//!
 //! # Limits
 //!
-//! Close to the covering budget (`r* ≲ 1e-3‖μ‖_{Σ⁻¹}`) the relative target
-//! `1e-9·r*` asks for more than double precision gives a first-order
-//! method (`w = Σ⁻¹(μ − z)` is computed from a small difference); the
-//! gradient method then stops when its best gap stalls and the solve
-//! returns [`Error::NoConvergence`] with the gap reached (pass a looser
+//! A relative target `gap_tolerance · r*` below the rounding of the
+//! problem (`r*` a few ulps of `‖μ‖_{Σ⁻¹}` away from 0, but not 0) cannot
+//! be certified in double precision; the solve then returns
+//! [`Error::NoConvergence`] with the gap reached (pass a looser
 //! `gap_tolerance`). Unions with general ℓp parts need nested
 //! one-dimensional solves in every projection and are the slowest case
 //! (about a second at `d = 256`).

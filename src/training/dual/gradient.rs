@@ -20,6 +20,12 @@
 //! as soon as the best bounds seen meet the target gap, or when the best
 //! gap has not decreased by 0.1% for 2000 iterations (a floating-point
 //! fixed point: the caller then reports the gap reached).
+//!
+//! The caller's second-order `finish` (see the parent module) is handed
+//! the current `w` after 200 iterations, after 4 times as many each time
+//! since, and once more when the method stalls; it offers its own
+//! candidates to the same bounds, and its Newton steps count against the
+//! same iteration cap.
 
 use nalgebra::DVector;
 

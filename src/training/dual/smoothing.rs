@@ -53,8 +53,8 @@ const FINISH_FROM_STAGE: i32 = 5;
 /// One part in dense form.
 struct SmoothPart<'a> {
     part: &'a Part,
-    /// `M` of an ellipsoid and its largest eigenvalue bound (trace-free: the
-    /// largest diagonal-dominance bound `max row sum`).
+    /// `M` of an ellipsoid with a bound on its largest eigenvalue (the
+    /// largest absolute row sum), the scale `λ_M` of its smoothing.
     matrix: Option<(DMatrix<f64>, f64)>,
 }
 
@@ -121,7 +121,7 @@ impl SmoothPart<'_> {
     }
 }
 
-/// `h_τ`, its gradient, Hessian and the feasible shift `z_τ`.
+/// `h_τ` with its gradient and Hessian.
 struct Smoothed {
     value: f64,
     gradient: DVector<f64>,
