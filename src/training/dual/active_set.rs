@@ -96,7 +96,7 @@ pub(super) fn newton_finish(
 /// part, ties exactly when an ℓ1 part is active, and a non-empty piece.
 fn consistent(parts: &[Part], s: &Structure) -> bool {
     let l1 = s.active.iter().any(|&i| is_l1_ball(&parts[i]));
-    !s.active.is_empty() && l1 == !s.tied.is_empty() && s.dim() > 0
+    !s.active.is_empty() && l1 != s.tied.is_empty() && s.dim() > 0
 }
 
 /// Offers `ρ(w)` and the dual shift built from `(w, α)` (module docs).
@@ -108,41 +108,58 @@ fn offer(
     alpha: &DVector<f64>,
     bounds: &mut Bounds,
 ) {
-    let support = |v: &DVector<f64>| ctx.threat_support(v);
-    let norm = ctx.metric.quadratic(w).sqrt();
-    if norm > 0.0 {
-        bounds.offer_lower(w, (w.dot(ctx.mu) - support(w)) / norm);
-    }
-    let Some(z) = dual_shift(ctx, parts, structure, w, alpha) else {
-        return;
-    };
-    let distance = ctx.metric.inverse_quadratic(&(ctx.mu - &z)).sqrt();
-    bounds.offer_upper(&z, distance);
+    let zs = dual_split(ctx, parts, structure, w, alpha);
+    offer_pair(ctx, parts, w, &zs, bounds);
 }
 
-/// The feasible shift `Σ z_i` of the module docs, or `None` if it is not finite.
-fn dual_shift(
+/// Offers the lower bound `ρ(w)` and the upper bound of the shift
+/// `Σ_i z_i` of a tuple with `z_i ∈ t_i c_i K_i`, `Σ t_i ≈ 1`: the sum is
+/// divided by the tuple's computed union gauge when that exceeds 1 (a
+/// non-finite tuple is not offered).
+pub(super) fn offer_pair(
+    ctx: &Context,
+    parts: &[Part],
+    w: &DVector<f64>,
+    zs: &[DVector<f64>],
+    bounds: &mut Bounds,
+) {
+    let norm = ctx.metric.quadratic(w).sqrt();
+    if norm > 0.0 {
+        bounds.offer_lower(w, (w.dot(ctx.mu) - ctx.threat_support(w)) / norm);
+    }
+    let gauge = projection::union_gauge(parts, zs);
+    if !gauge.is_finite() {
+        return;
+    }
+    let mut z = DVector::zeros(w.len());
+    for zi in zs {
+        z += zi;
+    }
+    if gauge > 1.0 {
+        z /= gauge;
+    }
+    if z.iter().all(|v| v.is_finite()) {
+        let distance = ctx.metric.inverse_quadratic(&(ctx.mu - &z)).sqrt();
+        bounds.offer_upper(&z, distance);
+    }
+}
+
+/// The split `(z_i)` of the dual shift of the module docs.
+fn dual_split(
     ctx: &Context,
     parts: &[Part],
     structure: &Structure,
     w: &DVector<f64>,
     alpha: &DVector<f64>,
-) -> Option<DVector<f64>> {
+) -> Vec<DVector<f64>> {
     let d = w.len();
     let mut zs: Vec<DVector<f64>> = parts.iter().map(|_| DVector::zeros(d)).collect();
-    let mut rest = ctx.mu - ctx.metric.mul(w);
-    let mut linf_weight = 0.0;
-    let mut l1_weight = 0.0;
+    let shares = alpha.map(|a| a.max(0.0));
+    let (mut rest, linf_weight, l1_weight) = structure.kink_multipliers(ctx, parts, w, &shares);
     for (a, &i) in structure.active.iter().enumerate() {
-        let share = alpha[a].max(0.0);
         let part = &parts[i];
-        if is_linf_ball(part) {
-            linf_weight += share * part.budget;
-        } else if is_l1_ball(part) {
-            l1_weight += share * part.budget;
-        } else {
-            zs[i] = structure.gradient(part, w) * share;
-            rest -= &zs[i];
+        if !is_linf_ball(part) && !is_l1_ball(part) {
+            zs[i] = structure.gradient(part, w) * shares[a];
         }
     }
     // The polyhedral parts: one shift for each kind, split by the weights.
@@ -178,18 +195,7 @@ fn dual_shift(
             zs[i] = &tie_shift * (share / l1_weight);
         }
     }
-    let gauge = projection::union_gauge(parts, &zs);
-    if !gauge.is_finite() {
-        return None;
-    }
-    let mut z = DVector::zeros(d);
-    for zi in &zs {
-        z += zi;
-    }
-    if gauge > 1.0 {
-        z /= gauge;
-    }
-    z.iter().all(|v| v.is_finite()).then_some(z)
+    zs
 }
 
 /// The next structure of the primal–dual active-set iteration (module
@@ -230,20 +236,7 @@ fn repair(
     active.sort_unstable();
     let zeros = active.iter().any(|&i| is_linf_ball(&parts[i]));
     let ties = active.iter().any(|&i| is_l1_ball(&parts[i]));
-    // The multipliers left for the kinks (as in `polish`'s check).
-    let mut rest = ctx.mu - ctx.metric.mul(w);
-    let mut linf_weight = 0.0;
-    let mut l1_weight = 0.0;
-    for (a, &i) in structure.active.iter().enumerate() {
-        let part = &parts[i];
-        if is_linf_ball(part) {
-            linf_weight += alpha[a] * part.budget;
-        } else if is_l1_ball(part) {
-            l1_weight += alpha[a] * part.budget;
-        } else {
-            rest -= structure.gradient(part, w) * alpha[a];
-        }
-    }
+    let (rest, linf_weight, l1_weight) = structure.kink_multipliers(ctx, parts, w, alpha);
     let scale = ctx.mu.amax();
     let top = w.amax();
     let t = structure.tied.first().map_or(top, |&i| w[i].abs());

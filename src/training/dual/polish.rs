@@ -477,6 +477,32 @@ impl Structure {
         jac
     }
 
+    /// The multipliers left over for the kinks, `μ − Σw` minus the smooth
+    /// active parts' `α_i c_i ∇σ_i(w)`, with the total weights `Σ α_i c_i`
+    /// of the active ℓ∞ and of the active ℓ1 balls.
+    pub(super) fn kink_multipliers(
+        &self,
+        ctx: &Context,
+        parts: &[Part],
+        w: &DVector<f64>,
+        alpha: &DVector<f64>,
+    ) -> (DVector<f64>, f64, f64) {
+        let mut rest = ctx.mu - ctx.metric.mul(w);
+        let mut linf_weight = 0.0;
+        let mut l1_weight = 0.0;
+        for (a, &i) in self.active.iter().enumerate() {
+            let part = &parts[i];
+            if is_linf_ball(part) {
+                linf_weight += alpha[a] * part.budget;
+            } else if is_l1_ball(part) {
+                l1_weight += alpha[a] * part.budget;
+            } else {
+                rest -= self.gradient(part, w) * alpha[a];
+            }
+        }
+        (rest, linf_weight, l1_weight)
+    }
+
     /// The left-out conditions of the module docs at a Newton solution.
     pub(super) fn verify(
         &self,
@@ -504,20 +530,7 @@ impl Structure {
         let top = w.amax();
         let t = self.tied.first().map_or(top, |&i| w[i].abs());
         let scale = ctx.mu.amax();
-        // The multipliers left over for the kinks: μ − Σw minus the smooth parts.
-        let mut rest = ctx.mu - ctx.metric.mul(w);
-        let mut linf_weight = 0.0;
-        let mut l1_weight = 0.0;
-        for (a, &i) in self.active.iter().enumerate() {
-            let part = &parts[i];
-            if is_linf_ball(part) {
-                linf_weight += alpha[a] * part.budget;
-            } else if is_l1_ball(part) {
-                l1_weight += alpha[a] * part.budget;
-            } else {
-                rest -= self.gradient(part, w) * alpha[a];
-            }
-        }
+        let (rest, linf_weight, l1_weight) = self.kink_multipliers(ctx, parts, w, alpha);
         for (i, &s) in self.signs.iter().enumerate() {
             let on_tie = self.tied.contains(&i);
             if s == 0.0 {

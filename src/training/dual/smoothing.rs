@@ -130,12 +130,32 @@ struct Smoothed {
 
 fn smoothed(parts: &[SmoothPart], w: &DVector<f64>, tau: f64, temperature: f64) -> Smoothed {
     let locals: Vec<Local> = parts.iter().map(|p| p.eval(w, tau)).collect();
-    if let [only] = locals.as_slice() {
-        return Smoothed {
-            value: only.value,
-            gradient: only.gradient.clone(),
-            hessian: only.hessian.clone(),
-        };
+    let (value, weights) = soft_max(&locals, temperature);
+    let d = w.len();
+    let mut gradient = DVector::zeros(d);
+    let mut hessian = DMatrix::zeros(d, d);
+    for (l, &pi) in locals.iter().zip(&weights) {
+        gradient += &l.gradient * pi;
+        hessian += &l.hessian * pi;
+        if locals.len() > 1 {
+            hessian += &l.gradient * l.gradient.transpose() * (pi / temperature);
+        }
+    }
+    if locals.len() > 1 {
+        hessian -= &gradient * gradient.transpose() / temperature;
+    }
+    Smoothed {
+        value,
+        gradient,
+        hessian,
+    }
+}
+
+/// `T ln Σ_i e^{v_i/T}` of the parts' values and the soft-max weights `π`
+/// (the value itself and weight 1 for a single part).
+fn soft_max(locals: &[Local], temperature: f64) -> (f64, Vec<f64>) {
+    if let [only] = locals {
+        return (only.value, vec![1.0]);
     }
     let top = locals
         .iter()
@@ -146,21 +166,10 @@ fn smoothed(parts: &[SmoothPart], w: &DVector<f64>, tau: f64, temperature: f64) 
         .map(|l| ((l.value - top) / temperature).exp())
         .collect();
     let total: f64 = weights.iter().sum();
-    let value = top + temperature * total.ln();
-    let d = w.len();
-    let mut gradient = DVector::zeros(d);
-    let mut hessian = DMatrix::zeros(d, d);
-    for (l, &p) in locals.iter().zip(&weights) {
-        let pi = p / total;
-        gradient += &l.gradient * pi;
-        hessian += &l.hessian * pi + &l.gradient * l.gradient.transpose() * (pi / temperature);
-    }
-    hessian -= &gradient * gradient.transpose() / temperature;
-    Smoothed {
-        value,
-        gradient,
-        hessian,
-    }
+    (
+        top + temperature * total.ln(),
+        weights.iter().map(|p| p / total).collect(),
+    )
 }
 
 /// Runs the continuation from `start` (see the module docs); returns the
@@ -215,7 +224,8 @@ pub(super) fn continuation(
             };
             let step = -chol.solve(&gradient);
             let slope = gradient.dot(&step);
-            if !(slope < 0.0) || !step.iter().all(|v| v.is_finite()) {
+            let descends = slope < 0.0;
+            if !descends || !step.iter().all(|v| v.is_finite()) {
                 break;
             }
             let current = objective(&w, s.value);
@@ -267,8 +277,7 @@ fn dense(d: usize, apply: impl Fn(&DVector<f64>) -> DVector<f64>) -> DMatrix<f64
     out
 }
 
-/// Offers `ρ(w)` and the feasible shift `z_τ` (divided by its computed
-/// union gauge if that exceeds 1 by rounding).
+/// Offers `ρ(w)` and the feasible shift `z_τ = Σ_i π_i c_i ∇σ_i^τ(w)`.
 fn offer(
     ctx: &Context,
     parts: &[Part],
@@ -278,44 +287,12 @@ fn offer(
     temperature: f64,
     bounds: &mut Bounds,
 ) {
-    let norm = ctx.metric.quadratic(w).sqrt();
-    if norm > 0.0 {
-        bounds.offer_lower(w, (w.dot(ctx.mu) - ctx.threat_support(w)) / norm);
-    }
     let locals: Vec<Local> = smooth_parts.iter().map(|p| p.eval(w, tau)).collect();
-    let top = locals
-        .iter()
-        .map(|l| l.value)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let weights: Vec<f64> = locals
-        .iter()
-        .map(|l| {
-            if locals.len() == 1 {
-                1.0
-            } else {
-                ((l.value - top) / temperature).exp()
-            }
-        })
-        .collect();
-    let total: f64 = weights.iter().sum();
+    let (_, weights) = soft_max(&locals, temperature);
     let zs: Vec<DVector<f64>> = locals
         .iter()
         .zip(&weights)
-        .map(|(l, p)| &l.gradient * (p / total))
+        .map(|(l, p)| &l.gradient * *p)
         .collect();
-    let gauge = projection::union_gauge(parts, &zs);
-    if !gauge.is_finite() {
-        return;
-    }
-    let mut z = DVector::zeros(w.len());
-    for zi in &zs {
-        z += zi;
-    }
-    if gauge > 1.0 {
-        z /= gauge;
-    }
-    if z.iter().all(|v| v.is_finite()) {
-        let distance = ctx.metric.inverse_quadratic(&(ctx.mu - &z)).sqrt();
-        bounds.offer_upper(&z, distance);
-    }
+    active_set::offer_pair(ctx, parts, w, &zs, bounds);
 }
