@@ -295,8 +295,8 @@ impl Gmm {
             .iter()
             .map(|&l| if l == Label::Pos { 0 } else { 1 })
             .collect();
-        let moments = PooledMoments::compute(x, &classes, 2, fit, |class| {
-            Error::NotEnoughSamples {
+        let moments =
+            PooledMoments::compute(x, &classes, 2, fit, |class| Error::NotEnoughSamples {
                 name: if class == 0 {
                     "samples labelled Pos"
                 } else {
@@ -304,8 +304,7 @@ impl Gmm {
                 },
                 needed: 1,
                 found: 0,
-            }
-        })?;
+            })?;
         let fitted = fit_covariance(&moments, x, fit)?;
         let n = x.nrows();
         let [positives, negatives] = [moments.counts[0], moments.counts[1]];
@@ -389,17 +388,18 @@ pub(crate) fn fit_covariance(
             let shrunk_values = rescaled_spectrum(&shrunk_values, scale, x)?;
             let shrunk = shrunk.map(|v| crate::linalg::ldexp(v, scale));
             let target = crate::linalg::ldexp(target, scale);
-            let cov = Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
-                |e| match e {
-                    Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
-                        fit: fit.name(),
-                        reason: "the shrinkage intensity is (numerically) zero and the \
+            let cov =
+                Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
+                    |e| match e {
+                        Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
+                            fit: fit.name(),
+                            reason: "the shrinkage intensity is (numerically) zero and the \
                                  pooled covariance is singular: every centred sample is ±v \
                                  for one vector v, so S = vvᵀ; use more data",
+                        },
+                        other => other,
                     },
-                    other => other,
-                },
-            )?;
+                )?;
             (
                 cov,
                 Regularisation::Shrinkage {
@@ -555,8 +555,8 @@ impl PooledMoments {
         for j in 0..d {
             let column = x.column(j);
             for (i, &c) in classes.iter().enumerate() {
-                largest_centred = largest_centred
-                    .max((ldexp(column[i], -data_exponent) - means[(j, c)]).abs());
+                largest_centred =
+                    largest_centred.max((ldexp(column[i], -data_exponent) - means[(j, c)]).abs());
             }
         }
         let centred_exponent = if largest_centred > 0.0 {
