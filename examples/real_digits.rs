@@ -1261,7 +1261,9 @@ mod ten_classes {
             y_test.len()
         );
         println!();
-        println!("1. One Gaussian model x | y = k ~ N(μ_k, Σ) for the ten digits, Σ by Ledoit–Wolf shrinkage");
+        println!(
+            "1. One Gaussian model x | y = k ~ N(μ_k, Σ) for the ten digits, Σ by Ledoit–Wolf shrinkage"
+        );
         let m = MulticlassGmm::fit(&x, &y, Fit::LedoitWolf)?;
         let ppca = MulticlassGmm::fit(&x, &y, Fit::Ppca { rank })?;
         let clf = m.bayes_classifier();
@@ -1291,7 +1293,9 @@ mod ten_classes {
             ("regular ℓ∞", Threat::linf()),
             ("generative", Threat::generative(cov)),
         ];
-        println!("2. Exact minimal attacks on every test image (the nearest facet of the ten-class rule)");
+        println!(
+            "2. Exact minimal attacks on every test image (the nearest facet of the ten-class rule)"
+        );
         println!(
             "  {:<12} {:>8} {:>8} {:>14} {:>14}  most frequent flips",
             "threat", "flipped", "misclf.", "median budget", "mean budget"
@@ -1313,8 +1317,12 @@ mod ten_classes {
                 .map(|(a, b)| (flips[(a, b)], a, b))
                 .filter(|&(c, _, _)| c > 0)
                 .collect();
-            pairs.sort_by(|p, q| q.0.cmp(&p.0));
-            let top: Vec<String> = pairs.iter().take(4).map(|(c, a, b)| format!("{a}→{b} ({c})")).collect();
+            pairs.sort_by_key(|q| std::cmp::Reverse(q.0));
+            let top: Vec<String> = pairs
+                .iter()
+                .take(4)
+                .map(|(c, a, b)| format!("{a}→{b} ({c})"))
+                .collect();
             println!(
                 "  {:<12} {:>8} {:>8} {:>14.4} {:>14.4}  {}",
                 name,
@@ -1327,16 +1335,26 @@ mod ten_classes {
             if *name == "regular ℓ2" || *name == "generative" {
                 print_flip_matrix(name, &flips);
             }
-            let summary = multiclass::attack_energy_summary(&m, &clf, threat, &x_test, &y_test, &SHARE_KS)?;
+            let summary =
+                multiclass::attack_energy_summary(&m, &clf, threat, &x_test, &y_test, &SHARE_KS)?;
             shares.push((name.to_string(), summary));
         }
         println!();
 
-        println!("3. Where the attack energy goes, in the eigenbasis of the fitted Σ (claim 1, THEORY M4)");
-        println!("  {:<12} {:>8} {:>8} {:>8} {:>8} {:>12}", "threat", "S_1", "S_5", "S_10", "S_20", "variance R");
+        println!(
+            "3. Where the attack energy goes, in the eigenbasis of the fitted Σ (claim 1, THEORY M4)"
+        );
+        println!(
+            "  {:<12} {:>8} {:>8} {:>8} {:>8} {:>12}",
+            "threat", "S_1", "S_5", "S_10", "S_20", "variance R"
+        );
         for (name, s) in &shares {
             let top = s.aggregate.top_shares.clone().unwrap_or_default();
-            let get = |k: usize| top.iter().find(|(kk, _)| *kk == k).map_or(f64::NAN, |(_, v)| *v);
+            let get = |k: usize| {
+                top.iter()
+                    .find(|(kk, _)| *kk == k)
+                    .map_or(f64::NAN, |(_, v)| *v)
+            };
             println!(
                 "  {:<12} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>12.4}",
                 name,
@@ -1352,9 +1370,18 @@ mod ten_classes {
         let regular = &shares[0].1;
         let generative = &shares[2].1;
         for g in &generative.per_facet {
-            if let Some(r) = regular.per_facet.iter().find(|r| r.from == g.from && r.to == g.to) {
+            if let Some(r) = regular
+                .per_facet
+                .iter()
+                .find(|r| r.from == g.from && r.to == g.to)
+            {
                 facet_checks.0 += 1;
-                let dominates = g.summary.top_shares.iter().flatten().zip(r.summary.top_shares.iter().flatten())
+                let dominates = g
+                    .summary
+                    .top_shares
+                    .iter()
+                    .flatten()
+                    .zip(r.summary.top_shares.iter().flatten())
                     .all(|((_, a), (_, b))| *a >= *b - 1e-12)
                     && g.summary.variance >= r.summary.variance;
                 if dominates {
@@ -1372,19 +1399,25 @@ mod ten_classes {
         );
         println!();
 
-        println!("4. Robust-error curves: the model (THEORY M3) and the test images (exact attacks, M5)");
+        println!(
+            "4. Robust-error curves: the model (THEORY M3) and the test images (exact attacks, M5)"
+        );
         let ppca_clf = ppca.bayes_classifier();
         for (name, threat) in &threats {
             let curve = m.robust_error_curve(&clf, threat, &BUDGETS, &Default::default());
             let mut line = format!("  {name:<12}");
             for &eps in &BUDGETS {
-                let empirical = multiclass::empirical_robust_error(&clf, threat, eps, &x_test, &y_test)?;
+                let empirical =
+                    multiclass::empirical_robust_error(&clf, threat, eps, &x_test, &y_test)?;
                 line.push_str(&format!("  ε={eps}: test {:5.1}%", 100.0 * empirical));
             }
             println!("{line}");
             match curve {
                 Ok(values) => {
-                    let model: Vec<String> = values.iter().map(|e| format!("{:.2}%", 100.0 * e.value())).collect();
+                    let model: Vec<String> = values
+                        .iter()
+                        .map(|e| format!("{:.2}%", 100.0 * e.value()))
+                        .collect();
                     println!("  {:<12}  model {}", "", model.join(", "));
                 }
                 Err(Error::Unsupported(what)) => println!(
@@ -1403,7 +1436,12 @@ mod ten_classes {
 
         println!("5. Where the ten-class results agree with the two-class theory");
         let get = |s: &multiclass::MulticlassEnergySummary, k: usize| {
-            s.aggregate.top_shares.iter().flatten().find(|(kk, _)| *kk == k).map_or(f64::NAN, |(_, v)| *v)
+            s.aggregate
+                .top_shares
+                .iter()
+                .flatten()
+                .find(|(kk, _)| *kk == k)
+                .map_or(f64::NAN, |(_, v)| *v)
         };
         println!(
             "  - Claim 1 facet by facet (P2, a theorem for every facet): generative dominates ℓ2 on {} of {} facets.",
@@ -1415,7 +1453,26 @@ mod ten_classes {
             get(regular, 10),
             generative.aggregate.variance.unwrap_or(f64::NAN),
             regular.aggregate.variance.unwrap_or(f64::NAN),
-            if get(generative, 10) > get(regular, 10) { "it holds here too" } else { "it does not hold here" }
+            if get(generative, 10) > get(regular, 10) {
+                "it holds here too"
+            } else {
+                "it does not hold here"
+            }
+        );
+        let mean_variance = regular.aggregate.mean_data_variance;
+        let below = |s: &multiclass::MulticlassEnergySummary| {
+            s.aggregate.variance.is_some_and(|r| r < mean_variance)
+        };
+        println!(
+            "  - Claim 1's strong form (regular attacks along small-variance directions: R below the mean variance {:.3}): ℓ2 {}, ℓ∞ {}, generative {}.",
+            mean_variance,
+            if below(regular) { "below" } else { "above" },
+            if below(&shares[1].1) {
+                "below"
+            } else {
+                "above"
+            },
+            if below(generative) { "below" } else { "above" }
         );
         println!(
             "  - Every minimal attack lands on one facet, between the true digit and one other (the flip matrices above); the two-class study of a pair sees only that pair's facet."
@@ -1429,7 +1486,13 @@ mod ten_classes {
         println!("         {}", header.join(""));
         for a in 0..10 {
             let row: Vec<String> = (0..10)
-                .map(|b| if a == b { format!("{:>4}", "·") } else { format!("{:>4}", flips[(a, b)]) })
+                .map(|b| {
+                    if a == b {
+                        format!("{:>4}", "·")
+                    } else {
+                        format!("{:>4}", flips[(a, b)])
+                    }
+                })
                 .collect();
             println!("      {a}: {}", row.join(""));
         }

@@ -130,7 +130,8 @@ impl Perturbation {
 }
 
 /// The exact attacks of one classifier and one threat, with the facet
-/// gauges computed once (see the [module docs](self)). Cheap to clone.
+/// gauges computed once (see [`minimal_perturbations`] for the cost).
+/// Cheap to clone.
 ///
 /// # Example
 /// ```
@@ -238,27 +239,13 @@ impl FacetAttacks {
         (gauge, if y < j { 1.0 } else { -1.0 })
     }
 
-    fn check_pair(&self, y: usize, j: usize) -> Result<()> {
-        let clf = &self.inner.classifier;
-        clf.check_label("y", y)?;
-        clf.check_label("j", j)?;
-        if y == j {
-            return Err(Error::InvalidParameter {
-                name: "j",
-                value: j as f64,
-                reason: "a facet needs two different classes",
-            });
-        }
-        Ok(())
-    }
-
     /// The support `σ_K(w_y − w_j)` of the facet `y` against `j`, for the
     /// classifier's own weights (`0` when unreachable).
     ///
     /// # Errors
     /// [`Error::LabelOutOfRange`], or [`Error::InvalidParameter`] for `y = j`.
     pub fn support(&self, y: usize, j: usize) -> Result<f64> {
-        self.check_pair(y, j)?;
+        self.inner.classifier.check_facet(y, j)?;
         let (gauge, _) = self.gauge(y, j);
         Ok(crate::linalg::ldexp(
             gauge.support,
@@ -273,7 +260,7 @@ impl FacetAttacks {
     /// # Errors
     /// As [`support`](Self::support).
     pub fn direction(&self, y: usize, j: usize) -> Result<Option<DVector<f64>>> {
-        self.check_pair(y, j)?;
+        self.inner.classifier.check_facet(y, j)?;
         let (gauge, sign) = self.gauge(y, j);
         Ok(gauge.steepest.as_ref().map(|(v, _)| v * sign))
     }

@@ -265,15 +265,7 @@ impl MulticlassClassifier {
     /// [`Error::NonFinite`] (named `"facet"`) when the difference
     /// overflows.
     pub fn facet(&self, y: usize, j: usize) -> Result<LinearClassifier> {
-        self.check_label("y", y)?;
-        self.check_label("j", j)?;
-        if y == j {
-            return Err(Error::InvalidParameter {
-                name: "j",
-                value: j as f64,
-                reason: "a facet needs two different classes",
-            });
-        }
+        self.check_facet(y, j)?;
         let w = (self.weights.row(y) - self.weights.row(j)).transpose();
         let b = self.biases[y] - self.biases[j];
         if !(b.is_finite() && w.iter().all(|v| v.is_finite())) {
@@ -288,6 +280,20 @@ impl MulticlassClassifier {
         let w = (self.unit_weights.row(y) - self.unit_weights.row(j)).transpose();
         let b = (self.unit_biases[y] - self.unit_biases[j]).clamp(-f64::MAX, f64::MAX);
         (w, b)
+    }
+
+    /// Checks that `(y, j)` names a facet: two different classes.
+    pub(crate) fn check_facet(&self, y: usize, j: usize) -> Result<()> {
+        self.check_label("y", y)?;
+        self.check_label("j", j)?;
+        if y == j {
+            return Err(Error::InvalidParameter {
+                name: "j",
+                value: j as f64,
+                reason: "a facet needs two different classes",
+            });
+        }
+        Ok(())
     }
 
     /// Checks that a label is a class of this classifier.

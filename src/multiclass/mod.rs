@@ -47,11 +47,11 @@
 //! # Ok::<(), manifold_robustness::Error>(())
 //! ```
 
-mod attacks;
-mod classifier;
-mod disentangle;
-mod empirical;
-mod model;
+pub mod attacks;
+pub mod classifier;
+pub mod disentangle;
+pub mod empirical;
+pub mod model;
 pub mod robust;
 
 pub use attacks::{

@@ -30,9 +30,8 @@ proptest! {
         let cov = m.covariance();
         let threat = case.build(cov).unwrap();
         let (xs, ys) = m.sample(8, &mut StdRng::seed_from_u64(seed));
-        for i in 0..xs.nrows() {
+        for (i, &y) in ys.iter().enumerate() {
             let x = xs.row(i).transpose();
-            let y = ys[i];
             let outcome = multiclass::minimal_perturbation(&clf, &threat, &x, y).unwrap();
             let Perturbation::Flip { delta, budget, to, .. } = outcome else { continue };
             let moved = &x + &delta;
@@ -58,9 +57,8 @@ proptest! {
         let cov = m.covariance();
         let threat = case.build(cov).unwrap();
         let (xs, ys) = m.sample(8, &mut StdRng::seed_from_u64(seed));
-        for i in 0..xs.nrows() {
+        for (i, &y) in ys.iter().enumerate() {
             let x = xs.row(i).transpose();
-            let y = ys[i];
             let outcome = multiclass::minimal_perturbation(&clf, &threat, &x, y).unwrap();
             let s = scores_by_hand(&clf, &x);
             let scale = score_scale(&clf, &x);
@@ -142,10 +140,10 @@ proptest! {
             ThreatCase::Generative, ThreatCase::GenerativeRank(1), ThreatCase::OffManifold(1)];
         for case in &cases {
             let threat = case.build(gmm.covariance()).unwrap();
-            for i in 0..xs.nrows() {
+            for (i, &label) in labels.iter().enumerate() {
                 let x = xs.row(i).transpose();
-                let y = usize::from(labels[i] == Label::Pos);
-                let expected = manifold_robustness::minimal_perturbation(&two, &threat, &x, labels[i]).unwrap();
+                let y = usize::from(label == Label::Pos);
+                let expected = manifold_robustness::minimal_perturbation(&two, &threat, &x, label).unwrap();
                 let got = multiclass::minimal_perturbation(&multi, &threat, &x, y).unwrap();
                 match (&expected, &got) {
                     (manifold_robustness::Perturbation::Misclassified, Perturbation::Misclassified)
@@ -209,7 +207,10 @@ fn the_flip_matrix_counts_where_each_class_goes() {
     )
     .unwrap();
     let flips = batch.flip_matrix();
-    assert_eq!((flips[(0, 1)], flips[(2, 1)], flips.iter().sum::<usize>()), (2, 1, 3));
+    assert_eq!(
+        (flips[(0, 1)], flips[(2, 1)], flips.iter().sum::<usize>()),
+        (2, 1, 3)
+    );
     // Margins to class 1: 1.5, 0.5 and 2.5 (the other facets give 2, 1
     // and 3); the last point ties classes 0 and 1, so it is misclassified.
     assert_eq!(batch.budgets().as_slice(), &[1.5, 0.5, 2.5, 0.0]);
@@ -234,7 +235,13 @@ fn latent_steps_of_generative_attacks_map_to_the_perturbation() {
     let clf = m.bayes_classifier();
     let threat = manifold_robustness::Threat::generative(m.covariance());
     let flip = multiclass::minimal_perturbation(&clf, &threat, m.mean(0), 0).unwrap();
-    let Perturbation::Flip { delta, latent: Some(u), budget, .. } = flip else {
+    let Perturbation::Flip {
+        delta,
+        latent: Some(u),
+        budget,
+        ..
+    } = flip
+    else {
         panic!("expected a flip with a latent step")
     };
     // Eigen-directions in descending variance: axes 0, 1, 2 with √λ = 2, 1, 1/2.

@@ -26,7 +26,8 @@ pub fn multiclass_model(
             })
             .prop_map(move |(means, weights)| {
                 let total: f64 = weights.iter().sum();
-                let priors = DVector::from_iterator(weights.len(), weights.iter().map(|w| w / total));
+                let priors =
+                    DVector::from_iterator(weights.len(), weights.iter().map(|w| w / total));
                 MulticlassGmm::new(means, cov.clone(), priors).unwrap()
             })
     })
@@ -73,7 +74,12 @@ pub fn scores_by_hand(clf: &MulticlassClassifier, x: &DVector<f64>) -> Vec<f64> 
 pub fn score_scale(clf: &MulticlassClassifier, x: &DVector<f64>) -> f64 {
     let (w, b) = (clf.weights(), clf.biases());
     (0..clf.classes())
-        .map(|k| (0..clf.dim()).map(|i| (w[(k, i)] * x[i]).abs()).sum::<f64>() + b[k].abs())
+        .map(|k| {
+            (0..clf.dim())
+                .map(|i| (w[(k, i)] * x[i]).abs())
+                .sum::<f64>()
+                + b[k].abs()
+        })
         .fold(0.0, f64::max)
 }
 
@@ -96,7 +102,11 @@ pub fn supports_by_hand(
         }
         let w = facet(clf, y, j);
         let support = case.support_by_hand(cov, &w);
-        if support > 1e-12 * w.norm() { support } else { 0.0 }
+        if support > 1e-12 * w.norm() {
+            support
+        } else {
+            0.0
+        }
     })
 }
 
@@ -178,7 +188,9 @@ pub fn permuted(
     for old in 0..k {
         means[perm[old]] = m.mean(old).clone();
         priors[perm[old]] = m.priors()[old];
-        weights.row_mut(perm[old]).copy_from(&clf.weights().row(old));
+        weights
+            .row_mut(perm[old])
+            .copy_from(&clf.weights().row(old));
         biases[perm[old]] = clf.biases()[old];
     }
     (

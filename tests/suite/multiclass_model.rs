@@ -25,7 +25,10 @@ fn three_classes() -> MulticlassGmm {
 fn two_classes_fit_exactly_as_the_two_class_model() {
     let gmm = manifold_robustness::default_model();
     let (x, labels) = gmm.sample(500, &mut StdRng::seed_from_u64(3));
-    let classes: Vec<usize> = labels.iter().map(|&l| usize::from(l == Label::Pos)).collect();
+    let classes: Vec<usize> = labels
+        .iter()
+        .map(|&l| usize::from(l == Label::Pos))
+        .collect();
     for fit in [Fit::LedoitWolf, Fit::Ppca { rank: 5 }] {
         let two = Gmm::fit(&x, &labels, fit).unwrap();
         let multi = MulticlassGmm::fit(&x, &classes, fit).unwrap();
@@ -33,7 +36,10 @@ fn two_classes_fit_exactly_as_the_two_class_model() {
         assert_eq!(multi.mean(1), two.mean(Label::Pos));
         assert_eq!(multi.mean(0), two.mean(Label::Neg));
         assert_eq!(multi.priors()[1], two.prior_pos());
-        assert_eq!(multi.covariance().eigenvalues(), two.covariance().eigenvalues());
+        assert_eq!(
+            multi.covariance().eigenvalues(),
+            two.covariance().eigenvalues()
+        );
     }
 }
 
@@ -55,7 +61,10 @@ fn fit_recovers_the_model_from_its_samples() {
     // Pooled variances: relative standard error √(2/n) ≈ 0.007; 5σ.
     let got = fitted.covariance().eigenvalues();
     for (g, e) in got.iter().zip([2.0, 1.0, 0.5]) {
-        assert!((g / e - 1.0).abs() <= 5.0 * (2.0 / n as f64).sqrt(), "{g} vs {e}");
+        assert!(
+            (g / e - 1.0).abs() <= 5.0 * (2.0 / n as f64).sqrt(),
+            "{g} vs {e}"
+        );
     }
 }
 
@@ -81,7 +90,11 @@ fn bad_models_are_typed_errors() {
     // K < 2.
     assert!(matches!(
         MulticlassGmm::new(vec![a.clone()], cov.clone(), DVector::from_element(1, 1.0)),
-        Err(Error::NotEnoughSamples { name: "classes", needed: 2, found: 1 })
+        Err(Error::NotEnoughSamples {
+            name: "classes",
+            needed: 2,
+            found: 1
+        })
     ));
     // Priors not summing to one (tolerance 1e-12), or not probabilities.
     let err = MulticlassGmm::new(
@@ -90,7 +103,10 @@ fn bad_models_are_typed_errors() {
         DVector::from_vec(vec![0.5, 0.5 + 1e-9]),
     )
     .unwrap_err();
-    assert!(matches!(err, Error::InvalidParameter { name: "priors", .. }), "{err}");
+    assert!(
+        matches!(err, Error::InvalidParameter { name: "priors", .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("sum to 1"), "{err}");
     assert!(
         MulticlassGmm::new(
@@ -101,22 +117,50 @@ fn bad_models_are_typed_errors() {
         .is_ok()
     );
     assert!(matches!(
-        MulticlassGmm::new(vec![a.clone(), b.clone()], cov.clone(), DVector::from_vec(vec![1.0, 0.0])),
+        MulticlassGmm::new(
+            vec![a.clone(), b.clone()],
+            cov.clone(),
+            DVector::from_vec(vec![1.0, 0.0])
+        ),
         Err(Error::InvalidProbability { name: "priors", .. })
     ));
     // Dimension mismatches.
     assert!(matches!(
-        MulticlassGmm::new(vec![a.clone(), DVector::zeros(3)], cov.clone(), DVector::from_element(2, 0.5)),
-        Err(Error::DimensionMismatch { name: "means", expected: 2, found: 3 })
+        MulticlassGmm::new(
+            vec![a.clone(), DVector::zeros(3)],
+            cov.clone(),
+            DVector::from_element(2, 0.5)
+        ),
+        Err(Error::DimensionMismatch {
+            name: "means",
+            expected: 2,
+            found: 3
+        })
     ));
     assert!(matches!(
-        MulticlassGmm::new(vec![a.clone(), b.clone()], cov.clone(), DVector::from_element(3, 1.0 / 3.0)),
-        Err(Error::DimensionMismatch { name: "priors", expected: 2, found: 3 })
+        MulticlassGmm::new(
+            vec![a.clone(), b.clone()],
+            cov.clone(),
+            DVector::from_element(3, 1.0 / 3.0)
+        ),
+        Err(Error::DimensionMismatch {
+            name: "priors",
+            expected: 2,
+            found: 3
+        })
     ));
     assert_eq!(
-        MulticlassGmm::new(vec![a.clone(), b.clone(), a.clone()], cov, DVector::from_element(3, 1.0 / 3.0))
-            .unwrap_err(),
-        Error::IdenticalRows { name: "means", first: 0, second: 2 }
+        MulticlassGmm::new(
+            vec![a.clone(), b.clone(), a.clone()],
+            cov,
+            DVector::from_element(3, 1.0 / 3.0)
+        )
+        .unwrap_err(),
+        Error::IdenticalRows {
+            name: "means",
+            first: 0,
+            second: 2
+        }
     );
 }
 
@@ -126,15 +170,25 @@ fn bad_fits_are_typed_errors() {
     // A class without samples: labels 0 and 2 only.
     assert_eq!(
         MulticlassGmm::fit(&x, &[0, 0, 0, 0, 2, 2, 2, 2], Fit::LedoitWolf).unwrap_err(),
-        Error::EmptyClass { class: 1, classes: 3 }
+        Error::EmptyClass {
+            class: 1,
+            classes: 3
+        }
     );
     assert!(matches!(
         MulticlassGmm::fit(&x, &[0; 8], Fit::LedoitWolf),
-        Err(Error::NotEnoughSamples { name: "classes", .. })
+        Err(Error::NotEnoughSamples {
+            name: "classes",
+            ..
+        })
     ));
     assert!(matches!(
         MulticlassGmm::fit(&x, &[0, 1, 2], Fit::LedoitWolf),
-        Err(Error::DimensionMismatch { expected: 8, found: 3, .. })
+        Err(Error::DimensionMismatch {
+            expected: 8,
+            found: 3,
+            ..
+        })
     ));
     assert!(matches!(
         MulticlassGmm::fit(&x, &[], Fit::LedoitWolf),
@@ -144,7 +198,11 @@ fn bad_fits_are_typed_errors() {
     let small = x.rows(0, 4).into_owned();
     assert!(matches!(
         MulticlassGmm::fit(&small, &[0, 1, 2, 3], Fit::LedoitWolf),
-        Err(Error::NotEnoughSamples { needed: 5, found: 4, .. })
+        Err(Error::NotEnoughSamples {
+            needed: 5,
+            found: 4,
+            ..
+        })
     ));
 }
 
@@ -157,18 +215,35 @@ fn bad_classifier_input_is_a_typed_error() {
     y[2] = 3;
     assert_eq!(
         clf.sample_error(&x, &y).unwrap_err(),
-        Error::LabelOutOfRange { name: "labels", index: 2, label: 3, classes: 3 }
+        Error::LabelOutOfRange {
+            name: "labels",
+            index: 2,
+            label: 3,
+            classes: 3
+        }
     );
     // A classifier of another dimension or number of classes.
     let other = MulticlassClassifier::new(DMatrix::identity(2, 2), DVector::zeros(2)).unwrap();
     assert!(matches!(
         m.error(&other),
-        Err(Error::DimensionMismatch { name: "classifier", expected: 3, found: 2 })
+        Err(Error::DimensionMismatch {
+            name: "classifier",
+            expected: 3,
+            found: 2
+        })
     ));
-    let four = MulticlassClassifier::new(DMatrix::from_fn(4, 3, |i, j| (i * j) as f64 + i as f64), DVector::zeros(4)).unwrap();
+    let four = MulticlassClassifier::new(
+        DMatrix::from_fn(4, 3, |i, j| (i * j) as f64 + i as f64),
+        DVector::zeros(4),
+    )
+    .unwrap();
     assert!(matches!(
         m.robust_error(&four, &Threat::l2(), 0.1),
-        Err(Error::DimensionMismatch { name: "classifier (classes)", expected: 3, found: 4 })
+        Err(Error::DimensionMismatch {
+            name: "classifier (classes)",
+            expected: 3,
+            found: 4
+        })
     ));
     assert!(matches!(
         m.robust_error(&clf, &Threat::l2(), -1.0),
@@ -199,11 +274,15 @@ fn awkward_scales_change_nothing() {
     .unwrap();
     let (clf, clf_small) = (m.bayes_classifier(), small.bayes_classifier());
     let e = m.robust_error(&clf, &Threat::l2(), 0.3).unwrap().value();
-    let e_small = small.robust_error(&clf_small, &Threat::l2(), 0.3 * s).unwrap().value();
+    let e_small = small
+        .robust_error(&clf_small, &Threat::l2(), 0.3 * s)
+        .unwrap()
+        .value();
     assert!((e - e_small).abs() <= 1e-13 * e, "{e} vs {e_small}");
     let x = DVector::from_vec(vec![1.5, 0.2, -0.1]);
     let t = multiclass::minimal_perturbation(&clf, &Threat::linf(), &x, 0).unwrap();
-    let t_small = multiclass::minimal_perturbation(&clf_small, &Threat::linf(), &(&x * s), 0).unwrap();
+    let t_small =
+        multiclass::minimal_perturbation(&clf_small, &Threat::linf(), &(&x * s), 0).unwrap();
     assert_eq!(t.to(), t_small.to());
     assert!((t.budget() * s - t_small.budget()).abs() <= 1e-14 * t_small.budget());
 }

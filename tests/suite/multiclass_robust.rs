@@ -5,16 +5,14 @@
 
 use crate::common::{general_model, threat_case, tol};
 use crate::multiclass_common::{
-    model_classifier_threat, multiclass_model, permutation, permuted,
-    robust_error_by_hand, typical_budget,
+    model_classifier_threat, multiclass_model, permutation, permuted, robust_error_by_hand,
+    typical_budget,
 };
 use manifold_robustness::multiclass::empirical_robust_error;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::normal::OrthantOptions;
 use manifold_robustness::rand::{SeedableRng, rngs::StdRng};
-use manifold_robustness::{
-    Error, LinearClassifier, MulticlassClassifier, MulticlassGmm, Threat,
-};
+use manifold_robustness::{Error, LinearClassifier, MulticlassClassifier, MulticlassGmm, Threat};
 use proptest::prelude::*;
 
 /// Monte Carlo sample size: the binomial standard error is at most
@@ -218,7 +216,10 @@ fn equilateral_classes_have_the_bivariate_closed_form() {
         let expected = 2.0 * manifold_robustness::normal::cdf(-h)
             - manifold_robustness::normal::bivariate_cdf(-h, -h, 0.5);
         let got = m.robust_error(&clf, &Threat::l2(), eps).unwrap().value();
-        assert!((got - expected).abs() <= 1e-13 * expected, "ε = {eps}: {got} vs {expected}");
+        assert!(
+            (got - expected).abs() <= 1e-13 * expected,
+            "ε = {eps}: {got} vs {expected}"
+        );
     }
     // Far from the boundary the robust error keeps its digits: at ε = 0 and
     // side 30 it is about 2Φ(−15) ≈ 7e-51.
@@ -231,5 +232,8 @@ fn equilateral_classes_have_the_bivariate_closed_form() {
     let tiny = far.error(&far.bayes_classifier()).unwrap().value();
     let expected = 2.0 * manifold_robustness::normal::cdf(-15.0)
         - manifold_robustness::normal::bivariate_cdf(-15.0, -15.0, 0.5);
-    assert!((tiny - expected).abs() <= 1e-12 * expected, "{tiny} vs {expected}");
+    assert!(
+        (tiny - expected).abs() <= 1e-12 * expected,
+        "{tiny} vs {expected}"
+    );
 }
