@@ -31,9 +31,12 @@
 //! is computed once, at construction, with `faer` (single-threaded for
 //! small `d`, where threads cost more than they give).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nalgebra::{DMatrix, DVector};
+
+mod residual;
+pub(crate) use residual::EigenResidual;
 
 use crate::error::{
     Error, Result, ensure_dim, ensure_finite, ensure_finite_matrix, ensure_finite_value,
@@ -100,6 +103,8 @@ struct Inner {
     /// Block eigenvalues, descending: `d` entries for dense and diagonal,
     /// `k + 1` for spiked (the last one the noise level).
     eigenvalues: DVector<f64>,
+    /// The measured accuracy of the decomposition, computed on first use.
+    residual: OnceLock<EigenResidual>,
 }
 
 #[derive(Debug)]
@@ -225,6 +230,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Dense { matrix, basis },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -257,6 +263,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Diagonal { variances, order },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -331,6 +338,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Spiked { basis, noise },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -741,6 +749,21 @@ impl Covariance {
             });
         }
         Ok(())
+    }
+
+    /// The measured accuracy of the eigen-decomposition (see
+    /// `covariance::residual`): `O(d³)` for a dense covariance, `O(dk²)`
+    /// for a spiked one, on first use; cached with the covariance.
+    pub(crate) fn eigen_residual(&self) -> &EigenResidual {
+        self.inner.residual.get_or_init(|| match &self.inner.kind {
+            Kind::Dense { matrix, basis } => {
+                EigenResidual::dense(matrix, &self.inner.eigenvalues, basis)
+            }
+            Kind::Diagonal { .. } => EigenResidual::exact(self.inner.eigenvalues.len()),
+            Kind::Spiked { basis, noise } => {
+                EigenResidual::spiked(basis, &self.inner.eigenvalues, *noise)
+            }
+        })
     }
 
     /// True when both handles share the same underlying data.

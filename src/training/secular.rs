@@ -122,7 +122,7 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::{Covariance, EigenCoordinates, Representation, symmetric_eigen_descending};
 use crate::error::{Error, Result, ensure_budget, ensure_dim, ensure_finite};
-use crate::threat::{EllipsoidView, SpectralEllipsoid};
+use crate::threat::{EllipsoidView, SpectralEllipsoid, SpectralFamily};
 
 use super::dual::rounding::{self, CovarianceError};
 
@@ -188,6 +188,11 @@ pub struct SecularEquation {
     null_energy: f64,
     /// `Σ_{d_j = 0} spread_j m_j²/C`.
     null_spread: f64,
+    /// Per-term leak coefficients `ℓ_j` of a model-based threat (empty
+    /// when there are none; see `dual::rounding`, "Model-based threats").
+    leak: Vec<f64>,
+    /// `Σ_{d_j = 0} ℓ_j m_j/√C`.
+    null_leak: f64,
     /// `ε_max` of the normalised equation.
     limit: f64,
     /// `‖√D m‖ = g'(0)` of the normalised equation.
@@ -220,9 +225,12 @@ pub(crate) struct Perturbation {
 pub(crate) enum ThreatError {
     /// `M` is used exactly (ℓ2: `M = I`).
     Exact,
-    /// `M = U f(Λ) Uᵀ` follows the decomposition: `sensitivity` is
-    /// `L_√f √λ_max` (units of `√d`), so that `|σ' − σ| ≤ sensitivity·η·√λ_max‖w‖`.
-    Model { sensitivity: f64 },
+    /// `M = U f(Λ) Uᵀ` follows the decomposition, bounded a posteriori
+    /// through the equation's per-term leaks (`dual::rounding`,
+    /// "Model-based threats"); `quadratic` when `σ_K` involves `Σ` itself.
+    /// Where no classifier is left, `sensitivity` (an `L_√f √λ_max`, units
+    /// of `√d`) bounds `|σ' − σ| ≤ sensitivity·η·√λ_max‖w‖`.
+    Measured { quadratic: bool, sensitivity: f64 },
     /// A generalised pencil from a Gram matrix: `|σ'² − σ²| ≤ gram·d_max‖y‖²`
     /// and `|σ' − σ| ≤ whitening·√d_max‖y‖` (`y` the whitened `w`).
     Pencil { gram: f64, whitening: f64 },
@@ -311,7 +319,7 @@ impl SecularEquation {
     /// [`Error::NonFinite`], and [`Error::InvalidParameter`] for a negative
     /// entry.
     pub fn new(energies: &[f64], eigenvalues: &[f64]) -> Result<SecularEquation> {
-        SecularEquation::with_spread(energies, eigenvalues, None)
+        SecularEquation::with_spread(energies, eigenvalues, None, None)
     }
 
     /// As [`new`](Self::new), with the per-term `λ_max/λ_j` of the
@@ -320,6 +328,7 @@ impl SecularEquation {
         energies: &[f64],
         eigenvalues: &[f64],
         spread: Option<&[f64]>,
+        leak: Option<&[f64]>,
     ) -> Result<SecularEquation> {
         ensure_dim("eigenvalues", energies.len(), eigenvalues.len())?;
         ensure_finite("energies", energies)?;
@@ -350,6 +359,8 @@ impl SecularEquation {
             spread: Vec::with_capacity(energies.len()),
             null_energy: 0.0,
             null_spread: 0.0,
+            leak: Vec::new(),
+            null_leak: 0.0,
             limit: 0.0,
             slope: 0.0,
             d_min: f64::INFINITY,
@@ -364,10 +375,15 @@ impl SecularEquation {
             }
             let c = c / energy_scale;
             let spread_j = spread.map_or(1.0, |s| s[j]);
+            let leak_j = leak.map_or(0.0, |l| l[j]);
             if d == 0.0 {
                 eq.null_energy += c;
                 eq.null_spread += c * spread_j;
+                eq.null_leak += c.sqrt() * leak_j;
             } else {
+                if leak.is_some() {
+                    eq.leak.push(leak_j);
+                }
                 let d = d / pencil_scale;
                 eq.d.push(d);
                 eq.c.push(c);
@@ -719,11 +735,22 @@ impl SecularEquation {
                 .sum();
             (t0, t1, spread)
         };
+        // Σ_j √c_j t_j ℓ_j over the active terms (the null terms have t = 1).
+        let leak = if lambda == f64::INFINITY {
+            0.0
+        } else {
+            self.d
+                .iter()
+                .zip(&self.c)
+                .zip(&self.leak)
+                .map(|((&d, &c), &l)| c.sqrt() * l / (1.0 + lambda * d))
+                .sum::<f64>()
+        } + self.null_leak;
         let s2 = t0 + self.null_energy;
         if s2 == 0.0 {
             // No classifier: the computed r* is 0 at or past the limit.
             let model = match p.threat {
-                ThreatError::Model { sensitivity } => {
+                ThreatError::Measured { sensitivity, .. } => {
                     self.scaled_sensitivity(sensitivity) / self.d_max.max(f64::MIN_POSITIVE).sqrt()
                 }
                 ThreatError::Pencil { gram, whitening } => gram + whitening,
@@ -743,9 +770,18 @@ impl SecularEquation {
         let sigma = t1.sqrt();
         let support_error = match p.threat {
             ThreatError::Exact => 0.0,
-            ThreatError::Model { sensitivity } => {
-                // |Δσ| ≤ L_√f e_Σ ‖w‖ = L_√f √λ_max η √q_w s.
-                eps * self.scaled_sensitivity(sensitivity) * cov.relative * q_w.sqrt() * s
+            ThreatError::Measured { quadratic, .. } => {
+                // (Δσ/s) of the user's problem: the leaks across the cut,
+                // plus for Σ-based supports the restricted quadratic form
+                // σ² ± e‖y_S‖² (λ_max‖y_S‖²/s² from the active spreads);
+                // normalised budgets carry σ in units of √D.
+                let ratio = sigma / s * self.root_pencil;
+                let form = if quadratic {
+                    rounding::root_shift(ratio, cov.relative * spread / s2)
+                } else {
+                    0.0
+                };
+                eps * s * (leak / s + form) / self.root_pencil
             }
             ThreatError::Pencil { gram, whitening } => {
                 let delta = gram * self.d_max * s2;
@@ -1023,18 +1059,24 @@ impl EllipsoidProblem {
                 mu_coordinates,
                 DVector::from_element(blocks, 1.0),
                 ThreatError::Exact,
+                None,
             ),
             EllipsoidView::Spectral(threat) => {
                 if shares_eigenbasis(covariance, &threat.covariance) {
-                    // L_√f √λ_max, in units of √d (see `ThreatError::Model`).
-                    let sensitivity =
-                        rounding::weight_sensitivity(covariance.eigenvalues(), &threat.weights)
-                            * covariance.eigenvalues()[0].sqrt();
+                    let quadratic = matches!(
+                        threat.family,
+                        SpectralFamily::Generative | SpectralFamily::GenerativeRank(_)
+                    );
+                    let leaks = rounding::spectral_leaks(covariance, &threat.weights, quadratic);
                     Self::shared(
                         covariance,
                         mu_coordinates,
                         threat.weights.clone(),
-                        ThreatError::Model { sensitivity },
+                        ThreatError::Measured {
+                            quadratic,
+                            sensitivity: leaks.sensitivity,
+                        },
+                        Some(&leaks.per_block),
                     )
                 } else if covariance.representation() == Representation::Dense {
                     let m = spectral_matrix(threat);
@@ -1067,6 +1109,7 @@ impl EllipsoidProblem {
         mu_coordinates: &EigenCoordinates,
         weights: DVector<f64>,
         threat: ThreatError,
+        leak: Option<&[f64]>,
     ) -> Result<EllipsoidProblem> {
         // The energies of μ/t for a power of two t near its largest
         // coordinate: exact, and free of overflow in the squares.
@@ -1085,7 +1128,7 @@ impl EllipsoidProblem {
         let c: Vec<f64> = (0..values.len()).map(|b| energies[b] / values[b]).collect();
         let d: Vec<f64> = (0..values.len()).map(|b| weights[b] / values[b]).collect();
         let spread: Vec<f64> = values.iter().map(|l| values[0] / l).collect();
-        let mut equation = SecularEquation::with_spread(&c, &d, Some(&spread))?;
+        let mut equation = SecularEquation::with_spread(&c, &d, Some(&spread), leak)?;
         equation.rescale_energy(t);
         equation.perturbation = Perturbation {
             covariance: Some(CovarianceError::of(covariance)),
