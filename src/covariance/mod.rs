@@ -31,9 +31,12 @@
 //! is computed once, at construction, with `faer` (single-threaded for
 //! small `d`, where threads cost more than they give).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nalgebra::{DMatrix, DVector};
+
+mod residual;
+pub(crate) use residual::EigenResidual;
 
 use crate::error::{
     Error, Result, ensure_dim, ensure_finite, ensure_finite_matrix, ensure_finite_value,
@@ -107,6 +110,8 @@ struct Inner {
     /// Block eigenvalues, descending: `d` entries for dense and diagonal,
     /// `k + 1` for spiked (the last one the noise level).
     eigenvalues: DVector<f64>,
+    /// The measured accuracy of the decomposition, computed on first use.
+    residual: OnceLock<EigenResidual>,
 }
 
 #[derive(Debug)]
@@ -202,6 +207,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Dense { matrix, basis },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -234,6 +240,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Diagonal { variances, order },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -308,6 +315,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Spiked { basis, noise },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -474,6 +482,21 @@ impl Covariance {
             });
         }
         Ok(())
+    }
+
+    /// The measured accuracy of the eigen-decomposition (see
+    /// `covariance::residual`): `O(d³)` for a dense covariance, `O(dk²)`
+    /// for a spiked one, on first use; cached with the covariance.
+    pub(crate) fn eigen_residual(&self) -> &EigenResidual {
+        self.inner.residual.get_or_init(|| match &self.inner.kind {
+            Kind::Dense { matrix, basis } => {
+                EigenResidual::dense(matrix, &self.inner.eigenvalues, basis)
+            }
+            Kind::Diagonal { .. } => EigenResidual::exact(self.inner.eigenvalues.len()),
+            Kind::Spiked { basis, noise } => {
+                EigenResidual::spiked(basis, &self.inner.eigenvalues, *noise)
+            }
+        })
     }
 
     /// True when both handles share the same underlying data.

@@ -35,7 +35,8 @@ const DECOMPOSITION: f64 = 1e-9;
 /// The width of a certificate relative to `‖μ‖_{Σ⁻¹}` on these models: the
 /// rounding bound of `training::dual::rounding` (about `12 d ε_mach κ` for a
 /// dense covariance with `d ≤ 8`, `κ ≤ 1e4`: ≤ 3e-10; a few ulps for a
-/// diagonal one). Model-based threats scale it by [`cut_conditioning`].
+/// diagonal one), and the same for the model-based threats whose rank cut
+/// is as well conditioned ([`certificate_width`]).
 const CERTIFICATE: f64 = 1e-9;
 
 /// `exact` lies in the certified interval `[distance, distance + gap]`, up
@@ -55,25 +56,35 @@ enum Family {
     OffManifold(usize),
 }
 
-/// How much a model-based threat moves with the covariance's decomposition,
-/// relative to `‖Σ‖`: its square-root weights `√ω` change by up to
-/// `e_Σ/(2√λ_d)` (a factor `√κ` over the rounding of `Σ` itself), and a
-/// threat cut at the `k` leading eigen-directions is only determined to
-/// `λ₁/(λ_k − λ_{k+1})` times that. The certificate's rounding bound widens
-/// by as much; 1 for ℓ2, which does not depend on `Σ`.
-fn cut_conditioning(cov: &Covariance, family: Family) -> f64 {
+/// The condition number of a rank cut, `λ₁/(λ_k − λ_{k+1})`: a perturbation
+/// `E` of `Σ` turns its top-`k` eigenspace by up to `‖E‖/(λ_k − λ_{k+1})`
+/// (Davis–Kahan), so a threat cut at `k` is only determined to `ε_mach`
+/// times this by float64 data, whatever the arithmetic; 1 for ℓ2 and the
+/// full-latent generative threat, which have no cut. The certificate's
+/// a-posteriori bound (`training::dual::rounding`, "Model-based threats")
+/// is `≤ 1e-9·‖μ‖_{Σ⁻¹}` while both `κ(Σ)` and this are at most `1e4`
+/// (the well-conditioned regime of issue 10); past that it grows in
+/// proportion. Measured on a dense `d = 8` model with
+/// `λ₁/(λ₇ − λ₈) = 4.6e6`, `κ = 8.8e3` (eigenspace threat, `k = 7`): the
+/// computed distance itself is off by `1.6e-8` relative from the exact one
+/// (80-digit mpmath), and the certified width is `4.8e-8`.
+fn cut_condition(cov: &Covariance, family: Family) -> f64 {
     let values = cov.eigenvalues();
-    let root_kappa = (values[0] / values[values.len() - 1]).sqrt();
     match family {
-        Family::L2 => 1.0,
-        Family::Generative => root_kappa,
         Family::GenerativeRank(k) | Family::Eigenspace(k) | Family::OffManifold(k)
             if k < values.len() =>
         {
-            root_kappa * (values[0] / (values[k - 1] - values[k])).max(1.0)
+            values[0] / (values[k - 1] - values[k])
         }
-        _ => root_kappa,
+        _ => 1.0,
     }
+}
+
+/// The certified width allowed on these models: [`CERTIFICATE`] in the
+/// well-conditioned regime, in proportion to the cut's condition number
+/// beyond `1e4` ([`cut_condition`]).
+fn certificate_width(cov: &Covariance, family: Family) -> f64 {
+    CERTIFICATE * (cut_condition(cov, family) / 1e4).max(1.0)
 }
 
 fn build(cov: &Covariance, family: Family) -> Option<(Threat, Vec<f64>)> {
@@ -287,7 +298,7 @@ proptest! {
             let lambda = eps / (a - eps);
             prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a / (a - eps), "f = {f:e}");
             prop_assert!(certified(&opt, a - eps, SECULAR * a), "f = {f:e}: r* = {}, a − ε = {}", opt.distance(), a - eps);
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), Family::Generative) * a);
+            prop_assert!(opt.gap() <= CERTIFICATE * a);
             // Φ(−r*) over the interval: |Δ ln Φ| ≤ (φ/Φ)(x)·Δx ≤ (|x| + 1)Δx.
             let x = eps - a;
             let width = (x.abs() + 1.0) * (opt.gap() + SECULAR * a);
@@ -314,11 +325,11 @@ proptest! {
             prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a_k / (a_k - eps));
             let r = ((a_k - eps).powi(2) + tail).sqrt();
             prop_assert!(certified(&opt, r, SECULAR * (a_k + r)));
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(cov, Family::GenerativeRank(k)) * gmm.separation());
+            prop_assert!(opt.gap() <= certificate_width(cov, Family::GenerativeRank(k)) * gmm.separation());
         } else {
             prop_assert_eq!(opt.lambda().unwrap(), f64::INFINITY);
             prop_assert!(certified(&opt, tail.sqrt(), ROUNDING * tail.sqrt()));
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(cov, Family::GenerativeRank(k)) * gmm.separation());
+            prop_assert!(opt.gap() <= certificate_width(cov, Family::GenerativeRank(k)) * gmm.separation());
         }
     }
 
@@ -350,11 +361,11 @@ proptest! {
             prop_assert_eq!(opt.lambda().unwrap(), f64::INFINITY);
             // r*(∞) is exact for the computed pencil; the certificate adds
             // the rounding bound (a tiny ε_max uncertainty).
-            let width = CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation();
+            let width = certificate_width(gmm.covariance(), fam) * gmm.separation();
             prop_assert!(opt.gap() <= width, "{fam:?}: gap {:e}, allowed {width:e}", opt.gap());
         } else {
             // M = 0 (off-manifold k = d): the budget is 0 too, λ = 0.
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation());
+            prop_assert!(opt.gap() <= certificate_width(gmm.covariance(), fam) * gmm.separation());
         }
         prop_assert!(certified(&opt, rest, ROUNDING * (rest + 1e-300)));
         if rest == 0.0 {
@@ -413,7 +424,7 @@ proptest! {
         let eps = f * limit;
         let opt = gmm.robust_optimum(&threat, eps).unwrap();
         let r = opt.distance();
-        prop_assert!(opt.gap() >= 0.0 && opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation(), "gap {} for r* = {r}", opt.gap());
+        prop_assert!(opt.gap() >= 0.0 && opt.gap() <= certificate_width(gmm.covariance(), fam) * gmm.separation(), "gap {} for r* = {r}", opt.gap());
         let w = opt.classifier().unwrap();
         let (rho, err) = primal_ratio(&gmm, &threat, w.weights(), eps);
         prop_assert!(rho >= r - err && rho <= r + opt.gap() + err, "ρ = {rho}, r* = {r} ± {err}");
@@ -439,7 +450,7 @@ proptest! {
         let opt = gmm.robust_optimum(&threat, 0.0).unwrap();
         prop_assert_eq!(opt.lambda(), Some(0.0));
         prop_assert!(certified(&opt, gmm.separation() / 2.0, ROUNDING * gmm.separation()));
-        prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation());
+        prop_assert!(opt.gap() <= certificate_width(gmm.covariance(), fam) * gmm.separation());
         let w = opt.classifier().unwrap();
         let bayes = gmm.bayes_classifier();
         prop_assert!((w.weights() - bayes.weights()).norm() <= ROUNDING * bayes.weights().norm());

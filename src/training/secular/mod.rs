@@ -189,6 +189,11 @@ pub struct SecularEquation {
     null_energy: f64,
     /// `Σ_{d_j = 0} spread_j m_j²/C`.
     null_spread: f64,
+    /// Per-term leak coefficients `ℓ_j` of a model-based threat (empty
+    /// when there are none; see `dual::rounding`, "Model-based threats").
+    leak: Vec<f64>,
+    /// `Σ_{d_j = 0} ℓ_j m_j/√C`.
+    null_leak: f64,
     /// `ε_max` of the normalised equation.
     limit: f64,
     /// `‖√D m‖ = g'(0)` of the normalised equation.
@@ -260,7 +265,7 @@ impl SecularEquation {
     /// [`Error::NonFinite`], and [`Error::InvalidParameter`] for a negative
     /// entry.
     pub fn new(energies: &[f64], eigenvalues: &[f64]) -> Result<SecularEquation> {
-        SecularEquation::with_spread(energies, eigenvalues, None)
+        SecularEquation::with_spread(energies, eigenvalues, None, None)
     }
 
     /// As [`new`](Self::new), with the per-term `λ_max/λ_j` of the
@@ -269,6 +274,7 @@ impl SecularEquation {
         energies: &[f64],
         eigenvalues: &[f64],
         spread: Option<&[f64]>,
+        leak: Option<&[f64]>,
     ) -> Result<SecularEquation> {
         ensure_dim("eigenvalues", energies.len(), eigenvalues.len())?;
         ensure_finite("energies", energies)?;
@@ -299,6 +305,8 @@ impl SecularEquation {
             spread: Vec::with_capacity(energies.len()),
             null_energy: 0.0,
             null_spread: 0.0,
+            leak: Vec::new(),
+            null_leak: 0.0,
             limit: 0.0,
             slope: 0.0,
             d_min: f64::INFINITY,
@@ -313,10 +321,15 @@ impl SecularEquation {
             }
             let c = c / energy_scale;
             let spread_j = spread.map_or(1.0, |s| s[j]);
+            let leak_j = leak.map_or(0.0, |l| l[j]);
             if d == 0.0 {
                 eq.null_energy += c;
                 eq.null_spread += c * spread_j;
+                eq.null_leak += c.sqrt() * leak_j;
             } else {
+                if leak.is_some() {
+                    eq.leak.push(leak_j);
+                }
                 let d = d / pencil_scale;
                 eq.d.push(d);
                 eq.c.push(c);
