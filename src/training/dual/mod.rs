@@ -103,14 +103,13 @@ mod gradient;
 mod metric;
 mod polish;
 mod projection;
-mod roots;
 pub(crate) mod rounding;
 
 use bounds::Bounds;
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
 use projection::{Body, Part, flatten};
-use roots::Brent;
+use crate::roots::BrentSearch;
 
 /// Stopping rules of the certified solvers.
 #[derive(Debug, Clone, PartialEq)]
@@ -622,7 +621,7 @@ impl Context<'_> {
             bounds.offer_upper(&z, upper);
             return Ok(bounds);
         }
-        let mut search = Brent::new(0.0, f_lo, s_hi, -c, 0.0);
+        let mut search = BrentSearch::new(0.0, f_lo, s_hi, -c, 0.0, 0.0);
         let mut warm = bayes.clone();
         let mut warm_s = s_hi;
         while *iterations < self.max_iterations {
