@@ -81,15 +81,9 @@
 //! gradient method then stops when its best gap stalls and the solve
 //! returns [`Error::NoConvergence`] with the gap reached (pass a looser
 //! `gap_tolerance`). Unions with general ℓp parts need nested
-//! one-dimensional solves in every projection and are the slowest case
-//! (about a second at `d = 256`).
+//! one-dimensional solves in every projection and are the slowest case.
 //!
-//! # Cost (measured, release build, one core)
-//!
-//! Dense `d = 256` with the default model's spectrum `λ_i = i^{−1.5}`: an
-//! ℓ∞ optimum takes 0.5–4 ms (3–5 Newton iterations), an ℓ2 ∪ ℓ∞ optimum
-//! where both parts are active 13–18 ms (75–125 gradient iterations).
-//! Spiked `d = 20 000`, `k = 10`: ℓ∞ in 9 ms, ℓ1 in 22 ms.
+//! Measured costs are in `docs/design/solvers.md`.
 
 use nalgebra::DVector;
 

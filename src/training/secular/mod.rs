@@ -80,11 +80,9 @@
 //! visited in decreasing order, so each root `s_prev` lies left of the next
 //! one, and `φ`'s derivatives there do not depend on the budget: the first
 //! step for the next budget is taken from `s_prev` with
-//! `φ(s_prev) = 1/g(s_prev) − 1/ε` and no new evaluation. On a grid of
-//! 1,000 budgets that leaves about two evaluations per budget (measured: 2.0
-//! on the power-law model of the benchmarks; 2 to 4.5 on average for cold
-//! starts on random spectra spread over up to 30 decades, at most 12).
-//! Each evaluation is one pass over contiguous arrays of the non-zero terms
+//! `φ(s_prev) = 1/g(s_prev) − 1/ε` and no new evaluation (see
+//! `docs/design/solvers.md` for the evaluation counts measured). Each
+//! evaluation is one pass over contiguous arrays of the non-zero terms
 //! that also accumulates the moments of the certificate, so the last
 //! evaluation is the only one at the root.
 //!
@@ -93,9 +91,10 @@
 //! floating-point number where `λ = 1/s` would need `1 − ε/ε_max` digits,
 //! and near `ε → 0` the budget `ε ≤ 2⁻⁶⁰ ‖√D m‖/d_max` is answered by
 //! `λ = ε/‖√D m‖` (exact to `2⁻⁶⁰` relative). Iteration stops when
-//! `|g − ε| ≤ 4 ε_mach ε` or a step moves `s` by less than `4 ε_mach s`;
-//! measured on random spectra, `|g(λ) − ε| ≤ 2.3e-15 ε` over
-//! `ε/ε_max ∈ [1e-12, 1 − 1e-12]` ([THEORY §11](crate::theory#11-numerical-contract) asks for 1e-13). The pencil
+//! `|g − ε| ≤ 4 ε_mach ε` or a step moves `s` by less than `4 ε_mach s`.
+//! Contract: `|g(λ) − ε| ≤ SECULAR_TOLERANCE · ε = 1e-13 ε`
+//! ([THEORY §11](crate::theory#11-numerical-contract)) for
+//! `ε/ε_max ∈ [1e-12, 1 − 1e-12]`, or [`Error::NoConvergence`]. The pencil
 //! eigenvalues must lie within about `1e±130` of each other and of the
 //! budget scale (beyond that `q_j⁴` over- or underflows and the solver
 //! reports [`Error::NoConvergence`] rather than a wrong root).
@@ -131,9 +130,8 @@ pub(crate) use problem::EllipsoidProblem;
 /// ([THEORY §11](crate::theory#11-numerical-contract)), or it reports [`Error::NoConvergence`].
 pub(crate) const SECULAR_TOLERANCE: f64 = 1e-13;
 
-/// Iteration cap of the secular solver. A cold start typically needs 2–5
-/// evaluations (at most 12 seen), a warm start in a sweep about 2; the cap
-/// only guards against a malformed problem.
+/// Iteration cap of the secular solver; it only guards against a malformed
+/// problem (typical counts: `docs/design/solvers.md`).
 pub(crate) const MAX_SECULAR_ITERATIONS: usize = 100;
 
 /// The iteration stops once the relative residual or the relative step is this small.
