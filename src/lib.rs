@@ -37,6 +37,7 @@
 //! | §7 training in the population | [`training`] (closed form for ellipsoids, certified dual solver otherwise) |
 //! | §8 trade-offs | [`tradeoff`] |
 //! | §9 training on samples | [`empirical`] |
+//! | multi-class models | [`multiclass`] |
 //! | §11 numerics | [`normal`], [`error`] |
 //!
 //! # Parallelism

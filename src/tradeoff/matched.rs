@@ -5,8 +5,8 @@
 use nalgebra::DVector;
 
 use crate::error::{Error, Result};
-use crate::linalg::lp_norm;
 use crate::gmm::Gmm;
+use crate::linalg::lp_norm;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
 use crate::training::{RobustOptimum, distance_for_error, optimal_error, prepared_optimum};

@@ -99,11 +99,11 @@ mod polish;
 mod projection;
 pub(crate) mod rounding;
 
+use crate::roots::BrentSearch;
 use bounds::Bounds;
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
 use projection::{Body, Part, flatten};
-use crate::roots::BrentSearch;
 
 /// Stopping rules of the certified solvers.
 #[derive(Debug, Clone, PartialEq)]

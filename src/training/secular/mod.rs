@@ -647,7 +647,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn one_term_example() {
         // One term, m² = 9 and d = 4: g(λ) = 6λ/(1 + 4λ) and ε_max = m/√d = 1.5,

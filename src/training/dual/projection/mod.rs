@@ -29,8 +29,8 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::EigenCoordinates;
 use crate::error::Result;
-use crate::threat::{EllipsoidView, Threat};
 use crate::roots::BrentSearch;
+use crate::threat::{EllipsoidView, Threat};
 
 mod balls;
 mod ellipsoids;
