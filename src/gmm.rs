@@ -29,6 +29,18 @@ pub const SYMMETRIC_MODEL_TOLERANCE: f64 = 1e-12;
 
 /// A two-class Gaussian mixture with a shared covariance.
 ///
+/// Its methods are defined next to the theory they implement:
+///
+/// | methods | module | THEORY |
+/// |---|---|---|
+/// | constructors, accessors, [`bayes_classifier`](Gmm::bayes_classifier), [`error`](Gmm::error), [`sample`](Gmm::sample) | [`gmm`](crate::gmm) | §1–2 |
+/// | [`fit`](Gmm::fit), [`fit_with_report`](Gmm::fit_with_report) | [`fit`](crate::fit) | §9 |
+/// | [`robust_error`](Gmm::robust_error), [`mean_adversarial_distance`](Gmm::mean_adversarial_distance), the distance law | [`robust`](crate::robust) | §6 |
+/// | [`robust_optimum`](Gmm::robust_optimum), [`robust_optimum_with`](Gmm::robust_optimum_with), [`robust_sweep`](Gmm::robust_sweep) | [`training`](crate::training) | §7 |
+///
+/// Trade-offs between threats are free functions of [`tradeoff`](crate::tradeoff)
+/// (§8), finite-sample training those of [`empirical`](crate::empirical) (§9).
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm};

@@ -25,6 +25,21 @@
 //! # Ok::<(), manifold_robustness::Error>(())
 //! ```
 //!
+//! # Modules, in the order of the theory
+//!
+//! | THEORY | module |
+//! |---|---|
+//! | §1 model | [`covariance`], [`gmm`], [`fit`], [`default_model`], [`datasets`] |
+//! | §2 classifiers | [`classifier`] |
+//! | §3 threats | [`threat`] |
+//! | §4–5 attacks, disentangling | [`attack`], [`disentangle`] |
+//! | §6 robust error | [`robust`] |
+//! | §7 training in the population | [`training`] (closed form for ellipsoids, certified dual solver otherwise) |
+//! | §8 trade-offs | [`tradeoff`] |
+//! | §9 training on samples | [`empirical`] |
+//! | multi-class models | [`multiclass`] |
+//! | §11 numerics | [`normal`], [`error`] |
+//!
 //! # Parallelism
 //!
 //! The large dense steps (the eigendecomposition from `d = 384`, pooled

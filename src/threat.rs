@@ -531,22 +531,7 @@ fn snap_to_zero(value: f64, scale: f64) -> f64 {
 
 /// `‖w‖_q` with `1/p + 1/q = 1`, computed without overflow.
 fn dual_norm(w: &DVector<f64>, p: f64) -> f64 {
-    if p == 1.0 {
-        return w.amax();
-    }
-    if p == f64::INFINITY {
-        return w.iter().map(|x| x.abs()).sum();
-    }
-    if p == 2.0 {
-        return crate::linalg::norm(w.as_slice());
-    }
-    let q = p / (p - 1.0);
-    let scale = w.amax();
-    if scale == 0.0 {
-        return 0.0;
-    }
-    let sum: f64 = w.iter().map(|x| (x.abs() / scale).powf(q)).sum();
-    scale * sum.powf(1.0 / q)
+    crate::linalg::lp_norm(w, crate::linalg::conjugate_exponent(p))
 }
 
 /// `v*(w)` of the ℓp ball, given `σ = ‖w‖_q > 0`.

@@ -48,7 +48,7 @@ impl Covariance {
     /// Coordinates of `v` in the eigenbasis (`Uᵀv`), descending variance.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn eigen_coordinates(&self, v: &DVector<f64>) -> Result<EigenCoordinates> {
         self.check_vector("vector", v)?;
         Ok(self.coordinates_unchecked(v))
@@ -165,7 +165,7 @@ impl Covariance {
     /// `Σ v`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(match &self.inner.kind {
@@ -177,7 +177,7 @@ impl Covariance {
     /// `Σ⁻¹ v`, through the spectrum (no inverse is formed).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn solve(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l))
@@ -186,7 +186,7 @@ impl Covariance {
     /// `Σ^{1/2} v` (the symmetric square root).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| l.sqrt()))
@@ -195,7 +195,7 @@ impl Covariance {
     /// `Σ^{−1/2} v` (whitening).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn inv_sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l.sqrt()))
@@ -206,7 +206,7 @@ impl Covariance {
     /// the value itself does.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
         Ok(self.spectral_norm_unchecked(v, |_, l| l).powi(2))
@@ -216,7 +216,7 @@ impl Covariance {
     /// norm), scale-safe as [`quadratic_form`](Self::quadratic_form).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn inverse_quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
         Ok(self.spectral_norm_unchecked(v, |_, l| 1.0 / l).powi(2))

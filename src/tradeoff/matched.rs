@@ -6,6 +6,7 @@ use nalgebra::DVector;
 
 use crate::error::{Error, Result};
 use crate::gmm::Gmm;
+use crate::linalg::lp_norm;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
 use crate::training::{RobustOptimum, distance_for_error, optimal_error, prepared_optimum};
@@ -177,25 +178,6 @@ fn collect_covers(
     }
 }
 
-/// `‖v‖_p`, scaled against overflow.
-fn lp_norm(v: &DVector<f64>, p: f64) -> f64 {
-    let top = v.amax();
-    if top == 0.0 {
-        return 0.0;
-    }
-    if p == f64::INFINITY {
-        return top;
-    }
-    if p == 1.0 {
-        return v.iter().map(|x| x.abs()).sum();
-    }
-    top * v
-        .iter()
-        .map(|x| (x.abs() / top).powf(p))
-        .sum::<f64>()
-        .powf(1.0 / p)
-}
-
 /// Matched budgets without a closed form: Brent's method on
 /// `ε ↦ r*(ε) − r_τ` with certified dual solves (module docs).
 fn dual_matched_optimum(
@@ -314,17 +296,6 @@ fn smallest_reaching_budget(
 mod tests {
     use super::*;
     use crate::covariance::Covariance;
-
-    #[test]
-    fn lp_norms_by_hand() {
-        let v = DVector::from_vec(vec![3.0, -4.0]);
-        assert_eq!(lp_norm(&v, 1.0), 7.0);
-        assert_eq!(lp_norm(&v, f64::INFINITY), 4.0);
-        assert!((lp_norm(&v, 2.0) - 5.0).abs() < 1e-15);
-        let expected = (27f64 + 64.0).cbrt();
-        assert!((lp_norm(&v, 3.0) - expected).abs() < 1e-15 * expected);
-        assert_eq!(lp_norm(&DVector::zeros(3), 3.0), 0.0);
-    }
 
     #[test]
     fn covers_of_a_union_scale_with_the_relative_budgets() {

@@ -58,7 +58,7 @@
 //!
 //! * **Ellipsoids**: exact inversion, `r*(λ) = r_τ` for the multiplier
 //!   `λ` and then `ε = g(λ)`
-//!   ([`SecularEquation::budget_for_distance`](crate::training::secular::SecularEquation::budget_for_distance)),
+//!   (the secular equation's `budget_for_distance`),
 //!   to a few ulps.
 //! * **Other threats** (ℓ∞, ℓ1, ℓp, unions): Brent's method on
 //!   `ε ↦ r*(ε) − r_τ` (continuous, convex and non-increasing) in the bracket

@@ -70,7 +70,7 @@
 //!   off-manifold, general factor `A`, `M = AAᵀ`) have the closed form
 //!   `w*(ε) = (Σ + λM)⁻¹(μ₊ − μ₋)` with `λ` from the secular equation
 //!   `g(λ) = λ‖Aᵀ(Σ + λM)⁻¹μ‖ = ε`, solved to `1e-13` relative accuracy in
-//!   [`secular`]; `λ = ∞` for budgets at or past the limit `ε_max`. The
+//!   `secular`; `λ = ∞` for budgets at or past the limit `ε_max`. The
 //!   classifier is the Bayes classifier of the model `N(μ_y, Σ + λM)` (P5):
 //!   see [`ExtendedCovariance`]. When `M` shares `Σ`'s eigenvectors a budget
 //!   costs `O(d)` (`O(k)` for a spiked model); a general factor costs one
@@ -114,7 +114,7 @@ use crate::gmm::Gmm;
 use crate::threat::Threat;
 
 pub mod dual;
-pub mod secular;
+pub(crate) mod secular;
 
 mod extended;
 mod optimum;
@@ -183,7 +183,7 @@ impl Gmm {
     /// [`Error::InvalidBudget`](crate::Error::InvalidBudget) for a negative or non-finite `ε`;
     /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a threat of another dimension;
     /// [`Error::Unsupported`](crate::Error::Unsupported) for a model-based threat built from another
-    /// covariance than a diagonal or spiked model's (see [`secular`]);
+    /// covariance than a diagonal or spiked model's (see `secular`);
     /// the dual solver's errors ([`Error::NoConvergence`](crate::Error::NoConvergence), …).
     pub fn robust_optimum(&self, threat: &Threat, eps: f64) -> Result<RobustOptimum> {
         self.robust_optimum_with(threat, eps, &SolverOptions::default())

@@ -107,15 +107,9 @@
 //! be certified in double precision; the solve then returns
 //! [`Error::NoConvergence`] with the gap reached (pass a looser
 //! `gap_tolerance`). Unions with general ℓp parts need nested
-//! one-dimensional solves in every projection and are the slowest case
-//! (about a second at `d = 256`).
+//! one-dimensional solves in every projection and are the slowest case.
 //!
-//! # Cost (measured, release build, one core)
-//!
-//! Dense `d = 256` with the default model's spectrum `λ_i = i^{−1.5}`: an
-//! ℓ∞ optimum takes 0.5–4 ms (3–5 Newton iterations), an ℓ2 ∪ ℓ∞ optimum
-//! where both parts are active 13–18 ms (75–125 gradient iterations).
-//! Spiked `d = 20 000`, `k = 10`: ℓ∞ in 9 ms, ℓ1 in 22 ms.
+//! Measured costs are in `docs/design/solvers.md`.
 
 use nalgebra::DVector;
 
@@ -130,15 +124,14 @@ mod gradient;
 mod metric;
 mod polish;
 mod projection;
-mod roots;
 pub(crate) mod rounding;
 mod smoothing;
 
+use crate::roots::BrentSearch;
 use bounds::Bounds;
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
 use projection::{Body, Part, flatten};
-use roots::Brent;
 
 /// Stopping rules of the certified solvers.
 #[derive(Debug, Clone, PartialEq)]
@@ -669,7 +662,7 @@ impl Context<'_> {
             bounds.offer_upper(&z, upper);
             return Ok(bounds);
         }
-        let mut search = Brent::new(0.0, f_lo, s_hi, -c, 0.0);
+        let mut search = BrentSearch::new(0.0, f_lo, s_hi, -c, 0.0, 0.0);
         let mut warm = bayes.clone();
         let mut warm_s = s_hi;
         while *iterations < self.max_iterations {
