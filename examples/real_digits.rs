@@ -51,11 +51,7 @@ const GRADIENT_TOLERANCE: f64 = 1e-6;
 
 /// The settings of every empirical training run.
 fn training_options() -> TrainingOptions {
-    TrainingOptions {
-        l2_penalty: L2_PENALTY,
-        gradient_tolerance: GRADIENT_TOLERANCE,
-        ..TrainingOptions::default()
-    }
+    TrainingOptions::default().with_l2_penalty(L2_PENALTY).with_gradient_tolerance(GRADIENT_TOLERANCE)
 }
 
 /// Training fraction of the split.

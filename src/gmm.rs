@@ -374,7 +374,7 @@ impl Gmm {
     /// assert_eq!(gmm.sample(1000, &mut StdRng::seed_from_u64(7)).0, x);
     /// # Ok::<(), manifold_robustness::Error>(())
     /// ```
-    pub fn sample<R: rand::Rng>(&self, n: usize, rng: &mut R) -> (DMatrix<f64>, Vec<Label>) {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, n: usize, rng: &mut R) -> (DMatrix<f64>, Vec<Label>) {
         let labels: Vec<Label> = (0..n)
             .map(|_| {
                 if rng.random::<f64>() < self.prior_pos {

@@ -34,6 +34,7 @@
 //! run serially, where threads cost more than they save.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 pub use nalgebra;
 /// The `rand` this crate is built with (0.9): use `manifold_robustness::rand` for

@@ -129,10 +129,16 @@ pub const LBFGS_MEMORY: usize = 10;
 /// ```
 /// use manifold_robustness::empirical::TrainingOptions;
 ///
-/// let options = TrainingOptions { l2_penalty: 1e-3, ..TrainingOptions::default() };
+/// let options = TrainingOptions::default().with_l2_penalty(1e-3);
+/// assert_eq!(options.l2_penalty, 1e-3);
 /// assert_eq!(options.max_iterations, 10_000);
 /// ```
+///
+/// Built from the defaults with the `with_…` methods;
+/// [`adversarial_training`] checks the values and names a bad one in
+/// [`Error::InvalidParameter`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TrainingOptions {
     /// Ridge penalty `λ ≥ 0` on the weights (not the bias): the loss gains
     /// `(λ/2)‖w‖²`. Default 0 (no regularisation).
@@ -161,6 +167,32 @@ impl Default for TrainingOptions {
             max_iterations: 10_000,
             fit_bias: true,
         }
+    }
+}
+
+impl TrainingOptions {
+    /// Sets the ridge penalty `λ` on the weights (default 0).
+    pub fn with_l2_penalty(mut self, l2_penalty: f64) -> Self {
+        self.l2_penalty = l2_penalty;
+        self
+    }
+
+    /// Sets the stationarity tolerance (default `1e-8`).
+    pub fn with_gradient_tolerance(mut self, gradient_tolerance: f64) -> Self {
+        self.gradient_tolerance = gradient_tolerance;
+        self
+    }
+
+    /// Sets the iteration cap (default 10,000).
+    pub fn with_max_iterations(mut self, max_iterations: usize) -> Self {
+        self.max_iterations = max_iterations;
+        self
+    }
+
+    /// Sets whether the bias is fitted (default `true`).
+    pub fn with_fit_bias(mut self, fit_bias: bool) -> Self {
+        self.fit_bias = fit_bias;
+        self
     }
 }
 
@@ -329,10 +361,9 @@ pub fn adversarial_training_with_report(
             reason: "the budget times the inverse scale of the data overflows",
         });
     }
-    let scaled = TrainingOptions {
-        l2_penalty: options.l2_penalty * scale * scale,
-        ..options.clone()
-    };
+    let scaled = options
+        .clone()
+        .with_l2_penalty(options.l2_penalty * scale * scale);
     if !scaled.l2_penalty.is_finite() {
         return Err(Error::InvalidParameter {
             name: "l2_penalty",

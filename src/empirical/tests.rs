@@ -68,10 +68,7 @@ fn robust_and_ridge_optima_in_one_dimension() {
                 + lambda * w
         };
         let expected = bisect(derivative, 1e-9, 10.0);
-        let options = TrainingOptions {
-            l2_penalty: lambda,
-            ..TrainingOptions::default()
-        };
+        let options = TrainingOptions::default().with_l2_penalty(lambda);
         for threat in [Threat::l2(), Threat::linf(), Threat::l1()] {
             let (clf, report) =
                 adversarial_training_with_report(&x, &y, &threat, eps, &options).unwrap();
@@ -331,10 +328,7 @@ fn separable_data_without_penalty_is_reported() {
     // A ridge penalty restores a minimiser. The data are symmetric, so
     // b = 0 and L(w) = ½ softplus(−w) + ½ softplus(−2w) + 0.05 w², whose
     // derivative −½σ(−w) − σ(−2w) + 0.1 w vanishes at the optimum.
-    let options = TrainingOptions {
-        l2_penalty: 0.1,
-        ..TrainingOptions::default()
-    };
+    let options = TrainingOptions::default().with_l2_penalty(0.1);
     let clf = adversarial_training(&x, &y, &Threat::l2(), 0.0, &options).unwrap();
     assert!(clf.bias().abs() < 1e-8);
     let w = clf.weights()[0];
@@ -345,10 +339,7 @@ fn separable_data_without_penalty_is_reported() {
 #[test]
 fn iteration_cap_gives_a_typed_error() {
     let (x, y) = random_data(100, 3, 2);
-    let options = TrainingOptions {
-        max_iterations: 1,
-        ..TrainingOptions::default()
-    };
+    let options = TrainingOptions::default().with_max_iterations(1);
     assert!(matches!(
         adversarial_training(&x, &y, &Threat::l2(), 0.1, &options),
         Err(Error::TrainingNoConvergence {
@@ -397,18 +388,9 @@ fn training_rejects_bad_input() {
         Err(Error::Empty { name: "samples" })
     ));
     for options in [
-        TrainingOptions {
-            l2_penalty: -1.0,
-            ..o.clone()
-        },
-        TrainingOptions {
-            gradient_tolerance: 0.0,
-            ..o.clone()
-        },
-        TrainingOptions {
-            max_iterations: 0,
-            ..o.clone()
-        },
+        o.clone().with_l2_penalty(-1.0),
+        o.clone().with_gradient_tolerance(0.0),
+        o.clone().with_max_iterations(0),
     ] {
         assert!(matches!(
             adversarial_training(&x, &y, &l2, 0.1, &options),

@@ -556,10 +556,7 @@ fn digits_directions_are_optimal_and_independent_of_the_solver_tolerance() {
         let threat = kind.threat();
         let mut directions = Vec::new();
         for gap_tolerance in [1e-9, 1e-6] {
-            let options = SolverOptions {
-                gap_tolerance,
-                ..SolverOptions::default()
-            };
+            let options = SolverOptions::default().with_gap_tolerance(gap_tolerance);
             let opt = gmm.robust_optimum_with(&threat, eps, &options).unwrap();
             let w = opt.classifier().expect("r* > 0").weights().clone();
             let violation = kkt_violation(cov, &mu, kind, eps, &w);

@@ -481,7 +481,7 @@ fn classifier_helpers_and_overshoot() {
         message,
         "budget must be finite and non-negative, got -1e-300"
     );
-    let options = AttackOptions::with_overshoot(1e300).unwrap();
+    let options = AttackOptions::default().with_overshoot(1e300);
     let result =
         minimal_perturbation_with(&clf, &Threat::l2(), &v(&[1e10, 0.0]), Label::Pos, &options);
     assert!(
