@@ -7,6 +7,8 @@
 
 #[path = "support/pipelines.rs"]
 mod pipelines;
+#[path = "../tests/support/seeded.rs"]
+mod seeded;
 
 use std::hint::black_box;
 

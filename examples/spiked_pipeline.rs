@@ -7,6 +7,8 @@
 
 #[path = "../benches/support/pipelines.rs"]
 mod pipelines;
+#[path = "../tests/support/seeded.rs"]
+mod seeded;
 
 #[path = "common/cli.rs"]
 mod cli;

@@ -88,7 +88,7 @@ pub fn power_law_model(dim: usize, decay: f64, bayes_error: f64, seed: u64) -> c
 
 /// A Haar-distributed rotation from a seeded SplitMix64 stream: QR of a
 /// Gaussian matrix with the signs of `R`'s diagonal moved into `Q`.
-pub fn seeded_rotation(dim: usize, seed: u64) -> DMatrix<f64> {
+pub(crate) fn seeded_rotation(dim: usize, seed: u64) -> DMatrix<f64> {
     let mut stream = SplitMix64(seed);
     let gaussian = DMatrix::from_fn(dim, dim, |_, _| stream.normal());
     let qr = gaussian.qr();
@@ -100,42 +100,6 @@ pub fn seeded_rotation(dim: usize, seed: u64) -> DMatrix<f64> {
         }
     }
     q
-}
-
-/// A `d × k` matrix with orthonormal columns, Haar-distributed, from a
-/// seeded SplitMix64 stream: Gaussian columns orthonormalised in place by
-/// modified Gram–Schmidt, run twice for orthogonality to working precision
-/// ("twice is enough", Giraud et al. 2005). `O(dk²)` time and no memory
-/// beyond the result, so `d` can be in the millions (the basis of a spiked
-/// covariance).
-///
-/// # Example
-/// ```
-/// use manifold_robustness::default_model::seeded_orthonormal_basis;
-///
-/// let u = seeded_orthonormal_basis(1000, 4, 3);
-/// let gram = u.tr_mul(&u);
-/// assert!((gram - manifold_robustness::nalgebra::DMatrix::identity(4, 4)).amax() < 1e-14);
-/// ```
-///
-/// # Panics
-/// If `k > d` (no such basis exists).
-pub fn seeded_orthonormal_basis(d: usize, k: usize, seed: u64) -> DMatrix<f64> {
-    assert!(k <= d, "an orthonormal d × k basis needs k ≤ d");
-    let mut stream = SplitMix64(seed);
-    let mut basis = DMatrix::from_fn(d, k, |_, _| stream.normal());
-    for _pass in 0..2 {
-        for j in 0..k {
-            for i in 0..j {
-                let projection = basis.column(i).dot(&basis.column(j));
-                let (left, mut right) = basis.columns_range_pair_mut(i, j);
-                right.axpy(-projection, &left, 1.0);
-            }
-            let norm = basis.column(j).norm();
-            basis.column_mut(j).unscale_mut(norm);
-        }
-    }
-    basis
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, fully specified generator.

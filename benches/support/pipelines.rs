@@ -3,9 +3,11 @@
 //! exactly the same work.
 #![allow(dead_code)] // each user takes the jobs it needs
 
-use manifold_robustness::default_model::{power_law_model, seeded_orthonormal_basis};
+use manifold_robustness::default_model::power_law_model;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Gmm, Label, Result, Threat, minimal_perturbations};
+
+use crate::seeded::seeded_orthonormal_basis;
 
 /// Budgets spaced evenly inside `(0, limit)`, both ends excluded.
 pub fn interior_budgets(limit: f64, count: usize) -> Vec<f64> {

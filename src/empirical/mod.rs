@@ -66,7 +66,7 @@
 //!   `L(θ') ≥ L(θ) − ‖e‖·‖θ' − θ‖ − εs̄η`;
 //! - *stalled* (ℓ1 threats and unions only, [`Stationarity::LossStalled`],
 //!   `converged = false`): no step decreases the loss beyond rounding and no
-//!   certificate was found. [`adversarial_training_with_report`] returns the
+//!   certificate was found. [`adversarial_training_report`] returns the
 //!   point with that report; [`adversarial_training`] returns
 //!   [`Error::TrainingNoConvergence`];
 //! - [`Error::ZeroOptimum`]: the minimiser is `w = 0`, which holds iff
@@ -121,7 +121,7 @@ use objective::Objective;
 use optimizer::Lbfgs;
 
 /// Number of curvature pairs the L-BFGS solver keeps.
-pub const LBFGS_MEMORY: usize = 10;
+const LBFGS_MEMORY: usize = 10;
 
 /// Settings of [`adversarial_training`].
 ///
@@ -247,11 +247,11 @@ pub struct TrainingReport {
 /// this is plain (ridge) logistic regression.
 ///
 /// The result is certified: a run that stalls without a stationarity
-/// certificate is an error here ([`adversarial_training_with_report`]
+/// certificate is an error here ([`adversarial_training_report`]
 /// returns it with `converged = false`).
 ///
 /// # Errors
-/// As [`adversarial_training_with_report`], and
+/// As [`adversarial_training_report`], and
 /// [`Error::TrainingNoConvergence`] for a stalled run.
 pub fn adversarial_training(
     x: &DMatrix<f64>,
@@ -260,7 +260,7 @@ pub fn adversarial_training(
     eps: f64,
     options: &TrainingOptions,
 ) -> Result<LinearClassifier> {
-    let (clf, report) = adversarial_training_with_report(x, y, threat, eps, options)?;
+    let (clf, report) = adversarial_training_report(x, y, threat, eps, options)?;
     if report.converged {
         Ok(clf)
     } else {
@@ -289,7 +289,7 @@ pub fn adversarial_training(
 /// let (x, y) = gmm.sample(5000, &mut StdRng::seed_from_u64(1));
 /// let threat = Threat::generative(&cov);
 /// let (clf, report) =
-///     empirical::adversarial_training_with_report(&x, &y, &threat, 0.5, &TrainingOptions::default())?;
+///     empirical::adversarial_training_report(&x, &y, &threat, 0.5, &TrainingOptions::default())?;
 /// assert!(report.converged && report.criterion == Stationarity::Gradient);
 /// assert!(report.gradient_norm <= 1e-8);
 /// assert!(clf.cosine(&gmm.bayes_classifier())? > 0.999);
@@ -315,7 +315,7 @@ pub fn adversarial_training(
 ///   returned with [`Stationarity::LossStalled`] and `converged = false`);
 /// - [`Error::NoConvergence`] if the secular equation of the minimal-norm
 ///   subgradient on an ellipsoid's kink does not converge (not observed).
-pub fn adversarial_training_with_report(
+pub fn adversarial_training_report(
     x: &DMatrix<f64>,
     y: &[Label],
     threat: &Threat,

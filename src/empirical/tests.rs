@@ -43,8 +43,7 @@ fn plain_logistic_regression_matches_the_hand_derived_optimum() {
     let (x, y) = symmetric_1d();
     for threat in [Threat::l2(), Threat::linf(), Threat::l1()] {
         let (clf, report) =
-            adversarial_training_with_report(&x, &y, &threat, 0.0, &TrainingOptions::default())
-                .unwrap();
+            adversarial_training_report(&x, &y, &threat, 0.0, &TrainingOptions::default()).unwrap();
         assert!((clf.weights()[0] - 3f64.ln()).abs() < 1e-8, "{clf:?}");
         assert!(clf.bias().abs() < 1e-8);
         assert_eq!(report.criterion, Stationarity::Gradient);
@@ -71,7 +70,7 @@ fn robust_and_ridge_optima_in_one_dimension() {
         let options = TrainingOptions::default().with_l2_penalty(lambda);
         for threat in [Threat::l2(), Threat::linf(), Threat::l1()] {
             let (clf, report) =
-                adversarial_training_with_report(&x, &y, &threat, eps, &options).unwrap();
+                adversarial_training_report(&x, &y, &threat, eps, &options).unwrap();
             assert!(
                 (clf.weights()[0] - expected).abs() < 1e-7,
                 "{threat} ε = {eps}, λ = {lambda}: {} vs {expected} ({report:?})",
@@ -217,7 +216,7 @@ fn the_minimiser_on_the_kink_is_reached_exactly() {
         for (threat, b) in kink_threats(g) {
             let (x, y) = kink_data(&kink_deltas(&b, eps, 0.8));
             let (clf, report) =
-                adversarial_training_with_report(&x, &y, &threat, eps, &TrainingOptions::default())
+                adversarial_training_report(&x, &y, &threat, eps, &TrainingOptions::default())
                     .unwrap();
             let w = clf.weights();
             assert_eq!(
@@ -253,7 +252,7 @@ fn past_the_threshold_the_minimiser_leaves_the_kink() {
             let deltas = kink_deltas(&b, eps, 1.25);
             let (x, y) = kink_data(&deltas);
             let (clf, report) =
-                adversarial_training_with_report(&x, &y, &threat, eps, &TrainingOptions::default())
+                adversarial_training_report(&x, &y, &threat, eps, &TrainingOptions::default())
                     .unwrap();
             assert_eq!(report.criterion, Stationarity::Gradient, "{threat}");
             let w = clf.weights();
@@ -303,7 +302,7 @@ fn linf_training_reaches_exact_zeros_and_a_small_minimal_subgradient() {
     // at a moderate budget their weights are exactly 0.
     let (x, y) = random_data(400, 3, 21);
     let (clf, report) =
-        adversarial_training_with_report(&x, &y, &Threat::linf(), 0.3, &TrainingOptions::default())
+        adversarial_training_report(&x, &y, &Threat::linf(), 0.3, &TrainingOptions::default())
             .unwrap();
     assert_eq!(report.criterion, Stationarity::MinimalSubgradient);
     assert!(report.gradient_norm <= 1e-8);

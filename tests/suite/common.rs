@@ -4,10 +4,13 @@
 //! distribution (dimension, spectrum spread, mean) reaches every test.
 #![allow(dead_code)]
 
-use manifold_robustness::default_model::seeded_rotation;
+#[path = "../support/seeded.rs"]
+mod seeded;
+
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Gmm};
 use proptest::prelude::*;
+pub use seeded::seeded_rotation;
 
 /// Tolerances, each with the reason it has its size.
 pub mod tol {

@@ -317,7 +317,7 @@ proptest! {
         let (gmm, exact) = if exact.is_empty() {
             let d = mu.len();
             let values: Vec<f64> = (0..d).map(|i| 10f64.powf(2.0 - 4.0 * i as f64 / d as f64)).collect();
-            let q = manifold_robustness::default_model::seeded_rotation(d, d as u64);
+            let q = crate::common::seeded_rotation(d, d as u64);
             let sigma = DMatrix::from_fn(d, d, |i, j| (0..d).map(|k| q[(i, k)] * values[k] * q[(j, k)]).sum());
             let cov = Covariance::dense((&sigma + sigma.transpose()) * 0.5).unwrap();
             let g = Gmm::symmetric(mu.clone(), cov).unwrap();
