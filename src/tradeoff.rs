@@ -132,7 +132,7 @@ pub const MATCH_TOLERANCE: f64 = 1e-10;
 /// Iteration cap of the root finder for non-ellipsoidal matched budgets
 /// (each iteration is one dual solve). Brent's method needs about ten on
 /// these convex curves; the cap only guards against a malformed problem.
-pub const MAX_MATCH_ITERATIONS: usize = 200;
+const MAX_MATCH_ITERATIONS: usize = 200;
 
 /// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair of threats at given budgets.
 ///
