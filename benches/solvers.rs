@@ -13,14 +13,14 @@
 //!
 //! Run with `cargo bench --bench solvers -- --warm-up-time 1 --measurement-time 3`.
 
-#[path = "../tests/support/seeded.rs"]
+#[path = "../src/seeded.rs"]
 mod seeded;
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use manifold_robustness::default_model::power_law_model;
-use manifold_robustness::nalgebra::{DMatrix, DVector};
+use manifold_robustness::nalgebra::{self, DMatrix, DVector};
 use manifold_robustness::{Covariance, Error, Gmm, Threat};
 use seeded::seeded_rotation;
 

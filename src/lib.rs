@@ -92,6 +92,7 @@ pub mod tradeoff;
 pub mod training;
 
 mod roots;
+mod seeded;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,
