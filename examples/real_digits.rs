@@ -57,11 +57,9 @@ const GRADIENT_TOLERANCE: f64 = 1e-6;
 
 /// The settings of every empirical training run.
 fn training_options() -> TrainingOptions {
-    TrainingOptions {
-        l2_penalty: L2_PENALTY,
-        gradient_tolerance: GRADIENT_TOLERANCE,
-        ..TrainingOptions::default()
-    }
+    TrainingOptions::default()
+        .with_l2_penalty(L2_PENALTY)
+        .with_gradient_tolerance(GRADIENT_TOLERANCE)
 }
 
 /// Training fraction of the split.
@@ -228,8 +226,8 @@ fn fit_models(data: &Data, rank: usize, summary: &mut Vec<String>) -> Result<Fit
         Ok(_) => println!("  Fit::Pooled: succeeded (no pixel without variance in this pair)"),
         Err(e) => println!("  Fit::Pooled fails, as expected on pixel data: {e}"),
     }
-    let (ledoit_wolf, lw_report) = Gmm::fit_with_report(&data.x, &data.y, Fit::LedoitWolf)?;
-    let (ppca, ppca_report) = Gmm::fit_with_report(&data.x, &data.y, Fit::Ppca { rank })?;
+    let (ledoit_wolf, lw_report) = Gmm::fit_report(&data.x, &data.y, Fit::LedoitWolf)?;
+    let (ppca, ppca_report) = Gmm::fit_report(&data.x, &data.y, Fit::Ppca { rank })?;
     let lw_values = ledoit_wolf.covariance().eigenvalues();
     println!(
         "  Fit::LedoitWolf: shrinkage δ = {:.4} toward (tr S/d)·I; eigenvalues {:.2} … {:.3} (condition number {:.0})",
@@ -298,13 +296,8 @@ fn fit_models(data: &Data, rank: usize, summary: &mut Vec<String>) -> Result<Fit
 /// Section 2: the classifier the attacks target.
 fn train_logistic(data: &Data) -> Result<LinearClassifier> {
     let options = training_options();
-    let (clf, report) = empirical::adversarial_training_with_report(
-        &data.x,
-        &data.y,
-        &Threat::l2(),
-        0.0,
-        &options,
-    )?;
+    let (clf, report) =
+        empirical::adversarial_training_report(&data.x, &data.y, &Threat::l2(), 0.0, &options)?;
     println!(
         "2. Logistic regression (empirical module, ε = 0, ridge penalty {L2_PENALTY}) on the training images"
     );

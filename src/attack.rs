@@ -125,14 +125,12 @@ impl Default for AttackOptions {
 }
 
 impl AttackOptions {
-    /// Options with the given overshoot.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] unless `overshoot` is finite and `≥ 0`.
-    pub fn with_overshoot(overshoot: f64) -> Result<AttackOptions> {
-        let options = AttackOptions { overshoot };
-        options.validate()?;
-        Ok(options)
+    /// Sets the relative overshoot (default 0). The attacks check it:
+    /// a negative or non-finite overshoot gives [`Error::InvalidParameter`]
+    /// there.
+    pub fn with_overshoot(mut self, overshoot: f64) -> Self {
+        self.overshoot = overshoot;
+        self
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -199,7 +197,7 @@ pub fn minimal_perturbation(
 ///
 /// let clf = LinearClassifier::new(DVector::from_vec(vec![3.0, -4.0]), 1.0)?;
 /// let x = DVector::from_vec(vec![2.0, 0.0]);
-/// let options = AttackOptions::with_overshoot(0.01)?;
+/// let options = AttackOptions::default().with_overshoot(0.01);
 /// let flip = minimal_perturbation_with(&clf, &Threat::linf(), &x, Label::Pos, &options)?;
 /// assert_eq!(flip.budget(), 1.0); // 7 / ‖w‖₁; the step itself is 1.01·(−1, 1)
 /// let moved = x + flip.delta().unwrap();

@@ -50,11 +50,15 @@ pub fn matched_budget(gmm: &Gmm, threat: &Threat, target_robust_error: f64) -> R
 ///
 /// # Errors
 /// As [`matched_budget`].
-pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<RobustOptimum> {
-    if !(target > 0.0 && target < 1.0) {
+pub fn matched_optimum(
+    gmm: &Gmm,
+    threat: &Threat,
+    target_robust_error: f64,
+) -> Result<RobustOptimum> {
+    if !(target_robust_error > 0.0 && target_robust_error < 1.0) {
         return Err(Error::InvalidProbability {
             name: "target_robust_error",
-            value: target,
+            value: target_robust_error,
         });
     }
     check_inputs(gmm, &[threat], &[])?;
@@ -66,24 +70,26 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
         // As in `reachable_range`: a threat that cannot move the mean
         // reaches exactly the Bayes error.
         let sup = optimal_error(residual, gmm.prior_pos()).max(bayes);
-        if !(target >= bayes && target <= sup) {
+        if !(target_robust_error >= bayes && target_robust_error <= sup) {
             return Err(Error::UnreachableTarget {
-                target,
+                target: target_robust_error,
                 min: bayes,
                 max: sup,
             });
         }
         // Rounding of the inversion or of the Bayes error may put r a hair
         // outside.
-        let r = if target == bayes {
+        let r = if target_robust_error == bayes {
             full
         } else {
-            target_distance(gmm, target)?.max(residual).min(full)
+            target_distance(gmm, target_robust_error)?
+                .max(residual)
+                .min(full)
         };
         let eps = equation.budget_for_distance(r)?;
         return prepared_optimum(gmm, &problem, eps);
     }
-    dual_matched_optimum(gmm, threat, target, bayes)
+    dual_matched_optimum(gmm, threat, target_robust_error, bayes)
 }
 
 /// The range `[Bayes error, sup_ε RE*_T(ε)]` of optimal robust errors that

@@ -135,7 +135,7 @@ pub const MATCH_TOLERANCE: f64 = 1e-10;
 /// Iteration cap of the root finder for non-ellipsoidal matched budgets
 /// (each iteration is one dual solve). Brent's method needs about ten on
 /// these convex curves; the cap only guards against a malformed problem.
-pub const MAX_MATCH_ITERATIONS: usize = 200;
+const MAX_MATCH_ITERATIONS: usize = 200;
 
 /// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair of threats at given budgets.
 ///
@@ -459,13 +459,17 @@ fn report_from_optima(
 /// [`Error::Empty`] for no threats; the errors of [`matched_budget`] for any
 /// threat (in particular [`Error::UnreachableTarget`] when one threat cannot
 /// reach `τ`).
-pub fn conflict_matrix(gmm: &Gmm, threats: &[Threat], target: f64) -> Result<ConflictMatrix> {
+pub fn conflict_matrix(
+    gmm: &Gmm,
+    threats: &[Threat],
+    target_robust_error: f64,
+) -> Result<ConflictMatrix> {
     if threats.is_empty() {
         return Err(Error::Empty { name: "threats" });
     }
     let optima = threats
         .iter()
-        .map(|threat| matched_optimum(gmm, threat, target))
+        .map(|threat| matched_optimum(gmm, threat, target_robust_error))
         .collect::<Result<Vec<_>>>()?;
     let classifiers: Vec<Option<LinearClassifier>> =
         optima.iter().map(RobustOptimum::classifier).collect();
@@ -486,7 +490,7 @@ pub fn conflict_matrix(gmm: &Gmm, threats: &[Threat], target: f64) -> Result<Con
         }
     }
     Ok(ConflictMatrix {
-        target,
+        target: target_robust_error,
         threats: threats.to_vec(),
         optima,
         cross,

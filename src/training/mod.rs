@@ -219,6 +219,21 @@ impl Gmm {
     /// As [`robust_optimum`](Self::robust_optimum); every budget is checked
     /// before any work is done.
     pub fn robust_sweep(&self, threat: &Threat, budgets: &[f64]) -> Result<Vec<RobustOptimum>> {
+        self.robust_sweep_with(threat, budgets, &SolverOptions::default())
+    }
+
+    /// As [`robust_sweep`](Self::robust_sweep), with the dual solver's
+    /// stopping rules. Ellipsoidal threats ignore `options`, as in
+    /// [`robust_optimum_with`](Self::robust_optimum_with).
+    ///
+    /// # Errors
+    /// As [`robust_sweep`](Self::robust_sweep).
+    pub fn robust_sweep_with(
+        &self,
+        threat: &Threat,
+        budgets: &[f64],
+        options: &SolverOptions,
+    ) -> Result<Vec<RobustOptimum>> {
         self.check_training(threat)?;
         for &eps in budgets {
             ensure_budget(eps)?;
@@ -228,10 +243,9 @@ impl Gmm {
         }
         let placement = Placement::of(self);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
-            let options = SolverOptions::default();
             return budgets
                 .iter()
-                .map(|&eps| self.dual_optimum(threat, eps, &options, &placement))
+                .map(|&eps| self.dual_optimum(threat, eps, options, &placement))
                 .collect();
         };
         // Decreasing budgets have increasing roots s = 1/λ, so each root is

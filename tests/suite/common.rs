@@ -4,10 +4,14 @@
 //! distribution (dimension, spectrum spread, mean) reaches every test.
 #![allow(dead_code)]
 
-use manifold_robustness::default_model::seeded_rotation;
-use manifold_robustness::nalgebra::{DMatrix, DVector};
+// The crate's own seeded rotations, so the tests draw the same matrices.
+#[path = "../../src/seeded.rs"]
+mod seeded;
+
+use manifold_robustness::nalgebra::{self, DMatrix, DVector};
 use manifold_robustness::{Covariance, Gmm};
 use proptest::prelude::*;
+pub(crate) use seeded::seeded_rotation;
 
 /// Tolerances, each with the reason it has its size.
 pub mod tol {

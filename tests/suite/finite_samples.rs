@@ -237,7 +237,7 @@ fn train_at_half_budget(
     let (x, y) = gmm.sample(n, &mut StdRng::seed_from_u64(seed));
     let options = TrainingOptions::default(); // l2_penalty = 0, fit_bias = true
     let (clf, report) =
-        empirical::adversarial_training_with_report(&x, &y, threat, eps, &options).unwrap();
+        empirical::adversarial_training_report(&x, &y, threat, eps, &options).unwrap();
     // Converged with a certified stationarity measure: the gradient, or the
     // minimal-norm subgradient when the result sits on the kink σ_K(w) = 0
     // of the eigenspace threat (the finite-sample minimiser can: its
@@ -386,7 +386,7 @@ fn p7b_nonsmooth_threats_converge_to_their_exact_optima() {
                 TRAINING_SAMPLES,
                 &mut StdRng::seed_from_u64(7 + case as u64),
             );
-            let (clf, report) = empirical::adversarial_training_with_report(
+            let (clf, report) = empirical::adversarial_training_report(
                 &x,
                 &y,
                 &threat,
@@ -509,7 +509,7 @@ impl KinkCase {
                 .collect()
         };
         let q = match self.rotation {
-            Some(seed) => manifold_robustness::default_model::seeded_rotation(d, seed),
+            Some(seed) => crate::common::seeded_rotation(d, seed),
             None => DMatrix::identity(d, d),
         };
         let cov = match self.rotation {
@@ -581,7 +581,7 @@ proptest! {
         let x = base_x * q.transpose(); // rows Q x_j
         let options = TrainingOptions::default();
         let (clf, report) =
-            empirical::adversarial_training_with_report(&x, &y, &threat, eps, &options)
+            empirical::adversarial_training_report(&x, &y, &threat, eps, &options)
                 .unwrap();
         prop_assert!(report.gradient_norm <= options.gradient_tolerance);
         let w = clf.weights();

@@ -25,6 +25,7 @@ mod normal;
 mod readme;
 mod robustness;
 mod smoke_common;
+mod surface;
 mod tradeoff;
 mod training;
 mod training_dual;

@@ -712,7 +712,7 @@ fn eigenspace_past_the_limit_by_hand() {
 fn spiked_and_dense_representations_agree() {
     let d = 40;
     let k = 3;
-    let q = manifold_robustness::default_model::seeded_rotation(d, 11);
+    let q = crate::common::seeded_rotation(d, 11);
     let basis = q.columns(0, k).into_owned();
     let spiked = Covariance::spiked(basis, DVector::from_vec(vec![9.0, 4.0, 2.0]), 0.5).unwrap();
     let dense = Covariance::dense(spiked.to_dense()).unwrap();

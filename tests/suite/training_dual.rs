@@ -4,7 +4,7 @@
 use crate::common;
 
 use crate::common::{rel_diff, tol};
-use manifold_robustness::default_model::seeded_rotation;
+use crate::common::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::training::dual::{DualSolution, SolverOptions, solve};
 use manifold_robustness::{Covariance, Error, Threat, normal};
@@ -653,10 +653,7 @@ fn p4_budget_exactly_at_the_covering_radius_gives_no_classifier() {
         }
         // The exact polyhedral solvers certify r* = 0 even with a zero
         // tolerance (μ itself is feasible to the rounding of its norm).
-        let exact = SolverOptions {
-            gap_tolerance: 0.0,
-            ..options()
-        };
+        let exact = options().with_gap_tolerance(0.0);
         for (threat, eps) in [(Threat::l1(), l1), (Threat::linf(), mu.amax())] {
             let sol = solve(cov, mu, &threat, eps, &exact).unwrap();
             assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
@@ -699,10 +696,7 @@ fn any_lp_norm(v: &DVector<f64>, p: f64) -> f64 {
 fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
     let cov = Covariance::diagonal(vec(&[4.0, 1.0, 0.25, 0.01])).unwrap();
     let mu = vec(&[1.0, -1.0, 0.5, 0.3]);
-    let tiny = SolverOptions {
-        max_iterations: 1,
-        ..SolverOptions::default()
-    };
+    let tiny = SolverOptions::default().with_max_iterations(1);
     let union = Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), 0.4)]).unwrap();
     for threat in [union, Threat::lp(3.0).unwrap()] {
         match solve(&cov, &mu, &threat, 0.3, &tiny) {
@@ -718,10 +712,7 @@ fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
             other => panic!("expected NoConvergence, got {other:?}"),
         }
     }
-    let none = SolverOptions {
-        max_iterations: 0,
-        ..SolverOptions::default()
-    };
+    let none = SolverOptions::default().with_max_iterations(0);
     // (On a diagonal Σ the ℓ∞ start clip(μ, ε) is already optimal, so use a
     // dense one.)
     let dense = Covariance::dense(DMatrix::from_row_slice(2, 2, &[2.0, 0.9, 0.9, 1.0])).unwrap();
@@ -730,10 +721,9 @@ fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
         Err(Error::NoConvergence { iterations: 0, .. })
     ));
     // A looser target is met where the default one is not.
-    let loose = SolverOptions {
-        gap_tolerance: 0.5,
-        max_iterations: 3,
-    };
+    let loose = SolverOptions::default()
+        .with_gap_tolerance(0.5)
+        .with_max_iterations(3);
     let sol = solve(&cov, &mu, &Threat::lp(3.0).unwrap(), 0.3, &loose).unwrap();
     assert!(sol.gap <= 0.5 * sol.lower_bound);
 }
@@ -768,10 +758,7 @@ fn bad_input_gives_typed_errors() {
         Err(Error::DimensionMismatch { .. })
     ));
     for gap_tolerance in [-1e-9, f64::NAN] {
-        let bad = SolverOptions {
-            gap_tolerance,
-            ..SolverOptions::default()
-        };
+        let bad = SolverOptions::default().with_gap_tolerance(gap_tolerance);
         assert!(matches!(
             solve(&cov, &mu, &Threat::linf(), 0.1, &bad),
             Err(Error::InvalidParameter {

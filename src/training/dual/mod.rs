@@ -134,7 +134,20 @@ use metric::Metric;
 use projection::{Body, Part, flatten};
 
 /// Stopping rules of the certified solvers.
+///
+/// Built from the defaults with the `with_…` methods; the solvers reject a
+/// negative or non-finite gap tolerance with [`Error::InvalidParameter`].
+///
+/// # Example
+/// ```
+/// use manifold_robustness::SolverOptions;
+///
+/// let options = SolverOptions::default().with_gap_tolerance(1e-6);
+/// assert_eq!(options.gap_tolerance, 1e-6);
+/// assert_eq!(options.max_iterations, 100_000);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SolverOptions {
     /// Target duality gap relative to `r*`: stop when `gap ≤ gap_tolerance · r*`.
     pub gap_tolerance: f64,
@@ -148,6 +161,20 @@ impl Default for SolverOptions {
             gap_tolerance: 1e-9,
             max_iterations: 100_000,
         }
+    }
+}
+
+impl SolverOptions {
+    /// Sets the target duality gap relative to `r*` (default `1e-9`).
+    pub fn with_gap_tolerance(mut self, gap_tolerance: f64) -> Self {
+        self.gap_tolerance = gap_tolerance;
+        self
+    }
+
+    /// Sets the iteration cap (default 100,000).
+    pub fn with_max_iterations(mut self, max_iterations: usize) -> Self {
+        self.max_iterations = max_iterations;
+        self
     }
 }
 
