@@ -25,6 +25,15 @@
 //! # Ok::<(), manifold_robustness::Error>(())
 //! ```
 //!
+//! # Features
+//!
+//! - `proptest`: the `strategies` module, proptest strategies for
+//!   covariances, models, threats, budgets and points near a boundary, to
+//!   property-test claims the way the crate tests its own.
+//! - `serde`: `Serialize`/`Deserialize` for labels, classifiers,
+//!   covariances, models, threats, fits, the options and the results;
+//!   deserializing validates as the constructors do.
+//!
 //! # Parallelism
 //!
 //! The large dense steps (the eigendecomposition from `d = 384`, pooled
@@ -54,12 +63,16 @@ pub mod gmm;
 mod linalg;
 pub mod normal;
 pub mod robust;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod theory;
 pub mod threat;
 pub mod tradeoff;
 pub mod training;
 
 mod roots;
+#[cfg(feature = "serde")]
+mod serialization;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,

@@ -4,7 +4,7 @@
 //! ℓ1 (and their failure under rotations), and scaling.
 
 use crate::common::{
-    ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
+    ByHand, ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
 };
 use manifold_robustness::default_model::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
