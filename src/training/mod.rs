@@ -469,8 +469,26 @@ impl fmt::Debug for RobustOptimum {
     }
 }
 
+/// Two optima are equal when they give the same answer: budget, distance,
+/// gap, iterations, prior, multiplier and budget limit, weights and
+/// adversary (how they were computed is not compared).
+impl PartialEq for RobustOptimum {
+    fn eq(&self, other: &RobustOptimum) -> bool {
+        self.budget == other.budget
+            && self.distance == other.distance
+            && self.gap == other.gap
+            && self.iterations == other.iterations
+            && self.prior_pos() == other.prior_pos()
+            && self.lambda() == other.lambda()
+            && self.budget_limit() == other.budget_limit()
+            && self.weights() == other.weights()
+            && self.adversary() == other.adversary()
+    }
+}
+
 /// In which directions an [`ExtendedCovariance`] reports its growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum GrowthBasis {
     /// The covariance's own eigen-directions, descending variance (one entry
@@ -525,6 +543,19 @@ pub struct ExtendedCovariance {
     growth: DVector<f64>,
     multiplicities: Vec<usize>,
     problem: Arc<EllipsoidProblem>,
+}
+
+/// Two extensions are equal when their multiplier, basis, variances
+/// before and after, growth and multiplicities are.
+impl PartialEq for ExtendedCovariance {
+    fn eq(&self, other: &ExtendedCovariance) -> bool {
+        self.lambda == other.lambda
+            && self.basis == other.basis
+            && self.before == other.before
+            && self.after == other.after
+            && self.growth == other.growth
+            && self.multiplicities == other.multiplicities
+    }
 }
 
 impl ExtendedCovariance {

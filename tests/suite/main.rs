@@ -9,6 +9,7 @@ mod certificates;
 mod digits;
 mod directions;
 mod disentangling;
+mod display;
 mod distance_law;
 mod ergonomics;
 mod finite_samples;
@@ -20,6 +21,8 @@ mod multiclass;
 mod normal;
 mod readme;
 mod robustness;
+#[cfg(feature = "serde")]
+mod serialization;
 mod smoke_common;
 mod tradeoff;
 mod training;
