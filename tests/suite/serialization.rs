@@ -214,7 +214,9 @@ fn invalid_values_are_errors_naming_the_field() {
             "eigen",
         ),
         (
-            rejected::<Threat>(r#"{"union":{"parts":[["linf",-1.0],[{"lp":{"p":2.0}},1.0]]}}"#),
+            rejected::<Threat>(
+                r#"{"budget must be finite and non-negative":{"parts":[["linf",-1.0],[{"lp":{"p":2.0}},1.0]]}}"#,
+            ),
             "union",
         ),
         (
