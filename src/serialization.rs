@@ -548,7 +548,7 @@ impl TryFrom<BatchAttackRaw> for BatchAttack {
         }
         let budgets =
             DVector::from_iterator(n, raw.budgets.iter().map(|b| b.unwrap_or(f64::INFINITY)));
-        if let Some(&budget) = budgets.iter().find(|b| !(**b >= 0.0)) {
+        if let Some(&budget) = budgets.iter().find(|b| b.is_nan() || **b < 0.0) {
             return Err(Error::InvalidBudget { value: budget });
         }
         Ok(BatchAttack {
