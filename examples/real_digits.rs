@@ -6,7 +6,8 @@
 //! ```text
 //! --pair A B   the two digits (default 3 8; A ↦ +1, B ↦ −1)
 //! --seed S     seed of the stratified 70/30 train/test split (default 2021)
-//! --rank K     rank of the PPCA fit and of the generative rank-K threat (default 10)
+//! --rank K     rank of the PPCA fit and of the generative rank-K threat (default 10;
+//!              checked against the fitted covariance before any output)
 //! --ten        the ten-class study instead: all digits at once
 //! ```
 //!
@@ -80,7 +81,8 @@ struct Settings {
 const USAGE: &str = "usage: real_digits [--pair A B] [--seed S] [--rank K] [--ten]\n  \
     --pair A B  the two digits, 0..=9 and different (default 3 8; A is class +1)\n  \
     --seed S    seed of the stratified 70/30 train/test split (default 2021)\n  \
-    --rank K    PPCA rank and generative rank, 1..=63 (default 10)\n  \
+    --rank K    PPCA rank and generative rank, 1..=63 and not inside the tie of the\n              \
+                smallest fitted variances that constant pixels make (default 10)\n  \
     --ten       the ten-class study (all digits) instead of the pair\n  \
     -h, --help  print this help";
 
@@ -130,7 +132,25 @@ fn parse_args() -> std::result::Result<Settings, ArgError> {
 
 fn main() -> ExitCode {
     let settings = cli::settings_or_exit(USAGE, parse_args());
-    match run(&settings) {
+    if settings.ten_classes {
+        return match ten_classes::study(settings.seed, settings.rank) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let data = match load(&settings) {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The rank is checked against the fitted covariance before any output.
+    cli::settings_or_exit(USAGE, check_rank(&data, settings.rank));
+    match run(&settings, &data) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -147,20 +167,34 @@ struct Data {
     y_test: Vec<Label>,
 }
 
-fn run(settings: &Settings) -> Outcome<()> {
-    if settings.ten_classes {
-        return Ok(ten_classes::study(settings.seed, settings.rank)?);
-    }
+/// The stratified split of the chosen pair (prints nothing).
+fn load(settings: &Settings) -> Result<Data> {
     let digits = datasets::digits()?;
     let (train, test) = digits.train_test_split(TRAIN_FRACTION, settings.seed)?;
     let (x, y) = train.pair(settings.pos, settings.neg)?;
     let (x_test, y_test) = test.pair(settings.pos, settings.neg)?;
-    let data = Data {
+    Ok(Data {
         x,
         y,
         x_test,
         y_test,
+    })
+}
+
+/// `--rank K` must give a PPCA fit and a generative rank-`K` threat on the
+/// Ledoit–Wolf fit: constant pixels tie the smallest fitted variances, and a
+/// cut inside the tie is ambiguous.
+fn check_rank(data: &Data, rank: usize) -> std::result::Result<(), ArgError> {
+    let invalid = |e: manifold_robustness::Error| {
+        ArgError::Invalid(format!("--rank {rank}: {e} (for this pair and split)"))
     };
+    let ledoit_wolf = Gmm::fit(&data.x, &data.y, Fit::LedoitWolf).map_err(invalid)?;
+    Threat::generative_rank(ledoit_wolf.covariance(), rank).map_err(invalid)?;
+    Gmm::fit(&data.x, &data.y, Fit::Ppca { rank }).map_err(invalid)?;
+    Ok(())
+}
+
+fn run(settings: &Settings, data: &Data) -> Outcome<()> {
     println!(
         "Real data: UCI handwritten digits ({side}×{side}, pixels 0..=16), digit {} (label +1) against digit {} (label −1)",
         settings.pos,
@@ -181,22 +215,22 @@ fn run(settings: &Settings) -> Outcome<()> {
     );
     println!();
     let mut summary = Vec::new();
-    let fits = fit_models(&data, settings.rank, &mut summary)?;
+    let fits = fit_models(data, settings.rank, &mut summary)?;
     println!();
-    let logistic = train_logistic(&data)?;
+    let logistic = train_logistic(data)?;
     println!();
-    claim1(&data, &fits, &logistic, &mut summary)?;
+    claim1(data, &fits, &logistic, &mut summary)?;
     println!();
-    claim2(&data, &fits.ledoit_wolf, settings.rank, &mut summary)?;
+    claim2(data, &fits.ledoit_wolf, settings.rank, &mut summary)?;
     println!();
-    claim3(&data, &fits.ledoit_wolf, &fits.ppca, &mut summary)?;
+    claim3(data, &fits.ledoit_wolf, &fits.ppca, &mut summary)?;
     println!();
     println!("6. Summary: where the real images agree and disagree with the theory");
     for line in &summary {
         println!("  - {line}");
     }
     println!();
-    write_figures(&data, &fits.ledoit_wolf, &logistic, settings)?;
+    write_figures(data, &fits.ledoit_wolf, &logistic, settings)?;
     Ok(())
 }
 

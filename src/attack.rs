@@ -55,6 +55,7 @@ use crate::threat::Threat;
 /// already errs, cannot be moved by the threat, or is flipped by a unique
 /// smallest budget.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Perturbation {
     /// The point is already misclassified (margin `≤ 0`): budget `0`.
     Misclassified,
@@ -314,19 +315,19 @@ pub(crate) fn check_step(delta: &DVector<f64>) -> Result<()> {
 ///
 /// Budgets follow [`Perturbation::budget`]: `0` for misclassified points,
 /// `f64::INFINITY` for unreachable ones.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchAttack {
     /// Margins of the classifier scaled to size one (for the decisions).
-    unit_margins: DVector<f64>,
+    pub(crate) unit_margins: DVector<f64>,
     /// Margins of the classifier as given.
-    margins: DVector<f64>,
-    signs: Vec<f64>,
-    budgets: DVector<f64>,
-    support: f64,
-    direction: Option<DVector<f64>>,
-    latent_direction: Option<DVector<f64>>,
-    overshoot: f64,
-    dim: usize,
+    pub(crate) margins: DVector<f64>,
+    pub(crate) signs: Vec<f64>,
+    pub(crate) budgets: DVector<f64>,
+    pub(crate) support: f64,
+    pub(crate) direction: Option<DVector<f64>>,
+    pub(crate) latent_direction: Option<DVector<f64>>,
+    pub(crate) overshoot: f64,
+    pub(crate) dim: usize,
 }
 
 /// Minimal perturbations of every row of `xs` ([THEORY §4](crate::theory#4-attacks)): one
@@ -599,10 +600,10 @@ impl BatchAttack {
 /// the `d − k` noise directions. The shares sum to one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnergyProfile {
-    shares: DVector<f64>,
-    eigenvalues: DVector<f64>,
-    explicit: usize,
-    dim: usize,
+    pub(crate) shares: DVector<f64>,
+    pub(crate) eigenvalues: DVector<f64>,
+    pub(crate) explicit: usize,
+    pub(crate) dim: usize,
 }
 
 /// The energy profile of a perturbation `δ ≠ 0` under `cov` ([THEORY §4](crate::theory#4-attacks)):

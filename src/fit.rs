@@ -82,6 +82,7 @@ const BLOCK_ROWS: usize = 256;
 /// # Ok::<(), manifold_robustness::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Fit {
     /// The maximum-likelihood pooled within-class covariance `S`.
@@ -109,6 +110,7 @@ impl Fit {
 
 /// What a fit did to the pooled covariance.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Regularisation {
     /// None: `Σ̂ = S`.
@@ -135,6 +137,7 @@ pub enum Regularisation {
 /// The evidence of a fit: what the data looked like and which
 /// regularisation was used (returned by [`Gmm::fit_report`]).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct FitReport {
     /// The fit that was asked for.

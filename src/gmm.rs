@@ -72,6 +72,17 @@ pub struct Gmm {
     mean_coordinates: OnceLock<EigenCoordinates>,
 }
 
+/// Two models are equal when their means, covariances and priors are
+/// (the cached eigen-coordinates of the mean follow from these).
+impl PartialEq for Gmm {
+    fn eq(&self, other: &Gmm) -> bool {
+        self.mean_pos == other.mean_pos
+            && self.mean_neg == other.mean_neg
+            && self.prior_pos == other.prior_pos
+            && self.covariance == other.covariance
+    }
+}
+
 impl Gmm {
     /// A model with class means `μ₊`, `μ₋`, shared covariance `Σ` and prior
     /// `π = P(y = +1)`.

@@ -71,6 +71,15 @@
 //! - Spelling is American, as in the Rust ecosystem (`normalized`,
 //!   `regularization`).
 //!
+//! # Features
+//!
+//! - `proptest`: the `strategies` module, proptest strategies for
+//!   covariances, models, threats, budgets and points near a boundary, to
+//!   property-test claims the way the crate tests its own.
+//! - `serde`: `Serialize`/`Deserialize` for labels, classifiers,
+//!   covariances, models, threats, fits, the options and the results;
+//!   deserializing validates as the constructors do.
+//!
 //! # Parallelism
 //!
 //! The large dense steps (the eigendecomposition from `d = 384`, pooled
@@ -102,6 +111,8 @@ mod linalg;
 pub mod multiclass;
 pub mod normal;
 pub mod robust;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod theory;
 pub mod threat;
 pub mod tradeoff;
@@ -109,6 +120,8 @@ pub mod training;
 
 mod roots;
 mod seeded;
+#[cfg(feature = "serde")]
+mod serialization;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,

@@ -66,6 +66,7 @@ pub(crate) const PARALLEL_FROM_DIM: usize = 384;
 
 /// Which representation a [`Covariance`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Representation {
     /// A dense `d × d` matrix with its full eigendecomposition.
@@ -130,6 +131,26 @@ enum Kind {
         basis: DMatrix<f64>,
         noise: f64,
     },
+}
+
+/// Two covariances are equal when they have the same representation and
+/// the same defining data: the (symmetrised) matrix, the variances in axis
+/// order, or the spiked basis, variances and noise level. The spectrum is
+/// a function of these.
+impl PartialEq for Covariance {
+    fn eq(&self, other: &Covariance) -> bool {
+        if self.same_as(other) {
+            return true;
+        }
+        match (&self.inner.kind, &other.inner.kind) {
+            (Kind::Dense { matrix: a, .. }, Kind::Dense { matrix: b, .. }) => a == b,
+            (Kind::Diagonal { variances: a, .. }, Kind::Diagonal { variances: b, .. }) => a == b,
+            (Kind::Spiked { basis: a, .. }, Kind::Spiked { basis: b, .. }) => {
+                a == b && self.inner.eigenvalues == other.inner.eigenvalues
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Covariance {
@@ -502,6 +523,16 @@ impl Covariance {
     /// True when both handles share the same underlying data.
     pub(crate) fn same_as(&self, other: &Covariance) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The variances of a diagonal covariance in axis order (`None` for
+    /// the other representations).
+    #[cfg(feature = "serde")]
+    pub(crate) fn diagonal_variances(&self) -> Option<&DVector<f64>> {
+        match &self.inner.kind {
+            Kind::Diagonal { variances, .. } => Some(variances),
+            _ => None,
+        }
     }
 }
 

@@ -198,6 +198,7 @@ impl TrainingOptions {
 
 /// Which stationarity measure a training run met (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Stationarity {
     /// The norm of the gradient in `(w, b)` (with the subgradient `v*(w)`
@@ -218,6 +219,7 @@ pub enum Stationarity {
 
 /// How a training run ended.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct TrainingReport {
     /// L-BFGS iterations taken.
@@ -400,7 +402,7 @@ fn standard_scale(x: &DMatrix<f64>) -> f64 {
     2f64.powi(exponent)
 }
 
-fn check_options(options: &TrainingOptions) -> Result<()> {
+pub(crate) fn check_options(options: &TrainingOptions) -> Result<()> {
     if !(options.l2_penalty.is_finite() && options.l2_penalty >= 0.0) {
         return Err(Error::InvalidParameter {
             name: "l2_penalty",

@@ -85,6 +85,25 @@ impl Default for OrthantOptions {
 }
 
 impl OrthantOptions {
+    /// Checks the accuracy targets: both must lie in `(0, 1)`.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if !(self.absolute_error > 0.0 && self.absolute_error < 1.0) {
+            return Err(Error::InvalidParameter {
+                name: "absolute_error",
+                value: self.absolute_error,
+                reason: "must lie in (0, 1)",
+            });
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(Error::InvalidParameter {
+                name: "confidence",
+                value: self.confidence,
+                reason: "must lie in (0, 1)",
+            });
+        }
+        Ok(())
+    }
+
     /// Sets the target absolute error.
     pub fn with_absolute_error(mut self, absolute_error: f64) -> Self {
         self.absolute_error = absolute_error;
@@ -193,20 +212,7 @@ fn standardise(
             found: thresholds.len(),
         });
     }
-    if !(options.absolute_error > 0.0 && options.absolute_error < 1.0) {
-        return Err(Error::InvalidParameter {
-            name: "absolute_error",
-            value: options.absolute_error,
-            reason: "must lie in (0, 1)",
-        });
-    }
-    if !(options.confidence > 0.0 && options.confidence < 1.0) {
-        return Err(Error::InvalidParameter {
-            name: "confidence",
-            value: options.confidence,
-            reason: "must lie in (0, 1)",
-        });
-    }
+    options.validate()?;
     let scale: Vec<f64> = (0..m).map(|j| covariance[(j, j)].sqrt()).collect();
     for j in 0..m {
         if !(scale[j] > 0.0 && scale[j].is_finite()) {

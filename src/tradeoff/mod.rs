@@ -159,6 +159,7 @@ const MAX_MATCH_ITERATIONS: usize = 200;
 /// # Ok::<(), manifold_robustness::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct TradeoffReport {
     /// `ε_A`.
@@ -193,7 +194,7 @@ pub struct TradeoffReport {
 /// Conflicts between every ordered pair of a list of threats, each at its
 /// matched budget for a common target optimal robust error
 /// ([`conflict_matrix`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConflictMatrix {
     /// The target optimal robust error `τ`.

@@ -2,7 +2,7 @@
 //! table, batches agree with single points, known values worked by hand,
 //! and bad input gets a typed error.
 
-use crate::common::{ThreatCase, covariance_and_threat, tol, vector};
+use crate::common::{ByHand, ThreatCase, covariance_and_threat, tol, vector};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
     AttackOptions, Covariance, Error, Label, LinearClassifier, Perturbation, Threat,

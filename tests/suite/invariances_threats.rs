@@ -5,7 +5,7 @@
 
 use crate::common::seeded_rotation;
 use crate::common::{
-    ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
+    ByHand, ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
 };
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{

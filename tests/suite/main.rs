@@ -9,6 +9,7 @@ mod certificates;
 mod digits;
 mod directions;
 mod disentangling;
+mod display;
 mod distance_law;
 mod ergonomics;
 mod finite_samples;
@@ -24,6 +25,8 @@ mod multiclass_robust;
 mod normal;
 mod readme;
 mod robustness;
+#[cfg(feature = "serde")]
+mod serialization;
 mod smoke_common;
 mod surface;
 mod tradeoff;

@@ -123,7 +123,7 @@ mod box_qp;
 mod gradient;
 mod metric;
 mod polish;
-mod projection;
+pub(crate) mod projection;
 pub(crate) mod rounding;
 mod smoothing;
 
@@ -153,6 +153,21 @@ pub struct SolverOptions {
     pub gap_tolerance: f64,
     /// Iteration cap; reaching it gives [`Error::NoConvergence`] with the gap reached.
     pub max_iterations: usize,
+}
+
+impl SolverOptions {
+    /// Checks the options as every solver does before it starts.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let tolerance = self.gap_tolerance;
+        if !(tolerance.is_finite() && tolerance >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "gap_tolerance",
+                value: tolerance,
+                reason: "must be finite and non-negative",
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for SolverOptions {
@@ -240,14 +255,7 @@ pub fn solve(
     if let Some(d) = threat.dim() {
         ensure_dim("threat", cov.dim(), d)?;
     }
-    let tolerance = options.gap_tolerance;
-    if !(tolerance.is_finite() && tolerance >= 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "gap_tolerance",
-            value: tolerance,
-            reason: "must be finite and non-negative",
-        });
-    }
+    options.validate()?;
     // Solve the rescaled problem Σ̂ = Σ/c², μ̂ = μ/(ca), ε̂ = ε/(ca) (powers
     // of two: exact), whose largest variance and largest mean entry are
     // about 1, and map back: r* = a r̂*, w* = (a/c) ŵ*, z* = ca ẑ*.
