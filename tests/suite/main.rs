@@ -18,6 +18,7 @@ mod general_models;
 mod invariances_threats;
 mod multiclass;
 mod normal;
+mod orthant;
 mod readme;
 mod robustness;
 mod smoke_common;
