@@ -58,7 +58,7 @@
 //!    `StdRng`. The shifts run in parallel on rayon's current pool; each
 //!    shift's sum is a fixed sequential loop, so a given seed gives the
 //!    same bits whatever the number of threads. The number of points per
-//!    shift grows (from 256, at most 4× a stage) until the bound below is
+//!    shift grows (from 64, at most 4× a stage) until the bound below is
 //!    within the target, or [`OrthantOptions::max_evaluations`] would be
 //!    exceeded ([`Error::NoConvergence`]).
 //!
@@ -79,7 +79,24 @@
 //!
 //! # Accuracy and cost
 //!
-//! ACCURACY_DOCS
+//! Measured (`tests/suite/orthant.rs`): against an 80-digit table of
+//! equicorrelated cases (m = 3 … 12, `scripts/orthant_reference.py`), the
+//! arcsine formula in three dimensions, `1/(m + 1)` at ρ = ½ and products
+//! of independent margins, every deterministic bound held and the random
+//! ones missed no more often than their confidence allows (1 miss in 368
+//! at 99%); over 300 seeds at a requested confidence of 90%, 14 misses
+//! (the bound is conservative after the first stage, where it reports the
+//! target). In the far tails (exceedances 1e-9 down to 1e-33) the bracket
+//! alone gives a certain bound within 1e-4 of the value for ρ ≤ ½ and
+//! within 6.4% at ρ = 0.9 in nine dimensions; the worst error found was
+//! 1.1% of the value.
+//!
+//! Cost, on the multi-class robust error of the Bayes rule on the embedded
+//! digits (`benches/orthant.rs`, two shared cores): ten nine-dimensional
+//! exceedances to 1e-6 take 47 ms at ε = 0 and 150 ms at ε = 1 (ℓ2), and
+//! about 0.4 s and 2.2 s to 1e-7; five classes take 0.3–3 ms, three classes
+//! (closed forms) 0.1 ms. Plain Monte Carlo would need 5·10¹⁰ to 10¹¹
+//! samples for 1e-6.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -274,7 +291,7 @@ pub fn orthant_probability(
 /// let p = normal::exceedance_probability(&c, &h, &OrthantOptions::default())?;
 /// assert_eq!(p.confidence(), 1.0);
 /// assert!(p.value() > 5.0e-19 && p.value() < 5.7e-19);
-/// assert!(p.error_bound() < 1e-6 * p.value());
+/// assert!(p.error_bound() < 1e-3 * p.value());
 /// # Ok::<(), manifold_robustness::Error>(())
 /// ```
 pub fn exceedance_probability(
@@ -588,7 +605,7 @@ fn general(
     let (problems, exact) = if union {
         first_occurrences(h, rho)
     } else {
-        match genz::factorise(h, rho) {
+        match genz::factorise(h, rho, false) {
             Factorised::Exact(orthant, exceedance) => return Ok(target.exact(orthant, exceedance)),
             Factorised::Integral(separated) => {
                 let exact = separated.exact_exceedance;
@@ -690,7 +707,7 @@ fn first_occurrences(h: &[f64], rho: &DMatrix<f64>) -> (Vec<genz::Separated>, f6
             exact += bivariate_cdf(sub_h[0], sub_h[1], sub_rho[(0, 1)]);
             continue;
         }
-        match genz::factorise(&sub_h, &sub_rho) {
+        match genz::factorise(&sub_h, &sub_rho, true) {
             Factorised::Exact(orthant, _) => exact += orthant,
             Factorised::Integral(separated) => {
                 exact += separated.exact_inside;

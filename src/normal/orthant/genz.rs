@@ -21,7 +21,7 @@ const COEFFICIENT_TOLERANCE: f64 = 1e-10;
 pub(super) const SHIFTS: usize = 16;
 
 /// Points per shift in the first stage.
-const FIRST_STAGE: u64 = 256;
+const FIRST_STAGE: u64 = 64;
 
 /// One inequality `Σ_{l<k} coefficients_l y_l + coefficient · y_k ≤ threshold`
 /// that bounds variable `k` given the earlier ones.
@@ -148,7 +148,10 @@ fn truncated_mean(b: f64) -> f64 {
 /// variance vanishes are dependent, and each becomes one more limit on the
 /// last variable it involves (Genz & Bretz, *Computation of Multivariate
 /// Normal and t Probabilities*, 2009, §4.1).
-pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>) -> Factorised {
+///
+/// Of the exact leading part, only the exceedance (`want_inside` false) or
+/// only the probability inside (`want_inside` true) is computed.
+pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Factorised {
     let n = h.len();
     let mut order: Vec<usize> = (0..n).collect();
     let mut l = DMatrix::<f64>::zeros(n, n);
@@ -234,8 +237,11 @@ pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>) -> Factorised {
         let (h1, h2) = (h[order[0]], h[order[1]]);
         let r12 = rho[(order[0], order[1])].clamp(-1.0, 1.0);
         separated.exact_terms = 2;
-        separated.exact_exceedance = first.outside + bivariate_cdf(h1, -h2, -r12);
-        separated.exact_inside = bivariate_cdf(h1, h2, r12);
+        if want_inside {
+            separated.exact_inside = bivariate_cdf(h1, h2, r12);
+        } else {
+            separated.exact_exceedance = first.outside + bivariate_cdf(h1, -h2, -r12);
+        }
     } else {
         separated.exact_exceedance = first.outside;
         separated.exact_inside = first.inside;
