@@ -454,7 +454,8 @@ fn standardise(
     if n >= 2 {
         let eigenvalues = rho.symmetric_eigenvalues();
         let (min, max) = (eigenvalues.min(), eigenvalues.max());
-        if !(min >= -DEPENDENCE_TOLERANCE * max) {
+        // NaN eigenvalues fail too.
+        if min.is_nan() || min < -DEPENDENCE_TOLERANCE * max {
             return Err(Error::NotPositiveDefinite {
                 min_eigenvalue: min,
                 max_eigenvalue: max,
@@ -463,7 +464,7 @@ fn standardise(
     }
     let rho = rho.map(|r| r.clamp(-1.0, 1.0));
     let h: Vec<f64> = active.iter().map(|&j| thresholds[j] / sd[j]).collect();
-    if empty || h.iter().any(|&v| v == f64::NEG_INFINITY) {
+    if empty || h.contains(&f64::NEG_INFINITY) {
         return Ok(Standardised::Empty);
     }
     Ok(Standardised::Problem(h, rho))
