@@ -281,7 +281,9 @@ impl From<&AttackOptions> for AttackOptionsRaw {
 impl TryFrom<AttackOptionsRaw> for AttackOptions {
     type Error = Error;
     fn try_from(raw: AttackOptionsRaw) -> Result<Self> {
-        AttackOptions::with_overshoot(raw.overshoot)
+        let options = AttackOptions::default().with_overshoot(raw.overshoot);
+        options.validate()?;
+        Ok(options)
     }
 }
 
@@ -394,6 +396,7 @@ via_raw!(OrthantOptions, OrthantOptionsRaw, "orthant options");
 struct EstimateRaw {
     value: f64,
     error_bound: f64,
+    confidence: f64,
 }
 
 impl From<&Estimate> for EstimateRaw {
@@ -401,6 +404,7 @@ impl From<&Estimate> for EstimateRaw {
         EstimateRaw {
             value: estimate.value(),
             error_bound: estimate.error_bound(),
+            confidence: estimate.confidence(),
         }
     }
 }
@@ -416,7 +420,18 @@ impl TryFrom<EstimateRaw> for Estimate {
                 reason: "an error bound is finite and non-negative",
             });
         }
-        Ok(Estimate::with_bound(raw.value, raw.error_bound))
+        if !(raw.confidence > 0.0 && raw.confidence <= 1.0) {
+            return Err(Error::InvalidParameter {
+                name: "confidence",
+                value: raw.confidence,
+                reason: "a confidence lies in (0, 1]",
+            });
+        }
+        Ok(Estimate::with_bound(
+            raw.value,
+            raw.error_bound,
+            raw.confidence,
+        ))
     }
 }
 
@@ -527,7 +542,9 @@ impl TryFrom<BatchAttackRaw> for BatchAttack {
                 reason: "a label's sign is +1 or −1",
             });
         }
-        AttackOptions::with_overshoot(raw.overshoot)?;
+        AttackOptions::default()
+            .with_overshoot(raw.overshoot)
+            .validate()?;
         if !(raw.support >= 0.0 && raw.support.is_finite()) {
             return Err(Error::InvalidParameter {
                 name: "support",

@@ -369,6 +369,32 @@ fn lower_quantile(p: f64) -> f64 {
     }
 }
 
+/// Φ⁻¹(p) for p in (0, 1) by AS 241 alone (about 16 correct digits, no
+/// refinement step): for integrands evaluated millions of times, where the
+/// last bits do not matter.
+pub(super) fn quantile_unrefined(p: f64) -> f64 {
+    if p > 0.5 {
+        -as241_lower(1.0 - p)
+    } else {
+        as241_lower(p)
+    }
+}
+
+/// `(Φ(x), Φ(−x))` from one evaluation, each with the relative accuracy of
+/// [`cdf`].
+pub(super) fn cdf_pair(x: f64) -> (f64, f64) {
+    if x.abs() <= CENTRAL {
+        let c = central(x);
+        return (0.5 + c, 0.5 - c);
+    }
+    let tail = lower_tail(x.abs());
+    if x < 0.0 {
+        (tail, 1.0 - tail)
+    } else {
+        (1.0 - tail, tail)
+    }
+}
+
 /// Wichura's AS 241 approximation to Φ⁻¹(p) for p in (0, ½]; about 16
 /// correct digits, refined by the caller.
 fn as241_lower(p: f64) -> f64 {

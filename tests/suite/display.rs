@@ -98,8 +98,7 @@ fn training_reports_and_energy_summaries_print_one_line() {
     let x = DMatrix::from_row_slice(4, 2, &[2.0, 0.5, 1.5, -0.5, -2.0, 0.3, -1.0, -0.2]);
     let y = [Label::Pos, Label::Pos, Label::Neg, Label::Neg];
     let options = TrainingOptions::default().with_l2_penalty(0.1);
-    let (_, report) =
-        adversarial_training_report(&x, &y, &Threat::l2(), 0.1, &options).unwrap();
+    let (_, report) = adversarial_training_report(&x, &y, &Threat::l2(), 0.1, &options).unwrap();
     let line = format!("{report:.2}");
     assert!(
         line.starts_with(&format!(

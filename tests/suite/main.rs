@@ -23,6 +23,7 @@ mod multiclass_common;
 mod multiclass_model;
 mod multiclass_robust;
 mod normal;
+mod orthant;
 mod readme;
 mod robustness;
 #[cfg(feature = "serde")]

@@ -108,17 +108,13 @@ fn unreachable_budgets_are_null_in_json_and_infinite_again() {
 
 #[test]
 fn options_labels_fits_and_reports_survive_a_round_trip() {
-    let attack = AttackOptions::with_overshoot(1e-9).unwrap();
+    let attack = AttackOptions::default().with_overshoot(1e-9);
     assert_eq!(round_trip(&attack), attack);
-    let solver = SolverOptions {
-        gap_tolerance: 1e-7,
-        max_iterations: 17,
-    };
+    let solver = SolverOptions::default()
+        .with_gap_tolerance(1e-7)
+        .with_max_iterations(17);
     assert_eq!(round_trip(&solver), solver);
-    let training = TrainingOptions {
-        l2_penalty: 1e-3,
-        ..TrainingOptions::default()
-    };
+    let training = TrainingOptions::default().with_l2_penalty(1e-3);
     assert_eq!(round_trip(&training), training);
     let orthant = OrthantOptions::default().with_seed(7).with_confidence(0.95);
     assert_eq!(round_trip(&orthant), orthant);
@@ -127,7 +123,7 @@ fn options_labels_fits_and_reports_survive_a_round_trip() {
     }
     let gmm = default_model();
     let (x, y) = gmm.sample(400, &mut StdRng::seed_from_u64(3));
-    let (fitted, report): (Gmm, FitReport) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
+    let (fitted, report): (Gmm, FitReport) = Gmm::fit_report(&x, &y, Fit::LedoitWolf).unwrap();
     assert_eq!(round_trip(&report), report);
     assert_eq!(round_trip(&fitted), fitted);
     let pair: TradeoffReport =

@@ -3,8 +3,8 @@
 //! the solver's failure modes.
 use crate::common;
 
-use crate::common::{rel_diff, tol};
 use crate::common::seeded_rotation;
+use crate::common::{rel_diff, tol};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::training::dual::{DualSolution, SolverOptions, solve};
 use manifold_robustness::{Covariance, Error, Threat, normal};
