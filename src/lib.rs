@@ -29,7 +29,7 @@
 //!
 //! | THEORY | module |
 //! |---|---|
-//! | §1 model | [`covariance`], [`gmm`], [`fit`], [`default_model`], [`datasets`] |
+//! | §1 model | [`covariance`], [`gmm`], [`fit`], [`default_model`](mod@default_model), [`datasets`] |
 //! | §2 classifiers | [`classifier`] |
 //! | §3 threats | [`threat`] |
 //! | §4–5 attacks, disentangling | [`attack`], [`disentangle`] |

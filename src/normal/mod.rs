@@ -53,7 +53,7 @@
 use crate::{Error, Result};
 
 mod bivariate;
-mod orthant;
+pub mod orthant;
 
 pub use bivariate::{bivariate_cdf, bivariate_cdf_complement};
 pub use orthant::{Estimate, OrthantOptions, exceedance_probability, orthant_probability};
