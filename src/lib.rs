@@ -68,8 +68,6 @@
 //! - A target optimal robust error is called `target_robust_error`
 //!   wherever it is an argument ([`tradeoff::matched_budget`],
 //!   [`tradeoff::matched_optimum`], [`tradeoff::conflict_matrix`]).
-//! - Spelling is American, as in the Rust ecosystem (`normalized`,
-//!   `regularization`).
 //!
 //! # Features
 //!
