@@ -238,8 +238,12 @@ fn invalid_values_are_errors_naming_the_field() {
             "absolute_error",
         ),
         (
-            rejected::<Estimate>(r#"{"value":0.5,"error_bound":-1.0}"#),
+            rejected::<Estimate>(r#"{"value":0.5,"error_bound":-1.0,"confidence":1.0}"#),
             "error_bound",
+        ),
+        (
+            rejected::<Estimate>(r#"{"value":0.5,"error_bound":0.1,"confidence":0.0}"#),
+            "confidence",
         ),
         // Shapes and unknown fields.
         (
