@@ -54,10 +54,10 @@ def orthant(h, rho, splits):
 
 
 def reference(h, rho):
-    centres = sorted(set(-float(v) / max(float(mp.sqrt(rho)), 1e-3) for v in h))
-    centres = [c for c in centres if abs(c) < 40]
-    first = orthant(h, rho, [-mp.inf] + [mpf(c) for c in centres] + [0, mp.inf]
-                    if 0 not in centres else [-mp.inf] + [mpf(c) for c in centres] + [mp.inf])
+    centers = sorted(set(-float(v) / max(float(mp.sqrt(rho)), 1e-3) for v in h))
+    centers = [c for c in centers if abs(c) < 40]
+    first = orthant(h, rho, [-mp.inf] + [mpf(c) for c in centers] + [0, mp.inf]
+                    if 0 not in centers else [-mp.inf] + [mpf(c) for c in centers] + [mp.inf])
     second = orthant(h, rho, [-mp.inf, -10, -3, -1, 0, 1, 3, 10, mp.inf])
     # Both splits must agree, for the orthant and for its complement.
     for a, b in [(first, second), (1 - first, 1 - second)]:

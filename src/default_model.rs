@@ -7,7 +7,7 @@
 //! `c² Σ_i i^{1.5} = Φ⁻¹(0.01)²`.
 //!
 //! The rotation comes from a self-contained SplitMix64 generator with
-//! Box–Muller normals and a sign-fixed QR factorisation (`crate::seeded`),
+//! Box–Muller normals and a sign-fixed QR factorization (`crate::seeded`),
 //! so the model is the same on every platform and with every version of
 //! `rand`.
 

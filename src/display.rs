@@ -83,7 +83,7 @@ impl fmt::Display for crate::training::ExtendedCovariance {
         let growth = self.relative_growth();
         let basis = match self.basis() {
             crate::training::GrowthBasis::Eigenbasis => "the covariance's eigenbasis",
-            _ => "the generalised eigenbasis",
+            _ => "the generalized eigenbasis",
         };
         write!(
             f,

@@ -2,7 +2,7 @@
 //! embedded digits, built from the crate's public API only.
 //!
 //! For the first `K` digits: class means `μ_k`, priors `π_k = n_k/n`, the
-//! pooled covariance `S` of the within-class centred images shrunk as
+//! pooled covariance `S` of the within-class centered images shrunk as
 //! `Fit::LedoitWolf` does (`Σ = (1 − δ)S + δ (tr S/d) I`, `δ = min(1, b̄²/d²)`,
 //! see `src/fit.rs`), the Bayes weights `w_k = Σ⁻¹μ_k` and biases
 //! `b_k = −½ μ_kᵀΣ⁻¹μ_k + ln π_k`. For a true class `y`, the margins
@@ -52,9 +52,9 @@ pub fn problems(classes: usize, epsilon: f64) -> Vec<ClassProblem> {
     let mut s = DMatrix::<f64>::zeros(d, d);
     let mut fourth = 0.0;
     for &i in &rows {
-        let centred = images.row(i).transpose() - &means[labels[i] as usize];
-        s.ger(1.0, &centred, &centred, 1.0);
-        fourth += centred.norm_squared().powi(2);
+        let centered = images.row(i).transpose() - &means[labels[i] as usize];
+        s.ger(1.0, &centered, &centered, 1.0);
+        fourth += centered.norm_squared().powi(2);
     }
     s /= n as f64;
     let p = d as f64;

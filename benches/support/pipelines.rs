@@ -17,7 +17,7 @@ pub fn interior_budgets(limit: f64, count: usize) -> Vec<f64> {
 }
 
 /// Inputs of the spiked pipeline: a `d × k` orthonormal basis, variances
-/// `λ_i = 10/i` above the noise level `0.05`, a mean, and labelled points.
+/// `λ_i = 10/i` above the noise level `0.05`, a mean, and labeled points.
 pub struct SpikedInputs {
     /// The `d × k` basis (moved into the covariance by the pipeline).
     pub basis: DMatrix<f64>,
@@ -124,7 +124,7 @@ pub fn dense_pipeline(sigma: DMatrix<f64>, mu: &DVector<f64>) -> Result<(f64, Ve
 }
 
 /// A `d × k` matrix with orthonormal columns, Haar-distributed: Gaussian
-/// columns orthonormalised in place by modified Gram–Schmidt, run twice
+/// columns orthonormalized in place by modified Gram–Schmidt, run twice
 /// for orthogonality to working precision ("twice is enough", Giraud et
 /// al. 2005). `O(dk²)` time and no memory beyond the result, so `d` can be
 /// in the millions (the basis of a spiked covariance).

@@ -12,7 +12,7 @@
 //!
 //! # Method
 //!
-//! After validation the problem is standardised (`h_j/√C_jj` and the
+//! After validation the problem is standardized (`h_j/√C_jj` and the
 //! correlation matrix); coordinates without variance are decided exactly
 //! (never above a threshold `h ≥ 0`, always above `h < 0`), infinite
 //! thresholds drop a coordinate or empty the orthant. One and two
@@ -31,7 +31,7 @@
 //! 2. Otherwise **Genz's separation of variables** (A. Genz, "Numerical
 //!    computation of multivariate normal probabilities", *J. Comput. Graph.
 //!    Stat.* 1 (1992) 141–149; Genz & Bretz, *Computation of Multivariate
-//!    Normal and t Probabilities*, 2009): a Cholesky factorisation with
+//!    Normal and t Probabilities*, 2009): a Cholesky factorization with
 //!    Genz's variable ordering (next the variable whose limit is least
 //!    likely, given the truncated means of those before) turns the
 //!    probability into an integral over the unit cube of a product of
@@ -51,7 +51,7 @@
 //!      and the second are exact.
 //!    * Otherwise the orthant probability itself is integrated (its
 //!      product form keeps the relative accuracy of a small orthant).
-//! 3. The integral uses a **randomised rank-1 lattice rule** (the
+//! 3. The integral uses a **randomized rank-1 lattice rule** (the
 //!    extensible Richtmyer sequence `frac(i√p_j)` over the first primes, in
 //!    64-bit fixed point so `frac(i z + Δ)` is exact, periodised by the tent
 //!    map), with 16 independent uniform random shifts drawn from a seeded
@@ -106,14 +106,14 @@ use crate::{Error, Result};
 mod genz;
 mod student;
 
-use genz::{DEPENDENCE_TOLERANCE, Factorised, Lattice, SHIFTS};
+use genz::{DEPENDENCE_TOLERANCE, Factorized, Lattice, SHIFTS};
 
 /// A probability together with an absolute bound on its error.
 ///
 /// The true value lies in `[value − error_bound, value + error_bound]`:
 /// certainly when [`confidence`](Self::confidence) is 1 (a closed form, or
 /// inclusion–exclusion bounds that bracket the value), and otherwise with
-/// that probability over the randomisation of the quasi-Monte Carlo rule.
+/// that probability over the randomization of the quasi-Monte Carlo rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     value: f64,
@@ -174,7 +174,7 @@ pub struct OrthantOptions {
     pub absolute_error: f64,
     /// Confidence with which the error bound holds (default 0.99).
     pub confidence: f64,
-    /// Seed of the randomisation (default 0): the same seed gives the same
+    /// Seed of the randomization (default 0): the same seed gives the same
     /// result, whatever the number of threads.
     pub seed: u64,
     /// Largest number of integrand evaluations before giving up with
@@ -233,7 +233,7 @@ impl OrthantOptions {
         self
     }
 
-    /// Sets the seed of the randomisation.
+    /// Sets the seed of the randomization.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -351,9 +351,9 @@ fn solve(
     options: &OrthantOptions,
     target: Target,
 ) -> Result<Estimate> {
-    let (h, rho) = match standardise(covariance, thresholds, options)? {
-        Standardised::Empty => return Ok(target.exact(0.0, 1.0)),
-        Standardised::Problem(h, rho) => (h, rho),
+    let (h, rho) = match standardize(covariance, thresholds, options)? {
+        Standardized::Empty => return Ok(target.exact(0.0, 1.0)),
+        Standardized::Problem(h, rho) => (h, rho),
     };
     match h.len() {
         0 => Ok(target.exact(1.0, 0.0)),
@@ -369,21 +369,21 @@ fn solve(
     }
 }
 
-/// The standardised problem: thresholds `h_j/√C_jj` and the correlation
+/// The standardized problem: thresholds `h_j/√C_jj` and the correlation
 /// matrix, without the coordinates that cannot be exceeded (zero variance
 /// and `h ≥ 0`, or `h = +∞`).
-enum Standardised {
+enum Standardized {
     /// Some coordinate always exceeds its threshold: the orthant is empty.
     Empty,
     Problem(Vec<f64>, DMatrix<f64>),
 }
 
-/// Validates the input and standardises it.
-fn standardise(
+/// Validates the input and standardizes it.
+fn standardize(
     covariance: &DMatrix<f64>,
     thresholds: &DVector<f64>,
     options: &OrthantOptions,
-) -> Result<Standardised> {
+) -> Result<Standardized> {
     let m = covariance.nrows();
     if covariance.ncols() != m {
         return Err(Error::NotSquare {
@@ -465,7 +465,7 @@ fn standardise(
         }
         empty |= thresholds[j] < 0.0;
     }
-    // Standardised with the square roots of the variances, so that neither
+    // Standardized with the square roots of the variances, so that neither
     // huge nor tiny scales over- or underflow.
     let sd: Vec<f64> = (0..m).map(|j| covariance[(j, j)].sqrt()).collect();
     let n = active.len();
@@ -491,9 +491,9 @@ fn standardise(
     let rho = rho.map(|r| r.clamp(-1.0, 1.0));
     let h: Vec<f64> = active.iter().map(|&j| thresholds[j] / sd[j]).collect();
     if empty || h.contains(&f64::NEG_INFINITY) {
-        return Ok(Standardised::Empty);
+        return Ok(Standardized::Empty);
     }
-    Ok(Standardised::Problem(h, rho))
+    Ok(Standardized::Problem(h, rho))
 }
 
 /// Deterministic bounds on the exceedance `P(∪_j {Z_j > h_j})` from its exact
@@ -588,7 +588,7 @@ impl Bracket {
 
 /// Three or more coordinates: inclusion–exclusion bounds when they are
 /// tight enough, otherwise Genz's separation of variables integrated by a
-/// randomised lattice rule.
+/// randomized lattice rule.
 fn general(
     h: &[f64],
     rho: &DMatrix<f64>,
@@ -607,9 +607,9 @@ fn general(
     let (problems, exact) = if union {
         first_occurrences(h, rho)
     } else {
-        match genz::factorise(h, rho, false) {
-            Factorised::Exact(orthant, exceedance) => return Ok(target.exact(orthant, exceedance)),
-            Factorised::Integral(separated) => {
+        match genz::factorize(h, rho, false) {
+            Factorized::Exact(orthant, exceedance) => return Ok(target.exact(orthant, exceedance)),
+            Factorized::Integral(separated) => {
                 let exact = separated.exact_exceedance;
                 (vec![separated], exact)
             }
@@ -662,7 +662,7 @@ fn general(
         let next = (points as f64 * factor).ceil() as u64;
         if next.saturating_mul(SHIFTS as u64) > options.max_evaluations {
             return Err(Error::NoConvergence {
-                solver: "orthant probability (randomised lattice rule)",
+                solver: "orthant probability (randomized lattice rule)",
                 iterations: stages,
                 residual: "error bound",
                 gap: bound,
@@ -709,9 +709,9 @@ fn first_occurrences(h: &[f64], rho: &DMatrix<f64>) -> (Vec<genz::Separated>, f6
             exact += bivariate_cdf(sub_h[0], sub_h[1], sub_rho[(0, 1)]);
             continue;
         }
-        match genz::factorise(&sub_h, &sub_rho, true) {
-            Factorised::Exact(orthant, _) => exact += orthant,
-            Factorised::Integral(separated) => {
+        match genz::factorize(&sub_h, &sub_rho, true) {
+            Factorized::Exact(orthant, _) => exact += orthant,
+            Factorized::Integral(separated) => {
                 exact += separated.exact_inside;
                 problems.push(separated);
             }

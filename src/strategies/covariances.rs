@@ -91,7 +91,7 @@ impl Spectra {
         out
     }
 
-    /// The geometric centre of the eigenvalue range (default 1): the
+    /// The geometric center of the eigenvalue range (default 1): the
     /// eigenvalues lie in `[scale/√condition, scale·√condition]`.
     ///
     /// # Panics

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | eigenvalues | [`Spectra::eigenvalues`], [`spectrum`] |
 //! | covariances | [`Spectra::dense`], [`Spectra::diagonal`], [`Spectra::spiked`], [`Spectra::any`]; [`covariance`] and friends for the defaults |
-//! | models | [`Models::symmetric`], [`Models::general`]; [`symmetric_model`], [`general_model`], [`uncentred_model`] |
+//! | models | [`Models::symmetric`], [`Models::general`]; [`symmetric_model`], [`general_model`], [`uncentered_model`] |
 //! | threats | [`ThreatSpec`] (every family, unions included), [`threat_spec`], [`threat`], [`covariance_and_threat`] |
 //! | budgets | [`covering_budget`], [`budget`] (fractions of `ε_max` or of the covering budget), [`threat_pair`] |
 //! | points | [`vector`], [`near_boundary`] |
@@ -82,10 +82,10 @@ pub use covariances::{
     Spectra, covariance, dense_covariance, diagonal_covariance, spectrum, spiked_covariance,
 };
 pub use models::{
-    Models, general_model, model_and_weights, shift, symmetric_model, uncentred_model, vector,
+    Models, general_model, model_and_weights, shift, symmetric_model, uncentered_model, vector,
 };
 pub use points::near_boundary;
 pub use threats::{
     ThreatSpec, budget, covariance_and_threat, covering_budget, threat, threat_pair, threat_spec,
-    uncentred_model_and_threat,
+    uncentered_model_and_threat,
 };

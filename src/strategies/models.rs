@@ -98,7 +98,7 @@ impl Models {
             .boxed()
     }
 
-    /// General models: centre `c` with entries in `[−2, 2]`, half-difference
+    /// General models: center `c` with entries in `[−2, 2]`, half-difference
     /// `μ` as for [`Models::symmetric`], prior from the prior range.
     ///
     /// # Panics
@@ -198,13 +198,13 @@ pub fn model_and_weights() -> BoxedStrategy<(Gmm, DVector<f64>)> {
         .boxed()
 }
 
-/// A general model with uncentred means: centre `c` with entries in
+/// A general model with uncentered means: center `c` with entries in
 /// `[−5, 5]`, half-difference `μ` with entries in `[−2, 2]` (norm ≥ 0.1),
 /// prior in `[0.05, 0.95]`, any covariance representation. Every entry of
 /// `c` and `μ` is a multiple of 1/64, so `μ₊ = c + μ`, `μ₋ = c − μ`, their
 /// half-difference and any translation by a vector of [`shift`] are exact
 /// in floating point: the model's `μ` is exactly the one drawn.
-pub fn uncentred_model() -> BoxedStrategy<Gmm> {
+pub fn uncentered_model() -> BoxedStrategy<Gmm> {
     covariance()
         .prop_flat_map(|cov| {
             let d = cov.dim();
@@ -219,7 +219,7 @@ pub fn uncentred_model() -> BoxedStrategy<Gmm> {
 }
 
 /// A translation with entries in `[−5, 5]`, multiples of 1/64 (exact when
-/// added to the means of [`uncentred_model`]).
+/// added to the means of [`uncentered_model`]).
 pub fn shift(d: usize) -> BoxedStrategy<DVector<f64>> {
     dyadic_vector(d, 320)
 }

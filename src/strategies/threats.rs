@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
 use super::covariances::covariance;
-use super::models::uncentred_model;
+use super::models::uncentered_model;
 use crate::covariance::Covariance;
 use crate::error::{Error, Result};
 use crate::gmm::Gmm;
@@ -116,9 +116,9 @@ pub fn covariance_and_threat() -> BoxedStrategy<(Covariance, ThreatSpec)> {
         .boxed()
 }
 
-/// An [`uncentred_model`] with a random threat description of its table.
-pub fn uncentred_model_and_threat() -> BoxedStrategy<(Gmm, ThreatSpec)> {
-    uncentred_model()
+/// An [`uncentered_model`] with a random threat description of its table.
+pub fn uncentered_model_and_threat() -> BoxedStrategy<(Gmm, ThreatSpec)> {
+    uncentered_model()
         .prop_flat_map(|gmm| {
             let cov = gmm.covariance().clone();
             threat_spec(&cov).prop_map(move |t| (gmm.clone(), t))

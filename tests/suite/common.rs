@@ -338,12 +338,12 @@ pub fn rounding(gmm: &Gmm, cases: &[&ThreatCase]) -> f64 {
         .iter()
         .map(|c| factor_conditioning(c))
         .fold(1.0, f64::max);
-    let centre = gmm
+    let center = gmm
         .covariance()
         .inverse_quadratic_form(&gmm.center())
         .unwrap()
         .sqrt();
-    64.0 * f64::EPSILON * cond * factor * (1.0 + full_distance(gmm) + centre)
+    64.0 * f64::EPSILON * cond * factor * (1.0 + full_distance(gmm) + center)
 }
 
 /// `cond(A)²` over the non-zero singular values of a general factor (1 for

@@ -1,5 +1,5 @@
 //! Genz's separation of variables for `P(Z ∈ orthant)`, integrated by a
-//! randomised rank-1 (Richtmyer) lattice rule.
+//! randomized rank-1 (Richtmyer) lattice rule.
 
 use nalgebra::DMatrix;
 use rand::rngs::StdRng;
@@ -36,7 +36,7 @@ struct Constraint {
     threshold: f64,
 }
 
-/// The problem after Cholesky factorisation with Genz's ordering: variable
+/// The problem after Cholesky factorization with Genz's ordering: variable
 /// `k` (of `rank`) lies in an interval whose ends depend on `y_0..y_{k−1}`.
 #[derive(Debug, Clone)]
 pub(super) struct Separated {
@@ -55,9 +55,9 @@ pub(super) struct Separated {
     pub exact_inside: f64,
 }
 
-/// Outcome of factorising: either an integral to estimate, or an answer
+/// Outcome of factorizing: either an integral to estimate, or an answer
 /// already known (an empty orthant, or rank one).
-pub(super) enum Factorised {
+pub(super) enum Factorized {
     Integral(Separated),
     /// `(orthant, exceedance)`, exact up to rounding.
     Exact(f64, f64),
@@ -139,7 +139,7 @@ fn truncated_mean(b: f64) -> f64 {
     }
 }
 
-/// Factorises the standardised problem `P(Z ≤ h)`, `Z ~ N(0, rho)` (unit
+/// Factorizes the standardized problem `P(Z ≤ h)`, `Z ~ N(0, rho)` (unit
 /// diagonal, positive semi-definite within [`DEPENDENCE_TOLERANCE`]).
 ///
 /// Genz's ordering: at each step the coordinate with the smallest
@@ -151,7 +151,7 @@ fn truncated_mean(b: f64) -> f64 {
 ///
 /// Of the exact leading part, only the exceedance (`want_inside` false) or
 /// only the probability inside (`want_inside` true) is computed.
-pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Factorised {
+pub(super) fn factorize(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Factorized {
     let n = h.len();
     let mut order: Vec<usize> = (0..n).collect();
     let mut l = DMatrix::<f64>::zeros(n, n);
@@ -197,7 +197,7 @@ pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Fac
             Some(j) => rows.push((j, i)),
             // No variance at all (cannot happen for a unit diagonal within
             // tolerance): the limit is 0 ≤ h.
-            None if h[order[i]] < 0.0 => return Factorised::Exact(0.0, 1.0),
+            None if h[order[i]] < 0.0 => return Factorized::Exact(0.0, 1.0),
             None => {}
         }
     }
@@ -228,7 +228,7 @@ pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Fac
     };
     let first = separated.interval(0, &[]);
     if rank == 1 {
-        return Factorised::Exact(first.inside, first.outside);
+        return Factorized::Exact(first.inside, first.outside);
     }
     let single = |k: usize| separated.starts[k + 1] - separated.starts[k] == 1;
     if single(0) && single(1) {
@@ -246,7 +246,7 @@ pub(super) fn factorise(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Fac
         separated.exact_exceedance = first.outside;
         separated.exact_inside = first.inside;
     }
-    Factorised::Integral(separated)
+    Factorized::Integral(separated)
 }
 
 impl Separated {

@@ -1,5 +1,5 @@
 //! Quantiles of Student's t distribution with an integer number of degrees
-//! of freedom, for the error bound of a randomised quasi-Monte Carlo rule.
+//! of freedom, for the error bound of a randomized quasi-Monte Carlo rule.
 
 use crate::Result;
 use crate::roots::{Brent, Evaluation};

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! where `λ ≥ 0` solves the secular equation `g(λ) = ε`. In the
-//! generalised eigenbasis `Σ^{−1/2} M Σ^{−1/2} = V D Vᵀ`, with
+//! generalized eigenbasis `Σ^{−1/2} M Σ^{−1/2} = V D Vᵀ`, with
 //! `m = Vᵀ Σ^{−1/2} μ` and `t_j = 1/(1 + λ d_j)`,
 //!
 //! ```text
@@ -140,12 +140,12 @@ const STOP: f64 = 4.0 * f64::EPSILON;
 /// `λ d_max` below which `g(λ) = λ‖√D m‖` to working precision.
 const LINEAR_REGIME: f64 = 1.0 / (1u64 << 60) as f64;
 
-/// Independent accumulators in the hot loops (lets the compiler vectorise
+/// Independent accumulators in the hot loops (lets the compiler vectorize
 /// the sums, which a single accumulator would forbid).
 const LANES: usize = 4;
 
 /// The secular equation `g(λ) = ε` of an ellipsoidal threat, in the
-/// generalised eigenbasis of `(M, Σ)`.
+/// generalized eigenbasis of `(M, Σ)`.
 ///
 /// ```text
 /// g(λ)² = Σ_j d_j m_j² λ²/(1 + λ d_j)²,    ε_max² = Σ_{d_j>0} m_j²/d_j
@@ -159,7 +159,7 @@ const LANES: usize = 4;
 /// and why it converges.
 #[derive(Debug, Clone)]
 pub(crate) struct SecularEquation {
-    /// `d_j/D > 0` of the retained terms (normalised: the largest is about 1).
+    /// `d_j/D > 0` of the retained terms (normalized: the largest is about 1).
     d: Vec<f64>,
     /// `m_j²/C` of the retained terms.
     c: Vec<f64>,
@@ -177,13 +177,13 @@ pub(crate) struct SecularEquation {
     leak: Vec<f64>,
     /// `Σ_{d_j = 0} ℓ_j m_j/√C`.
     null_leak: f64,
-    /// `ε_max` of the normalised equation.
+    /// `ε_max` of the normalized equation.
     limit: f64,
-    /// `‖√D m‖ = g'(0)` of the normalised equation.
+    /// `‖√D m‖ = g'(0)` of the normalized equation.
     slope: f64,
     d_min: f64,
     d_max: f64,
-    /// `√C`: distances and budgets of the normalised equation are in units of it.
+    /// `√C`: distances and budgets of the normalized equation are in units of it.
     root_energy: f64,
     /// `√D`: budgets are in units of `√C/√D`, multipliers of `1/D`.
     root_pencil: f64,
@@ -195,10 +195,10 @@ pub(crate) struct SecularEquation {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct SecularRoot {
     lambda: f64,
-    /// The multiplier of the normalised equation, `λD`.
+    /// The multiplier of the normalized equation, `λD`.
     scaled: f64,
     iterations: usize,
-    /// `[T₀, T₁, T₂]` of the normalised equation at `λD` (module docs, "Certificate").
+    /// `[T₀, T₁, T₂]` of the normalized equation at `λD` (module docs, "Certificate").
     moments: [f64; 3],
     /// The local shape of `φ` at the root, for the next budget of a sweep.
     pub(crate) warm: Option<WarmStart>,
@@ -273,7 +273,7 @@ impl SecularEquation {
         };
         negative("energies", energies)?;
         negative("eigenvalues", eigenvalues)?;
-        // Normalise by powers of four (exact, with exact square roots): the
+        // Normalize by powers of four (exact, with exact square roots): the
         // largest energy and the largest pencil eigenvalue become about 1,
         // so the equation's sums neither over- nor underflow at any scale
         // of the problem (only the spread of the terms matters).
@@ -332,7 +332,7 @@ impl SecularEquation {
         Ok(eq)
     }
 
-    /// A budget of the normalised equation: `ε √D/√C`.
+    /// A budget of the normalized equation: `ε √D/√C`.
     fn to_scaled_budget(&self, eps: f64) -> f64 {
         eps / self.root_energy * self.root_pencil
     }
@@ -342,7 +342,7 @@ impl SecularEquation {
         eps * self.root_energy / self.root_pencil
     }
 
-    /// `λ` of the user's equation from the normalised `λD`.
+    /// `λ` of the user's equation from the normalized `λD`.
     fn unscaled_multiplier(&self, lambda: f64) -> f64 {
         lambda / self.root_pencil / self.root_pencil
     }
@@ -510,7 +510,7 @@ impl SecularEquation {
     }
 
     /// One pass over the terms at `s` (`LANES` independent accumulators,
-    /// contiguous arrays without bounds checks, so the loop vectorises).
+    /// contiguous arrays without bounds checks, so the loop vectorizes).
     fn evaluate(&self, s: f64) -> Sums {
         let mut g2 = [0.0f64; LANES];
         let mut h = [0.0f64; LANES];
@@ -577,7 +577,7 @@ impl SecularEquation {
         self.root_energy *= t;
     }
 
-    /// `L_√f √λ_max` (units of `√d`) in the units of the normalised equation.
+    /// `L_√f √λ_max` (units of `√d`) in the units of the normalized equation.
     fn scaled_sensitivity(&self, sensitivity: f64) -> f64 {
         sensitivity / self.root_pencil
     }
