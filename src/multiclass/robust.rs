@@ -29,18 +29,21 @@
 //!
 //! **Accuracy.** For `K ≤ 3` every term is a value of `Φ` or of the
 //! bivariate `Φ₂`, exact to their relative accuracy (the returned
-//! [`Estimate`] has error bound `0`). For `K ≥ 4` each class's term is an
-//! estimate with an absolute error bound, asked for with the caller's
-//! [`OrthantOptions`]: target absolute error `a` per class (so the weighted
-//! sum has error bound at most `a`) and confidence `1 − (1 − c)/K` per class,
-//! so that all `K` bounds — and hence the sum's — hold together with
-//! confidence at least `c` (Bonferroni).
+//! [`Estimate`] has error bound `0`). For `K ≥ 4` the sum over the classes
+//! is estimated as one quantity
+//! ([`normal::orthant::weighted_exceedance_sum`](crate::normal::orthant::weighted_exceedance_sum)):
+//! certain inclusion–exclusion brackets where they are tight, and one
+//! randomized lattice rule for the rest, whose error bound (at most the
+//! caller's target absolute error, default `1e-6`) holds for the whole
+//! robust error with the caller's confidence (default 99%) — no union
+//! bound over the classes is needed, and the classes' errors partly cancel.
 
 use nalgebra::{DMatrix, DVector};
 
 use super::{MulticlassClassifier, MulticlassGmm};
 use crate::error::{Error, Result, ensure_budget, ensure_dim};
-use crate::normal::{Estimate, OrthantOptions, exceedance_probability};
+use crate::normal::orthant::weighted_exceedance_sum;
+use crate::normal::{Estimate, OrthantOptions};
 use crate::threat::Threat;
 
 /// The law of one class's facet margins, standardized.
@@ -199,34 +202,25 @@ impl MulticlassGmm {
             .collect()
     }
 
-    /// `Σ_y π_y P(∃ j : Z_j > location_j − ε reach_j)` with the per-class
-    /// accuracy of the module docs.
+    /// `Σ_y π_y P(∃ j : Z_j > location_j − ε reach_j)` with one error bound
+    /// for the sum (module docs).
     fn combine(&self, laws: &[ClassLaw], eps: f64, options: &OrthantOptions) -> Result<Estimate> {
-        let k = self.classes();
-        let per_class = options
-            .clone()
-            .with_confidence(1.0 - (1.0 - options.confidence) / k as f64);
-        let mut value = 0.0;
-        let mut bound = 0.0;
-        // The union bound: the total is within its bound unless some class's
-        // estimate misses, which happens with probability at most Σ(1 − c_y).
-        let mut miss = 0.0;
-        for (y, law) in laws.iter().enumerate() {
-            let thresholds = if eps == 0.0 {
-                law.location.clone()
-            } else {
-                &law.location - &law.reach * eps
-            };
-            let estimate = exceedance_probability(&law.correlation, &thresholds, &per_class)?;
-            value += self.priors()[y] * estimate.value();
-            bound += self.priors()[y] * estimate.error_bound();
-            miss += 1.0 - estimate.confidence();
-        }
-        let value = value.clamp(0.0, 1.0);
-        Ok(if bound == 0.0 {
+        let thresholds: Vec<DVector<f64>> = laws
+            .iter()
+            .map(|law| &law.location - &law.reach * eps)
+            .collect();
+        let terms: Vec<(f64, &DMatrix<f64>, &DVector<f64>)> = laws
+            .iter()
+            .zip(&thresholds)
+            .enumerate()
+            .map(|(y, (law, h))| (self.priors()[y], &law.correlation, h))
+            .collect();
+        let estimate = weighted_exceedance_sum(&terms, options)?;
+        let value = estimate.value().clamp(0.0, 1.0);
+        Ok(if estimate.is_exact() {
             Estimate::exact(value)
         } else {
-            Estimate::with_bound(value, bound, (1.0 - miss).max(0.0))
+            Estimate::with_bound(value, estimate.error_bound(), estimate.confidence())
         })
     }
 

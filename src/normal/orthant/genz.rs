@@ -2,8 +2,8 @@
 //! randomized rank-1 (Richtmyer) lattice rule.
 
 use nalgebra::DMatrix;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+pub(super) use rand::rngs::StdRng;
+use rand::Rng;
 use rayon::prelude::*;
 
 use super::super::{bivariate_cdf, cdf, cdf_pair, inverse_mills, pdf, quantile_unrefined};
@@ -53,6 +53,11 @@ pub(super) struct Separated {
     /// The exact probability that the first `exact_terms` variables lie in
     /// their intervals.
     pub exact_inside: f64,
+    /// The factor of this integrand in the lattice's weighted sum.
+    pub weight: f64,
+    /// Whether the lattice sums the product `e_0⋯e_{rank−1}` (the orthant
+    /// probability) rather than the exceedance remainder.
+    pub use_product: bool,
 }
 
 /// Outcome of factorizing: either an integral to estimate, or an answer
@@ -225,6 +230,8 @@ pub(super) fn factorize(h: &[f64], rho: &DMatrix<f64>, want_inside: bool) -> Fac
         exact_terms: 1,
         exact_exceedance: 0.0,
         exact_inside: 0.0,
+        weight: 1.0,
+        use_product: false,
     };
     let first = separated.interval(0, &[]);
     if rank == 1 {
@@ -304,9 +311,9 @@ impl Separated {
 pub(super) struct Lattice {
     generator: Vec<u64>,
     shifts: Vec<Vec<u64>>,
-    /// Per shift: sums of the remainder and of the product over the points
-    /// used so far.
-    sums: Vec<(f64, f64)>,
+    /// Per shift: the sum over the points used so far of the weighted sum of
+    /// the integrands.
+    sums: Vec<f64>,
     /// Points per shift used so far.
     pub points: u64,
 }
@@ -333,50 +340,44 @@ fn primes(count: usize) -> Vec<u64> {
     found
 }
 
-/// Sample mean and variance of the mean over the shifts.
-pub(super) struct Moments {
-    pub remainder: f64,
-    pub remainder_variance: f64,
-    pub product: f64,
-    pub product_variance: f64,
-}
-
 impl Lattice {
-    pub fn new(dimension: usize, seed: u64) -> Self {
+    /// The lattice in `dimension` dimensions with [`SHIFTS`] random shifts
+    /// drawn from `rng`.
+    pub fn new(dimension: usize, rng: &mut StdRng) -> Self {
         let generator = primes(dimension)
             .into_iter()
             .map(|p| fixed_point((p as f64).sqrt().fract()))
             .collect();
-        let mut rng = StdRng::seed_from_u64(seed);
         let shifts = (0..SHIFTS)
             .map(|_| (0..dimension).map(|_| rng.random::<u64>()).collect())
             .collect();
         Self {
             generator,
             shifts,
-            sums: vec![(0.0, 0.0); SHIFTS],
+            sums: vec![0.0; SHIFTS],
             points: 0,
         }
     }
 
-    /// Extends every shift to `points` points, summing the integrands of
-    /// all `problems` (each uses the leading coordinates of the point) (the sequence is extensible:
-    /// earlier points are kept). The shifts run in parallel; each one's sum
-    /// is a fixed sequential loop, so the result does not depend on the
-    /// number of threads.
+    /// Extends every shift to `points` points, summing
+    /// `Σ weight · integrand` over all `problems` (each uses the leading
+    /// coordinates of the point; the sequence is extensible, so earlier
+    /// points are kept). The shifts run in parallel; each one's sum is a
+    /// fixed sequential loop, so the result does not depend on the number
+    /// of threads.
     pub fn extend_to(&mut self, problems: &[Separated], points: u64) {
         let start = self.points;
         if points <= start {
             return;
         }
         let generator = &self.generator;
-        let added: Vec<(f64, f64)> = self
+        let added: Vec<f64> = self
             .shifts
             .par_iter()
             .map(|shift| {
                 let mut w = vec![0.0; generator.len()];
                 let mut y = vec![0.0; generator.len() + 1];
-                let (mut remainder, mut product) = (0.0, 0.0);
+                let mut sum = 0.0;
                 for i in start..points {
                     for ((wj, &z), &s) in w.iter_mut().zip(generator).zip(shift) {
                         let x = i.wrapping_mul(z).wrapping_add(s);
@@ -386,16 +387,14 @@ impl Lattice {
                     }
                     for problem in problems {
                         let (r, p) = problem.evaluate(&w, &mut y);
-                        remainder += r;
-                        product += p;
+                        sum += problem.weight * if problem.use_product { p } else { r };
                     }
                 }
-                (remainder, product)
+                sum
             })
             .collect();
-        for (sum, (r, p)) in self.sums.iter_mut().zip(added) {
-            sum.0 += r;
-            sum.1 += p;
+        for (sum, a) in self.sums.iter_mut().zip(added) {
+            *sum += a;
         }
         self.points = points;
     }
@@ -405,25 +404,25 @@ impl Lattice {
         FIRST_STAGE
     }
 
-    pub fn moments(&self) -> Moments {
+    /// Each shift's average of the weighted sum over the points used so
+    /// far.
+    pub fn averages(&self) -> impl Iterator<Item = f64> + '_ {
         let n = self.points as f64;
-        let s = SHIFTS as f64;
-        let mean = |f: fn(&(f64, f64)) -> f64| self.sums.iter().map(|v| f(v) / n).sum::<f64>() / s;
-        let variance = |f: fn(&(f64, f64)) -> f64, m: f64| {
-            self.sums
-                .iter()
-                .map(|v| (f(v) / n - m).powi(2))
-                .sum::<f64>()
-                / (s - 1.0)
-                / s
-        };
-        let remainder = mean(|v| v.0);
-        let product = mean(|v| v.1);
-        Moments {
-            remainder,
-            remainder_variance: variance(|v| v.0, remainder),
-            product,
-            product_variance: variance(|v| v.1, product),
-        }
+        self.sums.iter().map(move |v| v / n)
     }
+
+    /// The mean over the shifts of their averages, and its sample variance
+    /// (the variance of one shift's average divided by the number of shifts).
+    pub fn moments(&self) -> (f64, f64) {
+        let averages: Vec<f64> = self.averages().collect();
+        mean_and_variance(&averages)
+    }
+}
+
+/// The mean of independent replicates and the sample variance of that mean.
+pub(super) fn mean_and_variance(replicates: &[f64]) -> (f64, f64) {
+    let s = replicates.len() as f64;
+    let mean = replicates.iter().sum::<f64>() / s;
+    let variance = replicates.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (s - 1.0) / s;
+    (mean, variance)
 }
