@@ -1445,7 +1445,13 @@ mod ten_classes {
                         .iter()
                         .map(|e| format!("{:.2}%", 100.0 * e.value()))
                         .collect();
-                    println!("  {:<12}  model {}", "", model.join(", "));
+                    let bound = values.iter().map(|e| e.error_bound()).fold(0.0, f64::max);
+                    println!(
+                        "  {:<12}  model {} (each within {:.0e} at 99% confidence)",
+                        "",
+                        model.join(", "),
+                        bound
+                    );
                 }
                 Err(Error::Unsupported(what)) => println!(
                     "  {:<12}  model: not computed — no method yet for {what} (the quasi-Monte Carlo orthant probability is needed for ten classes)",

@@ -40,17 +40,24 @@
 //!    do: a coordinate whose conditional variance is below 1e-10 is a
 //!    combination of earlier ones and becomes one more limit on the last
 //!    variable it involves.
-//!    * When the exceedance is at most ½ (by the bracket) it is written as a
-//!      sum over first occurrences, `P(∪A_j) = Σ_k P(A_k ∩ A_1ᶜ ∩ ⋯ ∩ A_{k−1}ᶜ)`
+//!    Two integrands are available. Below an exceedance of ½ (the bracket's
+//!    midpoint) the first is used; above, a pilot run (the first stage, 64
+//!    points, on shifts of its own) picks the one whose cost per point times
+//!    variance^{2/3} is smaller (the time to a target if the variance falls
+//!    like `N^{−3/2}`):
+//!    * the exceedance as a sum over first occurrences,
+//!      `P(∪A_j) = Σ_k P(A_k ∩ A_1ᶜ ∩ ⋯ ∩ A_{k−1}ᶜ)`
 //!      (events by decreasing probability). Term `k` is the orthant
 //!      probability of `(−Z_k, Z_1, …, Z_{k−1})`; the ordering puts the rare
 //!      event first, so the integrand is sampled where it lives (importance
 //!      sampling), and its first two factors are an exact bivariate
 //!      probability: only the remainder beyond them is integrated, with the
 //!      exact part as a control variate (coefficient one). The first term
-//!      and the second are exact.
-//!    * Otherwise the orthant probability itself is integrated (its
-//!      product form keeps the relative accuracy of a small orthant).
+//!      and the second are exact. On the ten-class digits model it needs up
+//!      to 100× fewer points than the product below an exceedance of ½;
+//!    * the orthant probability itself (its product form keeps the relative
+//!      accuracy of a small orthant), up to 20× cheaper above an exceedance
+//!      of 0.9 there.
 //! 3. The integral uses a **randomized rank-1 lattice rule** (the
 //!    extensible Richtmyer sequence `frac(i√p_j)` over the first primes, in
 //!    64-bit fixed point so `frac(i z + Δ)` is exact, periodised by the tent
@@ -59,8 +66,20 @@
 //!    shift's sum is a fixed sequential loop, so a given seed gives the
 //!    same bits whatever the number of threads. The number of points per
 //!    shift grows (from 64, at most 4× a stage) until the bound below is
-//!    within the target, or [`OrthantOptions::max_evaluations`] would be
-//!    exceeded ([`Error::NoConvergence`]).
+//!    within the target, or [`OrthantOptions::max_evaluations`] integrand
+//!    evaluations would be exceeded ([`Error::NoConvergence`]).
+//! 4. A **weighted sum** `Σ_i w_i P(∪_j A_ij)` ([`weighted_exceedance_sum`],
+//!    the multi-class robust error) is one estimate: closed forms are summed,
+//!    the narrowest brackets are taken as they are while their half-widths
+//!    add up to at most half the target, and every other term is integrated
+//!    on a lattice with shifts of its own (independent between terms, so
+//!    their variances add). Each term gets its own number of points: if a
+//!    term's variance falls like `a/N^α` and a point costs `c` (the summed
+//!    dimensions of its integrands), the least total cost for a variance
+//!    target has `N ∝ (a/c)^{1/(α+1)}`, with `α = 3/2` and `a` measured
+//!    after each stage. The bound is one Student interval over the shifts'
+//!    estimates of the whole sum, so no union bound over the terms is
+//!    needed and a sum costs about as much as its hardest terms.
 //!
 //! # Contract
 //!
@@ -70,8 +89,9 @@
 //!   the true value lies within the bound with probability about `c` over
 //!   the random shifts (the shifts' means are independent and unbiased;
 //!   the interval is exact for normal means, and the coverage test in
-//!   `tests/suite/orthant.rs` checks it). The estimate is moved into the
-//!   deterministic bracket, which can only reduce its error.
+//!   `tests/suite/orthant.rs` checks it), plus the half-widths of the
+//!   brackets taken as they are. The estimate is moved into the
+//!   deterministic bracket of the whole, which can only reduce its error.
 //! * A bracket result is certain: the bounds are exact inequalities, widened
 //!   by the rounding of `Φ` (relative 1e-14) and `Φ₂` (relative 1e-12).
 //! * `error_bound = 0` (and [`Estimate::is_exact`]) only for closed forms:
@@ -91,12 +111,14 @@
 //! within 6.4% at ρ = 0.9 in nine dimensions; the worst error found was
 //! 1.1% of the value.
 //!
-//! Cost, on the multi-class robust error of the Bayes rule on the embedded
-//! digits (`benches/orthant.rs`, two shared cores): ten nine-dimensional
-//! exceedances to 1e-6 take 47 ms at ε = 0 and 150 ms at ε = 1 (ℓ2), and
-//! about 0.4 s and 2.2 s to 1e-7; five classes take 0.3–3 ms, three classes
-//! (closed forms) 0.1 ms. Plain Monte Carlo would need 5·10¹⁰ to 10¹¹
-//! samples for 1e-6.
+//! Cost, on the multi-class robust error of the Bayes rule fitted to the
+//! embedded digits (two shared cores under load 4–5, release build): the
+//! ten nine-dimensional exceedances to 1e-6 at 99% take 40–100 ms at ε = 0
+//! and ℓ2 budgets up to 1 (robust errors 0.6–2%), about 0.5 s where the
+//! robust error is 7% (generative budget 1) and 3–6 s where it is 0.33 or
+//! 0.95 (generative budgets 2 and 4: about 5·10⁶ integrand evaluations);
+//! `benches/orthant.rs` times three, five and ten classes. Plain Monte
+//! Carlo would need 5·10¹⁰ to 10¹¹ samples for 1e-6 at 99%.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -449,7 +471,8 @@ fn reduce(
     options: &OrthantOptions,
     target: Target,
 ) -> Result<Reduced> {
-    let value = |orthant: f64, exceedance: f64| Ok(Reduced::Exact(target.pick(orthant, exceedance)));
+    let value =
+        |orthant: f64, exceedance: f64| Ok(Reduced::Exact(target.pick(orthant, exceedance)));
     let (h, rho) = match standardize(covariance, thresholds, options)? {
         Standardized::Empty => return value(0.0, 1.0),
         Standardized::Problem(h, rho) => (h, rho),
@@ -674,13 +697,8 @@ impl Bracket {
     }
 }
 
-/// Above this exceedance (the bracket's midpoint) the orthant probability
-/// itself is integrated, below it the sum over first occurrences: measured
-/// on the ten-class digits model, the first-occurrence sum needs up to 100×
-/// fewer points for exceedances up to about ½ and 2–3× fewer up to 0.85,
-/// the orthant's product form up to 20× fewer above 0.9 (a small orthant
-/// probability).
-const UNION_LIMIT: f64 = 0.85;
+/// Seed offset of the pilot lattices that choose each term's integrand.
+const PILOT_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// One term `weight · value` of a weighted sum whose value has no closed
 /// form: the standardized thresholds and correlation (m ≥ 3).
@@ -707,12 +725,11 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
         widths.push(part.weight * bracket.half_width());
     }
     if widths.iter().sum::<f64>() <= options.absolute_error {
-        let half_width = 0.5 * (upper - lower);
-        return Ok(if half_width == 0.0 {
-            Estimate::exact(exact)
-        } else {
-            Estimate::with_bound(0.5 * (lower + upper), half_width, 1.0)
-        });
+        return Ok(Estimate::with_bound(
+            0.5 * (lower + upper),
+            0.5 * (upper - lower),
+            1.0,
+        ));
     }
     // The narrowest brackets are taken as they are, within half the target;
     // the other half is left to the integration.
@@ -732,38 +749,64 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
     }
     // One group of integrands per part, each on its own number of points.
     let mut groups: Vec<Vec<genz::Separated>> = Vec::new();
+    // Pilot lattices (shifts of their own, not reused for the estimate)
+    // choose between the two integrands of a part.
+    let mut pilot_rng = <genz::StdRng as rand::SeedableRng>::seed_from_u64(options.seed ^ PILOT_SEED);
     for (i, part) in parts.iter().enumerate().filter(|&(i, _)| integrate[i]) {
-        let mut problems = Vec::new();
         let (w, target) = (part.weight, part.target);
-        let exceedance = 0.5 * (brackets[i].lower + brackets[i].upper);
-        if exceedance <= UNION_LIMIT {
-            // exceedance = exact − Σ remainders.
-            let (terms, leading) = first_occurrences(&part.h, &part.rho);
-            constant += w * target.pick(1.0 - leading, leading);
-            let sign = target.pick(1.0, -1.0);
-            problems.extend(terms.into_iter().map(|mut t| {
+        // exceedance = leading − Σ remainders.
+        let (terms, leading) = first_occurrences(&part.h, &part.rho);
+        let sign = target.pick(1.0, -1.0);
+        let union: Vec<genz::Separated> = terms
+            .into_iter()
+            .map(|mut t| {
                 t.weight = sign * w;
                 t
-            }));
-            groups.push(problems);
-            continue;
-        }
-        match genz::factorize(&part.h, &part.rho, false) {
+            })
+            .collect();
+        let union_constant = w * target.pick(1.0 - leading, leading);
+        let (plain, plain_constant) = match genz::factorize(&part.h, &part.rho, false) {
             Factorized::Exact(orthant, exceedance) => {
-                constant += w * target.pick(orthant, exceedance)
+                (Vec::new(), w * target.pick(orthant, exceedance))
             }
             Factorized::Integral(mut separated) => {
                 // The orthant from its product form (relative accuracy for a
                 // small orthant), the exceedance as exact + remainder.
                 separated.weight = w;
                 separated.use_product = target == Target::Orthant;
-                if target == Target::Exceedance {
-                    constant += w * separated.exact_exceedance;
-                }
-                problems.push(separated);
+                let constant = match target {
+                    Target::Exceedance => w * separated.exact_exceedance,
+                    Target::Orthant => 0.0,
+                };
+                (vec![separated], constant)
             }
+        };
+        let exceedance = 0.5 * (brackets[i].lower + brackets[i].upper);
+        let use_union = if union.is_empty() || plain.is_empty() {
+            union.is_empty()
+        } else if exceedance <= 0.5 {
+            // Small exceedances: the first occurrences, without a pilot.
+            true
+        } else {
+            let effort = |problems: &[genz::Separated], rng: &mut genz::StdRng| {
+                let dimension = problems.iter().map(|p| p.dimension()).max().unwrap_or(0);
+                let mut lattice = Lattice::new(dimension, rng);
+                lattice.extend_to(problems, Lattice::first_stage());
+                let cost: f64 = problems.iter().map(|p| (p.dimension() + 1) as f64).sum();
+                // Time to a variance target ∝ cost · variance^{1/α}, α = 3/2.
+                cost * lattice.moments().1.powf(2.0 / 3.0)
+            };
+            let union_effort = effort(&union, &mut pilot_rng);
+            let plain_effort = effort(&plain, &mut pilot_rng);
+            union_effort <= plain_effort
+        };
+        if use_union {
+            constant += union_constant;
+            groups.push(union);
+        } else {
+            constant += plain_constant;
+            groups.push(plain);
         }
-        groups.push(problems);
     }
     groups.retain(|g| !g.is_empty());
     let (lower, upper) = (lower.max(0.0), upper);
@@ -858,12 +901,7 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
 /// by at most 4× a stage (so the last stage overshoots little), never
 /// shrinks, and the group with the largest variance grows by at least 1.5×.
 /// `variance` is the measured variance of the whole sum.
-fn allocate(
-    lattices: &[Lattice],
-    costs: &[f64],
-    variance_target: f64,
-    variance: f64,
-) -> Vec<u64> {
+fn allocate(lattices: &[Lattice], costs: &[f64], variance_target: f64, variance: f64) -> Vec<u64> {
     const ALPHA: f64 = 1.5;
     let current: Vec<f64> = lattices.iter().map(|l| l.points as f64).collect();
     let variances: Vec<f64> = lattices.iter().map(|l| l.moments().1).collect();

@@ -235,3 +235,44 @@ fn equilateral_classes_have_the_bivariate_closed_form() {
         "{tiny} vs {expected}"
     );
 }
+
+#[test]
+fn ten_class_digits_robust_error_at_large_budgets_returns_with_its_bound() {
+    // The ten-class digits model's robust error against its generative
+    // threat at budgets where it is large (about 0.34 and 0.94): each class
+    // is a nine-dimensional exceedance near or above ½, which once took
+    // minutes per call. The work is capped through `max_evaluations`
+    // (about 4× what the call needs), and the 1e-5 estimate must agree with
+    // an independent (other seed) 1e-6 estimate within the two bounds.
+    let digits = manifold_robustness::datasets::digits().unwrap();
+    let labels: Vec<usize> = digits.labels().iter().map(|&l| usize::from(l)).collect();
+    let m = MulticlassGmm::fit(
+        digits.images(),
+        &labels,
+        manifold_robustness::Fit::LedoitWolf,
+    )
+    .unwrap();
+    let clf = m.bayes_classifier();
+    let threat = Threat::generative(m.covariance());
+    for eps in [2.0, 4.0] {
+        let coarse = OrthantOptions::default()
+            .with_absolute_error(1e-5)
+            .with_max_evaluations(2_000_000);
+        let fine = OrthantOptions::default()
+            .with_absolute_error(1e-6)
+            .with_max_evaluations(20_000_000)
+            .with_seed(1);
+        let a = m.robust_error_with(&clf, &threat, eps, &coarse).unwrap();
+        let b = m.robust_error_with(&clf, &threat, eps, &fine).unwrap();
+        assert!(
+            a.error_bound() <= 1e-5 && b.error_bound() <= 1e-6,
+            "{a:?} {b:?}"
+        );
+        assert!(a.confidence() >= 0.99 && b.confidence() >= 0.99);
+        assert!(
+            (a.value() - b.value()).abs() <= a.error_bound() + b.error_bound(),
+            "ε = {eps}: {a:?} vs {b:?}"
+        );
+        assert!(a.value() > 0.2, "ε = {eps}: the robust error is large here");
+    }
+}

@@ -545,3 +545,95 @@ fn bad_input_gets_typed_errors() {
         .unwrap_err();
     assert!(matches!(e, Error::NoConvergence { .. }), "{e:?}");
 }
+
+#[test]
+fn weighted_sums_hold_their_bound_at_its_confidence() {
+    // 0.3·P(some of 5 exceed 0) + 0.5·P(some of 4 exceed 0) + 0.2·P(some of
+    // 2 exceed 0), all equicorrelated ρ = ½: exactly 0.3·5/6 + 0.5·4/5 +
+    // 0.2·2/3. One bound for the whole sum at confidence 0.9; its misses
+    // over 200 seeds are Binomial(200, ≤ 0.1) if the contract holds.
+    let (c5, c4, c2) = (
+        equicorrelated(5, 0.5),
+        equicorrelated(4, 0.5),
+        equicorrelated(2, 0.5),
+    );
+    let (h5, h4, h2) = (DVector::zeros(5), DVector::zeros(4), DVector::zeros(2));
+    let exact = 0.3 * 5.0 / 6.0 + 0.5 * 4.0 / 5.0 + 0.2 * 2.0 / 3.0;
+    let trials = 200;
+    let mut missed = 0;
+    for seed in 0..trials {
+        let options = OrthantOptions::default()
+            .with_absolute_error(1e-4)
+            .with_confidence(0.9)
+            .with_seed(seed);
+        let sum = normal::orthant::weighted_exceedance_sum(
+            &[(0.3, &c5, &h5), (0.5, &c4, &h4), (0.2, &c2, &h2)],
+            &options,
+        )
+        .unwrap();
+        assert_eq!(sum.confidence(), 0.9);
+        assert!(sum.error_bound() <= 1e-4, "{sum:?}");
+        missed += misses(&sum, exact) as usize;
+    }
+    let cap = binomial_cap(trials as usize, 0.1, 1e-6);
+    println!("weighted sum coverage: {missed} misses in {trials} (cap {cap})");
+    assert!(missed <= cap, "{missed} misses in {trials} (cap {cap})");
+}
+
+#[test]
+fn weighted_sums_of_closed_forms_and_brackets_are_certain() {
+    // Two- and one-dimensional terms are closed forms: the sum is exact.
+    let c2 = equicorrelated(2, 0.5);
+    let c1 = DMatrix::from_element(1, 1, 4.0);
+    let (h2, h1) = (DVector::zeros(2), DVector::from_element(1, 2.0));
+    let sum = normal::orthant::weighted_exceedance_sum(
+        &[(0.25, &c2, &h2), (0.75, &c1, &h1)],
+        &OrthantOptions::default(),
+    )
+    .unwrap();
+    let exact = 0.25 * 2.0 / 3.0 + 0.75 * normal::cdf(-1.0);
+    assert!(sum.is_exact());
+    assert!((sum.value() - exact).abs() <= 1e-15, "{sum:?} vs {exact}");
+    // Far in the tail the inclusion–exclusion bracket decides: a certain
+    // bound, and the value matches the single-term call's.
+    let c5 = equicorrelated(5, 0.5);
+    let h5 = DVector::from_element(5, 9.0);
+    let options = OrthantOptions::default();
+    let single = normal::exceedance_probability(&c5, &h5, &options).unwrap();
+    let sum = normal::orthant::weighted_exceedance_sum(&[(2.0, &c5, &h5)], &options).unwrap();
+    assert_eq!(sum.confidence(), 1.0);
+    assert!((sum.value() - 2.0 * single.value()).abs() <= 1e-15 * single.value());
+    assert!((sum.error_bound() - 2.0 * single.error_bound()).abs() <= 1e-15 * single.value());
+}
+
+#[test]
+fn weighted_sums_reject_bad_weights_by_name() {
+    let c = equicorrelated(3, 0.5);
+    let h = DVector::zeros(3);
+    for weight in [-0.5, f64::NAN, f64::INFINITY] {
+        let err = normal::orthant::weighted_exceedance_sum(
+            &[(weight, &c, &h)],
+            &OrthantOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidParameter { name: "weight", .. }),
+            "{weight}: {err:?}"
+        );
+    }
+    // A bad term is reported as exceedance_probability reports it.
+    let short = DVector::zeros(2);
+    let err =
+        normal::orthant::weighted_exceedance_sum(&[(1.0, &c, &short)], &OrthantOptions::default())
+            .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DimensionMismatch {
+                name: "thresholds",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

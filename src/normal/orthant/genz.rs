@@ -2,8 +2,8 @@
 //! randomized rank-1 (Richtmyer) lattice rule.
 
 use nalgebra::DMatrix;
-pub(super) use rand::rngs::StdRng;
 use rand::Rng;
+pub(super) use rand::rngs::StdRng;
 use rayon::prelude::*;
 
 use super::super::{bivariate_cdf, cdf, cdf_pair, inverse_mills, pdf, quantile_unrefined};
