@@ -19,6 +19,19 @@
 #   3. peak RSS of the d = 1e6, k = 32 spiked pipeline on both sides under /usr/bin/time -v
 #   4. prints a Markdown table (job | this crate | reference | ratio), the growth
 #      exponents and the issue's targets, and writes it to target/perf-table.md
+#
+#   bash benches/compare.sh --orthant [--accuracies 1e-6]
+#      the multi-class robust error's orthant probabilities instead: runs
+#      `cargo bench --bench orthant` (the crate, criterion medians and each
+#      robust error with its bound), then scipy's multivariate_normal.cdf on
+#      the same inputs under `nice` (benches/reference/orthant_reference.py),
+#      and prints both side by side (target/orthant-table.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--orthant" ]]; then
+    shift
+    crate_log="$(mktemp)"
+    cargo bench --bench orthant -- --warm-up-time 1 --measurement-time 3 | tee "$crate_log"
+    exec nice -n 19 python3 benches/reference/orthant_reference.py --crate-log "$crate_log" "$@"
+fi
 exec python3 benches/reference/compare.py "$@"

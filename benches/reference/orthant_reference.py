@@ -17,6 +17,12 @@ it as JSON to `--out` (default target/orthant-reference.json).
 Run from the repository root:
 
     python3 benches/reference/orthant_reference.py [--repeats 3] [--only 10]
+
+`bash benches/compare.sh --orthant` runs the crate's bench first and passes
+its output as `--crate-log`: the table then has both sides (the crate's
+criterion median and robust error with its bound, scipy's time and value,
+their difference and the plain Monte Carlo sample count for the same
+accuracy) and is also written to target/orthant-table.md.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import subprocess
 import statistics
 import time
 from pathlib import Path
@@ -67,6 +75,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--only", type=int, default=None, help="only this K")
+    parser.add_argument("--crate-log", help="output of `cargo bench --bench orthant`, for the side-by-side table")
     parser.add_argument("--accuracies", default="1e-6,1e-7",
                         help="comma-separated absolute errors (1e-7 at K = 10 takes minutes)")
     parser.add_argument("--out", default=str(ROOT / "target" / "orthant-reference.json"))
@@ -93,6 +102,56 @@ def main():
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"scipy": scipy.__version__, "rows": rows}, f, indent=1)
+    if args.crate_log:
+        table = side_by_side(rows, Path(args.crate_log))
+        print(table)
+        (target_dir() / "orthant-table.md").write_text(table)
+
+
+def target_dir() -> Path:
+    """Cargo's target directory (honors CARGO_TARGET_DIR and config)."""
+    try:
+        out = subprocess.run(["cargo", "metadata", "--no-deps", "--format-version", "1"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return Path(json.loads(out)["target_directory"])
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+        return ROOT / "target"
+
+
+# A line of the crate bench's report: K, eps, target, robust error, bound,
+# single-run time, plain Monte Carlo samples and their estimated time.
+CRATE_LINE = re.compile(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+) ms\s+(\S+) samples")
+
+
+def side_by_side(rows, crate_log: Path) -> str:
+    crate = {}
+    for line in crate_log.read_text().splitlines():
+        m = CRATE_LINE.match(line)
+        if m:
+            k, eps, acc, value, bound, _, samples = m.groups()
+            crate[(int(k), float(eps), float(acc))] = (float(value), float(bound), float(samples))
+    criterion = target_dir() / "criterion" / "orthant"
+
+    def median(k, eps, acc):
+        name = f"robust_error_k{k}_eps{eps:g}_{acc:.0e}".replace("e-0", "e-")
+        try:
+            data = json.loads((criterion / name / "new" / "estimates.json").read_text())
+            return data["median"]["point_estimate"] * 1e-9
+        except (OSError, ValueError, KeyError):
+            return None
+
+    lines = [f"load {os.getloadavg()[0]:.2f}; scipy {scipy.__version__} (CPU time, run with nice), crate: criterion median (wall, 2 threads)", "",
+             "| K | ε | target | crate: RE ± bound | crate time | scipy RE | scipy CPU time | ratio | plain MC samples |",
+             "|---|---|---|---|---:|---|---:|---:|---:|"]
+    for r in rows:
+        key = (r["K"], r["epsilon"], r["accuracy"])
+        value, bound, samples = crate.get(key, (float("nan"),) * 3)
+        t = median(*key)
+        t_text = "—" if t is None else (f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s")
+        ratio = "—" if t is None else f"{r['cpu_seconds'] / t:.0f}×"
+        lines.append(f"| {r['K']} | {r['epsilon']:g} | {r['accuracy']:.0e} | {value:.9f} ± {bound:.1e} | {t_text} | "
+                     f"{r['value']:.9f} | {r['cpu_seconds']:.3g} s | {ratio} | {samples:.1e} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -751,7 +751,8 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
     let mut groups: Vec<Vec<genz::Separated>> = Vec::new();
     // Pilot lattices (shifts of their own, not reused for the estimate)
     // choose between the two integrands of a part.
-    let mut pilot_rng = <genz::StdRng as rand::SeedableRng>::seed_from_u64(options.seed ^ PILOT_SEED);
+    let mut pilot_rng =
+        <genz::StdRng as rand::SeedableRng>::seed_from_u64(options.seed ^ PILOT_SEED);
     for (i, part) in parts.iter().enumerate().filter(|&(i, _)| integrate[i]) {
         let (w, target) = (part.weight, part.target);
         // exceedance = leading − Σ remainders.
