@@ -60,6 +60,7 @@ pub mod tradeoff;
 pub mod training;
 
 mod roots;
+mod sampling;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,
