@@ -1,17 +1,5 @@
 //! Euclidean projections onto threat bodies and onto unions of them.
 //!
-//! **Balls.** `Π_{rB_p}(y)` for `p = 1` by the sort-and-threshold rule of
-//! Duchi, Shalev-Shwartz, Singer & Chandra, "Efficient projections onto the
-//! ℓ1-ball for learning in high dimensions", ICML 2008
-//! (`x = sign(y)(abs(y) − λ)⁺` with `Σ(abs(y_i) − λ)⁺ = r`); for `p = ∞` by
-//! clipping; for `p = 2` by scaling. For `1 < p < ∞` there is no closed
-//! form: the KKT conditions give `x_i = sign(y_i) a_i` with
-//! `a_i + ν a_i^{p−1} = abs(y_i)` (one increasing scalar equation per
-//! coordinate, solved by safeguarded Newton on `[0, abs(y_i)]`), and the
-//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` on
-//! `[0, ‖y‖_q / r^{p−1}]` by Newton's method with the implicit derivative,
-//! safeguarded by bisection.
-//!
 //! **Unions.** The union body at budget `ε` is
 //! `conv(∪ c_i K_i) = {Σ z_i : Σ_i γ_i(z_i)/c_i ≤ 1}` with `c_i = ε ε_i` and
 //! `γ_i` the gauge of `K_i`. The solvers work on the tuple `(z_1, …, z_m)`
@@ -39,229 +27,18 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::roots::Brent;
-use crate::covariance::{Covariance, EigenCoordinates};
+use crate::covariance::EigenCoordinates;
 use crate::error::Result;
 use crate::threat::{EllipsoidView, Threat};
+use crate::training::dual::roots::Brent;
 
-/// `‖y‖_p` for `p ∈ [1, ∞]`, scaled against overflow.
-pub(crate) fn lp_norm(y: &DVector<f64>, p: f64) -> f64 {
-    if p == f64::INFINITY {
-        return y.amax();
-    }
-    if p == 1.0 {
-        return y.iter().map(|v| v.abs()).sum();
-    }
-    if p == 2.0 {
-        return y.norm();
-    }
-    let scale = y.amax();
-    if scale == 0.0 {
-        return 0.0;
-    }
-    let sum: f64 = y.iter().map(|v| (v.abs() / scale).powf(p)).sum();
-    scale * sum.powf(1.0 / p)
-}
+mod balls;
+mod ellipsoids;
 
-/// The exponent `q` with `1/p + 1/q = 1`.
-pub(crate) fn conjugate(p: f64) -> f64 {
-    if p == 1.0 {
-        f64::INFINITY
-    } else if p == f64::INFINITY {
-        1.0
-    } else {
-        p / (p - 1.0)
-    }
-}
-
-/// Absolute values sorted in descending order with their prefix sums.
-struct SortedAbs {
-    values: Vec<f64>,
-    /// `prefix[k] = Σ_{j<k} values[j]`.
-    prefix: Vec<f64>,
-}
-
-impl SortedAbs {
-    fn new(y: &DVector<f64>) -> SortedAbs {
-        let mut values: Vec<f64> = y.iter().map(|v| v.abs()).collect();
-        values.sort_by(|a, b| b.total_cmp(a));
-        let mut prefix = Vec::with_capacity(values.len() + 1);
-        prefix.push(0.0);
-        let mut s = 0.0;
-        for v in &values {
-            s += v;
-            prefix.push(s);
-        }
-        SortedAbs { values, prefix }
-    }
-
-    fn total(&self) -> f64 {
-        self.prefix[self.values.len()]
-    }
-
-    /// `λ ≥ 0` with `Σ(abs(y_i) − λ)⁺ = r`, or 0 when `‖y‖₁ ≤ r`.
-    fn l1_threshold(&self, r: f64) -> f64 {
-        if self.total() <= r {
-            return 0.0;
-        }
-        // The largest k with S_k − k·a_k < r (a non-decreasing sequence in k).
-        let (mut lo, mut hi) = (1usize, self.values.len());
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if self.prefix[mid] - mid as f64 * self.values[mid - 1] < r {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        ((self.prefix[lo] - r) / lo as f64).max(0.0)
-    }
-
-    /// `Σ(abs(y_i) − τ)⁺`.
-    fn excess_over(&self, tau: f64) -> f64 {
-        // Number of values strictly above τ.
-        let k = self.values.partition_point(|&v| v > tau);
-        (self.prefix[k] - k as f64 * tau).max(0.0)
-    }
-}
-
-/// Euclidean projection onto `{‖x‖₁ ≤ r}`.
-pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
-    let lambda = SortedAbs::new(y).l1_threshold(r);
-    if lambda == 0.0 && lp_norm(y, 1.0) <= r {
-        return y.clone();
-    }
-    let mut x = y.map(|v| v.signum() * (v.abs() - lambda).max(0.0));
-    // abs(y_i) − λ rounds relative to abs(y_i), not to r: rescale onto the ball.
-    let norm = lp_norm(&x, 1.0);
-    if norm > r {
-        x *= r / norm;
-    }
-    x
-}
-
-/// The root `a ∈ (0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
-///
-/// In `t = ln a` the left side `e^t + ν e^{(p−1)t}` is convex and
-/// increasing, and both `ln b` and `(ln b − ln ν)/(p − 1)` bound the root
-/// from above; Newton from the smaller bound therefore decreases
-/// monotonically to the root, with quadratic convergence, however large
-/// `ν` is (tiny radii give `ν` up to 1e90 inside the union projection).
-fn lp_coordinate(b: f64, nu: f64, p: f64) -> f64 {
-    if b == 0.0 || nu == 0.0 {
-        return b;
-    }
-    let ln_b = b.ln();
-    let mut t = ln_b.min((ln_b - nu.ln()) / (p - 1.0));
-    for _ in 0..100 {
-        let first = t.exp();
-        let second = nu * ((p - 1.0) * t).exp();
-        let step = (first + second - b) / (first + (p - 1.0) * second);
-        t -= step;
-        if step.abs() <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
-            break;
-        }
-    }
-    t.exp().min(b)
-}
-
-/// The multiplier `ν ∈ [0, ν_hi]` with `S(ν) = Σ a_i(ν)^p = ρ^p`, where
-/// `a_i(ν)` solves `a + ν a^{p−1} = b_i`. `S` decreases, like
-/// `ν^{−p/(p−1)}` for large `ν`, so Newton runs on the nearly linear
-/// `φ(ν) = S(ν)^{−(p−1)/p} = ρ^{−(p−1)}`, with
-/// `S'(ν) = −Σ p a_i^{2p−2} / (1 + ν(p−1) a_i^{p−2})` (implicit
-/// differentiation); steps are kept inside a shrinking bracket and
-/// replaced by bisection when they leave it.
-fn lp_multiplier(b: &[f64], p: f64, rho: f64, nu_hi: f64) -> f64 {
-    let exponent = -(p - 1.0) / p;
-    let target = rho.powf(1.0 - p);
-    let (mut lo, mut hi) = (0.0, nu_hi);
-    let mut nu: f64 = 0.0;
-    for _ in 0..200 {
-        let mut sum = 0.0;
-        let mut slope = 0.0;
-        for &bi in b {
-            let a = lp_coordinate(bi, nu, p);
-            if a > 0.0 {
-                let ap = a.powf(p);
-                let a2 = a * a;
-                sum += ap;
-                slope -= p * ap * ap / a2 / (1.0 + nu * (p - 1.0) * ap / a2);
-            }
-        }
-        let phi = sum.powf(exponent);
-        let g = phi - target;
-        if g < 0.0 {
-            lo = nu;
-        } else if g > 0.0 {
-            hi = nu;
-        } else {
-            return nu;
-        }
-        let dphi = exponent * phi / sum * slope;
-        let mut next = if dphi > 0.0 { nu - g / dphi } else { f64::NAN };
-        if !(next > lo && next < hi) {
-            next = 0.5 * (lo + hi);
-        }
-        if (next - nu).abs() <= 4.0 * f64::EPSILON * next || hi - lo <= 4.0 * f64::EPSILON * hi {
-            return next.min(hi);
-        }
-        nu = next;
-    }
-    hi
-}
-
-/// Euclidean projection onto `{‖x‖_p ≤ r}`, `p ∈ [1, ∞]`.
-pub(crate) fn project_lp_ball(y: &DVector<f64>, p: f64, r: f64) -> DVector<f64> {
-    if r <= 0.0 {
-        return DVector::zeros(y.len());
-    }
-    if p == 1.0 {
-        return project_l1_ball(y, r);
-    }
-    if p == f64::INFINITY {
-        return y.map(|v| v.clamp(-r, r));
-    }
-    let norm = lp_norm(y, p);
-    if norm <= r {
-        return y.clone();
-    }
-    if p == 2.0 {
-        return y * (r / norm);
-    }
-    // Work with b = abs(y)/max abs(y) ∈ [0, 1] and radius ρ.
-    let scale = y.amax();
-    let b: Vec<f64> = y.iter().map(|v| v.abs() / scale).collect();
-    let rho = r / scale;
-    let b_vec = DVector::from_vec(b.clone());
-    let nu_hi = lp_norm(&b_vec, conjugate(p)) / rho.powf(p - 1.0);
-    let nu = lp_multiplier(&b, p, rho, nu_hi);
-    let mut a: DVector<f64> =
-        DVector::from_iterator(b.len(), b.iter().map(|&bi| lp_coordinate(bi, nu, p)));
-    let got = lp_norm(&a, p);
-    if got > rho {
-        a *= rho / got;
-    }
-    DVector::from_fn(y.len(), |i, _| y[i].signum() * a[i] * scale)
-}
-
-/// An ellipsoid in an orthonormal frame: `K = {x : Σ_j x̃_j²/m_j ≤ 1}` on
-/// the directions with `m_j > 0`, flat elsewhere.
-#[derive(Debug, Clone)]
-pub(crate) enum Frame {
-    /// Blocks of a covariance's eigenbasis with weights `m_b` (the threat's
-    /// own covariance, not necessarily the model's).
-    Spectral {
-        cov: Covariance,
-        weights: DVector<f64>,
-    },
-    /// Orthonormal columns `P` (from the SVD of the factor `A = P S Qᵀ`)
-    /// and `m_j = s_j²`.
-    Factor {
-        basis: DMatrix<f64>,
-        axes: DVector<f64>,
-    },
-}
+use balls::{SortedAbs, lp_prox};
+pub(crate) use balls::{conjugate, lp_norm, project_lp_ball};
+pub(crate) use ellipsoids::Frame;
+use ellipsoids::{ellipsoid_projection_multiplier, ellipsoid_prox_gauge};
 
 /// One body of a (possibly one-part) union, with its budget `c_i = ε ε_i`.
 #[derive(Debug, Clone)]
@@ -318,10 +95,6 @@ pub(crate) fn flatten(threat: &Threat, budget: f64, out: &mut Vec<Part>) -> Resu
     Ok(())
 }
 
-/// Off-frame energy below this fraction of `‖y‖²` (rounding in a frame
-/// change) still counts as inside a flat ellipsoid's span.
-const OFF_FRAME_TOLERANCE: f64 = 1e-24;
-
 /// A point `y_i` prepared for repeated proximal evaluations.
 enum Prepared<'a> {
     L1(SortedAbs),
@@ -336,150 +109,6 @@ enum Prepared<'a> {
         coords: EigenCoordinates,
         off_frame: bool,
     },
-}
-
-impl Frame {
-    fn prepare(&self, y: &DVector<f64>) -> (EigenCoordinates, Vec<(f64, f64)>, bool) {
-        let total = y.norm_squared();
-        match self {
-            Frame::Spectral { cov, weights } => {
-                let coords = cov.coordinates_unchecked(y);
-                let mut energies = Vec::with_capacity(weights.len());
-                let mut off = 0.0;
-                let k = coords.explicit.len();
-                for j in 0..k {
-                    let e = coords.explicit[j] * coords.explicit[j];
-                    energies.push((e, weights[j]));
-                    if weights[j] <= 0.0 {
-                        off += e;
-                    }
-                }
-                if let Some(r) = &coords.residual {
-                    let e = r.norm_squared();
-                    energies.push((e, weights[k]));
-                    if weights[k] <= 0.0 {
-                        off += e;
-                    }
-                }
-                (coords, energies, off > OFF_FRAME_TOLERANCE * total)
-            }
-            Frame::Factor { basis, axes } => {
-                let c = basis.tr_mul(y);
-                let off = (y - basis * &c).norm_squared();
-                let energies = (0..c.len()).map(|j| (c[j] * c[j], axes[j])).collect();
-                let coords = EigenCoordinates {
-                    explicit: c,
-                    residual: None,
-                };
-                (coords, energies, off > OFF_FRAME_TOLERANCE * total)
-            }
-        }
-    }
-
-    fn rebuild(&self, coords: &EigenCoordinates) -> DVector<f64> {
-        match self {
-            Frame::Spectral { cov, .. } => cov.from_coordinates_unchecked(coords),
-            Frame::Factor { basis, .. } => basis * &coords.explicit,
-        }
-    }
-
-    fn weights(&self) -> &DVector<f64> {
-        match self {
-            Frame::Spectral { weights, .. } => weights,
-            Frame::Factor { axes, .. } => axes,
-        }
-    }
-}
-
-/// The root `x ≥ 0` of `Σ_j a_j/(p_j x + q_j)² = 1` (terms with `a_j = 0`
-/// ignored, `p_j > 0`, `q_j ≥ 0`), given that the sum exceeds 1 at
-/// `x = 0`. With `x ↦ Σ a_j/(p_j x + q_j)²` written as
-/// `Σ (a_j/p_j²)/(x + q_j/p_j)²`, the reciprocal square root
-/// `ψ(x) = φ(x)^{-1/2}` is concave (Moré & Sorensen 1983), so Newton on
-/// `ψ = 1` from `x = 0` increases monotonically to the root. The scaling
-/// `s = min_j (p_j x + q_j)`, `r_j = s/(p_j x + q_j) ≤ 1`, `A = Σ a_j r_j²`,
-/// `B = Σ a_j p_j r_j³` gives `ψ = s/√A` and `ψ' = B/A^{3/2}` without
-/// overflow when some `q_j` are tiny or zero.
-fn secular_root(terms: &[(f64, f64, f64)]) -> f64 {
-    let mut x: f64 = 0.0;
-    for _ in 0..200 {
-        let s = terms
-            .iter()
-            .filter(|(a, _, _)| *a > 0.0)
-            .map(|(_, p, q)| p * x + q)
-            .fold(f64::INFINITY, f64::min);
-        if s == 0.0 {
-            // x = 0 with a zero q_j: the sum is infinite; step off zero.
-            let scale = terms
-                .iter()
-                .map(|(a, p, _)| a.sqrt() / p)
-                .fold(0.0, f64::max);
-            x = 1e-300_f64.max(1e-16 * scale);
-            continue;
-        }
-        let mut a_sum = 0.0;
-        let mut b_sum = 0.0;
-        for &(a, p, q) in terms {
-            if a > 0.0 {
-                let r = s / (p * x + q);
-                a_sum += a * r * r;
-                b_sum += a * p * r * r * r;
-            }
-        }
-        let psi = s / a_sum.sqrt();
-        let dpsi = b_sum / (a_sum * a_sum.sqrt());
-        let next = (x + (1.0 - psi) / dpsi).max(0.0);
-        let done = (next - x).abs() <= 4.0 * f64::EPSILON * next;
-        x = next;
-        if done {
-            break;
-        }
-    }
-    x
-}
-
-/// The gauge `γ > 0` of the proximal point of an ellipsoid's gauge:
-/// `Σ_j m_j e_j/(m_j γ + τ)² = 1`, or 0 when `Σ m_j e_j ≤ τ²` (then the
-/// proximal point is 0).
-fn ellipsoid_prox_gauge(energies: &[(f64, f64)], tau: f64) -> f64 {
-    let support_sq: f64 = energies.iter().map(|(e, m)| m * e).sum();
-    if support_sq <= tau * tau {
-        return 0.0;
-    }
-    if tau == 0.0 {
-        let g: f64 = energies
-            .iter()
-            .filter(|(_, m)| *m > 0.0)
-            .map(|(e, m)| e / m)
-            .sum();
-        return g.sqrt();
-    }
-    let terms: Vec<(f64, f64, f64)> = energies
-        .iter()
-        .filter(|(_, m)| *m > 0.0)
-        .map(|&(e, m)| (m * e, m, tau))
-        .collect();
-    secular_root(&terms)
-}
-
-/// The multiplier `ν` of the projection onto `{Σ_j x̃_j²/m_j ≤ c²}`
-/// (`x̃_j = ỹ_j m_j/(m_j + ν)`): the root of `Σ_j m_j e_j/(m_j + ν)² = c²`,
-/// or 0 when the in-frame part of `y` is inside.
-fn ellipsoid_projection_multiplier(energies: &[(f64, f64)], c: f64) -> f64 {
-    let inside: f64 = energies
-        .iter()
-        .filter(|(_, m)| *m > 0.0)
-        .map(|(e, m)| e / m)
-        .sum();
-    if inside <= c * c {
-        return 0.0;
-    }
-    let terms: Vec<(f64, f64, f64)> = energies
-        .iter()
-        .filter(|(_, m)| *m > 0.0)
-        .map(|&(e, m)| (m * e / (c * c), 1.0, m))
-        .collect();
-    secular_root(&terms)
 }
 
 impl<'a> Prepared<'a> {
@@ -592,11 +221,6 @@ impl<'a> Prepared<'a> {
             }
         }
     }
-}
-
-/// `prox_{τ‖·‖_p}(y) = y − Π_{τB_q}(y)`.
-fn lp_prox(y: &DVector<f64>, p: f64, tau: f64) -> DVector<f64> {
-    y - project_lp_ball(y, conjugate(p), tau)
 }
 
 /// The projection onto `c K` for bodies with a direct method: ℓp balls
@@ -786,7 +410,9 @@ pub(crate) fn union_gauge(parts: &[Part], zs: &[DVector<f64>]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::balls::project_l1_ball;
     use super::*;
+    use crate::covariance::Covariance;
     use proptest::prelude::*;
 
     fn v(x: &[f64]) -> DVector<f64> {

@@ -1,0 +1,221 @@
+//! Euclidean projections onto ℓp balls and the proximal maps of ℓp norms.
+//!
+//! **Balls.** `Π_{rB_p}(y)` for `p = 1` by the sort-and-threshold rule of
+//! Duchi, Shalev-Shwartz, Singer & Chandra, "Efficient projections onto the
+//! ℓ1-ball for learning in high dimensions", ICML 2008
+//! (`x = sign(y)(abs(y) − λ)⁺` with `Σ(abs(y_i) − λ)⁺ = r`); for `p = ∞` by
+//! clipping; for `p = 2` by scaling. For `1 < p < ∞` there is no closed
+//! form: the KKT conditions give `x_i = sign(y_i) a_i` with
+//! `a_i + ν a_i^{p−1} = abs(y_i)` (one increasing scalar equation per
+//! coordinate, solved by safeguarded Newton on `[0, abs(y_i)]`), and the
+//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` on
+//! `[0, ‖y‖_q / r^{p−1}]` by Newton's method with the implicit derivative,
+//! safeguarded by bisection.
+
+use nalgebra::DVector;
+
+/// `‖y‖_p` for `p ∈ [1, ∞]`, scaled against overflow.
+pub(crate) fn lp_norm(y: &DVector<f64>, p: f64) -> f64 {
+    if p == f64::INFINITY {
+        return y.amax();
+    }
+    if p == 1.0 {
+        return y.iter().map(|v| v.abs()).sum();
+    }
+    if p == 2.0 {
+        return y.norm();
+    }
+    let scale = y.amax();
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let sum: f64 = y.iter().map(|v| (v.abs() / scale).powf(p)).sum();
+    scale * sum.powf(1.0 / p)
+}
+
+/// The exponent `q` with `1/p + 1/q = 1`.
+pub(crate) fn conjugate(p: f64) -> f64 {
+    if p == 1.0 {
+        f64::INFINITY
+    } else if p == f64::INFINITY {
+        1.0
+    } else {
+        p / (p - 1.0)
+    }
+}
+
+/// Absolute values sorted in descending order with their prefix sums.
+pub(super) struct SortedAbs {
+    pub(super) values: Vec<f64>,
+    /// `prefix[k] = Σ_{j<k} values[j]`.
+    prefix: Vec<f64>,
+}
+
+impl SortedAbs {
+    pub(super) fn new(y: &DVector<f64>) -> SortedAbs {
+        let mut values: Vec<f64> = y.iter().map(|v| v.abs()).collect();
+        values.sort_by(|a, b| b.total_cmp(a));
+        let mut prefix = Vec::with_capacity(values.len() + 1);
+        prefix.push(0.0);
+        let mut s = 0.0;
+        for v in &values {
+            s += v;
+            prefix.push(s);
+        }
+        SortedAbs { values, prefix }
+    }
+
+    pub(super) fn total(&self) -> f64 {
+        self.prefix[self.values.len()]
+    }
+
+    /// `λ ≥ 0` with `Σ(abs(y_i) − λ)⁺ = r`, or 0 when `‖y‖₁ ≤ r`.
+    pub(super) fn l1_threshold(&self, r: f64) -> f64 {
+        if self.total() <= r {
+            return 0.0;
+        }
+        // The largest k with S_k − k·a_k < r (a non-decreasing sequence in k).
+        let (mut lo, mut hi) = (1usize, self.values.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if self.prefix[mid] - mid as f64 * self.values[mid - 1] < r {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        ((self.prefix[lo] - r) / lo as f64).max(0.0)
+    }
+
+    /// `Σ(abs(y_i) − τ)⁺`.
+    pub(super) fn excess_over(&self, tau: f64) -> f64 {
+        // Number of values strictly above τ.
+        let k = self.values.partition_point(|&v| v > tau);
+        (self.prefix[k] - k as f64 * tau).max(0.0)
+    }
+}
+
+/// Euclidean projection onto `{‖x‖₁ ≤ r}`.
+pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
+    let lambda = SortedAbs::new(y).l1_threshold(r);
+    if lambda == 0.0 && lp_norm(y, 1.0) <= r {
+        return y.clone();
+    }
+    let mut x = y.map(|v| v.signum() * (v.abs() - lambda).max(0.0));
+    // abs(y_i) − λ rounds relative to abs(y_i), not to r: rescale onto the ball.
+    let norm = lp_norm(&x, 1.0);
+    if norm > r {
+        x *= r / norm;
+    }
+    x
+}
+
+/// The root `a ∈ (0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
+///
+/// In `t = ln a` the left side `e^t + ν e^{(p−1)t}` is convex and
+/// increasing, and both `ln b` and `(ln b − ln ν)/(p − 1)` bound the root
+/// from above; Newton from the smaller bound therefore decreases
+/// monotonically to the root, with quadratic convergence, however large
+/// `ν` is (tiny radii give `ν` up to 1e90 inside the union projection).
+fn lp_coordinate(b: f64, nu: f64, p: f64) -> f64 {
+    if b == 0.0 || nu == 0.0 {
+        return b;
+    }
+    let ln_b = b.ln();
+    let mut t = ln_b.min((ln_b - nu.ln()) / (p - 1.0));
+    for _ in 0..100 {
+        let first = t.exp();
+        let second = nu * ((p - 1.0) * t).exp();
+        let step = (first + second - b) / (first + (p - 1.0) * second);
+        t -= step;
+        if step.abs() <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
+            break;
+        }
+    }
+    t.exp().min(b)
+}
+
+/// The multiplier `ν ∈ [0, ν_hi]` with `S(ν) = Σ a_i(ν)^p = ρ^p`, where
+/// `a_i(ν)` solves `a + ν a^{p−1} = b_i`. `S` decreases, like
+/// `ν^{−p/(p−1)}` for large `ν`, so Newton runs on the nearly linear
+/// `φ(ν) = S(ν)^{−(p−1)/p} = ρ^{−(p−1)}`, with
+/// `S'(ν) = −Σ p a_i^{2p−2} / (1 + ν(p−1) a_i^{p−2})` (implicit
+/// differentiation); steps are kept inside a shrinking bracket and
+/// replaced by bisection when they leave it.
+fn lp_multiplier(b: &[f64], p: f64, rho: f64, nu_hi: f64) -> f64 {
+    let exponent = -(p - 1.0) / p;
+    let target = rho.powf(1.0 - p);
+    let (mut lo, mut hi) = (0.0, nu_hi);
+    let mut nu: f64 = 0.0;
+    for _ in 0..200 {
+        let mut sum = 0.0;
+        let mut slope = 0.0;
+        for &bi in b {
+            let a = lp_coordinate(bi, nu, p);
+            if a > 0.0 {
+                let ap = a.powf(p);
+                let a2 = a * a;
+                sum += ap;
+                slope -= p * ap * ap / a2 / (1.0 + nu * (p - 1.0) * ap / a2);
+            }
+        }
+        let phi = sum.powf(exponent);
+        let g = phi - target;
+        if g < 0.0 {
+            lo = nu;
+        } else if g > 0.0 {
+            hi = nu;
+        } else {
+            return nu;
+        }
+        let dphi = exponent * phi / sum * slope;
+        let mut next = if dphi > 0.0 { nu - g / dphi } else { f64::NAN };
+        if !(next > lo && next < hi) {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - nu).abs() <= 4.0 * f64::EPSILON * next || hi - lo <= 4.0 * f64::EPSILON * hi {
+            return next.min(hi);
+        }
+        nu = next;
+    }
+    hi
+}
+
+/// Euclidean projection onto `{‖x‖_p ≤ r}`, `p ∈ [1, ∞]`.
+pub(crate) fn project_lp_ball(y: &DVector<f64>, p: f64, r: f64) -> DVector<f64> {
+    if r <= 0.0 {
+        return DVector::zeros(y.len());
+    }
+    if p == 1.0 {
+        return project_l1_ball(y, r);
+    }
+    if p == f64::INFINITY {
+        return y.map(|v| v.clamp(-r, r));
+    }
+    let norm = lp_norm(y, p);
+    if norm <= r {
+        return y.clone();
+    }
+    if p == 2.0 {
+        return y * (r / norm);
+    }
+    // Work with b = abs(y)/max abs(y) ∈ [0, 1] and radius ρ.
+    let scale = y.amax();
+    let b: Vec<f64> = y.iter().map(|v| v.abs() / scale).collect();
+    let rho = r / scale;
+    let b_vec = DVector::from_vec(b.clone());
+    let nu_hi = lp_norm(&b_vec, conjugate(p)) / rho.powf(p - 1.0);
+    let nu = lp_multiplier(&b, p, rho, nu_hi);
+    let mut a: DVector<f64> =
+        DVector::from_iterator(b.len(), b.iter().map(|&bi| lp_coordinate(bi, nu, p)));
+    let got = lp_norm(&a, p);
+    if got > rho {
+        a *= rho / got;
+    }
+    DVector::from_fn(y.len(), |i, _| y[i].signum() * a[i] * scale)
+}
+
+/// `prox_{τ‖·‖_p}(y) = y − Π_{τB_q}(y)`.
+pub(super) fn lp_prox(y: &DVector<f64>, p: f64, tau: f64) -> DVector<f64> {
+    y - project_lp_ball(y, conjugate(p), tau)
+}
