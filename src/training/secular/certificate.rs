@@ -88,7 +88,7 @@ impl SecularEquation {
             let r = self.null_energy.sqrt();
             return (r, r);
         }
-        let [t0, t1, t2] = root.moments;
+        let [t0, t1, t2, _] = root.moments;
         let sigma = t1.sqrt();
         let delta = eps - lambda * sigma;
         let n2 = t0 + self.null_energy;
@@ -128,7 +128,7 @@ impl SecularEquation {
     /// above the computed one, and `r* ≤ η_w r₀` there (`L_f` here the
     /// sensitivity of `√f` scaled by `√(λ_max/d_max)`).
     fn certificate_rounding(&self, eps: f64, root: &SecularRoot, lower: f64) -> (f64, f64) {
-        let n = self.d.len() + 1;
+        let n = self.terms + 1;
         let full = (self.c.iter().sum::<f64>() + self.null_energy).sqrt();
         let formula = 4.0 * rounding::summation(n) * full;
         let p = &self.perturbation;
@@ -136,23 +136,8 @@ impl SecularEquation {
             return (formula, formula);
         };
         let kappa = cov.lambda_max / cov.lambda_min;
-        let lambda = root.scaled;
-        let (t0, t1, spread) = if lambda == f64::INFINITY {
-            (0.0, 0.0, 0.0)
-        } else {
-            let [t0, t1, _] = root.moments;
-            let spread: f64 = self
-                .d
-                .iter()
-                .zip(&self.c)
-                .zip(&self.spread)
-                .map(|((&d, &c), &e)| {
-                    let t = 1.0 / (1.0 + lambda * d);
-                    c * e * t * t
-                })
-                .sum();
-            (t0, t1, spread)
-        };
+        // The weight W = Σ_j spread_j t_j² comes from the root's own pass.
+        let [t0, t1, _, spread] = root.moments;
         let s2 = t0 + self.null_energy;
         if s2 == 0.0 {
             // No classifier: the computed r* is 0 at or past the limit.
