@@ -387,7 +387,11 @@ pub fn minimal_perturbations_with(
     let mut budgets = DVector::zeros(margins.len());
     let mut public_margins = DVector::zeros(margins.len());
     let mut largest = 0.0f64;
-    for ((&m, t), public) in margins.iter().zip(budgets.iter_mut()).zip(public_margins.iter_mut()) {
+    for ((&m, t), public) in margins
+        .iter()
+        .zip(budgets.iter_mut())
+        .zip(public_margins.iter_mut())
+    {
         *public = crate::linalg::ldexp(m, k);
         *t = if m <= 0.0 {
             0.0

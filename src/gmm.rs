@@ -384,22 +384,31 @@ impl Gmm {
     pub fn sample<R: rand::Rng>(&self, n: usize, rng: &mut R) -> (DMatrix<f64>, Vec<Label>) {
         let mut labels = vec![Label::Pos; n];
         let (pos, neg) = (self.mean(Label::Pos), self.mean(Label::Neg));
-        let x = crate::sampling::fill_rows(n, self.dim(), &mut labels, rng, |g, mut rows, labels, scratch| {
-            use rand::Rng as _;
-            // Labels first, then the noise, then the means column by column.
-            for label in labels.iter_mut() {
-                if g.random::<f64>() >= self.prior_pos {
-                    *label = Label::Neg;
+        let x = crate::sampling::fill_rows(
+            n,
+            self.dim(),
+            &mut labels,
+            rng,
+            |g, mut rows, labels, scratch| {
+                use rand::Rng as _;
+                // Labels first, then the noise, then the means column by column.
+                for label in labels.iter_mut() {
+                    if g.random::<f64>() >= self.prior_pos {
+                        *label = Label::Neg;
+                    }
                 }
-            }
-            self.covariance.fill_noise(g, rows.as_mut(), scratch);
-            for j in 0..pos.len() {
-                let (p, q) = (pos[j], neg[j]);
-                for (v, label) in crate::sampling::column_mut(&mut rows, j).iter_mut().zip(labels.iter()) {
-                    *v += if *label == Label::Pos { p } else { q };
+                self.covariance.fill_noise(g, rows.as_mut(), scratch);
+                for j in 0..pos.len() {
+                    let (p, q) = (pos[j], neg[j]);
+                    for (v, label) in crate::sampling::column_mut(&mut rows, j)
+                        .iter_mut()
+                        .zip(labels.iter())
+                    {
+                        *v += if *label == Label::Pos { p } else { q };
+                    }
                 }
-            }
-        });
+            },
+        );
         (x, labels)
     }
 }

@@ -107,7 +107,11 @@ fn gemv_rows(
         acc.fill(0.0);
         accumulate_block(a, n, first + b * ROW_BLOCK, x, acc);
         for (o, s) in block.iter_mut().zip(acc.iter()) {
-            *o = if accumulate { *o + alpha * s } else { alpha * s };
+            *o = if accumulate {
+                *o + alpha * s
+            } else {
+                alpha * s
+            };
         }
     }
 }
@@ -142,13 +146,25 @@ pub(crate) fn gemv(
             .map(|(p, xs)| {
                 let mut part = vec![0.0; n];
                 let start = p * cols * n;
-                gemv_rows(&a[start..start + xs.len() * n], n, 0, xs, 1.0, &mut part, false);
+                gemv_rows(
+                    &a[start..start + xs.len() * n],
+                    n,
+                    0,
+                    xs,
+                    1.0,
+                    &mut part,
+                    false,
+                );
                 part
             })
             .collect();
         for (i, o) in out.iter_mut().enumerate() {
             let sum = partials.iter().fold(0.0, |s, part| s + part[i]);
-            *o = if accumulate { *o + alpha * sum } else { alpha * sum };
+            *o = if accumulate {
+                *o + alpha * sum
+            } else {
+                alpha * sum
+            };
         }
     }
 }

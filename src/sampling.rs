@@ -40,7 +40,13 @@ pub(crate) fn rows_per_piece(d: usize) -> usize {
 /// in parallel: `fill(rng, rows, side, scratch)` gets the piece's
 /// generator, its rows as a column-major view, its slice of `side`, and a
 /// scratch vector reused by the thread.
-pub(crate) fn fill_rows<T, R, F>(n: usize, d: usize, side: &mut [T], rng: &mut R, fill: F) -> DMatrix<f64>
+pub(crate) fn fill_rows<T, R, F>(
+    n: usize,
+    d: usize,
+    side: &mut [T],
+    rng: &mut R,
+    fill: F,
+) -> DMatrix<f64>
 where
     T: Send,
     R: Rng + ?Sized,
