@@ -135,7 +135,7 @@ impl AttackOptions {
         Ok(options)
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.overshoot.is_finite() && self.overshoot >= 0.0 {
             Ok(())
         } else {
@@ -233,22 +233,55 @@ pub fn minimal_perturbation_with(
     if margin <= 0.0 {
         return Ok(Perturbation::Misclassified);
     }
-    let Some((direction, latent)) = threat.steepest_unchecked(&w) else {
-        return Ok(Perturbation::Unreachable);
-    };
-    let budget = margin / threat.support_unchecked(&w);
-    if !budget.is_finite() {
-        // σ_K(w) so small that no representable step flips the point.
-        return Ok(Perturbation::Unreachable);
+    Gauge::new(threat, &w).flip(margin, y.sign(), options.overshoot)
+}
+
+/// What a threat does to one linear function `wᵀx + b`: the support
+/// `σ_K(w)` (in the scale of the `w` it was built from) and the steepest
+/// direction `v*(w)` with its latent step, computed once. The two-class
+/// attack builds one per call; the multi-class attacks keep one per pair
+/// of classes (the facet `w_i − w_j`).
+#[derive(Debug, Clone)]
+pub(crate) struct Gauge {
+    /// `σ_K(w)`, `0` when no direction of `K` moves the score.
+    pub(crate) support: f64,
+    /// `(v*(w), latent u*)`, `None` when `σ_K(w) = 0`.
+    pub(crate) steepest: Option<(DVector<f64>, Option<DVector<f64>>)>,
+}
+
+impl Gauge {
+    /// The gauge of `w` (finite, of the threat's dimension).
+    pub(crate) fn new(threat: &Threat, w: &DVector<f64>) -> Gauge {
+        let steepest = threat.steepest_unchecked(w);
+        let support = if steepest.is_some() {
+            threat.support_unchecked(w)
+        } else {
+            0.0
+        };
+        Gauge { support, steepest }
     }
-    let step = -y.sign() * budget * (1.0 + options.overshoot);
-    let delta = direction * step;
-    check_step(&delta)?;
-    Ok(Perturbation::Flip {
-        delta,
-        budget,
-        latent: latent.map(|u| u * step),
-    })
+
+    /// The minimal flip of a correctly classified point with margin
+    /// `margin > 0` (in the scale of `w`) and label sign `sign = ±1`:
+    /// `δ = −sign · t*(1 + overshoot) v*`, `t* = margin/σ_K(w)`.
+    pub(crate) fn flip(&self, margin: f64, sign: f64, overshoot: f64) -> Result<Perturbation> {
+        let Some((direction, latent)) = &self.steepest else {
+            return Ok(Perturbation::Unreachable);
+        };
+        let budget = margin / self.support;
+        if !budget.is_finite() {
+            // σ_K(w) so small that no representable step flips the point.
+            return Ok(Perturbation::Unreachable);
+        }
+        let step = -sign * budget * (1.0 + overshoot);
+        let delta = direction * step;
+        check_step(&delta)?;
+        Ok(Perturbation::Flip {
+            delta,
+            budget,
+            latent: latent.as_ref().map(|u| u * step),
+        })
+    }
 }
 
 /// `(w, b)/2^k` with `max |w_i|/2^k ∈ [1, 2)`: the same decision rule at
@@ -263,7 +296,7 @@ pub(crate) fn unit_classifier(clf: &LinearClassifier) -> (DVector<f64>, f64) {
 
 /// A perturbation must be representable: an overshoot that makes
 /// `t*(1 + o) v*` overflow is a typed error, not an infinite step.
-fn check_step(delta: &DVector<f64>) -> Result<()> {
+pub(crate) fn check_step(delta: &DVector<f64>) -> Result<()> {
     if delta.iter().all(|x| x.is_finite()) {
         Ok(())
     } else {
@@ -374,12 +407,7 @@ pub fn minimal_perturbations_with(
             None => Error::NonFinite { name: "margins" },
         });
     }
-    let steepest = threat.steepest_unchecked(&w);
-    let support = if steepest.is_some() {
-        threat.support_unchecked(&w)
-    } else {
-        0.0
-    };
+    let Gauge { support, steepest } = Gauge::new(threat, &w);
     // The public margins and support are those of (w, b) itself; the
     // decisions use the margins at size one (their signs agree, and they
     // cannot underflow to 0). Budgets and public margins in one O(n) pass.

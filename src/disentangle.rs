@@ -12,10 +12,11 @@
 //! `v*(w)`, so these means equal the profile of `v*` exactly; the batch
 //! decides only how many points are flipped and their mean budget.
 
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 
 use crate::attack::{EnergyProfile, minimal_perturbations};
 use crate::classifier::{Label, LinearClassifier};
+use crate::covariance::Covariance;
 use crate::error::{Result, ensure_dim};
 use crate::gmm::Gmm;
 use crate::threat::Threat;
@@ -94,10 +95,7 @@ pub fn attack_energy_summary(
     let cov = gmm.covariance();
     let batch = minimal_perturbations(clf, threat, xs, ys)?;
     // Validate every k against the spectrum, whatever the batch does.
-    let probe = crate::attack::energy_profile(cov, clf.weights())?;
-    for &k in ks {
-        probe.top_share(k)?;
-    }
+    check_ranks(cov, clf.weights(), ks)?;
     let flipped = batch.flipped();
     // Mean of the budgets, each divided by the count first: the sum of
     // budgets near f64::MAX would overflow where their mean does not.
@@ -108,7 +106,36 @@ pub fn attack_energy_summary(
             .sum::<f64>()
     });
     let profile: Option<EnergyProfile> = batch.mean_energy_profile(cov)?;
-    let top_shares = match &profile {
+    summary_of_profile(
+        threat,
+        cov,
+        (batch.len(), flipped, mean_budget),
+        profile.as_ref(),
+        ks,
+    )
+}
+
+/// Checks every `k` of `ks` against the spectrum (through the profile of
+/// a non-zero `probe`), so a bad `k` is reported even when nothing flips.
+pub(crate) fn check_ranks(cov: &Covariance, probe: &DVector<f64>, ks: &[usize]) -> Result<()> {
+    let probe = crate::attack::energy_profile(cov, probe)?;
+    for &k in ks {
+        probe.top_share(k)?;
+    }
+    Ok(())
+}
+
+/// The summary row of flips that all share one energy profile (`None`
+/// when nothing was flipped): `counts` is `(points, flipped, mean budget)`.
+pub(crate) fn summary_of_profile(
+    threat: &Threat,
+    cov: &Covariance,
+    counts: (usize, usize, Option<f64>),
+    profile: Option<&EnergyProfile>,
+    ks: &[usize],
+) -> Result<AttackEnergySummary> {
+    let (points, flipped, mean_budget) = counts;
+    let top_shares = match profile {
         Some(p) => Some(
             ks.iter()
                 .map(|&k| p.top_share(k).map(|share| (k, share)))
@@ -118,18 +145,18 @@ pub fn attack_energy_summary(
     };
     Ok(AttackEnergySummary {
         threat: threat.to_string(),
-        points: batch.len(),
+        points,
         flipped,
         mean_budget,
         top_shares,
-        variance: profile.as_ref().map(EnergyProfile::variance),
+        variance: profile.map(EnergyProfile::variance),
         mean_data_variance: mean_variance(cov),
     })
 }
 
 /// `tr Σ / d = Σ_b λ_b (m_b/d)`, with each eigenvalue weighted before the
 /// sum (the trace itself may overflow where the mean does not).
-fn mean_variance(cov: &crate::Covariance) -> f64 {
+pub(crate) fn mean_variance(cov: &Covariance) -> f64 {
     let d = cov.dim() as f64;
     let values = cov.eigenvalues();
     (0..values.len())

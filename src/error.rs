@@ -309,6 +309,44 @@ pub enum Error {
         /// The largest reachable value, `sup_ε RE*(ε)`.
         max: f64,
     },
+
+    /// A class label outside `0..classes` (multi-class models and
+    /// classifiers label classes `0, 1, …, K − 1`).
+    #[error("{name}: entry {index} is {label}, but labels must lie in 0..{classes}")]
+    LabelOutOfRange {
+        /// The argument holding the labels.
+        name: &'static str,
+        /// The position of the first offending label (0 for a single label).
+        index: usize,
+        /// The label found.
+        label: usize,
+        /// The number of classes `K`.
+        classes: usize,
+    },
+
+    /// A class of a multi-class fit without any sample.
+    #[error(
+        "class {class} has no samples: every label in 0..{classes} needs at least one (the number of classes is the largest label plus one)"
+    )]
+    EmptyClass {
+        /// The class without samples.
+        class: usize,
+        /// The number of classes `K`.
+        classes: usize,
+    },
+
+    /// Two rows that must differ are identical: two class means of a
+    /// multi-class model, or two weight rows of a multi-class classifier
+    /// (their decision boundary would not exist).
+    #[error("rows {first} and {second} of {name} are identical")]
+    IdenticalRows {
+        /// The argument (`"means"` or `"weights"`).
+        name: &'static str,
+        /// The first row.
+        first: usize,
+        /// The second row.
+        second: usize,
+    },
 }
 
 /// The crate's result type.

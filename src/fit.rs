@@ -187,12 +187,13 @@ impl FitReport {
     }
 }
 
-/// Class means, counts and the pooled scatter of a labelled sample.
-struct PooledMoments {
-    mean_pos: DVector<f64>,
-    mean_neg: DVector<f64>,
-    positives: usize,
-    negatives: usize,
+/// Class means, counts and the pooled scatter of a labelled sample
+/// (any number of classes).
+pub(crate) struct PooledMoments {
+    /// `μ̂_k`, one per class.
+    pub(crate) means: Vec<DVector<f64>>,
+    /// `n_k`, one per class.
+    pub(crate) counts: Vec<usize>,
     /// `S/4^k = (1/n) Σ_j x̃_j x̃_jᵀ / 4^k`, exactly symmetric: the scatter
     /// of the centred samples divided by `2^k` (a power of two, exact), with
     /// `k` chosen so that the largest centred entry lies in `[1, 2)`.
@@ -288,120 +289,169 @@ impl Gmm {
     /// # Errors
     /// As [`Gmm::fit`].
     pub fn fit_with_report(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<(Gmm, FitReport)> {
-        let moments = PooledMoments::compute(x, y, fit)?;
-        let d = x.ncols();
+        // Class 0 is `Pos`, class 1 is `Neg` (so an empty positive class is
+        // reported first).
+        let classes: Vec<usize> = y
+            .iter()
+            .map(|&l| if l == Label::Pos { 0 } else { 1 })
+            .collect();
+        let moments =
+            PooledMoments::compute(x, &classes, 2, fit, |class| Error::NotEnoughSamples {
+                name: if class == 0 {
+                    "samples labelled Pos"
+                } else {
+                    "samples labelled Neg"
+                },
+                needed: 1,
+                found: 0,
+            })?;
+        let fitted = fit_covariance(&moments, x, fit)?;
         let n = x.nrows();
-        // Everything below works on S/4^k (centred entries of size one), so
-        // the fit is the same for the data and for the data times 2^j; the
-        // spectrum is scaled back, and checked, at the end.
-        let s = &moments.covariance;
-        let scale = moments.scale_exponent;
-        let trace = s.trace();
-        // The centred samples are of size one, so the diagonal of S/4^k is
-        // exactly zero only when every sample equals its class mean.
-        if trace <= 0.0 {
-            return Err(Error::DegenerateFit {
-                fit: fit.name(),
-                reason: "no within-class variance: every sample equals its class mean",
-            });
-        }
-        let (values, basis) = symmetric_eigen_descending(s)?;
-        let zero_threshold = (d as f64) * f64::EPSILON * values[0];
-        let zero_directions = values.iter().filter(|&&l| l <= zero_threshold).count();
+        let [positives, negatives] = [moments.counts[0], moments.counts[1]];
+        let prior_pos = positives as f64 / n as f64;
+        let report = FitReport {
+            fit,
+            positives,
+            negatives,
+            pooled_eigenvalues: fitted.pooled_eigenvalues,
+            zero_directions: fitted.zero_directions,
+            regularisation: fitted.regularisation,
+        };
+        let gmm = Gmm::new(
+            moments.means[0].clone(),
+            moments.means[1].clone(),
+            fitted.covariance,
+            prior_pos,
+        )?;
+        Ok((gmm, report))
+    }
+}
 
-        let (covariance, regularisation) = match fit {
-            Fit::Pooled => {
-                if zero_directions > 0 {
-                    return Err(Error::SingularCovariance {
-                        min_eigenvalue: crate::linalg::ldexp(values[d - 1], scale),
-                        zero_directions,
-                    });
-                }
-                let scaled_values = rescaled_spectrum(&values, scale, x)?;
-                let matrix = s.map(|v| crate::linalg::ldexp(v, scale));
-                let cov = Covariance::dense_from_eigen(matrix, scaled_values, basis)?;
-                (cov, Regularisation::None)
+/// The shared covariance of a fit, with the evidence for its report.
+pub(crate) struct FittedCovariance {
+    /// `Σ̂`.
+    pub(crate) covariance: Covariance,
+    /// What the fit did to `S`.
+    pub(crate) regularisation: Regularisation,
+    /// Eigenvalues of `S`, descending.
+    pub(crate) pooled_eigenvalues: DVector<f64>,
+    /// Directions of `S` without variance.
+    pub(crate) zero_directions: usize,
+}
+
+/// The shared covariance `Σ̂` of the chosen [`Fit`] from the pooled moments
+/// (module docs), for any number of classes.
+pub(crate) fn fit_covariance(
+    moments: &PooledMoments,
+    x: &DMatrix<f64>,
+    fit: Fit,
+) -> Result<FittedCovariance> {
+    let d = x.ncols();
+    let n = x.nrows();
+    // Everything below works on S/4^k (centred entries of size one), so
+    // the fit is the same for the data and for the data times 2^j; the
+    // spectrum is scaled back, and checked, at the end.
+    let s = &moments.covariance;
+    let scale = moments.scale_exponent;
+    let trace = s.trace();
+    // The centred samples are of size one, so the diagonal of S/4^k is
+    // exactly zero only when every sample equals its class mean.
+    if trace <= 0.0 {
+        return Err(Error::DegenerateFit {
+            fit: fit.name(),
+            reason: "no within-class variance: every sample equals its class mean",
+        });
+    }
+    let (values, basis) = symmetric_eigen_descending(s)?;
+    let zero_threshold = (d as f64) * f64::EPSILON * values[0];
+    let zero_directions = values.iter().filter(|&&l| l <= zero_threshold).count();
+    let (covariance, regularisation) = match fit {
+        Fit::Pooled => {
+            if zero_directions > 0 {
+                return Err(Error::SingularCovariance {
+                    min_eigenvalue: crate::linalg::ldexp(values[d - 1], scale),
+                    zero_directions,
+                });
             }
-            Fit::LedoitWolf => {
-                let (intensity, target) = ledoit_wolf_intensity(s, moments.fourth_moment, n);
-                let mut shrunk = s * (1.0 - intensity);
-                for i in 0..d {
-                    shrunk[(i, i)] += intensity * target;
-                }
-                let shrunk_values = values.map(|l| (1.0 - intensity) * l + intensity * target);
-                let shrunk_values = rescaled_spectrum(&shrunk_values, scale, x)?;
-                let shrunk = shrunk.map(|v| crate::linalg::ldexp(v, scale));
-                let target = crate::linalg::ldexp(target, scale);
-                let cov = Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
+            let scaled_values = rescaled_spectrum(&values, scale, x)?;
+            let matrix = s.map(|v| crate::linalg::ldexp(v, scale));
+            let cov = Covariance::dense_from_eigen(matrix, scaled_values, basis)?;
+            (cov, Regularisation::None)
+        }
+        Fit::LedoitWolf => {
+            let (intensity, target) = ledoit_wolf_intensity(s, moments.fourth_moment, n);
+            let mut shrunk = s * (1.0 - intensity);
+            for i in 0..d {
+                shrunk[(i, i)] += intensity * target;
+            }
+            let shrunk_values = values.map(|l| (1.0 - intensity) * l + intensity * target);
+            let shrunk_values = rescaled_spectrum(&shrunk_values, scale, x)?;
+            let shrunk = shrunk.map(|v| crate::linalg::ldexp(v, scale));
+            let target = crate::linalg::ldexp(target, scale);
+            let cov =
+                Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
                     |e| match e {
                         Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
                             fit: fit.name(),
                             reason: "the shrinkage intensity is (numerically) zero and the \
-                                     pooled covariance is singular: every centred sample is ±v \
-                                     for one vector v, so S = vvᵀ; use more data",
+                                 pooled covariance is singular: every centred sample is ±v \
+                                 for one vector v, so S = vvᵀ; use more data",
                         },
                         other => other,
                     },
                 )?;
-                (
-                    cov,
-                    Regularisation::Shrinkage {
-                        intensity,
-                        target_variance: target,
-                    },
-                )
+            (
+                cov,
+                Regularisation::Shrinkage {
+                    intensity,
+                    target_variance: target,
+                },
+            )
+        }
+        Fit::Ppca { rank } => {
+            let tail = values.rows(rank, d - rank).sum();
+            let noise = tail / (d - rank) as f64;
+            if noise <= zero_threshold {
+                return Err(Error::DegenerateFit {
+                    fit: fit.name(),
+                    reason: "the eigenvalues beyond the rank are all zero, so the noise \
+                             level σ² would be zero (the data span at most `rank` \
+                             directions); use a smaller rank or Fit::LedoitWolf",
+                });
             }
-            Fit::Ppca { rank } => {
-                let tail = values.rows(rank, d - rank).sum();
-                let noise = tail / (d - rank) as f64;
-                if noise <= zero_threshold {
-                    return Err(Error::DegenerateFit {
-                        fit: fit.name(),
-                        reason: "the eigenvalues beyond the rank are all zero, so the noise \
-                                 level σ² would be zero (the data span at most `rank` \
-                                 directions); use a smaller rank or Fit::LedoitWolf",
-                    });
-                }
-                let (lambda_k, lambda_next) = (values[rank - 1], values[rank]);
-                if lambda_k - lambda_next <= EIGEN_GAP_TOLERANCE * values[0] {
-                    return Err(Error::AmbiguousEigenspace {
-                        k: rank,
-                        lambda_k,
-                        lambda_next,
-                    });
-                }
-                let leading = values.rows(0, rank).into_owned();
-                let explained_variance_ratio = leading.sum() / values.sum();
-                let mut kept = DVector::zeros(rank + 1);
-                kept.rows_mut(0, rank).copy_from(&leading);
-                kept[rank] = noise;
-                let kept = rescaled_spectrum(&kept, scale, x)?;
-                let noise = kept[rank];
-                let leading = kept.rows(0, rank).into_owned();
-                let cov = Covariance::spiked(basis.columns(0, rank).into_owned(), leading, noise)?;
-                (
-                    cov,
-                    Regularisation::Ppca {
-                        rank,
-                        noise,
-                        explained_variance_ratio,
-                    },
-                )
+            let (lambda_k, lambda_next) = (values[rank - 1], values[rank]);
+            if lambda_k - lambda_next <= EIGEN_GAP_TOLERANCE * values[0] {
+                return Err(Error::AmbiguousEigenspace {
+                    k: rank,
+                    lambda_k,
+                    lambda_next,
+                });
             }
-        };
-
-        let prior_pos = moments.positives as f64 / n as f64;
-        let report = FitReport {
-            fit,
-            positives: moments.positives,
-            negatives: moments.negatives,
-            pooled_eigenvalues: values.map(|l| crate::linalg::ldexp(l, scale)),
-            zero_directions,
-            regularisation,
-        };
-        let gmm = Gmm::new(moments.mean_pos, moments.mean_neg, covariance, prior_pos)?;
-        Ok((gmm, report))
-    }
+            let leading = values.rows(0, rank).into_owned();
+            let explained_variance_ratio = leading.sum() / values.sum();
+            let mut kept = DVector::zeros(rank + 1);
+            kept.rows_mut(0, rank).copy_from(&leading);
+            kept[rank] = noise;
+            let kept = rescaled_spectrum(&kept, scale, x)?;
+            let noise = kept[rank];
+            let leading = kept.rows(0, rank).into_owned();
+            let cov = Covariance::spiked(basis.columns(0, rank).into_owned(), leading, noise)?;
+            (
+                cov,
+                Regularisation::Ppca {
+                    rank,
+                    noise,
+                    explained_variance_ratio,
+                },
+            )
+        }
+    };
+    Ok(FittedCovariance {
+        covariance,
+        regularisation,
+        pooled_eigenvalues: values.map(|l| crate::linalg::ldexp(l, scale)),
+        zero_directions,
+    })
 }
 
 /// The Ledoit–Wolf intensity `δ = min(1, b̄²/d²)` and target `m = tr(S)/d`
@@ -431,17 +481,25 @@ fn ledoit_wolf_intensity(s: &DMatrix<f64>, fourth_moment: f64, n: usize) -> (f64
 }
 
 impl PooledMoments {
-    /// Validates the data and computes means, counts, `S` and `Σ‖x̃_j‖⁴`.
-    fn compute(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<PooledMoments> {
+    /// Validates the data and computes means, counts, `S` and `Σ‖x̃_j‖⁴`
+    /// for rows labelled by class indices `classes[j] < k` (checked by the
+    /// caller); `empty_class(c)` is the error for a class without samples.
+    pub(crate) fn compute(
+        x: &DMatrix<f64>,
+        classes: &[usize],
+        k: usize,
+        fit: Fit,
+        empty_class: impl Fn(usize) -> Error,
+    ) -> Result<PooledMoments> {
         let (n, d) = x.shape();
         if d == 0 {
             return Err(Error::Empty { name: "x" });
         }
-        if y.len() != n {
+        if classes.len() != n {
             return Err(Error::DimensionMismatch {
                 name: "labels (one per row of x)",
                 expected: n,
-                found: y.len(),
+                found: classes.len(),
             });
         }
         if let Fit::Ppca { rank } = fit {
@@ -453,26 +511,18 @@ impl PooledMoments {
             }
         }
         crate::error::ensure_finite_matrix("x", x)?;
-        let positives = y.iter().filter(|&&l| l == Label::Pos).count();
-        let negatives = n - positives;
-        if positives == 0 {
-            return Err(Error::NotEnoughSamples {
-                name: "samples labelled Pos",
-                needed: 1,
-                found: 0,
-            });
+        let mut counts = vec![0usize; k];
+        for &c in classes {
+            counts[c] += 1;
         }
-        if negatives == 0 {
-            return Err(Error::NotEnoughSamples {
-                name: "samples labelled Neg",
-                needed: 1,
-                found: 0,
-            });
+        if let Some(class) = counts.iter().position(|&c| c == 0) {
+            return Err(empty_class(class));
         }
-        if n < 3 {
+        if n < k + 1 {
             return Err(Error::NotEnoughSamples {
-                name: "samples in total (the two class means use two degrees of freedom)",
-                needed: 3,
+                name: "samples in total (each class mean uses one degree of freedom, \
+                       the covariance needs one more)",
+                needed: k + 1,
                 found: n,
             });
         }
@@ -485,20 +535,18 @@ impl PooledMoments {
             0.0 => 0,
             largest => exponent(largest),
         };
-        let mut mean_pos = DVector::zeros(d);
-        let mut mean_neg = DVector::zeros(d);
+        // d × k: column c is the mean of class c.
+        let mut means = DMatrix::zeros(d, k);
+        let mut sums = vec![0.0; k];
         for j in 0..d {
             let column = x.column(j);
-            let (mut sum_pos, mut sum_neg) = (0.0, 0.0);
-            for (i, label) in y.iter().enumerate() {
-                let value = ldexp(column[i], -data_exponent);
-                match label {
-                    Label::Pos => sum_pos += value,
-                    Label::Neg => sum_neg += value,
-                }
+            sums.iter_mut().for_each(|s| *s = 0.0);
+            for (i, &c) in classes.iter().enumerate() {
+                sums[c] += ldexp(column[i], -data_exponent);
             }
-            mean_pos[j] = sum_pos / positives as f64;
-            mean_neg[j] = sum_neg / negatives as f64;
+            for c in 0..k {
+                means[(j, c)] = sums[c] / counts[c] as f64;
+            }
         }
         // The centred samples, divided by a further 2^{k_c} so that the
         // largest lies in [1, 2): data far from zero but with tiny spread
@@ -506,13 +554,9 @@ impl PooledMoments {
         let mut largest_centred: f64 = 0.0;
         for j in 0..d {
             let column = x.column(j);
-            for (i, label) in y.iter().enumerate() {
-                let mean = match label {
-                    Label::Pos => mean_pos[j],
-                    Label::Neg => mean_neg[j],
-                };
+            for (i, &c) in classes.iter().enumerate() {
                 largest_centred =
-                    largest_centred.max((ldexp(column[i], -data_exponent) - mean).abs());
+                    largest_centred.max((ldexp(column[i], -data_exponent) - means[(j, c)]).abs());
             }
         }
         let centred_exponent = if largest_centred > 0.0 {
@@ -521,12 +565,12 @@ impl PooledMoments {
             0
         };
         let (covariance, fourth_moment) =
-            pooled_scatter(x, y, &mean_pos, &mean_neg, data_exponent, centred_exponent);
+            pooled_scatter(x, classes, &means, data_exponent, centred_exponent);
         Ok(PooledMoments {
-            mean_pos: mean_pos.map(|m| ldexp(m, data_exponent)),
-            mean_neg: mean_neg.map(|m| ldexp(m, data_exponent)),
-            positives,
-            negatives,
+            means: (0..k)
+                .map(|c| means.column(c).map(|m| ldexp(m, data_exponent)))
+                .collect(),
+            counts,
             covariance,
             fourth_moment,
             scale_exponent: 2 * (data_exponent + centred_exponent),
@@ -538,12 +582,11 @@ impl PooledMoments {
 /// centred rows (`S += B Bᵀ` with the block `B` holding samples as
 /// columns, lower triangle only), so only one `d × BLOCK_ROWS` block is
 /// ever copied. The samples are `(x_j/2^{k_x} − μ̂_{y_j})/2^{k_c}`, with
-/// the class means `μ̂` of the data divided by `2^{k_x}`.
+/// the class means `μ̂` (columns of `means`) of the data divided by `2^{k_x}`.
 fn pooled_scatter(
     x: &DMatrix<f64>,
-    y: &[Label],
-    mean_pos: &DVector<f64>,
-    mean_neg: &DVector<f64>,
+    classes: &[usize],
+    means: &DMatrix<f64>,
     data_exponent: i32,
     centred_exponent: i32,
 ) -> (DMatrix<f64>, f64) {
@@ -563,10 +606,7 @@ fn pooled_scatter(
         for j in 0..d {
             let column = x.column(j);
             for r in 0..rows {
-                let mean = match y[start + r] {
-                    Label::Pos => mean_pos[j],
-                    Label::Neg => mean_neg[j],
-                };
+                let mean = means[(j, classes[start + r])];
                 block[j + r * d] = ldexp(
                     ldexp(column[start + r], -data_exponent) - mean,
                     -centred_exponent,
@@ -647,6 +687,12 @@ impl std::fmt::Display for FitReport {
 mod tests {
     use super::*;
 
+    /// The two-class moments, `Pos` as class 0.
+    fn compute(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> PooledMoments {
+        let classes: Vec<usize> = y.iter().map(|&l| usize::from(l == Label::Neg)).collect();
+        PooledMoments::compute(x, &classes, 2, fit, |_| Error::Empty { name: "class" }).unwrap()
+    }
+
     /// The hand-derived example of the module docs: S = diag(2, 1/2).
     fn example() -> (DMatrix<f64>, Vec<Label>) {
         let x = DMatrix::from_row_slice(4, 2, &[3.0, 1.0, -1.0, 1.0, -1.0, 0.0, -1.0, -2.0]);
@@ -656,9 +702,9 @@ mod tests {
     #[test]
     fn pooled_moments_of_the_hand_example() {
         let (x, y) = example();
-        let m = PooledMoments::compute(&x, &y, Fit::Pooled).unwrap();
-        assert_eq!(m.mean_pos.as_slice(), &[1.0, 1.0]);
-        assert_eq!(m.mean_neg.as_slice(), &[-1.0, -1.0]);
+        let m = compute(&x, &y, Fit::Pooled);
+        assert_eq!(m.means[0].as_slice(), &[1.0, 1.0]);
+        assert_eq!(m.means[1].as_slice(), &[-1.0, -1.0]);
         // Data up to 3 (k_x = 1), centred entries up to 1 in those units
         // (k_c = 0): S is stored divided by 4.
         assert_eq!(m.scale_exponent, 2);
@@ -679,7 +725,7 @@ mod tests {
             ],
         );
         let y = [[Label::Pos; 4], [Label::Neg; 4]].concat();
-        let m = PooledMoments::compute(&x, &y, Fit::LedoitWolf).unwrap();
+        let m = compute(&x, &y, Fit::LedoitWolf);
         // Data up to 2 (k_x = 1), centred entries 1/2 in those units (k_c = −1).
         assert_eq!(m.scale_exponent, 0);
         assert_eq!(m.covariance.as_slice(), &[0.5, 0.0, 0.0, 0.5]);
@@ -695,14 +741,14 @@ mod tests {
         let y: Vec<Label> = (0..n)
             .map(|i| if i % 3 == 0 { Label::Pos } else { Label::Neg })
             .collect();
-        let m = PooledMoments::compute(&x, &y, Fit::Pooled).unwrap();
+        let m = compute(&x, &y, Fit::Pooled);
         let mut direct = DMatrix::zeros(3, 3);
         let mut fourth = 0.0;
         for (i, label) in y.iter().enumerate() {
             let mean = if *label == Label::Pos {
-                &m.mean_pos
+                &m.means[0]
             } else {
-                &m.mean_neg
+                &m.means[1]
             };
             let c = x.row(i).transpose() - mean;
             direct += &c * c.transpose();

@@ -10,7 +10,6 @@ impl Covariance {
     /// (zero-mean noise with this covariance), as an `n × d` matrix, in
     /// parallel pieces of rows (see `crate::sampling`: for a given `rng`
     /// state the matrix does not depend on the number of threads).
-    #[allow(dead_code)] // the covariance-only sampler, for callers without means
     pub(crate) fn sample_noise<R: rand::Rng + ?Sized>(
         &self,
         n: usize,
