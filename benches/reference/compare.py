@@ -152,12 +152,14 @@ def rust_medians(criterion: Path, since: float | None) -> dict[str, float]:
 # --------------------------------------------------------------------------
 
 
-def run_reference(out: Path, meta: Path, jobs_arg: str | None, quick: bool) -> bool:
+def run_reference(out: Path, meta: Path, jobs: list[str], filtered: bool, quick: bool) -> bool:
     cmd = UNSET_OPENBLAS + [sys.executable, str(REFERENCE), "--out", str(out), "--meta", str(meta)]
     if quick:
         cmd.append("--quick")
-    if jobs_arg:
-        cmd += ["--jobs", jobs_arg]
+    if filtered:
+        if not jobs:
+            return True  # only crate-only jobs were selected
+        cmd += ["--jobs", ",".join(jobs)]
     return run(cmd) == 0
 
 
@@ -432,7 +434,7 @@ def main() -> int:
 
     if not args.skip_reference:
         log("reference: numpy/scipy with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
-        if not run_reference(ref_out, ref_meta, args.jobs, args.quick):
+        if not run_reference(ref_out, ref_meta, jobs, bool(args.jobs), args.quick):
             notes.append("the reference run failed; its table entries are missing")
     else:
         notes.append("reference results read from an earlier run (--skip-reference)")

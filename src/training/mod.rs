@@ -233,10 +233,9 @@ impl Gmm {
         use rayon::prelude::*;
         let placement = Placement::of(self);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
-            // Budgets are independent problems: one per task, on every core.
             let options = SolverOptions::default();
             return budgets
-                .par_iter()
+                .iter()
                 .map(|&eps| self.dual_optimum(threat, eps, &options, &placement))
                 .collect();
         };
