@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-/// Dense covariance construction: validation, symmetrisation and the
+/// Dense covariance construction: validation, symmetrization and the
 /// eigendecomposition (faer), sorted descending.
 fn covariance_jobs(c: &mut Criterion) {
     let mut group = c.benchmark_group("perf");

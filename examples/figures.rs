@@ -405,7 +405,7 @@ fn conflict_matrix(gmm: &Gmm, path: &Path) -> Outcome<()> {
     let height = (top + cell * n as i32 + 64) as u32;
     let root = SVGBackend::new(path, (width, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let centred = |size: u32| {
+    let centered = |size: u32| {
         TextStyle::from((plot::FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Center))
     };
     let right_aligned = |size: u32| {
@@ -417,20 +417,20 @@ fn conflict_matrix(gmm: &Gmm, path: &Path) -> Outcome<()> {
             100.0 * CONFLICT_TARGET
         ),
         (width as i32 / 2, 22),
-        centred(17),
+        centered(17),
     ))?;
     root.draw(&Text::new(
         "attacked by B (budget ε_B)",
         (left + cell * n as i32 / 2, 52),
-        centred(15),
+        centered(15),
     ))?;
     for (j, name) in names.iter().enumerate() {
         let x = left + cell * j as i32 + cell / 2;
-        root.draw(&Text::new(name.to_string(), (x, 76), centred(14)))?;
+        root.draw(&Text::new(name.to_string(), (x, 76), centered(14)))?;
         root.draw(&Text::new(
             format!("ε = {:.3}", budgets[j]),
             (x, 94),
-            centred(12),
+            centered(12),
         ))?;
     }
     root.draw(&Text::new(
@@ -480,19 +480,19 @@ fn conflict_matrix(gmm: &Gmm, path: &Path) -> Outcome<()> {
             root.draw(&Text::new(
                 label,
                 (x0 + cell / 2, y0 + cell / 2),
-                centred(17).color(&ink),
+                centered(17).color(&ink),
             ))?;
         }
     }
     root.draw(&Text::new(
         "Each cell: the classifier trained against the row's threat, attacked by the column's.",
         (width as i32 / 2, top + cell * n as i32 + 24),
-        centred(13),
+        centered(13),
     ))?;
     root.draw(&Text::new(
         "ε: input norm for ℓp; latent norm for generative; off-manifold 16 = ℓ2 outside directions 1–16.",
         (width as i32 / 2, top + cell * n as i32 + 44),
-        centred(13),
+        centered(13),
     ))?;
     root.present()?;
     Ok(())

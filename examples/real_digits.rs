@@ -45,7 +45,7 @@ use plot::{
 };
 
 /// Ridge penalty of the logistic regression: the digit pairs are linearly
-/// separable, so without a penalty the logistic loss has no minimiser.
+/// separable, so without a penalty the logistic loss has no minimizer.
 const L2_PENALTY: f64 = 1e-3;
 
 /// Stationarity tolerance of every training run. The crate's default
@@ -211,7 +211,7 @@ fn test_error(clf: &LinearClassifier, data: &Data) -> Result<f64> {
     empirical::robust_error(clf, &Threat::l2(), 0.0, &data.x_test, &data.y_test)
 }
 
-/// The two regularised fits.
+/// The two regularized fits.
 struct Fits {
     ledoit_wolf: Gmm,
     ppca: Gmm,
@@ -548,7 +548,7 @@ fn claim1(
             variance(bayes_l2)
         );
         println!(
-            "    the regularised logistic weights are not whitened that way (cosine {:.3} with the Bayes rule, {:.3} with",
+            "    the regularized logistic weights are not whitened that way (cosine {:.3} with the Bayes rule, {:.3} with",
             logistic.cosine(&gmm.bayes_classifier())?,
             logistic.cosine(&LinearClassifier::new(gmm.half_difference(), 0.0)?)?
         );
@@ -942,7 +942,7 @@ fn claim3(data: &Data, gmm: &Gmm, ppca: &Gmm, summary: &mut Vec<String>) -> Resu
         "  Empirical cross-check: adversarial training on the training images (empirical module, exact inner"
     );
     println!(
-        "  maximisation, ridge {L2_PENALTY}) at the model's matched budgets; robust errors on the {} test images",
+        "  maximization, ridge {L2_PENALTY}) at the model's matched budgets; robust errors on the {} test images",
         data.y_test.len()
     );
     println!(
@@ -1184,7 +1184,7 @@ fn write_figures(
     Ok(())
 }
 
-/// How an 8×8 image is coloured.
+/// How an 8×8 image is colored.
 enum ImageStyle {
     /// Pixel intensities 0..16, white to black (clipped).
     Gray,

@@ -9,7 +9,7 @@ How to regenerate (from the repository root):
 
 This writes `tests/data/bivariate_reference.csv` with columns `h,k,rho,cdf`:
 Phi2(h, k; rho) = P(X <= h, Y <= k) for standard normals with correlation rho,
-on a grid covering the centre, the far lower tails (values down to 1e-300),
+on a grid covering the center, the far lower tails (values down to 1e-300),
 correlations up to |rho| = 1 - 1e-6, and seeded pseudo-random points.
 
 Every input is a double printed with `repr`, so it reads back as exactly the

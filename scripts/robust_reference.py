@@ -40,7 +40,7 @@ body if it is not) gives ||mu - z||_{Sigma^-1} >= r*. A row is written only
 when the two agree to 1e-40 relative, so no step of the method needs to be
 trusted:
 
-* ellipsoids: the secular equation g(lambda) = eps in the generalised
+* ellipsoids: the secular equation g(lambda) = eps in the generalized
   eigenbasis of (M, Sigma) (mpmath `eigsy`), solved by a safeguarded secant
   method in ln(lambda); w = (Sigma + lambda M)^-1 mu, z = lambda M w;
 * l-infinity: a primal-dual active-set method on the box-constrained dual

@@ -49,7 +49,7 @@ use crate::covariance::Covariance;
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 use crate::threat::Threat;
 
-/// The outcome of a minimal attack on one labelled point.
+/// The outcome of a minimal attack on one labeled point.
 ///
 /// The three cases are exhaustive ([THEORY §4](crate::theory#4-attacks)): a linear classifier either
 /// already errs, cannot be moved by the threat, or is flipped by a unique
@@ -287,7 +287,7 @@ impl Gauge {
 /// `(w, b)/2^k` with `max |w_i|/2^k ∈ [1, 2)`: the same decision rule at
 /// size one (a bias beyond `2^k · f64::MAX` saturates, keeping the sign).
 pub(crate) fn unit_classifier(clf: &LinearClassifier) -> (DVector<f64>, f64) {
-    match crate::linalg::normalise(clf.weights()) {
+    match crate::linalg::normalize(clf.weights()) {
         Some((w, k)) => (w, crate::linalg::ldexp(clf.bias(), -k)),
         // Unreachable: a classifier's weights are finite and non-zero.
         None => (clf.weights().clone(), clf.bias()),
@@ -411,7 +411,7 @@ pub fn minimal_perturbations_with(
     // The public margins and support are those of (w, b) itself; the
     // decisions use the margins at size one (their signs agree, and they
     // cannot underflow to 0). Budgets and public margins in one O(n) pass.
-    let k = crate::linalg::normalise(clf.weights()).map_or(0, |(_, k)| k);
+    let k = crate::linalg::normalize(clf.weights()).map_or(0, |(_, k)| k);
     let mut budgets = DVector::zeros(margins.len());
     let mut public_margins = DVector::zeros(margins.len());
     let mut largest = 0.0f64;

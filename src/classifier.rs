@@ -1,7 +1,7 @@
 //! Linear classifiers, labels, and the standard error of [THEORY §2](crate::theory#2-linear-classifiers).
 //!
 //! A classifier is `f(x) = sign(wᵀx + b)` with `w ≠ 0`; the margin of a
-//! labelled point is `m(x, y) = y (wᵀx + b)`, positive when it is
+//! labeled point is `m(x, y) = y (wᵀx + b)`, positive when it is
 //! classified correctly.
 
 use nalgebra::{DMatrix, DVector};
@@ -164,7 +164,7 @@ impl LinearClassifier {
     /// the unit weights can score.
     pub fn normalized(&self) -> LinearClassifier {
         // Weights are finite and non-zero by construction.
-        let Some((unit, k)) = crate::linalg::normalise(&self.weights) else {
+        let Some((unit, k)) = crate::linalg::normalize(&self.weights) else {
             return self.clone();
         };
         let n = crate::linalg::norm(unit.as_slice());

@@ -7,7 +7,7 @@
 //! pixels of a 4×4 block of the original 32×32 bitmap, so it is an integer
 //! in `0..=16`.
 //!
-//! The data are licensed under CC BY 4.0; the attribution, the licence note
+//! The data are licensed under CC BY 4.0; the attribution, the license note
 //! and the file's checksums are in `data/digits/README.md`. The file is
 //! embedded uncompressed (265 kB) with `include_bytes!`, so no decoder
 //! dependency is needed; a binary that never calls [`digits`] does not keep
@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 const DIGITS_CSV: &[u8] = include_bytes!("../data/digits/digits.csv");
 const DIGITS_FILE: &str = "data/digits/digits.csv";
 
-/// A set of labelled 8×8 digit images.
+/// A set of labeled 8×8 digit images.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Digits {
     images: DMatrix<f64>,

@@ -7,7 +7,7 @@
 //! `c² Σ_i i^{1.5} = Φ⁻¹(0.01)²`.
 //!
 //! The rotation comes from a self-contained SplitMix64 generator with
-//! Box–Muller normals and a sign-fixed QR factorisation, so the model is
+//! Box–Muller normals and a sign-fixed QR factorization, so the model is
 //! the same on every platform and with every version of `rand`.
 
 use nalgebra::{DMatrix, DVector};
@@ -103,7 +103,7 @@ pub fn seeded_rotation(dim: usize, seed: u64) -> DMatrix<f64> {
 }
 
 /// A `d × k` matrix with orthonormal columns, Haar-distributed, from a
-/// seeded SplitMix64 stream: Gaussian columns orthonormalised in place by
+/// seeded SplitMix64 stream: Gaussian columns orthonormalized in place by
 /// modified Gram–Schmidt, run twice for orthogonality to working precision
 /// ("twice is enough", Giraud et al. 2005). `O(dk²)` time and no memory
 /// beyond the result, so `d` can be in the millions (the basis of a spiked

@@ -44,7 +44,7 @@ pub struct AttackEnergySummary {
     pub mean_data_variance: f64,
 }
 
-/// Attacks every row of `xs` (labels `ys`) with `threat` and summarises the
+/// Attacks every row of `xs` (labels `ys`) with `threat` and summarizes the
 /// energy of the flips in the eigenbasis of `gmm`'s covariance: mean top-`k`
 /// shares for each `k` in `ks` and the mean Rayleigh variance.
 ///

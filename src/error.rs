@@ -113,7 +113,7 @@ pub enum Error {
         zero_directions: usize,
     },
 
-    /// The data cannot support the requested fit even with regularisation
+    /// The data cannot support the requested fit even with regularization
     /// (no within-class variance at all, or a probabilistic-PCA noise level
     /// of zero because the data span at most `rank` directions).
     #[error("cannot fit {fit}: {reason}")]
@@ -263,10 +263,10 @@ pub enum Error {
     },
 
     /// The samples are linearly separable with a positive robust margin, so
-    /// the unregularised robust logistic loss has no minimiser: scaling the
+    /// the unregularized robust logistic loss has no minimizer: scaling the
     /// separating classifier up drives the loss to 0.
     #[error(
-        "the samples are linearly separable with a positive robust margin at budget {}: the unregularised robust logistic loss has no minimiser (it tends to 0 as ‖w‖ → ∞); set l2_penalty > 0", short(.budget)
+        "the samples are linearly separable with a positive robust margin at budget {}: the unregularized robust logistic loss has no minimizer (it tends to 0 as ‖w‖ → ∞); set l2_penalty > 0", short(.budget)
     )]
     LinearlySeparable {
         /// The training budget `ε`.
@@ -276,7 +276,7 @@ pub enum Error {
     /// Robust training ended at `w = 0`: at this budget no linear classifier
     /// beats the constant prediction on the samples.
     #[error(
-        "at budget {} the robust training loss is minimised by w = 0: no linear classifier beats the constant prediction", short(.budget)
+        "at budget {} the robust training loss is minimized by w = 0: no linear classifier beats the constant prediction", short(.budget)
     )]
     ZeroOptimum {
         /// The training budget `ε`.

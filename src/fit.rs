@@ -1,11 +1,11 @@
-//! Fitting a two-class model to labelled data ([THEORY §1](crate::theory#1-data-model), "Fitting from data").
+//! Fitting a two-class model to labeled data ([THEORY §1](crate::theory#1-data-model), "Fitting from data").
 //!
 //! From rows `x_j` with labels `y_j` (`n₊` positive, `n₋` negative,
 //! `n = n₊ + n₋`):
 //!
 //! ```text
 //! μ̂_y = (1/n_y) Σ_{y_j = y} x_j,          π̂ = n₊/n,
-//! x̃_j = x_j − μ̂_{y_j}                      (within-class centred samples),
+//! x̃_j = x_j − μ̂_{y_j}                      (within-class centered samples),
 //! S   = (1/n) Σ_j x̃_j x̃_jᵀ                 (pooled covariance, maximum likelihood).
 //! ```
 //!
@@ -16,7 +16,7 @@
 //!   [`Error::SingularCovariance`] naming the number of zero directions.
 //! - **Ledoit–Wolf** shrinkage toward a scaled identity (Ledoit & Wolf 2004,
 //!   *A well-conditioned estimator for large-dimensional covariance
-//!   matrices*, J. Multivariate Anal. 88, §3.3), with their normalised
+//!   matrices*, J. Multivariate Anal. 88, §3.3), with their normalized
 //!   Frobenius norm `‖A‖² = tr(AAᵀ)/d`:
 //!
 //!   ```text
@@ -59,7 +59,7 @@ use crate::error::{Error, Result};
 use crate::gmm::Gmm;
 
 /// Rows per block when accumulating the pooled scatter matrix: large
-/// enough for an efficient matrix product, small enough that the centred
+/// enough for an efficient matrix product, small enough that the centered
 /// block (`BLOCK_ROWS × d`) stays in cache and memory stays `O(d²)`.
 const BLOCK_ROWS: usize = 256;
 
@@ -110,7 +110,7 @@ impl Fit {
 /// What a fit did to the pooled covariance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
-pub enum Regularisation {
+pub enum Regularization {
     /// None: `Σ̂ = S`.
     None,
     /// Ledoit–Wolf shrinkage `Σ̂ = (1 − δ) S + δ m I`.
@@ -133,15 +133,15 @@ pub enum Regularisation {
 }
 
 /// The evidence of a fit: what the data looked like and which
-/// regularisation was used (returned by [`Gmm::fit_with_report`]).
+/// regularization was used (returned by [`Gmm::fit_with_report`]).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct FitReport {
     /// The fit that was asked for.
     pub fit: Fit,
-    /// Number of samples labelled `Pos`.
+    /// Number of samples labeled `Pos`.
     pub positives: usize,
-    /// Number of samples labelled `Neg`.
+    /// Number of samples labeled `Neg`.
     pub negatives: usize,
     /// Eigenvalues of the pooled maximum-likelihood covariance `S`,
     /// descending, as computed (tiny negative values are rounding noise).
@@ -150,7 +150,7 @@ pub struct FitReport {
     /// (`λ_i ≤ d · ε_mach · λ₁`), e.g. constant pixels.
     pub zero_directions: usize,
     /// What the fit did to `S`.
-    pub regularisation: Regularisation,
+    pub regularization: Regularization,
 }
 
 impl FitReport {
@@ -161,24 +161,24 @@ impl FitReport {
 
     /// The Ledoit–Wolf shrinkage intensity `δ`, if that fit was used.
     pub fn shrinkage_intensity(&self) -> Option<f64> {
-        match self.regularisation {
-            Regularisation::Shrinkage { intensity, .. } => Some(intensity),
+        match self.regularization {
+            Regularization::Shrinkage { intensity, .. } => Some(intensity),
             _ => None,
         }
     }
 
     /// The PPCA noise level `σ²`, if that fit was used.
     pub fn noise(&self) -> Option<f64> {
-        match self.regularisation {
-            Regularisation::Ppca { noise, .. } => Some(noise),
+        match self.regularization {
+            Regularization::Ppca { noise, .. } => Some(noise),
             _ => None,
         }
     }
 
     /// The share of variance the PPCA directions explain, if that fit was used.
     pub fn explained_variance_ratio(&self) -> Option<f64> {
-        match self.regularisation {
-            Regularisation::Ppca {
+        match self.regularization {
+            Regularization::Ppca {
                 explained_variance_ratio,
                 ..
             } => Some(explained_variance_ratio),
@@ -187,7 +187,7 @@ impl FitReport {
     }
 }
 
-/// Class means, counts and the pooled scatter of a labelled sample
+/// Class means, counts and the pooled scatter of a labeled sample
 /// (any number of classes).
 pub(crate) struct PooledMoments {
     /// `μ̂_k`, one per class.
@@ -195,8 +195,8 @@ pub(crate) struct PooledMoments {
     /// `n_k`, one per class.
     pub(crate) counts: Vec<usize>,
     /// `S/4^k = (1/n) Σ_j x̃_j x̃_jᵀ / 4^k`, exactly symmetric: the scatter
-    /// of the centred samples divided by `2^k` (a power of two, exact), with
-    /// `k` chosen so that the largest centred entry lies in `[1, 2)`.
+    /// of the centered samples divided by `2^k` (a power of two, exact), with
+    /// `k` chosen so that the largest centered entry lies in `[1, 2)`.
     covariance: DMatrix<f64>,
     /// `Σ_j ‖x̃_j/2^k‖⁴`, for the Ledoit–Wolf intensity.
     fourth_moment: f64,
@@ -230,7 +230,7 @@ fn rescaled_spectrum(values: &DVector<f64>, k: i32, x: &DMatrix<f64>) -> Result<
 }
 
 impl Gmm {
-    /// Fits a model to labelled data: class means, the prior `n₊/n`, and a
+    /// Fits a model to labeled data: class means, the prior `n₊/n`, and a
     /// shared covariance by the chosen [`Fit`] (formulas in the
     /// [module docs](crate::fit)). Rows of `x` are samples.
     ///
@@ -267,7 +267,7 @@ impl Gmm {
     }
 
     /// [`Gmm::fit`], also returning the [`FitReport`]: the pooled spectrum,
-    /// the zero directions and the regularisation used.
+    /// the zero directions and the regularization used.
     ///
     /// # Example
     /// ```
@@ -298,9 +298,9 @@ impl Gmm {
         let moments =
             PooledMoments::compute(x, &classes, 2, fit, |class| Error::NotEnoughSamples {
                 name: if class == 0 {
-                    "samples labelled Pos"
+                    "samples labeled Pos"
                 } else {
-                    "samples labelled Neg"
+                    "samples labeled Neg"
                 },
                 needed: 1,
                 found: 0,
@@ -315,7 +315,7 @@ impl Gmm {
             negatives,
             pooled_eigenvalues: fitted.pooled_eigenvalues,
             zero_directions: fitted.zero_directions,
-            regularisation: fitted.regularisation,
+            regularization: fitted.regularization,
         };
         let gmm = Gmm::new(
             moments.means[0].clone(),
@@ -332,7 +332,7 @@ pub(crate) struct FittedCovariance {
     /// `Σ̂`.
     pub(crate) covariance: Covariance,
     /// What the fit did to `S`.
-    pub(crate) regularisation: Regularisation,
+    pub(crate) regularization: Regularization,
     /// Eigenvalues of `S`, descending.
     pub(crate) pooled_eigenvalues: DVector<f64>,
     /// Directions of `S` without variance.
@@ -348,13 +348,13 @@ pub(crate) fn fit_covariance(
 ) -> Result<FittedCovariance> {
     let d = x.ncols();
     let n = x.nrows();
-    // Everything below works on S/4^k (centred entries of size one), so
+    // Everything below works on S/4^k (centered entries of size one), so
     // the fit is the same for the data and for the data times 2^j; the
     // spectrum is scaled back, and checked, at the end.
     let s = &moments.covariance;
     let scale = moments.scale_exponent;
     let trace = s.trace();
-    // The centred samples are of size one, so the diagonal of S/4^k is
+    // The centered samples are of size one, so the diagonal of S/4^k is
     // exactly zero only when every sample equals its class mean.
     if trace <= 0.0 {
         return Err(Error::DegenerateFit {
@@ -365,7 +365,7 @@ pub(crate) fn fit_covariance(
     let (values, basis) = symmetric_eigen_descending(s)?;
     let zero_threshold = (d as f64) * f64::EPSILON * values[0];
     let zero_directions = values.iter().filter(|&&l| l <= zero_threshold).count();
-    let (covariance, regularisation) = match fit {
+    let (covariance, regularization) = match fit {
         Fit::Pooled => {
             if zero_directions > 0 {
                 return Err(Error::SingularCovariance {
@@ -376,7 +376,7 @@ pub(crate) fn fit_covariance(
             let scaled_values = rescaled_spectrum(&values, scale, x)?;
             let matrix = s.map(|v| crate::linalg::ldexp(v, scale));
             let cov = Covariance::dense_from_eigen(matrix, scaled_values, basis)?;
-            (cov, Regularisation::None)
+            (cov, Regularization::None)
         }
         Fit::LedoitWolf => {
             let (intensity, target) = ledoit_wolf_intensity(s, moments.fourth_moment, n);
@@ -394,7 +394,7 @@ pub(crate) fn fit_covariance(
                         Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
                             fit: fit.name(),
                             reason: "the shrinkage intensity is (numerically) zero and the \
-                                 pooled covariance is singular: every centred sample is ±v \
+                                 pooled covariance is singular: every centered sample is ±v \
                                  for one vector v, so S = vvᵀ; use more data",
                         },
                         other => other,
@@ -402,7 +402,7 @@ pub(crate) fn fit_covariance(
                 )?;
             (
                 cov,
-                Regularisation::Shrinkage {
+                Regularization::Shrinkage {
                     intensity,
                     target_variance: target,
                 },
@@ -438,7 +438,7 @@ pub(crate) fn fit_covariance(
             let cov = Covariance::spiked(basis.columns(0, rank).into_owned(), leading, noise)?;
             (
                 cov,
-                Regularisation::Ppca {
+                Regularization::Ppca {
                     rank,
                     noise,
                     explained_variance_ratio,
@@ -448,7 +448,7 @@ pub(crate) fn fit_covariance(
     };
     Ok(FittedCovariance {
         covariance,
-        regularisation,
+        regularization,
         pooled_eigenvalues: values.map(|l| crate::linalg::ldexp(l, scale)),
         zero_directions,
     })
@@ -482,7 +482,7 @@ fn ledoit_wolf_intensity(s: &DMatrix<f64>, fourth_moment: f64, n: usize) -> (f64
 
 impl PooledMoments {
     /// Validates the data and computes means, counts, `S` and `Σ‖x̃_j‖⁴`
-    /// for rows labelled by class indices `classes[j] < k` (checked by the
+    /// for rows labeled by class indices `classes[j] < k` (checked by the
     /// caller); `empty_class(c)` is the error for a class without samples.
     pub(crate) fn compute(
         x: &DMatrix<f64>,
@@ -548,24 +548,24 @@ impl PooledMoments {
                 means[(j, c)] = sums[c] / counts[c] as f64;
             }
         }
-        // The centred samples, divided by a further 2^{k_c} so that the
+        // The centered samples, divided by a further 2^{k_c} so that the
         // largest lies in [1, 2): data far from zero but with tiny spread
         // (e.g. scaled by 1e-300) keep their variance.
-        let mut largest_centred: f64 = 0.0;
+        let mut largest_centered: f64 = 0.0;
         for j in 0..d {
             let column = x.column(j);
             for (i, &c) in classes.iter().enumerate() {
-                largest_centred =
-                    largest_centred.max((ldexp(column[i], -data_exponent) - means[(j, c)]).abs());
+                largest_centered =
+                    largest_centered.max((ldexp(column[i], -data_exponent) - means[(j, c)]).abs());
             }
         }
-        let centred_exponent = if largest_centred > 0.0 {
-            exponent(largest_centred)
+        let centered_exponent = if largest_centered > 0.0 {
+            exponent(largest_centered)
         } else {
             0
         };
         let (covariance, fourth_moment) =
-            pooled_scatter(x, classes, &means, data_exponent, centred_exponent);
+            pooled_scatter(x, classes, &means, data_exponent, centered_exponent);
         Ok(PooledMoments {
             means: (0..k)
                 .map(|c| means.column(c).map(|m| ldexp(m, data_exponent)))
@@ -573,13 +573,13 @@ impl PooledMoments {
             counts,
             covariance,
             fourth_moment,
-            scale_exponent: 2 * (data_exponent + centred_exponent),
+            scale_exponent: 2 * (data_exponent + centered_exponent),
         })
     }
 }
 
 /// `S = (1/n) Σ_j x̃_j x̃_jᵀ` and `Σ_j ‖x̃_j‖⁴`, accumulated over blocks of
-/// centred rows (`S += B Bᵀ` with the block `B` holding samples as
+/// centered rows (`S += B Bᵀ` with the block `B` holding samples as
 /// columns, lower triangle only), so only one `d × BLOCK_ROWS` block is
 /// ever copied. The samples are `(x_j/2^{k_x} − μ̂_{y_j})/2^{k_c}`, with
 /// the class means `μ̂` (columns of `means`) of the data divided by `2^{k_x}`.
@@ -588,7 +588,7 @@ fn pooled_scatter(
     classes: &[usize],
     means: &DMatrix<f64>,
     data_exponent: i32,
-    centred_exponent: i32,
+    centered_exponent: i32,
 ) -> (DMatrix<f64>, f64) {
     use crate::linalg::ldexp;
     use faer::linalg::matmul::triangular::{BlockStructure, matmul};
@@ -602,14 +602,14 @@ fn pooled_scatter(
     let mut start = 0;
     while start < n {
         let rows = BLOCK_ROWS.min(n - start);
-        // Column r of the block is sample start + r, centred by its class mean.
+        // Column r of the block is sample start + r, centered by its class mean.
         for j in 0..d {
             let column = x.column(j);
             for r in 0..rows {
                 let mean = means[(j, classes[start + r])];
                 block[j + r * d] = ldexp(
                     ldexp(column[start + r], -data_exponent) - mean,
-                    -centred_exponent,
+                    -centered_exponent,
                 );
             }
         }
@@ -618,15 +618,15 @@ fn pooled_scatter(
             let norm2: f64 = sample.iter().map(|v| v * v).sum();
             fourth_moment += norm2 * norm2;
         }
-        let centred = MatRef::from_column_major_slice(&block[..rows * d], d, rows);
+        let centered = MatRef::from_column_major_slice(&block[..rows * d], d, rows);
         // Only the lower triangle: half the flops of the full product.
         matmul(
             MatMut::from_column_major_slice_mut(scatter.as_mut_slice(), d, d),
             BlockStructure::TriangularLower,
             Accum::Add,
-            centred,
+            centered,
             BlockStructure::Rectangular,
-            centred.transpose(),
+            centered.transpose(),
             BlockStructure::Rectangular,
             1.0,
             par,
@@ -644,7 +644,7 @@ fn pooled_scatter(
 }
 
 /// One line: the fit, the class counts, the pooled covariance's smallest
-/// eigenvalue and zero directions, and what the regularisation did; the
+/// eigenvalue and zero directions, and what the regularization did; the
 /// formatter's precision and width apply to each number.
 impl std::fmt::Display for FitReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -658,9 +658,9 @@ impl std::fmt::Display for FitReport {
             number(f, self.pooled_min_eigenvalue()),
             self.zero_directions
         )?;
-        match self.regularisation {
-            Regularisation::None => write!(f, "; no regularisation"),
-            Regularisation::Shrinkage {
+        match self.regularization {
+            Regularization::None => write!(f, "; no regularization"),
+            Regularization::Shrinkage {
                 intensity,
                 target_variance,
             } => write!(
@@ -669,7 +669,7 @@ impl std::fmt::Display for FitReport {
                 number(f, intensity),
                 number(f, target_variance)
             ),
-            Regularisation::Ppca {
+            Regularization::Ppca {
                 rank,
                 noise,
                 explained_variance_ratio,
@@ -705,7 +705,7 @@ mod tests {
         let m = compute(&x, &y, Fit::Pooled);
         assert_eq!(m.means[0].as_slice(), &[1.0, 1.0]);
         assert_eq!(m.means[1].as_slice(), &[-1.0, -1.0]);
-        // Data up to 3 (k_x = 1), centred entries up to 1 in those units
+        // Data up to 3 (k_x = 1), centered entries up to 1 in those units
         // (k_c = 0): S is stored divided by 4.
         assert_eq!(m.scale_exponent, 2);
         assert_eq!(m.covariance.as_slice(), &[0.5, 0.0, 0.0, 0.125]);
@@ -726,7 +726,7 @@ mod tests {
         );
         let y = [[Label::Pos; 4], [Label::Neg; 4]].concat();
         let m = compute(&x, &y, Fit::LedoitWolf);
-        // Data up to 2 (k_x = 1), centred entries 1/2 in those units (k_c = −1).
+        // Data up to 2 (k_x = 1), centered entries 1/2 in those units (k_c = −1).
         assert_eq!(m.scale_exponent, 0);
         assert_eq!(m.covariance.as_slice(), &[0.5, 0.0, 0.0, 0.5]);
         let (delta, target) = ledoit_wolf_intensity(&m.covariance, m.fourth_moment, 8);

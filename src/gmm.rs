@@ -1,6 +1,6 @@
 //! The two-class Gaussian mixture model and its Bayes classifier ([THEORY §1–2](crate::theory#1-data-model)).
 //!
-//! `x | y ~ N(μ_y, Σ)`, `P(y = +1) = π`. With the centre
+//! `x | y ~ N(μ_y, Σ)`, `P(y = +1) = π`. With the center
 //! `c = (μ₊ + μ₋)/2` and half-difference `μ = (μ₊ − μ₋)/2`, the
 //! symmetric model has `c = 0`, `π = 1/2`.
 //!
@@ -152,9 +152,9 @@ impl Gmm {
         }
     }
 
-    /// The centre `c = (μ₊ + μ₋)/2`.
+    /// The center `c = (μ₊ + μ₋)/2`.
     pub fn center(&self) -> DVector<f64> {
-        // Halve first: μ₊ + μ₋ may overflow where the centre does not.
+        // Halve first: μ₊ + μ₋ may overflow where the center does not.
         &self.mean_pos * 0.5 + &self.mean_neg * 0.5
     }
 
@@ -253,7 +253,7 @@ impl Gmm {
         let log_prior_ratio = (self.prior_pos / (1.0 - self.prior_pos)).ln();
         let center = self.center();
         let (center_unit, center_exponent) =
-            crate::linalg::normalise(&center).unwrap_or((center, 0));
+            crate::linalg::normalize(&center).unwrap_or((center, 0));
         let offset = unit.dot(&center_unit);
         // log₂ sizes of the three terms; the final multiplier 2^{−shift}
         // leaves the exact formula when everything is representable.
@@ -305,13 +305,13 @@ impl Gmm {
 
     /// `π Φ((shift − wᵀμ₊ − b)/s) + (1 − π) Φ((shift + wᵀμ₋ + b)/s)`: the
     /// error when every margin is reduced by `shift` ([THEORY §6](crate::theory#6-robust-error) with
-    /// `shift = ε σ_K(w)`), where `shift` is given for the normalised
+    /// `shift = ε σ_K(w)`), where `shift` is given for the normalized
     /// classifier of [`Gmm::unit_margins`].
     pub(crate) fn robust_error_at_shift(&self, clf: &LinearClassifier, shift: f64) -> Result<f64> {
         let margins = self.unit_margins(clf)?;
         let p = self.prior_pos;
-        let value = p * normal::cdf(margins.standardised(shift, margins.pos))
-            + (1.0 - p) * normal::cdf(margins.standardised(shift, margins.neg));
+        let value = p * normal::cdf(margins.standardized(shift, margins.pos))
+            + (1.0 - p) * normal::cdf(margins.standardized(shift, margins.neg));
         if value.is_nan() {
             return Err(Error::NonFinite { name: "margins" });
         }
@@ -323,7 +323,7 @@ impl Gmm {
     ///
     /// Each is computed from `w/2^k` (entries of size one) and scaled back,
     /// so a value overflows only when it is not representable; the errors
-    /// of the crate use the normalised values directly.
+    /// of the crate use the normalized values directly.
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`].
@@ -338,7 +338,7 @@ impl Gmm {
     /// nothing over- or underflows for representable models.
     pub(crate) fn unit_margins(&self, clf: &LinearClassifier) -> Result<UnitMargins> {
         crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
-        let (w, k) = crate::linalg::normalise(clf.weights()).ok_or(Error::ZeroWeights)?;
+        let (w, k) = crate::linalg::normalize(clf.weights()).ok_or(Error::ZeroWeights)?;
         let b = crate::linalg::ldexp(clf.bias(), -k);
         let spread = self.covariance.spectral_norm_unchecked(&w, |_, l| l);
         let pos = w.dot(&self.mean_pos) + b;
@@ -351,7 +351,7 @@ impl Gmm {
         })
     }
 
-    /// Draws `n` labelled samples: each label from the prior, then
+    /// Draws `n` labeled samples: each label from the prior, then
     /// `x = μ_y + A z` with `z ~ N(0, I)`. Rows of the matrix are samples.
     ///
     /// Reproducible for a seeded `rng`, on any number of threads: `rng`
@@ -428,9 +428,9 @@ pub(crate) struct UnitMargins {
 }
 
 impl UnitMargins {
-    /// `(shift − a)/s`, the standardised margin shortfall, with `±∞` when
+    /// `(shift − a)/s`, the standardized margin shortfall, with `±∞` when
     /// `s` underflows and the sign is known.
-    pub(crate) fn standardised(&self, shift: f64, a: f64) -> f64 {
+    pub(crate) fn standardized(&self, shift: f64, a: f64) -> f64 {
         (shift - a) / self.spread
     }
 }

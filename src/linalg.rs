@@ -8,7 +8,7 @@
 //! range, else the entries are divided by their largest magnitude first
 //! (the scaling of LAPACK's `dnrm2`). [`SumOfSquares`] is the same idea for
 //! sums assembled term by term (quadratic forms over spectral blocks), and
-//! [`normalise`] divides a vector by a power of two (exact) so that results
+//! [`normalize`] divides a vector by a power of two (exact) so that results
 //! invariant to its scale are computed from entries of size one.
 //!
 //! The batch operations of the crate (margins of `n` points, coordinates
@@ -20,7 +20,7 @@
 //! - `A x` sweeps a block of [`ROW_BLOCK`] rows at a time, whose partial
 //!   sums stay in the L1 cache while eight columns at a time stream past
 //!   (one load and store of a partial sum per eight matrix entries), so the
-//!   matrix is read exactly once; the compiler vectorises the loop.
+//!   matrix is read exactly once; the compiler vectorizes the loop.
 //! - `Aᵀ x` takes the dot products of the columns with `x` over a chunk of
 //!   rows at a time, so `x`'s chunk is read from cache, not memory.
 //! - Above [`PARALLEL_FROM_ENTRIES`] entries the work is split over the
@@ -203,7 +203,7 @@ pub(crate) fn mat_vec_then(
     out
 }
 
-/// The dot product with eight partial sums (so it vectorises); the same
+/// The dot product with eight partial sums (so it vectorizes); the same
 /// summation order for the same length.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
@@ -373,7 +373,7 @@ pub(crate) fn ldexp(mut x: f64, mut k: i32) -> f64 {
 /// `v · 2^{−k}` with `max |v_i| · 2^{−k} ∈ [1, 2)`, and `k`; `None` for
 /// `v = 0`. Exact (a power of two), so a quantity invariant to the scale
 /// of `v` computed from the result is the same for `v` and `c v`.
-pub(crate) fn normalise(v: &DVector<f64>) -> Option<(DVector<f64>, i32)> {
+pub(crate) fn normalize(v: &DVector<f64>) -> Option<(DVector<f64>, i32)> {
     let largest = v.amax();
     if largest == 0.0 || !largest.is_finite() {
         return None;
@@ -427,7 +427,7 @@ mod tests {
         assert_eq!(ldexp(1.5, 3), 12.0);
         assert_eq!(ldexp(ldexp(1e300, -2000), 2000), 1e300);
         assert_eq!(ldexp(1.0, -1074), 5e-324);
-        let (v, k) = normalise(&DVector::from_vec(vec![1e-300, -3e-300])).unwrap();
+        let (v, k) = normalize(&DVector::from_vec(vec![1e-300, -3e-300])).unwrap();
         assert_eq!(ldexp(v[1], k), -3e-300);
         assert!((1.0..2.0).contains(&v.amax()));
     }

@@ -9,7 +9,7 @@
 //! RE_ε(w, b) = π Φ((εσ_K(w) − a₊)/s) + (1 − π) Φ((εσ_K(w) − a₋)/s).
 //! ```
 //!
-//! **[P3](crate::theory#p3-the-distance-law).** The minimal flipping budget `T` of a random labelled point
+//! **[P3](crate::theory#p3-the-distance-law).** The minimal flipping budget `T` of a random labeled point
 //! (`0` if misclassified, `+∞` if unreachable, see [`crate::attack`]) has
 //! `P(T ≤ t) = RE_t`: the robust-error curve is the CDF of the adversarial
 //! distance ([`Gmm::distance_cdf`]). Its mean is closed-form,
@@ -89,12 +89,12 @@ impl Gmm {
         self.robust_error_at_shift(clf, shift(eps, support))
     }
 
-    /// `σ_K(w/2^k)` for the normalised classifier of [`Gmm::unit_margins`]
+    /// `σ_K(w/2^k)` for the normalized classifier of [`Gmm::unit_margins`]
     /// (every error depends on `σ_K(w)/‖w‖_Σ` only).
     fn checked_support(&self, clf: &LinearClassifier, threat: &Threat) -> Result<f64> {
         crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
         check_threat(clf, threat)?;
-        let (unit, _) = crate::linalg::normalise(clf.weights()).ok_or(Error::ZeroWeights)?;
+        let (unit, _) = crate::linalg::normalize(clf.weights()).ok_or(Error::ZeroWeights)?;
         Ok(threat.support_unchecked(&unit))
     }
 
@@ -128,7 +128,7 @@ impl Gmm {
         let m = self.unit_margins(clf)?;
         let u = shift(eps, support);
         let p = self.prior_pos();
-        let (z_pos, z_neg) = (m.standardised(u, m.pos), m.standardised(u, m.neg));
+        let (z_pos, z_neg) = (m.standardized(u, m.pos), m.standardized(u, m.neg));
         if z_pos.is_nan() || z_neg.is_nan() {
             return Err(Error::NonFinite { name: "margins" });
         }

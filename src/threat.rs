@@ -15,7 +15,7 @@
 //! | generative rank `k` | `A = U_kΛ_k^{1/2}` | `‖Λ_k^{1/2}U_kᵀw‖` | `U_kΛ_kU_kᵀw/σ` |
 //! | eigenspace `k` | `A = U_k` | `‖U_kᵀw‖` | `U_kU_kᵀw/σ` |
 //! | off-manifold `k` | `A = U_{k+1..d}` | `‖(I − U_kU_kᵀ)w‖` | `(I − U_kU_kᵀ)w/σ` |
-//! | union `(K_i, ε_i)` | `conv(∪ ε_i K_i)` | `max_i ε_i σ_{K_i}(w)` | `ε_i v*_i` of the maximiser |
+//! | union `(K_i, ε_i)` | `conv(∪ ε_i K_i)` | `max_i ε_i σ_{K_i}(w)` | `ε_i v*_i` of the maximizer |
 //!
 //! The model-based threats (generative, generative rank `k`, eigenspace,
 //! off-manifold) are ellipsoids whose matrix `M = AAᵀ` shares the
@@ -380,13 +380,13 @@ impl Threat {
     /// (the support is positively homogeneous), so it overflows only when
     /// the value itself does.
     pub(crate) fn support_unchecked(&self, w: &DVector<f64>) -> f64 {
-        match crate::linalg::normalise(w) {
+        match crate::linalg::normalize(w) {
             None => 0.0,
             Some((unit, k)) => crate::linalg::ldexp(self.unit_support(&unit), k),
         }
     }
 
-    /// `σ_K(w)` for `w` normalised to `max |w_i| ∈ [1, 2)`.
+    /// `σ_K(w)` for `w` normalized to `max |w_i| ∈ [1, 2)`.
     fn unit_support(&self, w: &DVector<f64>) -> f64 {
         match &self.kind {
             Kind::Lp(p) => dual_norm(w, *p),
@@ -455,7 +455,7 @@ impl Threat {
         &self,
         w: &DVector<f64>,
     ) -> Option<(DVector<f64>, Option<DVector<f64>>)> {
-        let (unit, _) = crate::linalg::normalise(w)?;
+        let (unit, _) = crate::linalg::normalize(w)?;
         self.unit_steepest(&unit)
     }
 

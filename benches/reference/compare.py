@@ -80,7 +80,7 @@ def run(cmd: list[str], **kwargs) -> int:
 
 
 def target_dir() -> Path:
-    """Cargo's target directory (honours CARGO_TARGET_DIR and config)."""
+    """Cargo's target directory (honors CARGO_TARGET_DIR and config)."""
     try:
         out = subprocess.run(
             ["cargo", "metadata", "--no-deps", "--format-version", "1"],

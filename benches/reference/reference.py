@@ -2,7 +2,7 @@
 """numpy/scipy reference side of the `perf` benchmark.
 
 Each job below is the computation a researcher would otherwise write with
-numpy and scipy, written the way a competent one would: vectorised numpy,
+numpy and scipy, written the way a competent one would: vectorized numpy,
 `numpy.linalg.eigh` for the spectrum, `scipy.optimize.brentq` for secular
 equations, `scipy.optimize.minimize(method="L-BFGS-B")` for the ℓ∞ dual and
 `scipy.special.ndtr` for Φ. The crate's criterion bench `benches/perf.rs`
@@ -71,7 +71,7 @@ The jobs (the timed part; THEORY.md gives the formulas):
   the noise), Bayes classifier `w = Σ⁻¹(2μ)` by the spiked formula, Bayes
   error, a 32-point ℓ2 batch attack, 100-budget ℓ2 and generative sweeps
   on the (k+1)-block secular equation.
-* `monte_carlo_1000000_64`: draw 1,000,000 labelled points of the dense
+* `monte_carlo_1000000_64`: draw 1,000,000 labeled points of the dense
   model at d = 64, margins of its Bayes classifier, and the fraction with
   `m ≤ ε‖w‖` at `ε = ‖μ‖/10` (ℓ2); compared with the closed form.
 * `dense_pipeline_<d>` (d = 128, 256, … , 4096): validate + `eigh`, Bayes
@@ -158,7 +158,7 @@ def spiked_model(d: int, k: int, seed: int):
 
 
 def sample_dense(mu, q, lam, n, rng):
-    """n labelled points x = yμ + Q Λ^{1/2} z of the symmetric dense model."""
+    """n labeled points x = yμ + Q Λ^{1/2} z of the symmetric dense model."""
     y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
     factor = q * np.sqrt(lam)  # A = Q Λ^{1/2}, x = yμ + A z
     x = rng.standard_normal((n, len(mu))) @ factor.T
@@ -167,7 +167,7 @@ def sample_dense(mu, q, lam, n, rng):
 
 
 def sample_spiked(basis, lam, noise, mu, n, rng):
-    """n labelled points of the spiked model, rows of an n×d matrix.
+    """n labeled points of the spiked model, rows of an n×d matrix.
 
     x = yμ + U Λ^{1/2} z + σ (I − UUᵀ) g, built row by row so the set-up
     needs no n×d temporaries.
@@ -208,7 +208,7 @@ def validated_eigh(sigma: np.ndarray):
 def secular_sweep(d_j, m2, budgets):
     """Robust optimum of an ellipsoidal threat for each budget (THEORY §7).
 
-    `d_j` are the generalised eigenvalues of Σ^{-1/2} M Σ^{-1/2} (all > 0
+    `d_j` are the generalized eigenvalues of Σ^{-1/2} M Σ^{-1/2} (all > 0
     here) and `m2 = m_j²`. Solves g(λ) = ε with
     g(λ)² = Σ_j d_j m_j² λ²/(1 + λ d_j)², then r*² = Σ_j m_j²/(1 + λ d_j)².
     Returns (λ, r*, Φ(−r*)) as arrays.

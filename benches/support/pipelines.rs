@@ -15,7 +15,7 @@ pub fn interior_budgets(limit: f64, count: usize) -> Vec<f64> {
 }
 
 /// Inputs of the spiked pipeline: a `d × k` orthonormal basis, variances
-/// `λ_i = 10/i` above the noise level `0.05`, a mean, and labelled points.
+/// `λ_i = 10/i` above the noise level `0.05`, a mean, and labeled points.
 pub struct SpikedInputs {
     /// The `d × k` basis (moved into the covariance by the pipeline).
     pub basis: DMatrix<f64>,

@@ -18,7 +18,7 @@ pub const FIGURE_DIR: &str = "target/figures";
 /// Size of one panel, in SVG pixels.
 pub const PANEL: (u32, u32) = (560, 440);
 
-/// The tab10 palette of matplotlib: distinct, colour-blind-friendly hues.
+/// The tab10 palette of matplotlib: distinct, color-blind-friendly hues.
 pub const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),

@@ -20,7 +20,7 @@
 //! | diagonal | `diag(s)` | `O(d)` | `d` |
 //! | spiked | `U_k Λ_k U_kᵀ + σ²(I − U_kU_kᵀ)` | `O(dk)` | `dk` |
 //!
-//! The spectrum is organised in *blocks*: one block per explicit
+//! The spectrum is organized in *blocks*: one block per explicit
 //! eigen-direction (all of them for dense and diagonal, the `k` leading
 //! ones for spiked) and, for spiked covariances, one final *noise block* of
 //! multiplicity `d − k` carrying the eigenvalue `σ²`. The noise block
@@ -131,7 +131,7 @@ impl Covariance {
     /// A dense covariance from a symmetric positive-definite matrix.
     ///
     /// The matrix is checked (square, finite, symmetric within
-    /// [`SYMMETRY_TOLERANCE`] relative to its largest entry), symmetrised,
+    /// [`SYMMETRY_TOLERANCE`] relative to its largest entry), symmetrized,
     /// and decomposed once. It must be positive definite to working
     /// precision: the smallest eigenvalue must exceed `d · ε_mach · λ₁`,
     /// and its reciprocal must be finite (so `Σ⁻¹` is representable).

@@ -232,7 +232,7 @@ impl Covariance {
         v: &DVector<f64>,
         f: impl Fn(usize, f64) -> f64,
     ) -> f64 {
-        match crate::linalg::normalise(v) {
+        match crate::linalg::normalize(v) {
             None => 0.0,
             Some((unit, k)) => {
                 let coords = self.coordinates_unchecked(&unit);

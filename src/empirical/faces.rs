@@ -16,7 +16,7 @@ use super::objective::sign;
 use crate::threat::Threat;
 
 /// One piece of an η-face: the convex hull of a few vertices, given by a
-/// linear minimisation oracle.
+/// linear minimization oracle.
 enum Piece<'a> {
     /// A single point.
     Vertex(DVector<f64>),
@@ -38,8 +38,8 @@ enum Piece<'a> {
 }
 
 impl Piece<'_> {
-    /// A vertex minimising `rᵀv` over the piece.
-    fn minimise(&self, r: &DVector<f64>) -> DVector<f64> {
+    /// A vertex minimizing `rᵀv` over the piece.
+    fn minimize(&self, r: &DVector<f64>) -> DVector<f64> {
         match self {
             Piece::Vertex(v) => v.clone(),
             Piece::Ties { scale, coords } => {
@@ -81,10 +81,10 @@ impl<'a> Face<'a> {
         Face { pieces }
     }
 
-    fn minimise(&self, r: &DVector<f64>) -> DVector<f64> {
+    fn minimize(&self, r: &DVector<f64>) -> DVector<f64> {
         let mut best: Option<(f64, DVector<f64>)> = None;
         for piece in &self.pieces {
-            let v = piece.minimise(r);
+            let v = piece.minimize(r);
             let value = r.dot(&v);
             if best.as_ref().is_none_or(|(b, _)| value < *b) {
                 best = Some((value, v));
@@ -111,7 +111,7 @@ impl<'a> Face<'a> {
         target: f64,
         max_iterations: usize,
     ) -> (DVector<f64>, f64, f64) {
-        let first = self.minimise(g);
+        let first = self.minimize(g);
         let mut v = first.clone();
         let mut atoms: Vec<(DVector<f64>, f64)> = vec![(first, 1.0)];
         let mut e = g + &v * tau;
@@ -121,7 +121,7 @@ impl<'a> Face<'a> {
             if (norm_sq + bias_sq).sqrt() <= target || tau == 0.0 {
                 break;
             }
-            let s = self.minimise(&e);
+            let s = self.minimize(&e);
             // Frank–Wolfe gap of ½‖e‖²: ‖e*‖² ≥ ‖e‖² − 2τ eᵀ(v − s).
             let gap = tau * e.dot(&(&v - &s));
             if norm_sq - 2.0 * gap + bias_sq > target * target || gap <= 0.0 {
@@ -170,8 +170,8 @@ impl<'a> Face<'a> {
             e = g + &v * tau;
         }
         let norm = (e.norm_squared() + bias_sq).sqrt();
-        // min over the set of xᵀe is attained at the vertex minimising eᵀv.
-        let s = self.minimise(&e);
+        // min over the set of xᵀe is attained at the vertex minimizing eᵀv.
+        let s = self.minimize(&e);
         let descent = e.dot(&(g + &s * tau)) + bias_sq;
         (e, norm, descent)
     }
@@ -241,7 +241,7 @@ fn collect<'a>(
 /// An upper bound on the gauge `γ_K(g) = min{t ≥ 0 : g ∈ tK}`, exact for
 /// ℓp balls (`γ = ‖g‖_p`, the support of the conjugate ball) and for unions
 /// of them with one part (`γ_{conv ∪ εᵢKᵢ} ≤ minᵢ γ_{Kᵢ}/εᵢ` in general);
-/// `∞` for other bodies. `w = 0` minimises the robust loss iff
+/// `∞` for other bodies. `w = 0` minimizes the robust loss iff
 /// `γ_K(∇_w F) ≤ ε s̄` at the best bias for `w = 0`.
 pub(super) fn gauge_bound(threat: &Threat, g: &DVector<f64>) -> f64 {
     if let Some(parts) = threat.union_parts() {

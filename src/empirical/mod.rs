@@ -16,8 +16,8 @@
 //!
 //! # Adversarial training on samples
 //!
-//! The inner maximisation over `δ ∈ εK` is exact for a linear model
-//! (`min_{δ∈εK} y wᵀδ = −ε σ_K(w)`), so [`adversarial_training`] minimises
+//! The inner maximization over `δ ∈ εK` is exact for a linear model
+//! (`min_{δ∈εK} y wᵀδ = −ε σ_K(w)`), so [`adversarial_training`] minimizes
 //! the robust logistic loss
 //!
 //! ```text
@@ -34,7 +34,7 @@
 //!
 //! where `∂σ_K(w)` is the face of `K` exposed by `w` (all of `K` at `w = 0`).
 //! At `ε = 0` the loss is plain (ridge) logistic regression. [THEORY P7b](crate::theory#p7-monte-carlo-and-empirical-adversarial-training): on
-//! samples of the symmetric model the minimiser converges in direction to
+//! samples of the symmetric model the minimizer converges in direction to
 //! the population robust optimum `w*(ε)` of P4.
 //!
 //! ## Contract
@@ -45,11 +45,11 @@
 //! ties for ℓ1 threats and unions); the design is in
 //! `docs/design/empirical-training.md`.
 //!
-//! **Scale.** The data are standardised internally: `x → c·x` with `c` a
+//! **Scale.** The data are standardized internally: `x → c·x` with `c` a
 //! power of two near `1/rms(x)` (exact in floating point), `ε → c·ε`,
-//! `λ → c²·λ`, and the minimiser maps back as `w = c·w_c`. Training on
+//! `λ → c²·λ`, and the minimizer maps back as `w = c·w_c`. Training on
 //! `(s·x, s·ε, s²·λ)` therefore returns `w/s` and the same bias for any
-//! `s > 0` whose standardised problem is representable, and the tolerance
+//! `s > 0` whose standardized problem is representable, and the tolerance
 //! below is relative to the data's scale.
 //!
 //! **Outcomes.** A run ends in exactly one of:
@@ -57,7 +57,7 @@
 //! - *converged* ([`TrainingReport::converged`] `= true`): a stationarity
 //!   certificate holds, an element `e` of the subdifferential in `(w, b)`
 //!   with `‖e‖ ≤` [`gradient_tolerance`](TrainingOptions::gradient_tolerance)
-//!   on the standardised problem — the gradient where `L` is differentiable
+//!   on the standardized problem — the gradient where `L` is differentiable
 //!   ([`Stationarity::Gradient`]); the minimal-norm element for ℓ∞ and on an
 //!   ellipsoid's kink ([`Stationarity::MinimalSubgradient`]); for ℓ1 threats
 //!   and unions an element with `v` in the η-face `{v ∈ K : vᵀw ≥ σ_K(w) − η}`,
@@ -69,21 +69,21 @@
 //!   certificate was found. [`adversarial_training_with_report`] returns the
 //!   point with that report; [`adversarial_training`] returns
 //!   [`Error::TrainingNoConvergence`];
-//! - [`Error::ZeroOptimum`]: the minimiser is `w = 0`, which holds iff
+//! - [`Error::ZeroOptimum`]: the minimizer is `w = 0`, which holds iff
 //!   `0 ∈ ∂L(0, b₀)`, i.e. `γ_K(x̄₊ − x̄₋) ≤ 2ε` with a fitted bias (`γ_K` the
 //!   gauge of `K`, `‖·‖_p` for the ℓp ball, `b₀ = ln(n₊/n₋)`). It is tested
 //!   before iterating (exactly for ℓp balls, by the sufficient condition
 //!   `minᵢ γ_{Kᵢ}/εᵢ ≤ 2ε` for unions) and reached exactly by the kink
 //!   handling of ℓ∞ and of ellipsoids;
 //! - [`Error::LinearlySeparable`] when `λ = 0` and an iterate separates the
-//!   samples with a positive robust margin (the loss has no minimiser; any
+//!   samples with a positive robust margin (the loss has no minimizer; any
 //!   `λ > 0` restores one);
 //! - [`Error::TrainingNoConvergence`] with the state reached: the
 //!   iteration cap, or a stalled line search for the other threats.
 //!
 //! Every accepted step decreases the loss (Armijo condition on the
 //! directional derivative). Accuracy: a residual `r` bounds the distance
-//! of the standardised parameters to the minimiser by `r/κ` (plus
+//! of the standardized parameters to the minimizer by `r/κ` (plus
 //! `√(2εs̄η/κ)` on ties), with `κ` the strong convexity modulus (at least
 //! `c²λ`, plus the curvature of the logistic loss on the data); the loss
 //! itself is accurate to `O(√n · 2⁻⁵³)` relative.
@@ -135,11 +135,11 @@ pub const LBFGS_MEMORY: usize = 10;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingOptions {
     /// Ridge penalty `λ ≥ 0` on the weights (not the bias): the loss gains
-    /// `(λ/2)‖w‖²`. Default 0 (no regularisation).
+    /// `(λ/2)‖w‖²`. Default 0 (no regularization).
     pub l2_penalty: f64,
     /// Stop when the stationarity residual (the norm of an element of the
     /// subdifferential in `(w, b)`; see the module docs) is at most this.
-    /// It is measured on the standardised problem, whose features have unit
+    /// It is measured on the standardized problem, whose features have unit
     /// root-mean-square entry, so it does not depend on the data's scale.
     /// Default `1e-8`.
     pub gradient_tolerance: f64,
@@ -193,7 +193,7 @@ pub struct TrainingReport {
     /// The training loss `L(w, b)` at the result.
     pub loss: f64,
     /// The stationarity residual at the result, measured on the
-    /// standardised problem (see [`TrainingOptions::gradient_tolerance`]):
+    /// standardized problem (see [`TrainingOptions::gradient_tolerance`]):
     /// the norm of the certifying element of the subdifferential, or for a
     /// stalled run the smallest element found.
     pub gradient_norm: f64,
@@ -208,7 +208,7 @@ pub struct TrainingReport {
     pub data_passes: usize,
 }
 
-/// Empirical adversarial training of a linear classifier: minimises the
+/// Empirical adversarial training of a linear classifier: minimizes the
 /// robust logistic loss `L(w, b)` of the module docs on the samples.
 ///
 /// `x` holds one sample per row (`n × d`), `y` their labels. At `ε = 0`
@@ -269,14 +269,14 @@ pub fn adversarial_training(
 ///   [`Error::InvalidParameter`] for a negative or non-finite
 ///   `l2_penalty`, a tolerance that is not finite and positive, or
 ///   `max_iterations = 0`, and for an `ε` or `l2_penalty` whose
-///   standardised value `c·ε` or `c²·λ` overflows (`c ≈ 1/rms(x)`);
+///   standardized value `c·ε` or `c²·λ` overflows (`c ≈ 1/rms(x)`);
 /// - [`Error::Empty`] for no samples or no features;
 ///   [`Error::DimensionMismatch`] when `y` has not `n` labels or the threat
 ///   belongs to another dimension; [`Error::NonFinite`] for a non-finite
 ///   entry of `x`; [`Error::NotEnoughSamples`] when a class has no sample;
 /// - [`Error::LinearlySeparable`] when `λ = 0` and an iterate separates the
-///   samples with a positive robust margin (no minimiser exists);
-/// - [`Error::ZeroOptimum`] when the minimiser is `w = 0`;
+///   samples with a positive robust margin (no minimizer exists);
+/// - [`Error::ZeroOptimum`] when the minimizer is `w = 0`;
 /// - [`Error::TrainingNoConvergence`] when the iteration cap is reached, or
 ///   the line search stalls for a threat other than ℓ1 or a union, before
 ///   the stationarity criterion is met (a stalled ℓ1 or union run is
@@ -317,8 +317,8 @@ pub fn adversarial_training_with_report(
             });
         }
     }
-    // Standardise: x → c·x with c a power of two near 1/rms(x) (exact in
-    // floating point), ε → c·ε, λ → c²·λ. The minimiser maps back as
+    // Standardize: x → c·x with c a power of two near 1/rms(x) (exact in
+    // floating point), ε → c·ε, λ → c²·λ. The minimizer maps back as
     // w = c·w_c with the same bias and loss.
     let scale = standard_scale(x);
     let scaled_eps = eps * scale;
@@ -340,8 +340,8 @@ pub fn adversarial_training_with_report(
             reason: "the penalty times the squared inverse scale of the data overflows",
         });
     }
-    let standardised = if scale == 1.0 { None } else { Some(x * scale) };
-    let data = standardised.as_ref().unwrap_or(x);
+    let standardized = if scale == 1.0 { None } else { Some(x * scale) };
+    let data = standardized.as_ref().unwrap_or(x);
     let objective = Objective::new(data, y, threat, scaled_eps, &scaled);
     let start = objective.start(positives);
     let (theta, report) = Lbfgs::new(&objective, &scaled)

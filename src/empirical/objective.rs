@@ -137,7 +137,7 @@ impl<'a> Objective<'a> {
 
     /// Start from the class-mean difference `u = x̄₊ − x̄₋`, scaled to
     /// `w₀ = u/‖u‖²` (the class means then differ by 1 in score), with the
-    /// bias centring the scores at the log prior odds.
+    /// bias centering the scores at the log prior odds.
     pub(super) fn start(&self, positives: usize) -> DVector<f64> {
         let d = self.dim();
         let negatives = self.x.nrows() - positives;
@@ -180,7 +180,7 @@ impl<'a> Objective<'a> {
         theta
     }
 
-    /// Whether `w = 0` minimises the loss, given the (sub)gradient at
+    /// Whether `w = 0` minimizes the loss, given the (sub)gradient at
     /// [`zero_point`](Self::zero_point): iff `0 ∈ ∇_w F + ε s̄ K`, i.e. the
     /// gauge `γ_K(∇_w F) ≤ ε s̄` (`∂_b L = 0` there by the choice of `b₀`).
     /// With the bias fitted `∇_w F = −(n₊n₋/n²)(x̄₊ − x̄₋)` and `ε s̄ =

@@ -20,7 +20,7 @@ const MAX_BACKTRACKS: usize = 60;
 
 /// Relative slack `η/σ_K(w)` of the η-subdifferential that certifies a
 /// point on a tie: the certificate bounds `L(θ) − min L` by `εs̄η` plus the
-/// residual times the distance to the minimiser.
+/// residual times the distance to the minimizer.
 const CERTIFICATE_SLACK: f64 = 1e-9;
 
 /// Relative slacks of the η-subdifferentials whose minimal-norm elements
@@ -91,7 +91,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         self.objective.gradient(point)
     }
 
-    /// Minimises the loss from `start`; returns the parameters `θ = (w, b)`
+    /// Minimizes the loss from `start`; returns the parameters `θ = (w, b)`
     /// and the report (see the module docs for the outcomes).
     pub(super) fn run(mut self, start: DVector<f64>) -> Result<(DVector<f64>, TrainingReport)> {
         let objective = self.objective;
@@ -205,7 +205,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     } else if objective.kinks == Kinks::Subspace {
                         "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance"
                     } else {
-                        "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance, or the minimiser sits on a kink of σ_K (e.g. where σ_K(w) = 0)"
+                        "the line search cannot decrease the loss beyond rounding; loosen gradient_tolerance, or the minimizer sits on a kink of σ_K (e.g. where σ_K(w) = 0)"
                     };
                     return Err(Error::TrainingNoConvergence {
                         iterations,
@@ -343,7 +343,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             None
         };
         // Off the kink of an ellipsoid, a trial crosses N when the
-        // linearisation v*(w)ᵀw_t of σ_K at w is no longer positive.
+        // linearization v*(w)ᵀw_t of σ_K at w is no longer positive.
         let mut crossing = None;
         match gradient.kink {
             KinkState::Stay => direction = objective.project_to_kink(&direction),

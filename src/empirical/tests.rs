@@ -87,7 +87,7 @@ fn robust_and_ridge_optima_in_one_dimension() {
 
 /// In the 1-D data set the right derivative of the robust loss at
 /// `w = 0`, `(−3(1 − ε) + (1 + ε))/8`, is non-negative for `ε ≥ ½`: there
-/// the minimiser is `w = 0`, for every threat (in 1-D `σ_K(w) = |w|` for
+/// the minimizer is `w = 0`, for every threat (in 1-D `σ_K(w) = |w|` for
 /// every ℓp ball, `2|w|` for the generative threat of variance 4, and
 /// `maxᵢ εᵢ|w|` for a union with relative budgets `εᵢ`).
 #[test]
@@ -135,8 +135,8 @@ fn large_budget_gives_the_zero_optimum() {
 ///
 /// On `N = {w_{1..} = 0}` the loss is the 1-D logistic loss, minimal at
 /// `w₀ = ln 3`, `b = 0`. For `A = (0; B)` with `B` invertible, that point
-/// is the minimiser iff `−∇_G F ∈ (3ε/8) B·{‖u‖ ≤ 1}`, i.e. iff
-/// `‖B⁻¹δ‖ ≤ ε`; otherwise the minimiser is off the kink.
+/// is the minimizer iff `−∇_G F ∈ (3ε/8) B·{‖u‖ ≤ 1}`, i.e. iff
+/// `‖B⁻¹δ‖ ≤ ε`; otherwise the minimizer is off the kink.
 fn kink_data(deltas: &[f64]) -> (DMatrix<f64>, Vec<Label>) {
     let (base_x, base_y) = symmetric_1d();
     let g = deltas.len();
@@ -214,7 +214,7 @@ fn kink_deltas(b: &DMatrix<f64>, eps: f64, ratio: f64) -> Vec<f64> {
 }
 
 #[test]
-fn the_minimiser_on_the_kink_is_reached_exactly() {
+fn the_minimizer_on_the_kink_is_reached_exactly() {
     let eps = 0.4;
     for g in [1, 2] {
         for (threat, b) in kink_threats(g) {
@@ -244,12 +244,12 @@ fn the_minimiser_on_the_kink_is_reached_exactly() {
     }
 }
 
-/// Past the threshold `‖B⁻¹δ‖ = ε` the minimiser leaves the kink: a
+/// Past the threshold `‖B⁻¹δ‖ = ε` the minimizer leaves the kink: a
 /// smooth stationary point, checked against the independent loss — no
 /// coordinate step of ±h lowers it (a minimum of a convex function that
 /// is differentiable there).
 #[test]
-fn past_the_threshold_the_minimiser_leaves_the_kink() {
+fn past_the_threshold_the_minimizer_leaves_the_kink() {
     let eps = 0.4;
     for g in [1, 2] {
         for (threat, b) in kink_threats(g) {
@@ -328,7 +328,7 @@ fn separable_data_without_penalty_is_reported() {
         adversarial_training(&x, &y, &Threat::l2(), 0.5, &TrainingOptions::default()),
         Err(Error::LinearlySeparable { budget: 0.5 })
     );
-    // A ridge penalty restores a minimiser. The data are symmetric, so
+    // A ridge penalty restores a minimizer. The data are symmetric, so
     // b = 0 and L(w) = ½ softplus(−w) + ½ softplus(−2w) + 0.05 w², whose
     // derivative −½σ(−w) − σ(−2w) + 0.1 w vanishes at the optimum.
     let options = TrainingOptions {

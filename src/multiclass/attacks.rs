@@ -39,7 +39,7 @@ use crate::threat::Threat;
 /// reported as tied with the one the attack takes.
 pub const TIE_TOLERANCE: f64 = 1e-12;
 
-/// The outcome of a minimal attack on one labelled point of a multi-class
+/// The outcome of a minimal attack on one labeled point of a multi-class
 /// classifier.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Perturbation {
@@ -168,7 +168,7 @@ struct Inner {
     gauges: Vec<OnceLock<Gauge>>,
 }
 
-/// The decision for one labelled point, before any step is built.
+/// The decision for one labeled point, before any step is built.
 #[derive(Debug, Clone, PartialEq)]
 enum Decision {
     Misclassified,
@@ -321,7 +321,7 @@ impl FacetAttacks {
         }
     }
 
-    /// The minimal perturbation of one labelled point: `O(Kd)` once the
+    /// The minimal perturbation of one labeled point: `O(Kd)` once the
     /// facets of `y` have their gauges.
     ///
     /// # Errors
@@ -489,7 +489,7 @@ pub fn minimal_perturbations_with(
     FacetAttacks::with_options(clf, threat, options)?.attack_batch(xs, ys)
 }
 
-/// Minimal attacks on a batch of labelled points (see
+/// Minimal attacks on a batch of labeled points (see
 /// [`minimal_perturbations`]): budgets, the classes flipped to, and the
 /// perturbations on request.
 ///

@@ -9,7 +9,7 @@ use crate::error::{Error, Result, ensure_dim, ensure_finite};
 /// A linear classifier with `K ≥ 2` classes: scores `s_k(x) = w_kᵀx + b_k`,
 /// prediction `argmax_k s_k(x)` (the smallest such `k` on a tie).
 ///
-/// A labelled point `(x, y)` counts as correctly classified when `y` is
+/// A labeled point `(x, y)` counts as correctly classified when `y` is
 /// the *strict* winner, i.e. every facet margin
 /// `h_j(x) = s_y(x) − s_j(x)`, `j ≠ y`, is positive; a point on a
 /// boundary counts as an error for every label, as in the two-class crate.
@@ -227,7 +227,7 @@ impl MulticlassClassifier {
     /// let clf = MulticlassClassifier::new(w, DVector::zeros(3))?;
     /// let x = DMatrix::from_row_slice(3, 2, &[2.0, 1.0, -2.0, 1.0, 0.0, 1.0]);
     /// assert_eq!(clf.predict_batch(&x)?, [0, 1, 2]);
-    /// // The second row is labelled 2, but class 1 wins there.
+    /// // The second row is labeled 2, but class 1 wins there.
     /// assert_eq!(clf.sample_error(&x, &[0, 2, 2])?, 1.0 / 3.0);
     /// # Ok::<(), manifold_robustness::Error>(())
     /// ```

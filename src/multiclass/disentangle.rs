@@ -39,7 +39,7 @@ pub struct MulticlassEnergySummary {
     pub aggregate: AttackEnergySummary,
 }
 
-/// Attacks every row of `xs` (labels `ys`) exactly and summarises where the
+/// Attacks every row of `xs` (labels `ys`) exactly and summarizes where the
 /// flips put their energy, per facet and in aggregate: top-`k` shares for
 /// each `k` in `ks` and the variance `R(δ) = δᵀΣδ/‖δ‖²`.
 ///

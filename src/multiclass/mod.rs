@@ -3,7 +3,7 @@
 //! and their robust error ([THEORY §12](crate::theory#12-multi-class-models)).
 //!
 //! - [`MulticlassGmm`]: `x | y = k ~ N(μ_k, Σ)`, priors `π_k`; fitted from
-//!   labelled data with the two-class [`Fit`](crate::Fit)s; its
+//!   labeled data with the two-class [`Fit`](crate::Fit)s; its
 //!   [Bayes classifier](MulticlassGmm::bayes_classifier) `w_k = Σ⁻¹μ_k`,
 //!   `b_k = −½μ_kᵀΣ⁻¹μ_k + ln π_k` ([M1](crate::theory#m1-the-bayes-rule)).
 //! - [`MulticlassClassifier`]: `K × d` weights and `K` biases.

@@ -103,10 +103,10 @@ impl MulticlassGmm {
         })
     }
 
-    /// Fits a model to labelled data: labels `0..K` with `K` the largest
+    /// Fits a model to labeled data: labels `0..K` with `K` the largest
     /// label plus one, class means, priors `n_k/n`, and the shared
     /// covariance by the chosen [`Fit`] — the same pooled within-class
-    /// covariance and regularisations as [`Gmm::fit`] (formulas in
+    /// covariance and regularizations as [`Gmm::fit`] (formulas in
     /// [`crate::fit`]). Rows of `x` are samples.
     ///
     /// # Example
@@ -189,7 +189,7 @@ impl MulticlassGmm {
         &self.priors
     }
 
-    /// Draws `n` labelled samples: each label from the priors (label `i`
+    /// Draws `n` labeled samples: each label from the priors (label `i`
     /// is the first `k` with `u_i < π_0 + … + π_k` for the `i`-th uniform
     /// draw `u_i`), then `x = μ_y + A z` with `z ~ N(0, I)`, drawn as
     /// [`Gmm::sample`] draws it. Rows of the matrix are samples;
@@ -286,7 +286,7 @@ impl MulticlassGmm {
             .fold(DVector::zeros(d), |acc, m| acc + m / k);
         let offsets: Vec<DVector<f64>> = self.means.iter().map(|m| m - &center).collect();
         // Powers of two bringing Σ's largest eigenvalue and the largest
-        // offset or centre entry to [1, 2): Σ⁻¹ is applied to size-one data.
+        // offset or center entry to [1, 2): Σ⁻¹ is applied to size-one data.
         let spectrum_exponent = exponent(self.covariance.eigenvalues()[0]);
         let largest = offsets
             .iter()

@@ -18,7 +18,7 @@
 //! small robust error keeps its digits. The standard error is `ε = 0`.
 //!
 //! **Scale.** Every quantity is formed from the classifier divided by a
-//! power of two (weights of size one): the standardised thresholds
+//! power of two (weights of size one): the standardized thresholds
 //! `ν_j/√C_jj` and reaches `σ_K(D_j)/√C_jj` are invariant to the
 //! classifier's scale, and `√C_jj = ‖Σ^{1/2} D_j‖` is a norm, never a
 //! difference. `R` is the Gram matrix of the unit vectors
@@ -43,7 +43,7 @@ use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::normal::{Estimate, OrthantOptions, exceedance_probability};
 use crate::threat::Threat;
 
-/// The law of one class's facet margins, standardised.
+/// The law of one class's facet margins, standardized.
 struct ClassLaw {
     /// `R`, the correlation of the `K − 1` margins.
     correlation: DMatrix<f64>,
@@ -113,7 +113,7 @@ impl MulticlassGmm {
     ///
     /// // Three classes at the corners of an equilateral triangle with side 4,
     /// // Σ = I, equal priors. Each class's two facet margins have
-    /// // correlation 1/2 and standardised mean 2; ℓ2 at ε lowers both by ε.
+    /// // correlation 1/2 and standardized mean 2; ℓ2 at ε lowers both by ε.
     /// let s = 3f64.sqrt();
     /// let means = vec![
     ///     DVector::from_vec(vec![0.0, 4.0 / s]),
@@ -226,7 +226,7 @@ impl MulticlassGmm {
         })
     }
 
-    /// The standardised margin law of every class (module docs).
+    /// The standardized margin law of every class (module docs).
     fn class_laws(
         &self,
         clf: &MulticlassClassifier,

@@ -169,14 +169,14 @@ const G7_WEIGHTS: [f64; 4] = [
 
 /// Kronrod estimate and |Kronrod − Gauss| of ∫_a^b f.
 fn gauss_kronrod(f: &impl Fn(f64) -> f64, a: f64, b: f64) -> (f64, f64) {
-    let centre = 0.5 * (a + b);
+    let center = 0.5 * (a + b);
     let half = 0.5 * (b - a);
-    let mid = f(centre);
+    let mid = f(center);
     let mut kronrod = GK15_WEIGHTS[7] * mid;
     let mut gauss = G7_WEIGHTS[3] * mid;
     for i in 0..7 {
         let dx = half * GK15_NODES[i];
-        let pair = f(centre - dx) + f(centre + dx);
+        let pair = f(center - dx) + f(center + dx);
         kronrod += GK15_WEIGHTS[i] * pair;
         if i % 2 == 1 {
             gauss += G7_WEIGHTS[i / 2] * pair;

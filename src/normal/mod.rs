@@ -29,7 +29,7 @@
 //! The quantile Φ⁻¹ starts from M. J. Wichura's algorithm AS 241 ("The
 //! percentage points of the normal distribution", *Applied Statistics* 37
 //! (1988), 477–484) and takes one Halley step against the accurate Φ: on
-//! Φ(x) − ½ near the centre and on ln Φ(x) − ln p in the tails, so that it
+//! Φ(x) − ½ near the center and on ln Φ(x) − ln p in the tails, so that it
 //! stays accurate for p down to the smallest doubles.
 //!
 //! # Accuracy
@@ -353,7 +353,7 @@ fn lower_quantile(p: f64) -> f64 {
     }
     let x = as241_lower(p);
     if p > 0.3 {
-        // Near the centre, x is small: compare Φ(x) − ½ with p − ½ (exact for
+        // Near the center, x is small: compare Φ(x) − ½ with p − ½ (exact for
         // p in [¼, ½]) so that the residual keeps its relative accuracy.
         // Halley's method on g(x) = Φ(x) − p, g' = φ, g'' = −xφ.
         let g = central(x) - (p - 0.5);

@@ -69,7 +69,7 @@ pub struct OrthantOptions {
     pub absolute_error: f64,
     /// Confidence with which the error bound holds (default 0.99).
     pub confidence: f64,
-    /// Seed of the randomisation (default 0): the same seed gives the same
+    /// Seed of the randomization (default 0): the same seed gives the same
     /// result, whatever the number of threads.
     pub seed: u64,
 }
@@ -97,7 +97,7 @@ impl OrthantOptions {
         self
     }
 
-    /// Sets the seed of the randomisation.
+    /// Sets the seed of the randomization.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -133,7 +133,7 @@ pub fn orthant_probability(
     thresholds: &DVector<f64>,
     options: &OrthantOptions,
 ) -> Result<Estimate> {
-    let (h, rho) = standardise(covariance, thresholds, options)?;
+    let (h, rho) = standardize(covariance, thresholds, options)?;
     match h.len() {
         1 => Ok(Estimate::exact(cdf(h[0]))),
         2 => Ok(Estimate::exact(bivariate_cdf(h[0], h[1], rho[(0, 1)]))),
@@ -154,7 +154,7 @@ pub fn exceedance_probability(
     thresholds: &DVector<f64>,
     options: &OrthantOptions,
 ) -> Result<Estimate> {
-    let (h, rho) = standardise(covariance, thresholds, options)?;
+    let (h, rho) = standardize(covariance, thresholds, options)?;
     match h.len() {
         1 => Ok(Estimate::exact(cdf(-h[0]))),
         2 => Ok(Estimate::exact(bivariate_cdf_complement(
@@ -168,9 +168,9 @@ pub fn exceedance_probability(
     }
 }
 
-/// Validates the input and returns the standardised thresholds
+/// Validates the input and returns the standardized thresholds
 /// `h_j / √C_jj` and the correlation matrix.
-fn standardise(
+fn standardize(
     covariance: &DMatrix<f64>,
     thresholds: &DVector<f64>,
     options: &OrthantOptions,

@@ -20,7 +20,7 @@ pub enum GrowthBasis {
     /// entry). Used when `M` shares `Σ`'s eigenvectors (ℓ2 and the
     /// model-based threats built from the model's covariance).
     Eigenbasis,
-    /// The generalised eigen-directions of `(M, Σ)`, in whitened
+    /// The generalized eigen-directions of `(M, Σ)`, in whitened
     /// coordinates `Σ^{−1/2}x`, where `Σ` becomes `I` and `Σ + λM` becomes
     /// `I + λD`: variances before are 1, after `1 + λd_j`, by descending
     /// `d_j`, with one last entry for the null space of `M` (growth 1) when
@@ -81,13 +81,13 @@ impl ExtendedCovariance {
     }
 
     /// Variances before the extension: the eigenvalues `λ_i` of `Σ`
-    /// (descending, as `Covariance::eigenvalues`), or 1 in the generalised basis.
+    /// (descending, as `Covariance::eigenvalues`), or 1 in the generalized basis.
     pub fn variances_before(&self) -> &DVector<f64> {
         &self.before
     }
 
     /// Variances after the extension: `λ_i + λω_i` in the eigenbasis
-    /// (`M = U diag(ω) Uᵀ`), `1 + λd_j` in the generalised basis.
+    /// (`M = U diag(ω) Uᵀ`), `1 + λd_j` in the generalized basis.
     pub fn variances_after(&self) -> &DVector<f64> {
         &self.after
     }

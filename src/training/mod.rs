@@ -45,8 +45,8 @@
 //! (1 − π) φ(a − β*) < 0`. If `a ≤ 0` the bracket is non-increasing, so `f`
 //! has no interior minimum and `f > min(π, 1 − π)` for every finite `β`.
 //! Hence `min_{w,b} RE_ε = E(max_w a(w))` when `max a > 0`: the optimal
-//! direction is the one maximising `a`, which is the symmetric problem's
-//! ([THEORY P4](crate::theory#p4-robust-optimum): `max_w a(w) = r*` with maximiser `w*`), independent of `π`
+//! direction is the one maximizing `a`, which is the symmetric problem's
+//! ([THEORY P4](crate::theory#p4-robust-optimum): `max_w a(w) = r*` with maximizer `w*`), independent of `π`
 //! and `c`, and the optimal bias is `b* = s*β* − w*ᵀc`. When `r* = 0` no
 //! classifier has `a > 0`, and the infimum `min(π, 1 − π)` is the error of
 //! the constant rule predicting the majority class, which no attack can
@@ -74,7 +74,7 @@
 //!   classifier is the Bayes classifier of the model `N(μ_y, Σ + λM)` (P5):
 //!   see [`ExtendedCovariance`]. When `M` shares `Σ`'s eigenvectors a budget
 //!   costs `O(d)` (`O(k)` for a spiked model); a general factor costs one
-//!   generalised eigendecomposition per (model, threat) pair.
+//!   generalized eigendecomposition per (model, threat) pair.
 //! * **Other threats** (ℓ∞, ℓ1, ℓp, unions) go to the certified dual solver
 //!   of [`dual`], with the stopping rules of [`SolverOptions`].
 //!
@@ -146,7 +146,7 @@ impl Gmm {
     /// `a = (wᵀμ − εσ_K(w))/‖w‖_Σ` and `β = (b + wᵀc)/‖w‖_Σ`. For fixed
     /// `a > 0` the best `β` is `ℓ/(2a)`, leaving the Bayes error of a
     /// one-dimensional problem with separation `2a`, which decreases in `a`;
-    /// so the optimal direction maximises `a` — the symmetric problem's `w*`,
+    /// so the optimal direction maximizes `a` — the symmetric problem's `w*`,
     /// `r* = max a` — and
     ///
     /// ```text
@@ -161,7 +161,7 @@ impl Gmm {
     /// ```
     /// use manifold_robustness::{datasets, Fit, Gmm, LinearClassifier, Threat};
     ///
-    /// // Digits 4 (+1) against 9 (−1): uncentred means, prior 181/361.
+    /// // Digits 4 (+1) against 9 (−1): uncentered means, prior 181/361.
     /// let (x, y) = datasets::digits()?.pair(4, 9)?;
     /// let gmm = Gmm::fit(&x, &y, Fit::LedoitWolf)?;
     /// let (l2, eps) = (Threat::l2(), 1.0);
@@ -217,7 +217,7 @@ impl Gmm {
     /// The robust optima for a grid of budgets (any order; the result follows
     /// the input order). Every decomposition is done once: for ellipsoids
     /// each budget then costs `O(d)` (`O(k)` spiked), with each root
-    /// warm-started from its neighbour's.
+    /// warm-started from its neighbor's.
     ///
     /// # Errors
     /// As [`robust_optimum`](Self::robust_optimum); every budget is checked

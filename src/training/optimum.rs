@@ -21,7 +21,7 @@ use super::{ExtendedCovariance, GrowthBasis, Placement, ln_optimal_error, optima
 /// `[distance, distance + gap]`. For ellipsoidal threats the gap is at the
 /// rounding level (`≈ 1e-16 r*`). The model's prior is kept
 /// ([`prior_pos`](Self::prior_pos)); the direction `w*` does not depend on
-/// it nor on the centre.
+/// it nor on the center.
 ///
 /// Cloning is cheap: the prepared problem of a sweep is shared.
 ///
@@ -111,7 +111,7 @@ impl RobustOptimum {
         }
     }
 
-    /// The adversary's optimal shift `z* ∈ εK`, the minimiser of
+    /// The adversary's optimal shift `z* ∈ εK`, the minimizer of
     /// `‖μ − z‖_{Σ⁻¹}` (for ellipsoids `z* = λMw*/2`).
     pub fn adversary(&self) -> DVector<f64> {
         match &self.solution {

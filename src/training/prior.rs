@@ -1,4 +1,4 @@
-//! What the prior and the centre of a general model add to the symmetric
+//! What the prior and the center of a general model add to the symmetric
 //! problem ([THEORY P4′](crate::theory#p4-any-means-any-prior)): the optimal
 //! bias, the optimal robust error `E(r)` and its inverse.
 
@@ -13,7 +13,7 @@ use crate::normal;
 use crate::roots::{Brent, Evaluation};
 
 /// What a general model adds to the symmetric problem ([THEORY P4′](crate::theory#p4-any-means-any-prior)): the
-/// prior and the centre, which set the optimal bias and error but not the
+/// prior and the center, which set the optimal bias and error but not the
 /// direction.
 #[derive(Debug)]
 pub(crate) struct Placement {

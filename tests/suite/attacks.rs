@@ -470,7 +470,7 @@ fn bad_input_gets_typed_errors() {
     assert!((batch.budgets()[0] / expected - 1.0).abs() < 1e-15);
     let single = minimal_perturbation(&clf, &l2, &vec(&[1e308, 1e308]), Label::Pos).unwrap();
     assert!((single.budget() / expected - 1.0).abs() < 1e-15);
-    // Entries at f64::MAX: even the normalised score overflows.
+    // Entries at f64::MAX: even the normalized score overflows.
     let max = DMatrix::from_row_slice(1, 2, &[f64::MAX, f64::MAX]);
     assert!(matches!(
         minimal_perturbations(&clf, &l2, &max, &[Label::Pos]),

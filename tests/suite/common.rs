@@ -441,13 +441,13 @@ pub fn covariance_and_threat() -> impl Strategy<Value = (Covariance, ThreatCase)
 // General models (THEORY P4′) and pairs of threats (§8).
 // ---------------------------------------------------------------------------
 
-/// A general model with uncentred means: centre `c` with entries in
+/// A general model with uncentered means: center `c` with entries in
 /// `[-5, 5]`, half-difference `μ` with entries in `[-2, 2]` (norm ≥ 0.1),
 /// prior in `[0.05, 0.95]`, any covariance representation. Every entry of
 /// `c` and `μ` is a multiple of 1/64, so `μ₊ = c + μ`, `μ₋ = c − μ`, their
 /// half-difference and any translation by a vector of [`shift`] are exact
 /// in floating point: the model's `μ` is exactly the one drawn.
-pub fn uncentred_model() -> impl Strategy<Value = Gmm> {
+pub fn uncentered_model() -> impl Strategy<Value = Gmm> {
     covariance().prop_flat_map(|cov| {
         let d = cov.dim();
         (dyadic_vector(d, 128), dyadic_vector(d, 320), 0.05f64..0.95)
@@ -457,7 +457,7 @@ pub fn uncentred_model() -> impl Strategy<Value = Gmm> {
 }
 
 /// A translation with entries in `[-5, 5]`, multiples of 1/64 (exact when
-/// added to the means of [`uncentred_model`]).
+/// added to the means of [`uncentered_model`]).
 pub fn shift(d: usize) -> impl Strategy<Value = DVector<f64>> {
     dyadic_vector(d, 320)
 }
@@ -468,9 +468,9 @@ fn dyadic_vector(d: usize, max: i32) -> impl Strategy<Value = DVector<f64>> {
         .prop_map(|k| DVector::from_iterator(k.len(), k.iter().map(|&k| f64::from(k) / 64.0)))
 }
 
-/// An uncentred model with a random threat case of its table.
-pub fn uncentred_model_and_threat() -> impl Strategy<Value = (Gmm, ThreatCase)> {
-    uncentred_model().prop_flat_map(|gmm| {
+/// An uncentered model with a random threat case of its table.
+pub fn uncentered_model_and_threat() -> impl Strategy<Value = (Gmm, ThreatCase)> {
+    uncentered_model().prop_flat_map(|gmm| {
         let cov = gmm.covariance().clone();
         threat_case(&cov).prop_map(move |t| (gmm.clone(), t))
     })
@@ -502,12 +502,12 @@ pub fn rounding(gmm: &Gmm, cases: &[&ThreatCase]) -> f64 {
         .iter()
         .map(|c| factor_conditioning(c))
         .fold(1.0, f64::max);
-    let centre = gmm
+    let center = gmm
         .covariance()
         .inverse_quadratic_form(&gmm.center())
         .unwrap()
         .sqrt();
-    64.0 * f64::EPSILON * cond * factor * (1.0 + full_distance(gmm) + centre)
+    64.0 * f64::EPSILON * cond * factor * (1.0 + full_distance(gmm) + center)
 }
 
 /// `cond(A)²` over the non-zero singular values of a general factor (1 for

@@ -89,7 +89,7 @@ fn split_is_stratified_disjoint_and_reproducible() {
 }
 
 /// Real data through the training API: 0 against 1 is linearly separable,
-/// so unregularised logistic regression has no minimiser; a ridge penalty
+/// so unregularized logistic regression has no minimizer; a ridge penalty
 /// fixes it, and the classifier separates the held-out images.
 #[test]
 fn digits_zero_against_one_is_separable() {

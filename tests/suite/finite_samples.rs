@@ -102,7 +102,7 @@ proptest! {
         check_monte_carlo(&gmm, &clf, seed)?;
     }
 
-    /// P7a on a general model (unequal priors, off-centre means) with its
+    /// P7a on a general model (unequal priors, off-center means) with its
     /// Bayes classifier, whose bias is not zero.
     #[test]
     fn p7a_monte_carlo_robust_error_matches_closed_form_general_model(
@@ -240,7 +240,7 @@ fn train_at_half_budget(
         empirical::adversarial_training_with_report(&x, &y, threat, eps, &options).unwrap();
     // Converged with a certified stationarity measure: the gradient, or the
     // minimal-norm subgradient when the result sits on the kink σ_K(w) = 0
-    // of the eigenspace threat (the finite-sample minimiser can: its
+    // of the eigenspace threat (the finite-sample minimizer can: its
     // smooth gradient along U_k may fall inside εs̄·∂σ_K(0)).
     assert!(report.converged && report.gradient_norm <= options.gradient_tolerance);
     match report.criterion {
@@ -272,7 +272,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
     /// P7b: on n = 20,000 samples, empirical adversarial training (ℓ2 loss
-    /// penalty 0, exact inner maximisation) at ε = ε_max/2 has cosine
+    /// penalty 0, exact inner maximization) at ε = ε_max/2 has cosine
     /// ≥ 0.995 with w*(ε) for the ℓ2, generative and eigenspace threats.
     ///
     /// Where w*(ε) and the Bayes direction differ clearly (cosine below
@@ -303,7 +303,7 @@ proptest! {
 /// seeds at n = 2,000 and at n = 20,000, on a fixed model.
 ///
 /// Statistical margin: the trained weights are an M-estimator, asymptotically
-/// normal around the population minimiser with covariance ∝ 1/n, so
+/// normal around the population minimizer with covariance ∝ 1/n, so
 /// `1 − cos ≈ ‖P⊥(ŵ − w)‖²/(2‖w‖²)` is a quadratic form whose mean is
 /// ∝ 1/n: the expected ratio of the two means is 10. Each mean averages 12
 /// independent quadratic forms with d − 1 = 5 degrees of freedom each, so its
@@ -407,7 +407,7 @@ fn p7b_nonsmooth_threats_converge_to_their_exact_optima() {
     }
 }
 
-/// Data whose empirical robust minimiser is known on the kink of an
+/// Data whose empirical robust minimizer is known on the kink of an
 /// ellipsoid `K = {(0, Bu) : ‖u‖ ≤ 1}` (in base coordinates): coordinate 0
 /// holds `x = ±1` with labels `(+, +, +, −)` at `x = 1` and the mirror image
 /// at `x = −1`; each of these eight points is repeated with
@@ -417,8 +417,8 @@ fn p7b_nonsmooth_threats_converge_to_their_exact_optima() {
 /// loss, minimal at `w₀ = ln 3`, `b = 0`, where the sample weights are
 /// `s = ¼` (six points) and `¾` (two): `s̄ = 3/8` and the smooth gradient
 /// along the kink coordinates is `−3δ/8`. The subdifferential of the σ term
-/// there is `(3ε/8) B·{‖u‖ ≤ 1}`, so that point is the minimiser iff
-/// `‖B⁻¹δ‖ ≤ ε`; otherwise the minimiser has `σ_K(w) > 0`.
+/// there is `(3ε/8) B·{‖u‖ ≤ 1}`, so that point is the minimizer iff
+/// `‖B⁻¹δ‖ ≤ ε`; otherwise the minimizer has `σ_K(w) > 0`.
 fn kink_data(deltas: &[f64]) -> (DMatrix<f64>, Vec<Label>) {
     let base = [
         (1.0, Label::Pos),
@@ -554,14 +554,14 @@ proptest! {
 
     /// P7b's loss is convex but not smooth: on the kink `Aᵀw = 0` of an
     /// ellipsoidal threat its subdifferential is `∇F + εs̄ A·{‖u‖ ≤ 1}`. On
-    /// the data of [`kink_data`] the minimiser is the hand-derived kink point
+    /// the data of [`kink_data`] the minimizer is the hand-derived kink point
     /// `(w₀, w_kink, b) = (ln 3, 0, 0)` exactly when `‖B⁻¹δ‖ ≤ ε`: training
     /// must land there (σ_K(w) = 0, certified by the minimal-norm
     /// subgradient) on one side of the threshold and leave the kink on the
     /// other, for eigenspace, generative rank, off-manifold and general
     /// factor threats, with diagonal or rotated dense covariances.
     #[test]
-    fn p7b_empirical_minimiser_sits_on_the_kink_exactly_when_the_subgradient_allows(
+    fn p7b_empirical_minimizer_sits_on_the_kink_exactly_when_the_subgradient_allows(
         case in kink_case(),
     ) {
         let (threat, b, q) = case.build();
@@ -571,7 +571,7 @@ proptest! {
         } else {
             DVector::from_vec(vec![case.angle.cos(), case.angle.sin()])
         };
-        // The data are separable (no minimiser) iff some |δ_i| > 1 — with
+        // The data are separable (no minimizer) iff some |δ_i| > 1 — with
         // b = 0 by symmetry, Σ w_i δ_i must beat |w₀| + Σ |w_i| — so the
         // budget is capped to keep ‖δ‖_∞ ≤ 0.9 at the drawn ratio.
         let shape = &b * z;

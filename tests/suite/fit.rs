@@ -1,8 +1,8 @@
-//! Fitting a model from labelled data (THEORY §1, "Fitting from data").
+//! Fitting a model from labeled data (THEORY §1, "Fitting from data").
 //!
 //! Exact values on hand-derived data sets, recovery of a known model from
 //! large samples with tolerances from sampling theory, the documented
-//! behaviour of each fit on rank-deficient data, and bad input.
+//! behavior of each fit on rank-deficient data, and bad input.
 //!
 //! Sampling theory used for the tolerances. With `n` samples and class
 //! means estimated, the pooled scatter `n S` is Wishart with `n − 2`
@@ -24,7 +24,7 @@ use crate::common;
 use manifold_robustness::default_model::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
-    Covariance, Error, Fit, Gmm, Label, Representation, fit::Regularisation,
+    Covariance, Error, Fit, Gmm, Label, Representation, fit::Regularization,
 };
 use proptest::prelude::*;
 use rand::{SeedableRng, rngs::StdRng};
@@ -122,7 +122,7 @@ fn pooled_fit_of_hand_data_is_exact() {
     }
     assert_eq!((report.positives, report.negatives), (4, 2));
     assert_eq!(report.zero_directions, 0);
-    assert_eq!(report.regularisation, Regularisation::None);
+    assert_eq!(report.regularization, Regularization::None);
     assert_close(report.pooled_min_eigenvalue(), 0.1875, 1e-15);
 }
 
@@ -136,8 +136,8 @@ fn ledoit_wolf_fit_of_hand_data_matches_the_2004_formula() {
     let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
     let delta = report.shrinkage_intensity().unwrap();
     assert_close(delta, 13.0 / 18.0, 1e-15);
-    match report.regularisation {
-        Regularisation::Shrinkage {
+    match report.regularization {
+        Regularization::Shrinkage {
             target_variance, ..
         } => assert_close(target_variance, 1.3125, 1e-15),
         other => panic!("expected shrinkage, got {other:?}"),
@@ -189,11 +189,11 @@ fn brute_force_ledoit_wolf(x: &DMatrix<f64>, y: &[Label]) -> (DMatrix<f64>, f64,
     }
     means[0] /= counts[0];
     means[1] /= counts[1];
-    let centred: Vec<DVector<f64>> = (0..n)
+    let centered: Vec<DVector<f64>> = (0..n)
         .map(|i| x.row(i).transpose() - &means[usize::from(y[i] == Label::Neg)])
         .collect();
     let mut s = DMatrix::zeros(d, d);
-    for c in &centred {
+    for c in &centered {
         s += c * c.transpose();
     }
     s /= n as f64;
@@ -201,7 +201,7 @@ fn brute_force_ledoit_wolf(x: &DMatrix<f64>, y: &[Label]) -> (DMatrix<f64>, f64,
     let identity = DMatrix::<f64>::identity(d, d);
     let d2 = (&s - &identity * m).norm_squared() / d as f64;
     let mut b2 = 0.0;
-    for c in &centred {
+    for c in &centered {
         b2 += (c * c.transpose() - &s).norm_squared() / d as f64;
     }
     b2 /= (n * n) as f64;
@@ -312,12 +312,12 @@ fn fit_ppca_recovers_a_spiked_model() {
     println!("PPCA recovery: sin Θ = {sin_theta:.4} (bound {bound:.3}), σ² = {sigma2:.5}");
 }
 
-/// Ledoit & Wolf (2004, §3): `b̄²` estimates `β² = E‖S − Σ‖²` (normalised
+/// Ledoit & Wolf (2004, §3): `b̄²` estimates `β² = E‖S − Σ‖²` (normalized
 /// norm), which for Gaussian data is `((tr Σ)² + ‖Σ‖²_F)/(n d)`, and `d²`
 /// estimates `α² + β²` with `α² = ‖Σ − (tr Σ/d) I‖²/d`. So on a large
 /// sample the intensity is `β²/(α² + β²)` to within the sampling error of
 /// a mean of `n` fourth moments (about 1% here); 10% catches any wrong
-/// normalisation (`n` for `n²`, a missing `1/d`), which is off by a factor
+/// normalization (`n` for `n²`, a missing `1/d`), which is off by a factor
 /// of at least `d`.
 #[test]
 fn ledoit_wolf_intensity_vanishes_at_the_predicted_rate() {
@@ -365,8 +365,8 @@ fn rank_deficient_data_each_fit_as_documented() {
 
     let (lw, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
     assert_eq!(report.zero_directions, 2);
-    let (delta, m) = match report.regularisation {
-        Regularisation::Shrinkage {
+    let (delta, m) = match report.regularization {
+        Regularization::Shrinkage {
             intensity,
             target_variance,
         } => (intensity, target_variance),
@@ -405,7 +405,7 @@ fn rank_deficient_data_each_fit_as_documented() {
     }
 }
 
-/// Centred samples `±v` for one `v`: `S = vvᵀ` has rank one, every
+/// Centered samples `±v` for one `v`: `S = vvᵀ` has rank one, every
 /// outer product equals `S`, so Ledoit–Wolf finds `b̄² = 0` and no
 /// shrinkage; no fit can make a covariance of these data.
 #[test]
@@ -467,14 +467,14 @@ fn ppca_rank_inside_a_tie_is_ambiguous() {
     // S = 2 diag(9, 4, 4, 1)/8; rank 1 gives σ² = (1 + 1 + 1/4)/3.
     let mut rows = Vec::new();
     let mut y = Vec::new();
-    for (axis, a, centre, label) in [
+    for (axis, a, center, label) in [
         (0, 3.0, 1.0, Label::Pos),
         (1, 2.0, 1.0, Label::Pos),
         (2, 2.0, 0.0, Label::Neg),
         (3, 1.0, 0.0, Label::Neg),
     ] {
         for sign in [1.0, -1.0] {
-            let mut r = [centre; 4];
+            let mut r = [center; 4];
             r[axis] += sign * a;
             rows.extend_from_slice(&r);
             y.push(label);

@@ -53,7 +53,7 @@ proptest! {
     /// classifiers and for small perturbations of `(w_B, b_B)` (where a
     /// wrong bias or prior term would show up first).
     #[test]
-    fn bayes_classifier_minimises_standard_error(
+    fn bayes_classifier_minimizes_standard_error(
         gmm in common::general_model(),
         direction in prop::collection::vec(-2.0f64..2.0, 8),
         bias in -3.0f64..3.0,
@@ -82,7 +82,7 @@ proptest! {
 
 /// `Δ = 2` in the identity model: Bayes error `Φ(−1)`, and with prior
 /// `π = 0.8` the hand-derived `π Φ(−1 − ℓ/2) + (1 − π) Φ(−1 + ℓ/2)`,
-/// `ℓ = ln 4`, minimised over the bias of the same `w`.
+/// `ℓ = ln 4`, minimized over the bias of the same `w`.
 #[test]
 fn bayes_error_of_unequal_priors_by_hand() {
     let cov = Covariance::isotropic(3, 1.0).unwrap();
@@ -166,11 +166,11 @@ proptest! {
 #[test]
 fn monte_carlo_unequal_prior() {
     let base = default_model();
-    // Half the default separation (Δ/2 ≈ 1.16), centred away from 0.
-    let centre = DVector::from_element(64, 0.1);
+    // Half the default separation (Δ/2 ≈ 1.16), centered away from 0.
+    let center = DVector::from_element(64, 0.1);
     let gmm = Gmm::new(
-        base.mean(Label::Pos) * 0.5 + &centre,
-        base.mean(Label::Neg) * 0.5 + &centre,
+        base.mean(Label::Pos) * 0.5 + &center,
+        base.mean(Label::Neg) * 0.5 + &center,
         base.covariance().clone(),
         0.15,
     )

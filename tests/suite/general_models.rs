@@ -1,6 +1,6 @@
 //! THEORY P4′ and P6 on general models: any means, any prior.
 //!
-//! Models come from [`uncentred_model`]: centres with entries up to 5,
+//! Models come from [`uncentered_model`]: centers with entries up to 5,
 //! priors in `[0.05, 0.95]`, every threat family of the THEORY §3 table
 //! ([`threat_case`](crate::common::threat_case)), budgets from 0 to past the
 //! covering scale. The optimal error of a distance `r` is evaluated here
@@ -16,7 +16,7 @@
 
 use crate::common::{
     PDF_MAX, SkipCap, ThreatCase, budget_scale, pair_on, rounding, shift, symmetric_model,
-    threat_case, uncentred_model, uncentred_model_and_threat, vector,
+    threat_case, uncentered_model, uncentered_model_and_threat, vector,
 };
 use crate::tradeoff::{
     check_conflicts, check_price_of_union, check_self_cross, check_union_bounds,
@@ -44,9 +44,9 @@ fn optimal_error_slope(r: f64, prior: f64) -> f64 {
     prior * normal::pdf(r + beta) + (1.0 - prior) * normal::pdf(r - beta)
 }
 
-/// The classifier `sign(wᵀx + b)` with `b = ‖w‖_Σ β − wᵀc`: standardised
+/// The classifier `sign(wᵀx + b)` with `b = ‖w‖_Σ β − wᵀc`: standardized
 /// bias `β` (P4′).
-fn with_standardised_bias(gmm: &Gmm, w: &DVector<f64>, beta: f64) -> LinearClassifier {
+fn with_standardized_bias(gmm: &Gmm, w: &DVector<f64>, beta: f64) -> LinearClassifier {
     let s = gmm.covariance().quadratic_form(w).unwrap().sqrt();
     LinearClassifier::new(w.clone(), s * beta - w.dot(&gmm.center())).unwrap()
 }
@@ -56,7 +56,7 @@ fn with_standardised_bias(gmm: &Gmm, w: &DVector<f64>, beta: f64) -> LinearClass
 /// when `a > 0`, monotone-or-peaked otherwise), plus the bracket's ends.
 fn best_over_bias(gmm: &Gmm, w: &DVector<f64>, threat: &Threat, eps: f64) -> f64 {
     let f = |beta: f64| {
-        gmm.robust_error(&with_standardised_bias(gmm, w, beta), threat, eps)
+        gmm.robust_error(&with_standardized_bias(gmm, w, beta), threat, eps)
             .unwrap()
     };
     let ratio = (5f64.sqrt() - 1.0) / 2.0;
@@ -85,7 +85,7 @@ fn best_over_bias(gmm: &Gmm, w: &DVector<f64>, threat: &Threat, eps: f64) -> f64
 }
 
 /// A model, a threat case, a budget fraction, random directions and
-/// perturbations, random standardised biases.
+/// perturbations, random standardized biases.
 type OptimumCase = (
     Gmm,
     ThreatCase,
@@ -96,7 +96,7 @@ type OptimumCase = (
 );
 
 fn optimum_case() -> impl Strategy<Value = OptimumCase> {
-    uncentred_model_and_threat().prop_flat_map(|(gmm, case)| {
+    uncentered_model_and_threat().prop_flat_map(|(gmm, case)| {
         let d = gmm.dim();
         (
             Just(gmm),
@@ -144,7 +144,7 @@ fn check_no_classifier_beats_the_optimum(
     let re = |clf: &LinearClassifier| gmm.robust_error(clf, &threat, eps).unwrap();
     for w in &directions {
         for &beta in &biases {
-            let value = re(&with_standardised_bias(&gmm, w, beta));
+            let value = re(&with_standardized_bias(&gmm, w, beta));
             prop_assert!(
                 value >= floor,
                 "random (w, β = {beta}): {value:e} < {floor:e}"
@@ -190,7 +190,7 @@ fn check_no_classifier_beats_the_optimum(
 }
 
 /// The returned classifier attains `RE*` when evaluated by
-/// `gmm.robust_error`, its standardised bias is `β* = ℓ/(2r*)`, and
+/// `gmm.robust_error`, its standardized bias is `β* = ℓ/(2r*)`, and
 /// `ln_robust_error` is the logarithm of `robust_error`.
 fn check_the_classifier_attains_the_optimum(
     case: OptimumCase,
@@ -259,7 +259,7 @@ proptest! {
     /// unchanged and moves the bias by `−w*ᵀt`.
     #[test]
     fn translating_both_means_keeps_the_direction_and_moves_the_bias_by_minus_w_dot_t(
-        (gmm, threat_case, fraction, t) in uncentred_model_and_threat().prop_flat_map(|(gmm, case)| {
+        (gmm, threat_case, fraction, t) in uncentered_model_and_threat().prop_flat_map(|(gmm, case)| {
             let d = gmm.dim();
             (Just(gmm), Just(case), 0.0f64..1.3, shift(d))
         })
@@ -306,11 +306,11 @@ proptest! {
         }
     }
 
-    /// Prior 1/2 with centred means reproduces the symmetric model's optimum
-    /// bit for bit (bias 0, `RE* = Φ(−r*)`); prior 1/2 with any centre
+    /// Prior 1/2 with centered means reproduces the symmetric model's optimum
+    /// bit for bit (bias 0, `RE* = Φ(−r*)`); prior 1/2 with any center
     /// keeps `RE* = Φ(−r*)` and the same weights.
     #[test]
-    fn prior_one_half_with_centred_means_reproduces_the_symmetric_results(
+    fn prior_one_half_with_centered_means_reproduces_the_symmetric_results(
         (gmm, threat_case, fraction, c) in symmetric_model().prop_flat_map(|gmm| {
             let cov = gmm.covariance().clone();
             let d = gmm.dim();
@@ -335,7 +335,7 @@ proptest! {
         let clf = symmetric.classifier();
         prop_assert_eq!(clf.as_ref().map(|c| c.bias()), clf.as_ref().map(|_| 0.0));
         prop_assert_eq!(same.classifier(), clf.clone());
-        // Uncentred, prior 1/2: c enters the bias only. The shifted means
+        // Uncentered, prior 1/2: c enters the bias only. The shifted means
         // (c ± μ) may round, so μ and the solve may differ in the last bits.
         let shifted = Gmm::new(&c + &mu, &c - &mu, cov, 0.5).unwrap();
         if shifted.half_difference() == mu {
@@ -354,7 +354,7 @@ proptest! {
 
     /// P6 on general models: `C(A→B) ≥ 0` both ways up to the certified gaps.
     #[test]
-    fn p6_conflicts_are_non_negative_on_general_models(case in pair_on(uncentred_model(), false)) {
+    fn p6_conflicts_are_non_negative_on_general_models(case in pair_on(uncentered_model(), false)) {
         static SKIPS: SkipCap = SkipCap::new();
         check_conflicts(case, &SKIPS)?;
     }
@@ -362,7 +362,7 @@ proptest! {
     /// P6 on general models: the union's optimum lies between its bounds.
     #[test]
     fn p6_union_optimum_lies_between_its_bounds_on_general_models(
-        case in pair_on(uncentred_model(), false)
+        case in pair_on(uncentered_model(), false)
     ) {
         static SKIPS: SkipCap = SkipCap::new();
         check_union_bounds(case, &SKIPS)?;
@@ -371,7 +371,7 @@ proptest! {
     /// P6 on general models: the price of union is non-negative.
     #[test]
     fn p6_price_of_union_is_non_negative_on_general_models(
-        case in pair_on(uncentred_model(), false)
+        case in pair_on(uncentered_model(), false)
     ) {
         static SKIPS: SkipCap = SkipCap::new();
         check_price_of_union(case, &SKIPS)?;
@@ -381,7 +381,7 @@ proptest! {
     /// classifier).
     #[test]
     fn cross_error_against_the_training_threat_is_the_optimum_on_general_models(
-        case in pair_on(uncentred_model(), false)
+        case in pair_on(uncentered_model(), false)
     ) {
         static SKIPS: SkipCap = SkipCap::new();
         check_self_cross(case, &SKIPS)?;
@@ -395,7 +395,7 @@ proptest! {
     /// `tradeoff`); targets above the range are rejected with its bounds.
     #[test]
     fn matched_budgets_reach_their_target_on_general_models(
-        (gmm, threat_case, position, above) in uncentred_model_and_threat().prop_flat_map(|(gmm, case)| {
+        (gmm, threat_case, position, above) in uncentered_model_and_threat().prop_flat_map(|(gmm, case)| {
             (Just(gmm), Just(case), 0.02f64..0.98, 1.01f64..1.5)
         })
     ) {

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 /// A `K`-class model (`K` in `classes`): any covariance of `common`,
 /// means with entries in `[−2, 2]` at least `0.1` apart, priors in
-/// `[1, 4]` normalised (ratios up to 4).
+/// `[1, 4]` normalized (ratios up to 4).
 pub fn multiclass_model(
     classes: std::ops::RangeInclusive<usize>,
 ) -> impl Strategy<Value = MulticlassGmm> {

@@ -193,7 +193,7 @@ fn more_classes_need_the_orthant_method_and_say_so() {
 #[test]
 fn equilateral_classes_have_the_bivariate_closed_form() {
     // Means at the corners of an equilateral triangle with side a, Σ = I,
-    // equal priors: every class's two facet margins are standardised at
+    // equal priors: every class's two facet margins are standardized at
     // a/2 with correlation 1/2, and ℓ2 lowers both by ε.
     let a = 3.0;
     let s = 3f64.sqrt();

@@ -584,7 +584,7 @@ proptest! {
 
     /// A general factor equal to a model-based threat's gives the same
     /// optimum: `A = U_k Λ_k^{1/2}` (generative rank k), `A = U_k`
-    /// (eigenspace), through the generalised eigendecomposition.
+    /// (eigenspace), through the generalized eigendecomposition.
     #[test]
     fn general_factor_matches_the_model_based_threat(gmm in symmetric_model(), k in any::<Index>(), f in 0.0f64..1.2, eigenspace in any::<bool>()) {
         let cov = gmm.covariance();
@@ -847,7 +847,7 @@ fn general_models_have_the_hand_computed_optimum() {
     );
     assert_eq!(opt.bias(), Some(clf.bias()));
     assert_eq!(opt.prior_pos(), 0.5);
-    // Centred, prior 0.3: μ = (1, 0), r* = 1 − ε, b* = ln(3/7).
+    // Centered, prior 0.3: μ = (1, 0), r* = 1 − ε, b* = ln(3/7).
     let unequal = Gmm::new(
         DVector::from_vec(vec![1.0, 0.0]),
         DVector::from_vec(vec![-1.0, 0.0]),

@@ -3,7 +3,7 @@
 //! - Scale invariance: training on `(c·x, c·ε, c²·λ)` returns `w/c` and the
 //!   same bias as training on `(x, ε, λ)` (the robust logistic loss is
 //!   unchanged under `w → w/c`), for `c` from 1e-20 to 1e20.
-//! - The zero optimum: with a fitted bias, `w = 0` minimises the loss iff
+//! - The zero optimum: with a fitted bias, `w = 0` minimizes the loss iff
 //!   the class-mean difference `u = x̄₊ − x̄₋` lies in `2εK` (at
 //!   `(0, ln(n₊/n₋))` the smooth gradient is `−(n₊n₋/n²)u` and the adversary's
 //!   weight `εs̄ = 2εn₊n₋/n²`), i.e. iff `ε ≥ γ_K(u)/2`; the gauge of the ℓp
@@ -53,9 +53,9 @@ fn fraction_misclassified(w: &DVector<f64>, b: f64, x: &DMatrix<f64>, y: &[Label
 /// Training on `(c·x, c·ε, c²·λ)` agrees with training on `(x, ε, λ)`:
 /// `c·w_c = w`, the same bias and the same clean error.
 ///
-/// Tolerance: each run certifies a residual `≤ 10⁻⁸` on its standardised
+/// Tolerance: each run certifies a residual `≤ 10⁻⁸` on its standardized
 /// problem (unit-RMS data, where `w` is of order one); with `λ = 0.01` the
-/// loss is `λ`-strongly convex there, so the two minimisers' estimates
+/// loss is `λ`-strongly convex there, so the two minimizers' estimates
 /// differ by at most `2·10⁻⁸/λ = 2·10⁻⁶`. We allow 10⁻⁵ relative. With
 /// `λ = 0` the curvature comes from the logistic loss on 400 overlapping
 /// samples (its smallest Hessian eigenvalue is about 0.05 here), so the
@@ -199,8 +199,8 @@ fn loss(kind: usize, x: &DMatrix<f64>, y: &[Label], eps: f64, theta: &[f64]) -> 
 
 /// A certified result on a tie is minimal: by convexity and the
 /// certificate, `L(θ + hΔ) ≥ L(θ) − h·r‖Δ‖ − εη` for every `Δ`, with the
-/// residual `r ≤ 10⁻⁸` on the standardised problem (these data have unit
-/// scale, so standardisation changes it by at most a factor 2: we allow
+/// residual `r ≤ 10⁻⁸` on the standardized problem (these data have unit
+/// scale, so standardization changes it by at most a factor 2: we allow
 /// `2·10⁻⁸`) and `η = 10⁻⁹σ_K(w)`. Checked on 200 random unit directions at
 /// `h = 10⁻³` and `10⁻⁵`, plus the rounding of the loss (10⁻¹⁴), for the ℓ1
 /// threat and two unions on 2,000 samples of a 5-dimensional model. Each

@@ -6,22 +6,22 @@
 //! with gradient `g`, the ε-active set
 //! `B = {i : |x_i| ≥ u − δ and g pushes x_i outward}`,
 //! `δ = min(‖x − P(x − g/L)‖_∞, u/10)`, is held at the bounds and the
-//! free coordinates jump to the exact minimiser of the quadratic on that
+//! free coordinates jump to the exact minimizer of the quadratic on that
 //! face (a Newton step, computed with one principal-submatrix solve). The
 //! step is taken along the projection arc `P(x_B + α(x_N − x_B))`,
 //! halving `α` until the Armijo condition holds; if no `α` works, one
 //! projected-gradient step with step `1/L` (which always decreases `q`,
 //! Beck & Teboulle 2009, Lemma 2.3) is taken instead. The method stops
-//! when the face minimiser is feasible and every multiplier on `B` has
+//! when the face minimizer is feasible and every multiplier on `B` has
 //! the right sign: then it is the exact optimum (up to rounding), so the
 //! method terminates finitely once the optimal face is identified.
 //!
 //! Two problems use it:
 //! - the ℓ∞ dual `min ½(μ − z)ᵀΣ⁻¹(μ − z)`, `|z_i| ≤ ε` ([`AdversaryBox`]),
-//!   whose face minimiser is `z_F = μ_F − (Σ y)_F`, `y = Σ_BB⁻¹(μ_B − z_B)`
+//!   whose face minimizer is `z_F = μ_F − (Σ y)_F`, `y = Σ_BB⁻¹(μ_B − z_B)`
 //!   on `B` (and `w = Σ⁻¹(μ − z) = y`);
 //! - the ℓ1 primal at fixed `s = ‖w‖_∞`: `min ½wᵀΣw − μᵀw`, `|w_i| ≤ s`
-//!   ([`WeightBox`]), whose face minimiser is
+//!   ([`WeightBox`]), whose face minimizer is
 //!   `w_F = Σ_FF⁻¹(μ_F − Σ_FB w_B)`.
 
 use nalgebra::DVector;
@@ -29,11 +29,11 @@ use nalgebra::DVector;
 use super::metric::Metric;
 use crate::error::Result;
 
-/// A convex quadratic `q` over a cube, with exact face minimisers.
+/// A convex quadratic `q` over a cube, with exact face minimizers.
 pub(crate) trait BoxProblem {
     /// Gradient and value of `q` at `x`.
     fn evaluate(&self, x: &DVector<f64>) -> (DVector<f64>, f64);
-    /// The minimiser of `q` over the face where the coordinates in `bound`
+    /// The minimizer of `q` over the face where the coordinates in `bound`
     /// keep their values in `x` and those in `free` move; with its
     /// gradient and value.
     fn face_minimizer(
@@ -132,12 +132,12 @@ impl BoxProblem for WeightBox<'_> {
 pub(crate) struct BoxOutcome {
     pub(crate) x: DVector<f64>,
     pub(crate) gradient: DVector<f64>,
-    /// True when the face minimiser passed the exact optimality test.
+    /// True when the face minimizer passed the exact optimality test.
     pub(crate) optimal: bool,
 }
 
 /// Relative slack in the final feasibility and multiplier-sign tests: a
-/// face minimiser that leaves the cube by `1e-13·u` (rounding in the
+/// face minimizer that leaves the cube by `1e-13·u` (rounding in the
 /// solve) is clipped, and a multiplier of the wrong sign below
 /// `1e-13·‖g‖_∞` counts as zero. Either changes the duality gap by far
 /// less than the `1e-9` target.
@@ -147,7 +147,7 @@ fn clip(x: &DVector<f64>, u: f64) -> DVector<f64> {
     x.map(|v| v.clamp(-u, u))
 }
 
-/// Minimises the problem over `|x_i| ≤ bound` from `start`, for at most
+/// Minimizes the problem over `|x_i| ≤ bound` from `start`, for at most
 /// `budget` iterations; `iterations` is increased by the iterations used.
 pub(crate) fn projected_newton<P: BoxProblem>(
     problem: &P,
@@ -251,7 +251,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Brute force for d = 3: the smallest value among the 27 face
-    /// minimisers (each coordinate free, at +u or at −u) that are feasible.
+    /// minimizers (each coordinate free, at +u or at −u) that are feasible.
     /// The box optimum is one of them.
     fn enumerate_faces<P: BoxProblem>(problem: &P, u: f64) -> f64 {
         let mut best = f64::INFINITY;
@@ -291,7 +291,7 @@ mod tests {
     }
 
     proptest! {
-        /// Projected Newton reaches the best feasible face minimiser, for
+        /// Projected Newton reaches the best feasible face minimizer, for
         /// both box problems, with the exact optimality test passed.
         #[test]
         fn projected_newton_matches_the_enumeration_of_faces(

@@ -36,7 +36,7 @@
 //! | ℓp, ellipsoids, unions | accelerated projected gradient with restarts on the split form `z = Σ z_i` (`gradient`) | linear rate |
 //!
 //! *ℓ∞.* The dual is a box-constrained QP with Hessian `Σ⁻¹`. On a face
-//! where the set `B` of coordinates sits at `±ε`, the minimiser is
+//! where the set `B` of coordinates sits at `±ε`, the minimizer is
 //! `z_F = μ_F − (Σy)_F` with `y_B = Σ_BB⁻¹(μ_B − z_B)`, and then
 //! `w = Σ⁻¹(μ − z) = y`: one solve with a principal block of `Σ` (never
 //! `Σ⁻¹`), so an iteration costs `O(|B|³ + d²)` dense, `O(d)` diagonal and
@@ -148,7 +148,7 @@ pub struct DualSolution {
     pub iterations: usize,
 }
 
-/// Minimises `‖μ − z‖_{Σ⁻¹}` over `z ∈ εK` with a certified gap.
+/// Minimizes `‖μ − z‖_{Σ⁻¹}` over `z ∈ εK` with a certified gap.
 ///
 /// Returns `w* = 2Σ⁻¹(μ − z*)`, the adversary's shift `z*`, and the
 /// bounds `ρ(w*) ≤ r* ≤ ‖μ − z*‖_{Σ⁻¹}` with their gap (see the module
@@ -660,7 +660,7 @@ impl Context<'_> {
         Ok(bounds)
     }
 
-    /// The exact minimiser of `‖μ − z‖_{Σ⁻¹}` over the face of the ℓ1 ball
+    /// The exact minimizer of `‖μ − z‖_{Σ⁻¹}` over the face of the ℓ1 ball
     /// of radius `c` selected by `w`: support `B = {i : abs(w_i) = s}`, signs
     /// `σ_B = sign(w_B)`, `σ_Bᵀz_B = c`. With `P = Σ⁻¹` the KKT conditions
     /// give `z_B = P_BB⁻¹((Pμ)_B − ν σ_B)` and

@@ -14,7 +14,7 @@
 //! # The equations
 //!
 //! With the union's parts `c_i K_i` (`c_i = ε ε_i`, one part for a single
-//! body), `w*` (undoubled, `w* = Σ⁻¹(μ − z*)`) minimises
+//! body), `w*` (undoubled, `w* = Σ⁻¹(μ − z*)`) minimizes
 //! `½wᵀΣw − μᵀw + max_i c_i σ_i(w)`, whose optimality condition is
 //!
 //! ```text

@@ -13,7 +13,7 @@ pub(crate) struct Perturbation {
     pub covariance: Option<CovarianceError>,
     pub threat: ThreatError,
     /// A bound on every `spread_j` when the terms do not carry their own
-    /// (generalised pencils): `κ(Σ)`.
+    /// (generalized pencils): `κ(Σ)`.
     pub uniform_spread: Option<f64>,
 }
 
@@ -25,7 +25,7 @@ pub(crate) enum ThreatError {
     /// `M = U f(Λ) Uᵀ` follows the decomposition: `sensitivity` is
     /// `L_√f √λ_max` (units of `√d`), so that `|σ' − σ| ≤ sensitivity·η·√λ_max‖w‖`.
     Model { sensitivity: f64 },
-    /// A generalised pencil from a Gram matrix: `|σ'² − σ²| ≤ gram·d_max‖y‖²`
+    /// A generalized pencil from a Gram matrix: `|σ'² − σ²| ≤ gram·d_max‖y‖²`
     /// and `|σ' − σ| ≤ whitening·√d_max‖y‖` (`y` the whitened `w`).
     Pencil { gram: f64, whitening: f64 },
 }
@@ -78,7 +78,7 @@ impl SecularEquation {
         }
     }
 
-    /// The bounds of the module docs in the normalised equation, exact up
+    /// The bounds of the module docs in the normalized equation, exact up
     /// to the rounding of their few operations.
     fn exact_bounds(&self, eps: f64, root: &SecularRoot) -> (f64, f64) {
         let lambda = root.scaled;
@@ -106,13 +106,13 @@ impl SecularEquation {
         (lower, upper)
     }
 
-    /// How far the certificate `(lower, upper)` of the normalised equation
+    /// How far the certificate `(lower, upper)` of the normalized equation
     /// may be from the exact bounds of the user's float64 inputs: the
     /// amounts `(below, above)` to subtract from the lower and add to the
     /// upper bound (see `dual::rounding` for the error model).
     ///
     /// With `s = ‖w‖_Σ`, `σ = ‖Aᵀw‖`, `q_w = λ_max‖w‖²/s²` (from the
-    /// per-term spreads, or `κ` for a generalised pencil) and `r₀ = r*(0)`:
+    /// per-term spreads, or `κ` for a generalized pencil) and `r₀ = r*(0)`:
     ///
     /// ```text
     /// Δs/s = η q_w/2 + c_U √q_w + (n + 3)u            (η = e_Σ/λ_max, u = ε_mach/2)

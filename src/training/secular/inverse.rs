@@ -63,7 +63,7 @@ impl SecularEquation {
                 reason: "the adversarial distance must lie between r*(∞) and r*(0)",
             });
         }
-        // In the normalised equation (a power-of-two scaling: exact).
+        // In the normalized equation (a power-of-two scaling: exact).
         let (r, residual, full) = (
             r / self.root_energy,
             residual / self.root_energy,

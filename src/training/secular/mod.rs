@@ -9,7 +9,7 @@
 //! ```
 //!
 //! where `λ ≥ 0` solves the secular equation `g(λ) = ε`. In the
-//! generalised eigenbasis `Σ^{−1/2} M Σ^{−1/2} = V D Vᵀ`, with
+//! generalized eigenbasis `Σ^{−1/2} M Σ^{−1/2} = V D Vᵀ`, with
 //! `m = Vᵀ Σ^{−1/2} μ` and `t_j = 1/(1 + λ d_j)`,
 //!
 //! ```text
@@ -142,12 +142,12 @@ const STOP: f64 = 4.0 * f64::EPSILON;
 /// `λ d_max` below which `g(λ) = λ‖√D m‖` to working precision.
 const LINEAR_REGIME: f64 = 1.0 / (1u64 << 60) as f64;
 
-/// Independent accumulators in the hot loops (lets the compiler vectorise
+/// Independent accumulators in the hot loops (lets the compiler vectorize
 /// the sums, which a single accumulator would forbid).
 const LANES: usize = 4;
 
 /// The secular equation `g(λ) = ε` of an ellipsoidal threat, in the
-/// generalised eigenbasis of `(M, Σ)`.
+/// generalized eigenbasis of `(M, Σ)`.
 ///
 /// ```text
 /// g(λ)² = Σ_j d_j m_j² λ²/(1 + λ d_j)²,    ε_max² = Σ_{d_j>0} m_j²/d_j
@@ -156,7 +156,7 @@ const LANES: usize = 4;
 /// Built from the energies `m_j² ≥ 0` of the whitened mean and the
 /// eigenvalues `d_j ≥ 0` of `Σ^{−1/2} M Σ^{−1/2}`. Terms with `m_j = 0` are
 /// dropped, terms with `d_j = 0` are merged (they only enter `r*`), and so
-/// are neighbouring terms with equal `d_j` (every sum sees them through
+/// are neighboring terms with equal `d_j` (every sum sees them through
 /// `Σ m_j²` alone), so each evaluation is one pass over the remaining
 /// terms: one term for the full-latent generative threat (`d_j = 1`). See the module docs
 /// for the method (safeguarded Halley/Newton on `1/g − 1/ε` in `s = 1/λ`)
@@ -178,7 +178,7 @@ const LANES: usize = 4;
 /// ```
 #[derive(Debug, Clone)]
 pub struct SecularEquation {
-    /// `d_j/D > 0` of the retained terms (normalised: the largest is about 1).
+    /// `d_j/D > 0` of the retained terms (normalized: the largest is about 1).
     d: Vec<f64>,
     /// `m_j²/C` of the retained terms.
     c: Vec<f64>,
@@ -195,13 +195,13 @@ pub struct SecularEquation {
     null_energy: f64,
     /// `Σ_{d_j = 0} spread_j m_j²/C`.
     null_spread: f64,
-    /// `ε_max` of the normalised equation.
+    /// `ε_max` of the normalized equation.
     limit: f64,
-    /// `‖√D m‖ = g'(0)` of the normalised equation.
+    /// `‖√D m‖ = g'(0)` of the normalized equation.
     slope: f64,
     d_min: f64,
     d_max: f64,
-    /// `√C`: distances and budgets of the normalised equation are in units of it.
+    /// `√C`: distances and budgets of the normalized equation are in units of it.
     root_energy: f64,
     /// `√D`: budgets are in units of `√C/√D`, multipliers of `1/D`.
     root_pencil: f64,
@@ -213,10 +213,10 @@ pub struct SecularEquation {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SecularRoot {
     lambda: f64,
-    /// The multiplier of the normalised equation, `λD`.
+    /// The multiplier of the normalized equation, `λD`.
     scaled: f64,
     iterations: usize,
-    /// `[T₀, T₁, T₂]` of the normalised equation at `λD` (module docs,
+    /// `[T₀, T₁, T₂]` of the normalized equation at `λD` (module docs,
     /// "Certificate"), and `W = Σ_j spread_j t_j²`, the weight of the
     /// certificate's rounding bound.
     moments: [f64; 4],
@@ -293,7 +293,7 @@ impl SecularEquation {
         };
         negative("energies", energies)?;
         negative("eigenvalues", eigenvalues)?;
-        // Normalise by powers of four (exact, with exact square roots): the
+        // Normalize by powers of four (exact, with exact square roots): the
         // largest energy and the largest pencil eigenvalue become about 1,
         // so the equation's sums neither over- nor underflow at any scale
         // of the problem (only the spread of the terms matters).
@@ -330,7 +330,7 @@ impl SecularEquation {
                 let d = d / pencil_scale;
                 eq.terms += 1;
                 if eq.d.last() == Some(&d) {
-                    // Equal neighbouring d_j enter every sum as one term with
+                    // Equal neighboring d_j enter every sum as one term with
                     // the summed energy (the full-latent generative threat
                     // becomes a single term: O(1) per budget).
                     let last = eq.d.len() - 1;
@@ -357,7 +357,7 @@ impl SecularEquation {
         Ok(eq)
     }
 
-    /// A budget of the normalised equation: `ε √D/√C`.
+    /// A budget of the normalized equation: `ε √D/√C`.
     fn to_scaled_budget(&self, eps: f64) -> f64 {
         eps / self.root_energy * self.root_pencil
     }
@@ -367,7 +367,7 @@ impl SecularEquation {
         eps * self.root_energy / self.root_pencil
     }
 
-    /// `λ` of the user's equation from the normalised `λD`.
+    /// `λ` of the user's equation from the normalized `λD`.
     fn unscaled_multiplier(&self, lambda: f64) -> f64 {
         lambda / self.root_pencil / self.root_pencil
     }
@@ -384,7 +384,7 @@ impl SecularEquation {
     }
 
     /// Number of terms an evaluation visits (non-zero `m_j` and `d_j`, equal
-    /// neighbouring `d_j` merged).
+    /// neighboring `d_j` merged).
     pub fn active_terms(&self) -> usize {
         self.d.len()
     }
@@ -539,7 +539,7 @@ impl SecularEquation {
     }
 
     /// One pass over the terms at `s` (`LANES` independent accumulators,
-    /// contiguous arrays without bounds checks, so the loop vectorises).
+    /// contiguous arrays without bounds checks, so the loop vectorizes).
     fn evaluate(&self, s: f64) -> Sums {
         let mut g2 = [0.0f64; LANES];
         let mut h = [0.0f64; LANES];
@@ -614,7 +614,7 @@ impl SecularEquation {
         self.root_energy *= t;
     }
 
-    /// `L_√f √λ_max` (units of `√d`) in the units of the normalised equation.
+    /// `L_√f √λ_max` (units of `√d`) in the units of the normalized equation.
     fn scaled_sensitivity(&self, sensitivity: f64) -> f64 {
         sensitivity / self.root_pencil
     }

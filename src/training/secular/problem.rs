@@ -1,5 +1,5 @@
 //! The prepared ellipsoidal problem: the pencil `(M, Σ)` in its
-//! generalised eigenbasis, the secular equation built from it, and the
+//! generalized eigenbasis, the secular equation built from it, and the
 //! weights, adversary and extended covariance at a multiplier.
 
 use nalgebra::{DMatrix, DVector};
@@ -28,7 +28,7 @@ enum Geometry {
         /// `ω_b` per spectral block.
         weights: DVector<f64>,
     },
-    /// The generalised eigenbasis of `(M, Σ)`, in whitened coordinates.
+    /// The generalized eigenbasis of `(M, Σ)`, in whitened coordinates.
     Generalized {
         /// `V₊`: orthonormal `d × r`, the directions with `d_j > 0`.
         directions: DMatrix<f64>,
