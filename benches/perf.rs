@@ -7,12 +7,15 @@
 
 #[path = "support/pipelines.rs"]
 mod pipelines;
+#[allow(dead_code)] // the pipelines draw their bases from its generator
+#[path = "../src/seeded.rs"]
+mod seeded;
 
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use manifold_robustness::default_model::power_law_model;
-use manifold_robustness::nalgebra::{DMatrix, DVector};
+use manifold_robustness::nalgebra::{self, DMatrix, DVector};
 use manifold_robustness::{
     Covariance, Label, LinearClassifier, Threat, empirical, minimal_perturbations,
 };

@@ -13,12 +13,16 @@
 //!
 //! Run with `cargo bench --bench solvers -- --warm-up-time 1 --measurement-time 3`.
 
+#[path = "../src/seeded.rs"]
+mod seeded;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use manifold_robustness::default_model::{power_law_model, seeded_rotation};
-use manifold_robustness::nalgebra::{DMatrix, DVector};
+use manifold_robustness::default_model::power_law_model;
+use manifold_robustness::nalgebra::{self, DMatrix, DVector};
 use manifold_robustness::{Covariance, Error, Gmm, Threat};
+use seeded::seeded_rotation;
 
 fn budgets(limit: f64, n: usize) -> Vec<f64> {
     (1..=n).map(|i| limit * i as f64 / (n + 1) as f64).collect()

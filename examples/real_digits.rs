@@ -6,7 +6,8 @@
 //! ```text
 //! --pair A B   the two digits (default 3 8; A ↦ +1, B ↦ −1)
 //! --seed S     seed of the stratified 70/30 train/test split (default 2021)
-//! --rank K     rank of the PPCA fit and of the generative rank-K threat (default 10)
+//! --rank K     rank of the PPCA fit and of the generative rank-K threat (default 10;
+//!              checked against the fitted covariance before any output)
 //! --ten        the ten-class study instead: all digits at once
 //! ```
 //!
@@ -57,11 +58,9 @@ const GRADIENT_TOLERANCE: f64 = 1e-6;
 
 /// The settings of every empirical training run.
 fn training_options() -> TrainingOptions {
-    TrainingOptions {
-        l2_penalty: L2_PENALTY,
-        gradient_tolerance: GRADIENT_TOLERANCE,
-        ..TrainingOptions::default()
-    }
+    TrainingOptions::default()
+        .with_l2_penalty(L2_PENALTY)
+        .with_gradient_tolerance(GRADIENT_TOLERANCE)
 }
 
 /// Training fraction of the split.
@@ -82,7 +81,8 @@ struct Settings {
 const USAGE: &str = "usage: real_digits [--pair A B] [--seed S] [--rank K] [--ten]\n  \
     --pair A B  the two digits, 0..=9 and different (default 3 8; A is class +1)\n  \
     --seed S    seed of the stratified 70/30 train/test split (default 2021)\n  \
-    --rank K    PPCA rank and generative rank, 1..=63 (default 10)\n  \
+    --rank K    PPCA rank and generative rank, 1..=63 and not inside the tie of the\n              \
+                smallest fitted variances that constant pixels make (default 10)\n  \
     --ten       the ten-class study (all digits) instead of the pair\n  \
     -h, --help  print this help";
 
@@ -132,7 +132,25 @@ fn parse_args() -> std::result::Result<Settings, ArgError> {
 
 fn main() -> ExitCode {
     let settings = cli::settings_or_exit(USAGE, parse_args());
-    match run(&settings) {
+    if settings.ten_classes {
+        return match ten_classes::study(settings.seed, settings.rank) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let data = match load(&settings) {
+        Ok(data) => data,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The rank is checked against the fitted covariance before any output.
+    cli::settings_or_exit(USAGE, check_rank(&data, settings.rank));
+    match run(&settings, &data) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -149,20 +167,34 @@ struct Data {
     y_test: Vec<Label>,
 }
 
-fn run(settings: &Settings) -> Outcome<()> {
-    if settings.ten_classes {
-        return Ok(ten_classes::study(settings.seed, settings.rank)?);
-    }
+/// The stratified split of the chosen pair (prints nothing).
+fn load(settings: &Settings) -> Result<Data> {
     let digits = datasets::digits()?;
     let (train, test) = digits.train_test_split(TRAIN_FRACTION, settings.seed)?;
     let (x, y) = train.pair(settings.pos, settings.neg)?;
     let (x_test, y_test) = test.pair(settings.pos, settings.neg)?;
-    let data = Data {
+    Ok(Data {
         x,
         y,
         x_test,
         y_test,
+    })
+}
+
+/// `--rank K` must give a PPCA fit and a generative rank-`K` threat on the
+/// Ledoit–Wolf fit: constant pixels tie the smallest fitted variances, and a
+/// cut inside the tie is ambiguous.
+fn check_rank(data: &Data, rank: usize) -> std::result::Result<(), ArgError> {
+    let invalid = |e: manifold_robustness::Error| {
+        ArgError::Invalid(format!("--rank {rank}: {e} (for this pair and split)"))
     };
+    let ledoit_wolf = Gmm::fit(&data.x, &data.y, Fit::LedoitWolf).map_err(invalid)?;
+    Threat::generative_rank(ledoit_wolf.covariance(), rank).map_err(invalid)?;
+    Gmm::fit(&data.x, &data.y, Fit::Ppca { rank }).map_err(invalid)?;
+    Ok(())
+}
+
+fn run(settings: &Settings, data: &Data) -> Outcome<()> {
     println!(
         "Real data: UCI handwritten digits ({side}×{side}, pixels 0..=16), digit {} (label +1) against digit {} (label −1)",
         settings.pos,
@@ -183,22 +215,22 @@ fn run(settings: &Settings) -> Outcome<()> {
     );
     println!();
     let mut summary = Vec::new();
-    let fits = fit_models(&data, settings.rank, &mut summary)?;
+    let fits = fit_models(data, settings.rank, &mut summary)?;
     println!();
-    let logistic = train_logistic(&data)?;
+    let logistic = train_logistic(data)?;
     println!();
-    claim1(&data, &fits, &logistic, &mut summary)?;
+    claim1(data, &fits, &logistic, &mut summary)?;
     println!();
-    claim2(&data, &fits.ledoit_wolf, settings.rank, &mut summary)?;
+    claim2(data, &fits.ledoit_wolf, settings.rank, &mut summary)?;
     println!();
-    claim3(&data, &fits.ledoit_wolf, &fits.ppca, &mut summary)?;
+    claim3(data, &fits.ledoit_wolf, &fits.ppca, &mut summary)?;
     println!();
     println!("6. Summary: where the real images agree and disagree with the theory");
     for line in &summary {
         println!("  - {line}");
     }
     println!();
-    write_figures(&data, &fits.ledoit_wolf, &logistic, settings)?;
+    write_figures(data, &fits.ledoit_wolf, &logistic, settings)?;
     Ok(())
 }
 
@@ -228,8 +260,8 @@ fn fit_models(data: &Data, rank: usize, summary: &mut Vec<String>) -> Result<Fit
         Ok(_) => println!("  Fit::Pooled: succeeded (no pixel without variance in this pair)"),
         Err(e) => println!("  Fit::Pooled fails, as expected on pixel data: {e}"),
     }
-    let (ledoit_wolf, lw_report) = Gmm::fit_with_report(&data.x, &data.y, Fit::LedoitWolf)?;
-    let (ppca, ppca_report) = Gmm::fit_with_report(&data.x, &data.y, Fit::Ppca { rank })?;
+    let (ledoit_wolf, lw_report) = Gmm::fit_report(&data.x, &data.y, Fit::LedoitWolf)?;
+    let (ppca, ppca_report) = Gmm::fit_report(&data.x, &data.y, Fit::Ppca { rank })?;
     let lw_values = ledoit_wolf.covariance().eigenvalues();
     println!(
         "  Fit::LedoitWolf: shrinkage δ = {:.4} toward (tr S/d)·I; eigenvalues {:.2} … {:.3} (condition number {:.0})",
@@ -298,13 +330,8 @@ fn fit_models(data: &Data, rank: usize, summary: &mut Vec<String>) -> Result<Fit
 /// Section 2: the classifier the attacks target.
 fn train_logistic(data: &Data) -> Result<LinearClassifier> {
     let options = training_options();
-    let (clf, report) = empirical::adversarial_training_with_report(
-        &data.x,
-        &data.y,
-        &Threat::l2(),
-        0.0,
-        &options,
-    )?;
+    let (clf, report) =
+        empirical::adversarial_training_report(&data.x, &data.y, &Threat::l2(), 0.0, &options)?;
     println!(
         "2. Logistic regression (empirical module, ε = 0, ridge penalty {L2_PENALTY}) on the training images"
     );

@@ -7,6 +7,9 @@
 
 #[path = "../benches/support/pipelines.rs"]
 mod pipelines;
+#[allow(dead_code)] // the pipelines draw their bases from its generator
+#[path = "../src/seeded.rs"]
+mod seeded;
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -14,6 +17,7 @@ mod cli;
 use std::time::Instant;
 
 use cli::{ArgError, Args};
+use manifold_robustness::nalgebra;
 
 const USAGE: &str = "usage: spiked_pipeline [--dim D] [--rank K]\n  \
     --dim D     dimension, at least 2 (default 1000000)\n  \

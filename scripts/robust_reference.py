@@ -18,6 +18,9 @@ number kappa in {1e4, 1e8, 1e12}, for the threats
 * `generative`: K = {Sigma^(1/2) u : ||u|| <= 1} (M = Sigma);
 * `generative_rank`: the leading `param` eigen-directions of Sigma,
   M = U_k Lambda_k U_k^T (exact eigenvectors of the float64 matrix);
+* `eigenspace`: the l2 ball of the leading `param` eigen-directions,
+  M = U_k U_k^T; `off_manifold`: that of the other ones, M = I - U_k U_k^T
+  (exact eigenvectors of the float64 matrix, as for `generative_rank`);
 * `factor`: K = {A u : ||u|| <= 1} for the d x p factor A in column `factor`;
 * `linf`: the unit l-infinity ball;
 * `union`: conv(eps B_2 U eps*param B_inf), i.e. `Threat::union` of l2 with
@@ -353,10 +356,16 @@ def main():
                 u = vectors[:, j]
                 lead += values[j] * (u * u.T)
             factor = to_mp_matrix(factor_f)
+            projector = mp.matrix(d, d)
+            for j in order[:k]:
+                u = vectors[:, j]
+                projector += u * u.T
             ellipsoids = [
                 ("l2", 0, mp.eye(d), []),
                 ("generative", 0, sigma, []),
                 ("generative_rank", k, lead, []),
+                ("eigenspace", k, projector, []),
+                ("off_manifold", k, mp.eye(d) - projector, []),
                 ("factor", p, factor * factor.T, factor_f),
             ]
             for name, param, m_matrix, factor_rows in ellipsoids:

@@ -55,6 +55,7 @@ use crate::threat::Threat;
 /// already errs, cannot be moved by the threat, or is flipped by a unique
 /// smallest budget.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Perturbation {
     /// The point is already misclassified (margin `≤ 0`): budget `0`.
     Misclassified,
@@ -125,14 +126,12 @@ impl Default for AttackOptions {
 }
 
 impl AttackOptions {
-    /// Options with the given overshoot.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParameter`] unless `overshoot` is finite and `≥ 0`.
-    pub fn with_overshoot(overshoot: f64) -> Result<AttackOptions> {
-        let options = AttackOptions { overshoot };
-        options.validate()?;
-        Ok(options)
+    /// Sets the relative overshoot (default 0). The attacks check it:
+    /// a negative or non-finite overshoot gives [`Error::InvalidParameter`]
+    /// there.
+    pub fn with_overshoot(mut self, overshoot: f64) -> Self {
+        self.overshoot = overshoot;
+        self
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -199,7 +198,7 @@ pub fn minimal_perturbation(
 ///
 /// let clf = LinearClassifier::new(DVector::from_vec(vec![3.0, -4.0]), 1.0)?;
 /// let x = DVector::from_vec(vec![2.0, 0.0]);
-/// let options = AttackOptions::with_overshoot(0.01)?;
+/// let options = AttackOptions::default().with_overshoot(0.01);
 /// let flip = minimal_perturbation_with(&clf, &Threat::linf(), &x, Label::Pos, &options)?;
 /// assert_eq!(flip.budget(), 1.0); // 7 / ‖w‖₁; the step itself is 1.01·(−1, 1)
 /// let moved = x + flip.delta().unwrap();
@@ -294,6 +293,21 @@ pub(crate) fn unit_classifier(clf: &LinearClassifier) -> (DVector<f64>, f64) {
     }
 }
 
+/// The error for row `i` of `points` whose margin is not finite: its
+/// first non-finite entry, or (all entries finite) an overflow of the
+/// margin itself.
+pub(crate) fn non_finite_row(points: &DMatrix<f64>, i: usize) -> Error {
+    match points.row(i).iter().position(|v| !v.is_finite()) {
+        Some(column) => Error::NonFiniteEntry {
+            name: "points",
+            row: i,
+            column: Some(column),
+            value: points[(i, column)],
+        },
+        None => Error::NonFinite { name: "margins" },
+    }
+}
+
 /// A perturbation must be representable: an overshoot that makes
 /// `t*(1 + o) v*` overflow is a typed error, not an infinite step.
 pub(crate) fn check_step(delta: &DVector<f64>) -> Result<()> {
@@ -316,19 +330,19 @@ pub(crate) fn check_step(delta: &DVector<f64>) -> Result<()> {
 ///
 /// Budgets follow [`Perturbation::budget`]: `0` for misclassified points,
 /// `f64::INFINITY` for unreachable ones.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchAttack {
     /// Margins of the classifier scaled to size one (for the decisions).
-    unit_margins: DVector<f64>,
+    pub(crate) unit_margins: DVector<f64>,
     /// Margins of the classifier as given.
-    margins: DVector<f64>,
-    signs: Vec<f64>,
-    budgets: DVector<f64>,
-    support: f64,
-    direction: Option<DVector<f64>>,
-    latent_direction: Option<DVector<f64>>,
-    overshoot: f64,
-    dim: usize,
+    pub(crate) margins: DVector<f64>,
+    pub(crate) signs: Vec<f64>,
+    pub(crate) budgets: DVector<f64>,
+    pub(crate) support: f64,
+    pub(crate) direction: Option<DVector<f64>>,
+    pub(crate) latent_direction: Option<DVector<f64>>,
+    pub(crate) overshoot: f64,
+    pub(crate) dim: usize,
 }
 
 /// Minimal perturbations of every row of `xs` ([THEORY §4](crate::theory#4-attacks)): one
@@ -397,15 +411,7 @@ pub fn minimal_perturbations_with(
     // A NaN or infinite entry always makes its row's margin non-finite
     // (∞·0 is NaN), so checking the n margins replaces an O(nd) scan.
     if let Some(i) = margins.iter().position(|m| !m.is_finite()) {
-        return Err(match xs.row(i).iter().position(|v| !v.is_finite()) {
-            Some(column) => Error::NonFiniteEntry {
-                name: "points",
-                row: i,
-                column: Some(column),
-                value: xs[(i, column)],
-            },
-            None => Error::NonFinite { name: "margins" },
-        });
+        return Err(non_finite_row(xs, i));
     }
     let Gauge { support, steepest } = Gauge::new(threat, &w);
     // The public margins and support are those of (w, b) itself; the
@@ -610,10 +616,10 @@ impl BatchAttack {
 /// the `d − k` noise directions. The shares sum to one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnergyProfile {
-    shares: DVector<f64>,
-    eigenvalues: DVector<f64>,
-    explicit: usize,
-    dim: usize,
+    pub(crate) shares: DVector<f64>,
+    pub(crate) eigenvalues: DVector<f64>,
+    pub(crate) explicit: usize,
+    pub(crate) dim: usize,
 }
 
 /// The energy profile of a perturbation `δ ≠ 0` under `cov` ([THEORY §4](crate::theory#4-attacks)):

@@ -10,6 +10,7 @@ use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
 /// A class label: `Pos` is `y = +1`, `Neg` is `y = −1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Label {
     /// The positive class, `y = +1`.
     Pos,

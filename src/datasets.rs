@@ -32,8 +32,8 @@
 use nalgebra::DMatrix;
 
 use crate::classifier::Label;
-use crate::default_model::SplitMix64;
 use crate::error::{Error, Result};
+use crate::seeded::SplitMix64;
 
 /// The embedded CSV: 1,797 lines of 64 pixels and a label.
 const DIGITS_CSV: &[u8] = include_bytes!("../data/digits/digits.csv");

@@ -7,14 +7,16 @@
 //! `c² Σ_i i^{1.5} = Φ⁻¹(0.01)²`.
 //!
 //! The rotation comes from a self-contained SplitMix64 generator with
-//! Box–Muller normals and a sign-fixed QR factorization, so the model is
-//! the same on every platform and with every version of `rand`.
+//! Box–Muller normals and a sign-fixed QR factorization (`crate::seeded`),
+//! so the model is the same on every platform and with every version of
+//! `rand`.
 
 use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::Covariance;
 use crate::gmm::Gmm;
 use crate::normal;
+pub(crate) use crate::seeded::seeded_rotation;
 
 /// Dimension of the default model.
 pub const DEFAULT_DIM: usize = 64;
@@ -84,83 +86,6 @@ pub fn power_law_model(dim: usize, decay: f64, bayes_error: f64, seed: u64) -> c
     let c = half_separation / inverse_sum.sqrt();
     let mu = rotation * DVector::from_element(dim, c);
     Gmm::symmetric(mu, covariance)
-}
-
-/// A Haar-distributed rotation from a seeded SplitMix64 stream: QR of a
-/// Gaussian matrix with the signs of `R`'s diagonal moved into `Q`.
-pub fn seeded_rotation(dim: usize, seed: u64) -> DMatrix<f64> {
-    let mut stream = SplitMix64(seed);
-    let gaussian = DMatrix::from_fn(dim, dim, |_, _| stream.normal());
-    let qr = gaussian.qr();
-    let mut q = qr.q();
-    let r = qr.r();
-    for j in 0..dim {
-        if r[(j, j)] < 0.0 {
-            q.column_mut(j).neg_mut();
-        }
-    }
-    q
-}
-
-/// A `d × k` matrix with orthonormal columns, Haar-distributed, from a
-/// seeded SplitMix64 stream: Gaussian columns orthonormalized in place by
-/// modified Gram–Schmidt, run twice for orthogonality to working precision
-/// ("twice is enough", Giraud et al. 2005). `O(dk²)` time and no memory
-/// beyond the result, so `d` can be in the millions (the basis of a spiked
-/// covariance).
-///
-/// # Example
-/// ```
-/// use manifold_robustness::default_model::seeded_orthonormal_basis;
-///
-/// let u = seeded_orthonormal_basis(1000, 4, 3);
-/// let gram = u.tr_mul(&u);
-/// assert!((gram - manifold_robustness::nalgebra::DMatrix::identity(4, 4)).amax() < 1e-14);
-/// ```
-///
-/// # Panics
-/// If `k > d` (no such basis exists).
-pub fn seeded_orthonormal_basis(d: usize, k: usize, seed: u64) -> DMatrix<f64> {
-    assert!(k <= d, "an orthonormal d × k basis needs k ≤ d");
-    let mut stream = SplitMix64(seed);
-    let mut basis = DMatrix::from_fn(d, k, |_, _| stream.normal());
-    for _pass in 0..2 {
-        for j in 0..k {
-            for i in 0..j {
-                let projection = basis.column(i).dot(&basis.column(j));
-                let (left, mut right) = basis.columns_range_pair_mut(i, j);
-                right.axpy(-projection, &left, 1.0);
-            }
-            let norm = basis.column(j).norm();
-            basis.column_mut(j).unscale_mut(norm);
-        }
-    }
-    basis
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, fully specified generator.
-pub(crate) struct SplitMix64(pub(crate) u64);
-
-impl SplitMix64 {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform on (0, 1), never 0.
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// A standard normal by Box–Muller (one of the pair).
-    fn normal(&mut self) -> f64 {
-        let u1 = self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
 }
 
 #[cfg(test)]

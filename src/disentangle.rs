@@ -24,6 +24,7 @@ use crate::threat::Threat;
 /// One row of the claim-1 table: how one threat's minimal attacks on a
 /// batch spread their energy over the eigen-directions.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct AttackEnergySummary {
     /// The threat's name (its `Display`).

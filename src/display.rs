@@ -11,8 +11,44 @@ const DEFAULT_DIGITS: usize = 4;
 /// magnitudes in `[1e-3, 1e5)` and in scientific notation otherwise,
 /// right-aligned in the formatter's width.
 pub(crate) fn number(f: &fmt::Formatter<'_>, x: f64) -> String {
-    let digits = f.precision().unwrap_or(DEFAULT_DIGITS).max(1);
-    let text = if x == 0.0 {
+    let text = significant(x, f.precision().unwrap_or(DEFAULT_DIGITS));
+    format!("{text:>width$}", width = f.width().unwrap_or(0))
+}
+
+/// A parameter inside a name (an exponent, a relative budget): as Rust
+/// writes it (`1.5`) unless the formatter gives a precision, then with that
+/// many significant digits; never padded.
+pub(crate) fn parameter(f: &fmt::Formatter<'_>, x: f64) -> String {
+    match f.precision() {
+        Some(digits) => significant(x, digits),
+        None => format!("{x}"),
+    }
+}
+
+/// Writes `text` padded to the formatter's width with its fill and
+/// alignment (left by default, as for strings); unlike `Formatter::pad`,
+/// the precision does not truncate it.
+pub(crate) fn padded(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    let width = f.width().unwrap_or(0);
+    let len = text.chars().count();
+    if len >= width {
+        return f.write_str(text);
+    }
+    let gap = width - len;
+    let (before, after) = match f.align() {
+        Some(fmt::Alignment::Right) => (gap, 0),
+        Some(fmt::Alignment::Center) => (gap / 2, gap - gap / 2),
+        _ => (0, gap),
+    };
+    let fill = f.fill().to_string();
+    write!(f, "{}{text}{}", fill.repeat(before), fill.repeat(after))
+}
+
+/// `x` with `digits` significant digits (at least 1), in fixed notation
+/// for magnitudes in `[1e-3, 1e5)` and in scientific notation otherwise.
+fn significant(x: f64, digits: usize) -> String {
+    let digits = digits.max(1);
+    if x == 0.0 {
         "0".to_string()
     } else if !x.is_finite() {
         if x.is_nan() {
@@ -36,15 +72,108 @@ pub(crate) fn number(f: &fmt::Formatter<'_>, x: f64) -> String {
         } else {
             scientific
         }
-    };
-    format!("{text:>width$}", width = f.width().unwrap_or(0))
+    }
+}
+
+/// One line: the multiplier and the range of the relative growth
+/// `after/before`, with the direction that grows most (in descending
+/// variance); the formatter's precision and width apply to each number.
+impl fmt::Display for crate::training::ExtendedCovariance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let growth = self.relative_growth();
+        let basis = match self.basis() {
+            crate::training::GrowthBasis::Eigenbasis => "the covariance's eigenbasis",
+            _ => "the generalized eigenbasis",
+        };
+        write!(
+            f,
+            "covariance extended in {basis} with λ = {}: variances grow by a factor from {} to {}",
+            number(f, self.lambda()),
+            number(f, growth.min()),
+            number(f, growth.max())
+        )?;
+        if let Some(top) = (0..growth.len()).max_by(|&a, &b| growth[a].total_cmp(&growth[b])) {
+            write!(f, ", most along direction {}", top + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// One line: the threat, the flipped points, the mean budget, the mean
+/// Rayleigh variance against the data's mean variance and the top-`k`
+/// shares; the formatter's precision and width apply to each number.
+impl fmt::Display for crate::disentangle::AttackEnergySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} of {} points flipped",
+            self.threat, self.flipped, self.points
+        )?;
+        if let (Some(budget), Some(variance)) = (self.mean_budget, self.variance) {
+            write!(
+                f,
+                ", mean budget {}, variance along the attack R = {} (data {})",
+                number(f, budget),
+                number(f, variance),
+                number(f, self.mean_data_variance)
+            )?;
+        }
+        for (k, share) in self.top_shares.iter().flatten() {
+            write!(f, ", S_{k} = {}", number(f, *share))?;
+        }
+        Ok(())
+    }
+}
+
+/// One line: converged or not, by which criterion, after how many
+/// iterations, with the loss and the stationarity residual; the formatter's
+/// precision and width apply to each number.
+impl fmt::Display for crate::empirical::TrainingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::empirical::Stationarity;
+        let criterion = match self.criterion {
+            Stationarity::Gradient => "gradient",
+            Stationarity::MinimalSubgradient => "minimal subgradient",
+            _ => "loss stalled",
+        };
+        write!(
+            f,
+            "{} ({criterion}) after {} iterations and {} data passes: loss {}, stationarity residual {}",
+            if self.converged {
+                "converged"
+            } else {
+                "not converged"
+            },
+            self.iterations,
+            self.data_passes,
+            number(f, self.loss),
+            number(f, self.gradient_norm)
+        )
+    }
+}
+
+/// The value, and `± bound` unless it is exact up to rounding; the
+/// formatter's precision and width apply to each number.
+impl fmt::Display for crate::normal::Estimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_exact() {
+            f.write_str(&number(f, self.value()))
+        } else {
+            write!(
+                f,
+                "{} ± {}",
+                number(f, self.value()),
+                number(f, self.error_bound())
+            )
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::fmt;
 
-    use super::number;
+    use super::{number, padded, parameter};
 
     struct Shown(f64);
 
@@ -52,6 +181,27 @@ mod tests {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str(&number(f, self.0))
         }
+    }
+
+    struct Named(f64);
+
+    impl fmt::Display for Named {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let text = format!("p = {}", parameter(f, self.0));
+            padded(f, &text)
+        }
+    }
+
+    #[test]
+    fn names_pad_as_a_whole_and_keep_their_parameters() {
+        assert_eq!(format!("{}", Named(1.5)), "p = 1.5");
+        assert_eq!(format!("[{:9}]", Named(1.5)), "[p = 1.5  ]");
+        assert_eq!(format!("[{:>9}]", Named(1.5)), "[  p = 1.5]");
+        assert_eq!(format!("[{:^9}]", Named(1.5)), "[ p = 1.5 ]");
+        assert_eq!(format!("[{:*>9}]", Named(1.5)), "[**p = 1.5]");
+        // The precision sets the parameter's digits and truncates nothing.
+        assert_eq!(format!("{:.3}", Named(1.0 / 3.0)), "p = 0.333");
+        assert_eq!(format!("[{:3.2}]", Named(1.5)), "[p = 1.5]");
     }
 
     #[test]

@@ -45,7 +45,7 @@
 //! decomposition. A direction counts as having no variance when its
 //! eigenvalue is at most `d · ε_mach · λ₁`, the threshold
 //! [`Covariance::dense`] uses for positive definiteness.
-//! [`Gmm::fit_with_report`] returns a [`FitReport`] with the evidence: the
+//! [`Gmm::fit_report`] returns a [`FitReport`] with the evidence: the
 //! pooled spectrum, the zero directions, the shrinkage intensity or the
 //! PPCA noise level and explained variance.
 
@@ -82,6 +82,7 @@ const BLOCK_ROWS: usize = 256;
 /// # Ok::<(), manifold_robustness::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Fit {
     /// The maximum-likelihood pooled within-class covariance `S`.
@@ -109,6 +110,7 @@ impl Fit {
 
 /// What a fit did to the pooled covariance.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Regularization {
     /// None: `Σ̂ = S`.
@@ -133,8 +135,9 @@ pub enum Regularization {
 }
 
 /// The evidence of a fit: what the data looked like and which
-/// regularization was used (returned by [`Gmm::fit_with_report`]).
+/// regularization was used (returned by [`Gmm::fit_report`]).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct FitReport {
     /// The fit that was asked for.
@@ -263,7 +266,7 @@ impl Gmm {
     /// [`Error::IdenticalMeans`] when both class means are equal;
     /// [`Error::Decomposition`] if the eigen-solver fails.
     pub fn fit(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<Gmm> {
-        Ok(Gmm::fit_with_report(x, y, fit)?.0)
+        Ok(Gmm::fit_report(x, y, fit)?.0)
     }
 
     /// [`Gmm::fit`], also returning the [`FitReport`]: the pooled spectrum,
@@ -278,7 +281,7 @@ impl Gmm {
     /// // b̄² = (34 − 4 · 17/4) / (4² · 2) = 17/32, so δ = 17/18.
     /// let x = DMatrix::from_row_slice(4, 2, &[3.0, 1.0, -1.0, 1.0, -1.0, 0.0, -1.0, -2.0]);
     /// let y = [Label::Pos, Label::Pos, Label::Neg, Label::Neg];
-    /// let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf)?;
+    /// let (gmm, report) = Gmm::fit_report(&x, &y, Fit::LedoitWolf)?;
     /// assert!((report.shrinkage_intensity().unwrap() - 17.0 / 18.0).abs() < 1e-15);
     /// // Eigenvalues (1 − δ) λ_i + δ m.
     /// let l = gmm.covariance().eigenvalues();
@@ -288,7 +291,7 @@ impl Gmm {
     ///
     /// # Errors
     /// As [`Gmm::fit`].
-    pub fn fit_with_report(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<(Gmm, FitReport)> {
+    pub fn fit_report(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<(Gmm, FitReport)> {
         // Class 0 is `Pos`, class 1 is `Neg` (so an empty positive class is
         // reported first).
         let classes: Vec<usize> = y

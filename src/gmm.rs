@@ -29,6 +29,24 @@ pub const SYMMETRIC_MODEL_TOLERANCE: f64 = 1e-12;
 
 /// A two-class Gaussian mixture with a shared covariance.
 ///
+/// # Where the methods are defined
+///
+/// Each family of methods sits in the module of the theory it implements
+/// (rustdoc lists them all on this page); the families that depend on a
+/// classifier or several threats more than on the model are free
+/// functions taking `&Gmm`.
+///
+/// | Family | Items | Module |
+/// |---|---|---|
+/// | Model (THEORY §1) | [`new`](Self::new), [`symmetric`](Self::symmetric), the accessors ([`mean`](Self::mean), [`covariance`](Self::covariance), …), [`sample`](Self::sample) | [`gmm`](crate::gmm) |
+/// | Fitting to data | [`fit`](Self::fit), [`fit_report`](Self::fit_report) | [`fit`](crate::fit) |
+/// | Errors and the Bayes classifier (§2) | [`bayes_classifier`](Self::bayes_classifier), [`bayes_error`](Self::bayes_error), [`error`](Self::error), [`margin_distribution`](Self::margin_distribution) | [`gmm`](crate::gmm) |
+/// | Attacks (§4–5) | free functions of the classifier: [`minimal_perturbation`](crate::minimal_perturbation), [`minimal_perturbations`](crate::minimal_perturbations), [`energy_profile`](crate::energy_profile); with the model, [`attack_energy_summary`](crate::attack_energy_summary) | [`attack`](crate::attack), [`disentangle`](crate::disentangle) |
+/// | Robust error and distance law (§6) | [`robust_error`](Self::robust_error), [`ln_robust_error`](Self::ln_robust_error), [`distance_cdf`](Self::distance_cdf), [`mean_adversarial_distance`](Self::mean_adversarial_distance), [`median_adversarial_distance`](Self::median_adversarial_distance), [`adversarial_distance_quantile`](Self::adversarial_distance_quantile) | [`robust`](crate::robust) |
+/// | Adversarial training (§7) | [`robust_optimum`](Self::robust_optimum), [`robust_optimum_with`](Self::robust_optimum_with), [`robust_sweep`](Self::robust_sweep), [`robust_sweep_with`](Self::robust_sweep_with) | [`training`](crate::training) |
+/// | Trade-offs (§8) | free functions: [`cross_robust_error`](crate::tradeoff::cross_robust_error), [`matched_budget`](crate::tradeoff::matched_budget), [`conflict_matrix`](crate::tradeoff::conflict_matrix), … | [`tradeoff`](crate::tradeoff) |
+/// | Finite samples (§9) | [`sample`](Self::sample); free functions [`empirical::robust_error`](crate::empirical::robust_error), [`empirical::adversarial_training`](crate::empirical::adversarial_training) | [`empirical`](crate::empirical) |
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm};
@@ -52,6 +70,17 @@ pub struct Gmm {
     /// from them, and for a large spiked model each recomputation is a pass
     /// over the `d × k` basis.
     mean_coordinates: OnceLock<EigenCoordinates>,
+}
+
+/// Two models are equal when their means, covariances and priors are
+/// (the cached eigen-coordinates of the mean follow from these).
+impl PartialEq for Gmm {
+    fn eq(&self, other: &Gmm) -> bool {
+        self.mean_pos == other.mean_pos
+            && self.mean_neg == other.mean_neg
+            && self.prior_pos == other.prior_pos
+            && self.covariance == other.covariance
+    }
 }
 
 impl Gmm {
@@ -381,7 +410,11 @@ impl Gmm {
     /// assert_eq!(gmm.sample(1000, &mut StdRng::seed_from_u64(7)).0, x);
     /// # Ok::<(), manifold_robustness::Error>(())
     /// ```
-    pub fn sample<R: rand::Rng>(&self, n: usize, rng: &mut R) -> (DMatrix<f64>, Vec<Label>) {
+    pub fn sample<R: rand::Rng + ?Sized>(
+        &self,
+        n: usize,
+        rng: &mut R,
+    ) -> (DMatrix<f64>, Vec<Label>) {
         let mut labels = vec![Label::Pos; n];
         let (pos, neg) = (self.mean(Label::Pos), self.mean(Label::Neg));
         let x = crate::sampling::fill_rows(

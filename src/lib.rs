@@ -25,6 +25,59 @@
 //! # Ok::<(), manifold_robustness::Error>(())
 //! ```
 //!
+//! # Modules, in the order of the theory
+//!
+//! | THEORY | module |
+//! |---|---|
+//! | §1 model | [`covariance`], [`gmm`], [`fit`], [`default_model`](mod@default_model), [`datasets`] |
+//! | §2 classifiers | [`classifier`] |
+//! | §3 threats | [`threat`] |
+//! | §4–5 attacks, disentangling | [`attack`], [`disentangle`] |
+//! | §6 robust error | [`robust`] |
+//! | §7 training in the population | [`training`] (closed form for ellipsoids, certified dual solver otherwise) |
+//! | §8 trade-offs | [`tradeoff`] |
+//! | §9 training on samples | [`empirical`] |
+//! | multi-class models | [`multiclass`] |
+//! | §11 numerics | [`normal`], [`error`] |
+//!
+//! # Names
+//!
+//! - `f(…)` runs with default options and `f_with(…, &options)` is the
+//!   same call with an options struct as its last argument:
+//!   [`minimal_perturbation_with`], [`minimal_perturbations_with`],
+//!   [`Gmm::robust_optimum_with`], [`Gmm::robust_sweep_with`].
+//! - `f_report(…)` returns the result together with the evidence of how it
+//!   was obtained: [`Gmm::fit_report`] gives a [`FitReport`],
+//!   [`empirical::adversarial_training_report`] a
+//!   [`TrainingReport`](empirical::TrainingReport), and
+//!   [`tradeoff::pair_report`] a [`TradeoffReport`].
+//! - Options structs ([`AttackOptions`], [`SolverOptions`],
+//!   [`TrainingOptions`](empirical::TrainingOptions),
+//!   [`OrthantOptions`](normal::OrthantOptions)) are `#[non_exhaustive]`:
+//!   start from `Default` and set fields with their `with_…` methods; the
+//!   function that takes them checks them and names a bad one in its error.
+//!   ```
+//!   use manifold_robustness::{default_model, SolverOptions, Threat};
+//!
+//!   let gmm = default_model();
+//!   let options = SolverOptions::default().with_gap_tolerance(1e-6);
+//!   let opt = gmm.robust_optimum_with(&Threat::linf(), 0.01, &options)?;
+//!   assert!(opt.gap() <= 1e-6 * opt.distance());
+//!   # Ok::<(), manifold_robustness::Error>(())
+//!   ```
+//! - A target optimal robust error is called `target_robust_error`
+//!   wherever it is an argument ([`tradeoff::matched_budget`],
+//!   [`tradeoff::matched_optimum`], [`tradeoff::conflict_matrix`]).
+//!
+//! # Features
+//!
+//! - `proptest`: the `strategies` module, proptest strategies for
+//!   covariances, models, threats, budgets and points near a boundary, to
+//!   property-test claims the way the crate tests its own.
+//! - `serde`: `Serialize`/`Deserialize` for labels, classifiers,
+//!   covariances, models, threats, fits, the options and the results;
+//!   deserializing validates as the constructors do.
+//!
 //! # Parallelism
 //!
 //! The large dense steps (the eigendecomposition from `d = 384`, pooled
@@ -34,6 +87,7 @@
 //! run serially, where threads cost more than they save.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
 
 pub use nalgebra;
 /// The `rand` this crate is built with (0.9): use `manifold_robustness::rand` for
@@ -55,6 +109,8 @@ mod linalg;
 pub mod multiclass;
 pub mod normal;
 pub mod robust;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod theory;
 pub mod threat;
 pub mod tradeoff;
@@ -62,6 +118,9 @@ pub mod training;
 
 mod roots;
 mod sampling;
+mod seeded;
+#[cfg(feature = "serde")]
+mod serialization;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,

@@ -300,6 +300,40 @@ pub(crate) fn norm(v: &[f64]) -> f64 {
     sum.norm()
 }
 
+/// `‖v‖_p` for `p ∈ [1, ∞]`, without overflow or underflow wherever the
+/// norm itself is representable: ℓ∞ is `max |v_i|`, ℓ1 a sum of
+/// non-negative terms (no partial sum exceeds the norm), ℓ2 [`norm`], and
+/// for other `p` the entries are divided by `max |v_i|` before they are
+/// raised to the power `p`, so `‖v‖_p = max |v_i| · (Σ (|v_i|/max)^p)^{1/p}`.
+pub(crate) fn lp_norm(v: &DVector<f64>, p: f64) -> f64 {
+    if p == f64::INFINITY {
+        return v.amax();
+    }
+    if p == 1.0 {
+        return v.iter().map(|x| x.abs()).sum();
+    }
+    if p == 2.0 {
+        return norm(v.as_slice());
+    }
+    let scale = v.amax();
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let sum: f64 = v.iter().map(|x| (x.abs() / scale).powf(p)).sum();
+    scale * sum.powf(1.0 / p)
+}
+
+/// The conjugate exponent `q` with `1/p + 1/q = 1` (`1 ↔ ∞`).
+pub(crate) fn conjugate_exponent(p: f64) -> f64 {
+    if p == 1.0 {
+        f64::INFINITY
+    } else if p == f64::INFINITY {
+        1.0
+    } else {
+        p / (p - 1.0)
+    }
+}
+
 /// A sum of squares `Σ x_i²` kept as `scale² · sum` with `scale = max |x_i|`
 /// (LAPACK `dlassq`), so that no square over- or underflows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -396,6 +430,34 @@ pub(crate) fn sign(v: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lp_norms_by_hand() {
+        let v = DVector::from_vec(vec![3.0, -4.0]);
+        assert_eq!(lp_norm(&v, 1.0), 7.0);
+        assert_eq!(lp_norm(&v, f64::INFINITY), 4.0);
+        assert!((lp_norm(&v, 2.0) - 5.0).abs() < 1e-15);
+        let expected = (27f64 + 64.0).cbrt();
+        assert!((lp_norm(&v, 3.0) - expected).abs() < 1e-15 * expected);
+        assert_eq!(lp_norm(&DVector::zeros(3), 3.0), 0.0);
+    }
+
+    #[test]
+    fn lp_norms_are_scale_safe() {
+        // Entries whose p-th powers over- or underflow: the norm scales exactly
+        // by powers of two.
+        let v = DVector::from_vec(vec![3.0, -4.0, 0.5]);
+        for p in [1.0, 1.5, 2.0, 3.0, 7.0, f64::INFINITY] {
+            let unit = lp_norm(&v, p);
+            for k in [-1000, -600, 600, 1000] {
+                let t = ldexp(1.0, k);
+                assert_eq!(lp_norm(&(&v * t), p), unit * t, "p = {p}, 2^{k}");
+            }
+        }
+        assert_eq!(conjugate_exponent(1.0), f64::INFINITY);
+        assert_eq!(conjugate_exponent(f64::INFINITY), 1.0);
+        assert_eq!(conjugate_exponent(3.0), 1.5);
+    }
 
     #[test]
     fn norm_survives_the_whole_range() {

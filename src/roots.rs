@@ -1,6 +1,14 @@
-//! A bracketed, safeguarded scalar root finder (Brent's method), used where
-//! a monotone equation has no closed-form inverse (matched budgets,
-//! [THEORY §8](crate::theory#8-trade-offs)).
+//! A bracketed, safeguarded scalar root finder (Brent's method), the one
+//! the crate uses wherever a monotone equation has no closed-form inverse
+//! (matched budgets, [THEORY §8](crate::theory#8-trade-offs); the ℓ1 dual
+//! solver; the union projection; the bivariate normal's mode).
+//!
+//! [`BrentSearch`] is the method in reverse-communication form: the caller
+//! asks for the next point ([`BrentSearch::propose`]), evaluates `f` there
+//! itself and reports the value ([`BrentSearch::observe`]), so it can stop
+//! early on a certificate or carry state between evaluations (warm
+//! starts). [`Brent::solve`] drives the same core with a closure, with an
+//! iteration cap, an acceptance test and typed errors.
 
 use crate::error::{Error, Result};
 
@@ -59,9 +67,155 @@ pub(crate) struct Evaluation {
     pub accept: bool,
 }
 
+/// State of a bracketed Brent search for a sign change of `f`, in
+/// reverse-communication form (see the module docs).
+///
+/// The bracket `[b, c]` always holds a sign change; `b` is the best point
+/// (smallest `|f|`), `a` the previous `b`. A step is inverse quadratic
+/// interpolation (or the secant) when it stays inside the bracket and
+/// shrinks faster than the step before last, bisection otherwise; a
+/// non-finite function value (e.g. an infinite gauge at one end) forces
+/// bisection. The search is done when the bracket is narrower than
+/// `2 · (2ε_mach|b| + relative·|b| + absolute)` or `f(b) = 0`.
+#[derive(Debug, Clone)]
+pub(crate) struct BrentSearch {
+    a: f64,
+    b: f64,
+    c: f64,
+    fa: f64,
+    fb: f64,
+    fc: f64,
+    d: f64,
+    e: f64,
+    absolute: f64,
+    relative: f64,
+}
+
+impl BrentSearch {
+    /// A search on `[x0, x1]` where `f(x0)` and `f(x1)` have opposite signs
+    /// (or one is zero), to the absolute and relative accuracy given.
+    pub(crate) fn new(x0: f64, f0: f64, x1: f64, f1: f64, absolute: f64, relative: f64) -> Self {
+        BrentSearch {
+            a: x0,
+            b: x1,
+            c: x0,
+            fa: f0,
+            fb: f1,
+            fc: f0,
+            d: x1 - x0,
+            e: x1 - x0,
+            absolute,
+            relative,
+        }
+    }
+
+    #[cfg(test)]
+    /// The best point so far (smallest `|f|` among the bracket's ends) and
+    /// its value.
+    pub(crate) fn best(&self) -> (f64, f64) {
+        if self.fc.abs() < self.fb.abs() {
+            (self.c, self.fc)
+        } else {
+            (self.b, self.fb)
+        }
+    }
+
+    /// The two ends of the current bracket with their function values.
+    pub(crate) fn ends(&self) -> [(f64, f64); 2] {
+        [(self.b, self.fb), (self.c, self.fc)]
+    }
+
+    /// The width of the current bracket.
+    pub(crate) fn width(&self) -> f64 {
+        (self.c - self.b).abs()
+    }
+
+    /// The half-width below which the bracket counts as converged at `b`.
+    fn tolerance(&self) -> f64 {
+        2.0 * f64::EPSILON * self.b.abs() + self.relative * self.b.abs() + self.absolute
+    }
+
+    /// Makes `b` the best end; true when the bracket is within tolerance or
+    /// `f(b) = 0`.
+    pub(crate) fn converged(&mut self) -> bool {
+        if self.fc.abs() < self.fb.abs() {
+            self.a = self.b;
+            self.b = self.c;
+            self.c = self.a;
+            self.fa = self.fb;
+            self.fb = self.fc;
+            self.fc = self.fa;
+        }
+        0.5 * (self.c - self.b).abs() <= self.tolerance() || self.fb == 0.0
+    }
+
+    /// The next point to evaluate, or `None` when the search has
+    /// [`converged`](Self::converged).
+    pub(crate) fn propose(&mut self) -> Option<f64> {
+        if self.converged() {
+            return None;
+        }
+        let tol = self.tolerance();
+        let m = 0.5 * (self.c - self.b);
+        let finite = self.fa.is_finite() && self.fb.is_finite() && self.fc.is_finite();
+        if !finite || self.e.abs() < tol || self.fa.abs() <= self.fb.abs() {
+            self.d = m;
+            self.e = m;
+        } else {
+            // Interpolation: the secant if only two points are distinct,
+            // else inverse quadratic.
+            let s = self.fb / self.fa;
+            let (mut p, mut q);
+            if self.a == self.c {
+                p = 2.0 * m * s;
+                q = 1.0 - s;
+            } else {
+                let qa = self.fa / self.fc;
+                let r = self.fb / self.fc;
+                p = s * (2.0 * m * qa * (qa - r) - (self.b - self.a) * (r - 1.0));
+                q = (qa - 1.0) * (r - 1.0) * (s - 1.0);
+            }
+            if p > 0.0 {
+                q = -q;
+            } else {
+                p = -p;
+            }
+            // Accept only a step inside the bracket that shrinks faster
+            // than the step before last.
+            let previous = self.e;
+            self.e = self.d;
+            if 2.0 * p < 3.0 * m * q - (tol * q).abs() && p < (0.5 * previous * q).abs() {
+                self.d = p / q;
+            } else {
+                self.d = m;
+                self.e = m;
+            }
+        }
+        self.a = self.b;
+        self.fa = self.fb;
+        self.b += if self.d.abs() > tol {
+            self.d
+        } else {
+            tol.copysign(m)
+        };
+        Some(self.b)
+    }
+
+    /// Records `f` at the point last returned by [`propose`](Self::propose).
+    pub(crate) fn observe(&mut self, fx: f64) {
+        self.fb = fx;
+        if (self.fb > 0.0 && self.fc > 0.0) || (self.fb < 0.0 && self.fc < 0.0) {
+            self.c = self.a;
+            self.fc = self.fa;
+            self.d = self.b - self.a;
+            self.e = self.d;
+        }
+    }
+}
+
 impl Brent {
     /// Finds a root of `f` in `[a, b]`, given `fa = f(a)` and `fb = f(b)` of
-    /// opposite signs (or one of them zero).
+    /// opposite signs (or one of them zero), by driving a [`BrentSearch`].
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when the ends do not bracket a root or are
@@ -95,104 +249,55 @@ impl Brent {
                 reason: "f must change sign across the bracket",
             });
         }
-        // Brent's variables: b is the best point, c the other end of the
-        // bracket [b, c], a the previous b.
-        let (mut a, mut b, mut fa, mut fb) = (a, b, fa, fb);
-        let (mut c, mut fc) = (a, fa);
-        let mut d = b - a;
-        let mut e = d;
-        for iteration in 0..=self.max_iterations {
-            if (fb > 0.0) == (fc > 0.0) {
-                c = a;
-                fc = fa;
-                d = b - a;
-                e = d;
-            }
-            if fc.abs() < fb.abs() {
-                a = b;
-                b = c;
-                c = a;
-                fa = fb;
-                fb = fc;
-                fc = fa;
-            }
-            let tol = 2.0 * f64::EPSILON * b.abs() + self.relative * b.abs() + self.absolute;
-            let half = 0.5 * (c - b);
-            if half.abs() <= tol || fb == 0.0 {
-                return Ok(Root {
-                    x: b,
-                    value: fb,
-                    iterations: iteration,
-                    stop: if fb == 0.0 {
-                        Stop::Accepted
-                    } else {
-                        Stop::Bracket
-                    },
-                });
-            }
-            if iteration == self.max_iterations {
-                break;
-            }
-            if e.abs() >= tol && fa.abs() > fb.abs() {
-                // Interpolation: the secant if only two points are distinct,
-                // else inverse quadratic.
-                let s = fb / fa;
-                let (mut p, mut q);
-                if a == c {
-                    p = 2.0 * half * s;
-                    q = 1.0 - s;
-                } else {
-                    let qa = fa / fc;
-                    let r = fb / fc;
-                    p = s * (2.0 * half * qa * (qa - r) - (b - a) * (r - 1.0));
-                    q = (qa - 1.0) * (r - 1.0) * (s - 1.0);
-                }
-                if p > 0.0 {
-                    q = -q;
-                } else {
-                    p = -p;
-                }
-                // Accept only a step inside the bracket that shrinks faster
-                // than the step before last.
-                if 2.0 * p < (3.0 * half * q - (tol * q).abs()).min((e * q).abs()) {
-                    e = d;
-                    d = p / q;
-                } else {
-                    d = half;
-                    e = d;
-                }
-            } else {
-                d = half;
-                e = d;
-            }
-            a = b;
-            fa = fb;
-            b += if d.abs() > tol { d } else { tol.copysign(half) };
-            let evaluation = f(b)?;
-            fb = evaluation.value;
-            if fb.is_nan() {
+        let mut search = BrentSearch::new(a, fa, b, fb, self.absolute, self.relative);
+        for iteration in 0..self.max_iterations {
+            let Some(x) = search.propose() else {
+                return Ok(search.root(iteration));
+            };
+            let evaluation = f(x)?;
+            if evaluation.value.is_nan() {
                 return Err(Error::InvalidParameter {
                     name: "root finder",
-                    value: b,
+                    value: x,
                     reason: "the function returned NaN inside the bracket",
                 });
             }
+            search.observe(evaluation.value);
             if evaluation.accept {
                 return Ok(Root {
-                    x: b,
-                    value: fb,
+                    x,
+                    value: evaluation.value,
                     iterations: iteration + 1,
                     stop: Stop::Accepted,
                 });
             }
         }
+        if search.converged() {
+            return Ok(search.root(self.max_iterations));
+        }
         Err(Error::NoConvergence {
             solver: self.name,
             iterations: self.max_iterations,
             residual: "bracket width",
-            gap: (c - b).abs(),
-            target: self.relative * b.abs() + self.absolute,
+            gap: search.width(),
+            target: self.relative * search.b.abs() + self.absolute,
         })
+    }
+}
+
+impl BrentSearch {
+    /// The converged search as a [`Root`] after `iterations` evaluations.
+    fn root(&self, iterations: usize) -> Root {
+        Root {
+            x: self.b,
+            value: self.fb,
+            iterations,
+            stop: if self.fb == 0.0 {
+                Stop::Accepted
+            } else {
+                Stop::Bracket
+            },
+        }
     }
 }
 
@@ -276,5 +381,80 @@ mod tests {
             .solve(|x| plain(x.powi(9) - 1e-30), 0.0, 1.0, -1e-30, 1.0)
             .unwrap_err();
         assert!(matches!(err, Error::NoConvergence { iterations: 3, .. }));
+    }
+
+    /// Drives the reverse-communication core alone, as the dual solvers do.
+    fn find_root(
+        mut f: impl FnMut(f64) -> f64,
+        lo: f64,
+        f_lo: f64,
+        hi: f64,
+        f_hi: f64,
+        max_evaluations: usize,
+    ) -> f64 {
+        let mut search = BrentSearch::new(lo, f_lo, hi, f_hi, 0.0, 0.0);
+        for _ in 0..max_evaluations {
+            match search.propose() {
+                Some(x) => search.observe(f(x)),
+                None => break,
+            }
+        }
+        search.best().0
+    }
+
+    #[test]
+    fn reverse_communication_finds_roots_of_smooth_and_kinked_functions() {
+        let cube = |x: f64| x * x * x - 2.0;
+        let root = find_root(cube, 0.0, -2.0, 2.0, 6.0, 200);
+        assert!((root - 2f64.cbrt()).abs() < 4e-16);
+        // Piecewise linear with a kink right of the root.
+        let kinked = |x: f64| {
+            if x < 0.3 {
+                1.0 - 5.0 * x
+            } else {
+                -0.5 - (x - 0.3)
+            }
+        };
+        let root = find_root(kinked, 0.0, 1.0, 1.0, -1.2, 200);
+        assert!((root - 0.2).abs() < 1e-15);
+    }
+
+    #[test]
+    fn reverse_communication_survives_an_infinite_end_value() {
+        let f = |x: f64| {
+            if x == 0.0 {
+                f64::INFINITY
+            } else {
+                1.0 / x - 4.0
+            }
+        };
+        let root = find_root(f, 0.0, f64::INFINITY, 1.0, -3.0, 500);
+        assert!((root - 0.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn both_drivers_take_the_same_steps() {
+        let f = |x: f64| (x - 0.3).powi(3) + 0.01 * (x - 0.3);
+        let (f0, f1) = (f(0.0), f(1.0));
+        let mut closure_points = Vec::new();
+        BRENT
+            .solve(
+                |x| {
+                    closure_points.push(x);
+                    plain(f(x))
+                },
+                0.0,
+                1.0,
+                f0,
+                f1,
+            )
+            .unwrap();
+        let mut search = BrentSearch::new(0.0, f0, 1.0, f1, 0.0, 0.0);
+        let mut points = Vec::new();
+        while let Some(x) = search.propose() {
+            points.push(x);
+            search.observe(f(x));
+        }
+        assert_eq!(points, closure_points);
     }
 }

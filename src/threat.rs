@@ -76,6 +76,7 @@ enum Kind {
 
 /// Which model-based ellipsoid a spectral threat is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum SpectralFamily {
     /// Generative attack in the full latent space, `M = Σ`.
@@ -346,6 +347,15 @@ impl Threat {
         }
     }
 
+    /// The factor `A` of a general ellipsoid (`None` for the other kinds).
+    #[cfg(feature = "serde")]
+    pub(crate) fn factor(&self) -> Option<&DMatrix<f64>> {
+        match &self.kind {
+            Kind::Factor(a) => Some(a),
+            _ => None,
+        }
+    }
+
     /// Checks `w` against the threat's dimension and for finiteness.
     pub(crate) fn check_weights(&self, w: &DVector<f64>) -> Result<()> {
         if let Some(d) = self.dim() {
@@ -531,22 +541,7 @@ fn snap_to_zero(value: f64, scale: f64) -> f64 {
 
 /// `‖w‖_q` with `1/p + 1/q = 1`, computed without overflow.
 fn dual_norm(w: &DVector<f64>, p: f64) -> f64 {
-    if p == 1.0 {
-        return w.amax();
-    }
-    if p == f64::INFINITY {
-        return w.iter().map(|x| x.abs()).sum();
-    }
-    if p == 2.0 {
-        return crate::linalg::norm(w.as_slice());
-    }
-    let q = p / (p - 1.0);
-    let scale = w.amax();
-    if scale == 0.0 {
-        return 0.0;
-    }
-    let sum: f64 = w.iter().map(|x| (x.abs() / scale).powf(q)).sum();
-    scale * sum.powf(1.0 / q)
+    crate::linalg::lp_norm(w, crate::linalg::conjugate_exponent(p))
 }
 
 /// `v*(w)` of the ℓp ball, given `σ = ‖w‖_q > 0`.
@@ -590,29 +585,57 @@ fn lp_steepest(w: &DVector<f64>, p: f64, support: f64) -> DVector<f64> {
     })
 }
 
+/// Two threats are equal when they are the same body: the same ℓp
+/// exponent, the same model-based family on equal covariances, the same
+/// factor, or unions of equal parts with equal relative budgets.
+impl PartialEq for Threat {
+    fn eq(&self, other: &Threat) -> bool {
+        match (&self.kind, &other.kind) {
+            (Kind::Lp(a), Kind::Lp(b)) => a == b,
+            (Kind::Spectral(a), Kind::Spectral(b)) => {
+                a.family == b.family && a.covariance == b.covariance
+            }
+            (Kind::Factor(a), Kind::Factor(b)) => a == b,
+            (Kind::Union(a), Kind::Union(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// The threat's name (`ℓ∞`, `eigenspace 3`, `union(0.5·ℓ∞, 1·ℓ2)`). The
+/// formatter's width, fill and alignment apply to the whole name (left
+/// aligned by default, as for strings: `{:>12}` right-aligns it); a
+/// precision sets the significant digits of a non-integer exponent and of
+/// a union's relative budgets (`{:.2}`), and truncates nothing.
 impl fmt::Display for Threat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name(f);
+        crate::display::padded(f, &name)
+    }
+}
+
+impl Threat {
+    /// The name, with the formatter's precision for its parameters.
+    fn name(&self, f: &fmt::Formatter<'_>) -> String {
+        use crate::display::parameter;
         match &self.kind {
-            Kind::Lp(p) if *p == f64::INFINITY => write!(f, "ℓ∞"),
-            Kind::Lp(p) if *p == 2.0 => write!(f, "ℓ2"),
-            Kind::Lp(p) if *p == 1.0 => write!(f, "ℓ1"),
-            Kind::Lp(p) => write!(f, "ℓ{p}"),
+            Kind::Lp(p) if *p == f64::INFINITY => "ℓ∞".to_string(),
+            Kind::Lp(p) if *p == 2.0 => "ℓ2".to_string(),
+            Kind::Lp(p) if *p == 1.0 => "ℓ1".to_string(),
+            Kind::Lp(p) => format!("ℓ{}", parameter(f, *p)),
             Kind::Spectral(s) => match s.family {
-                SpectralFamily::Generative => write!(f, "generative"),
-                SpectralFamily::GenerativeRank(k) => write!(f, "generative rank {k}"),
-                SpectralFamily::Eigenspace(k) => write!(f, "eigenspace {k}"),
-                SpectralFamily::OffManifold(k) => write!(f, "off-manifold {k}"),
+                SpectralFamily::Generative => "generative".to_string(),
+                SpectralFamily::GenerativeRank(k) => format!("generative rank {k}"),
+                SpectralFamily::Eigenspace(k) => format!("eigenspace {k}"),
+                SpectralFamily::OffManifold(k) => format!("off-manifold {k}"),
             },
-            Kind::Factor(a) => write!(f, "ellipsoid ({}×{} factor)", a.nrows(), a.ncols()),
+            Kind::Factor(a) => format!("ellipsoid ({}×{} factor)", a.nrows(), a.ncols()),
             Kind::Union(parts) => {
-                write!(f, "union(")?;
-                for (i, (t, b)) in parts.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "{b}·{t}")?;
-                }
-                write!(f, ")")
+                let parts: Vec<String> = parts
+                    .iter()
+                    .map(|(t, b)| format!("{}·{}", parameter(f, *b), t.name(f)))
+                    .collect();
+                format!("union({})", parts.join(", "))
             }
         }
     }

@@ -31,9 +31,12 @@
 //! is computed once, at construction, with `faer` (single-threaded for
 //! small `d`, where threads cost more than they give).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nalgebra::{DMatrix, DVector};
+
+mod residual;
+pub(crate) use residual::EigenResidual;
 
 use crate::error::{
     Error, Result, ensure_dim, ensure_finite, ensure_finite_matrix, ensure_finite_value,
@@ -63,6 +66,7 @@ pub(crate) const PARALLEL_FROM_DIM: usize = 384;
 
 /// Which representation a [`Covariance`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Representation {
     /// A dense `d × d` matrix with its full eigendecomposition.
@@ -107,6 +111,8 @@ struct Inner {
     /// Block eigenvalues, descending: `d` entries for dense and diagonal,
     /// `k + 1` for spiked (the last one the noise level).
     eigenvalues: DVector<f64>,
+    /// The measured accuracy of the decomposition, computed on first use.
+    residual: OnceLock<EigenResidual>,
 }
 
 #[derive(Debug)]
@@ -125,6 +131,26 @@ enum Kind {
         basis: DMatrix<f64>,
         noise: f64,
     },
+}
+
+/// Two covariances are equal when they have the same representation and
+/// the same defining data: the (symmetrized) matrix, the variances in axis
+/// order, or the spiked basis, variances and noise level. The spectrum is
+/// a function of these.
+impl PartialEq for Covariance {
+    fn eq(&self, other: &Covariance) -> bool {
+        if self.same_as(other) {
+            return true;
+        }
+        match (&self.inner.kind, &other.inner.kind) {
+            (Kind::Dense { matrix: a, .. }, Kind::Dense { matrix: b, .. }) => a == b,
+            (Kind::Diagonal { variances: a, .. }, Kind::Diagonal { variances: b, .. }) => a == b,
+            (Kind::Spiked { basis: a, .. }, Kind::Spiked { basis: b, .. }) => {
+                a == b && self.inner.eigenvalues == other.inner.eigenvalues
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Covariance {
@@ -202,6 +228,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Dense { matrix, basis },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -234,6 +261,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Diagonal { variances, order },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -313,6 +341,7 @@ impl Covariance {
                 dim: d,
                 kind: Kind::Spiked { basis, noise },
                 eigenvalues,
+                residual: OnceLock::new(),
             }),
         })
     }
@@ -481,9 +510,34 @@ impl Covariance {
         Ok(())
     }
 
+    /// The measured accuracy of the eigen-decomposition (see
+    /// `covariance::residual`): `O(d³)` for a dense covariance, `O(dk²)`
+    /// for a spiked one, on first use; cached with the covariance.
+    pub(crate) fn eigen_residual(&self) -> &EigenResidual {
+        self.inner.residual.get_or_init(|| match &self.inner.kind {
+            Kind::Dense { matrix, basis } => {
+                EigenResidual::dense(matrix, &self.inner.eigenvalues, basis)
+            }
+            Kind::Diagonal { .. } => EigenResidual::exact(self.inner.eigenvalues.len()),
+            Kind::Spiked { basis, noise } => {
+                EigenResidual::spiked(basis, &self.inner.eigenvalues, *noise)
+            }
+        })
+    }
+
     /// True when both handles share the same underlying data.
     pub(crate) fn same_as(&self, other: &Covariance) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The variances of a diagonal covariance in axis order (`None` for
+    /// the other representations).
+    #[cfg(feature = "serde")]
+    pub(crate) fn diagonal_variances(&self) -> Option<&DVector<f64>> {
+        match &self.inner.kind {
+            Kind::Diagonal { variances, .. } => Some(variances),
+            _ => None,
+        }
     }
 }
 

@@ -10,18 +10,46 @@ use super::{Covariance, Kind};
 
 /// A vector written in the eigenbasis of a [`Covariance`].
 ///
-/// `explicit[i] = u_iᵀ v` for every explicit eigen-direction; for a spiked
-/// covariance `residual = (I − U_kU_kᵀ) v`, the part of `v` in the noise
-/// block (for dense and diagonal covariances there is none).
+/// [`explicit`](Self::explicit)`[i] = u_iᵀ v` for every explicit
+/// eigen-direction; for a spiked covariance
+/// [`residual`](Self::residual)` = (I − U_kU_kᵀ) v`, the part of `v` in the
+/// noise block (for dense and diagonal covariances there is none).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::Covariance;
+/// use manifold_robustness::nalgebra::DVector;
+///
+/// // The eigenbasis of diag(1, 4) is (e₂, e₁): descending variance.
+/// let cov = Covariance::diagonal(DVector::from_vec(vec![1.0, 4.0]))?;
+/// let c = cov.eigen_coordinates(&DVector::from_vec(vec![3.0, 5.0]))?;
+/// assert_eq!(c.explicit().as_slice(), &[5.0, 3.0]);
+/// assert!(c.residual().is_none());
+/// assert_eq!(c.block_energies().as_slice(), &[25.0, 9.0]);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct EigenCoordinates {
     /// Coordinates `u_iᵀ v` along the explicit eigen-directions, descending variance.
-    pub explicit: DVector<f64>,
+    pub(crate) explicit: DVector<f64>,
     /// The component of `v` in the noise block (spiked covariances only).
-    pub residual: Option<DVector<f64>>,
+    pub(crate) residual: Option<DVector<f64>>,
 }
 
 impl EigenCoordinates {
+    /// Coordinates `u_iᵀ v` along the explicit eigen-directions, descending
+    /// variance: `d` of them for dense and diagonal covariances, `k` for a
+    /// spiked one.
+    pub fn explicit(&self) -> &DVector<f64> {
+        &self.explicit
+    }
+
+    /// The component `(I − U_kU_kᵀ) v` of `v` in the noise block of a
+    /// spiked covariance; `None` for dense and diagonal covariances.
+    pub fn residual(&self) -> Option<&DVector<f64>> {
+        self.residual.as_ref()
+    }
+
     /// Squared length of `v` in each spectral block: `(u_iᵀv)²` for each
     /// explicit direction, then `‖(I − U_kU_kᵀ)v‖²` for the noise block.
     pub fn block_energies(&self) -> DVector<f64> {
@@ -48,7 +76,7 @@ impl Covariance {
     /// Coordinates of `v` in the eigenbasis (`Uᵀv`), descending variance.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn eigen_coordinates(&self, v: &DVector<f64>) -> Result<EigenCoordinates> {
         self.check_vector("vector", v)?;
         Ok(self.coordinates_unchecked(v))
@@ -165,7 +193,7 @@ impl Covariance {
     /// `Σ v`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(match &self.inner.kind {
@@ -177,7 +205,7 @@ impl Covariance {
     /// `Σ⁻¹ v`, through the spectrum (no inverse is formed).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn solve(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l))
@@ -186,7 +214,7 @@ impl Covariance {
     /// `Σ^{1/2} v` (the symmetric square root).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| l.sqrt()))
@@ -195,7 +223,7 @@ impl Covariance {
     /// `Σ^{−1/2} v` (whitening).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn inv_sqrt_mul(&self, v: &DVector<f64>) -> Result<DVector<f64>> {
         self.check_vector("vector", v)?;
         Ok(self.map_spectrum_unchecked(v, |_, l| 1.0 / l.sqrt()))
@@ -206,7 +234,7 @@ impl Covariance {
     /// the value itself does.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
         Ok(self.spectral_norm_unchecked(v, |_, l| l).powi(2))
@@ -216,7 +244,7 @@ impl Covariance {
     /// norm), scale-safe as [`quadratic_form`](Self::quadratic_form).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFiniteEntry`].
+    /// [`Error::DimensionMismatch`](crate::error::Error::DimensionMismatch), [`Error::NonFiniteEntry`](crate::error::Error::NonFiniteEntry).
     pub fn inverse_quadratic_form(&self, v: &DVector<f64>) -> Result<f64> {
         self.check_vector("vector", v)?;
         Ok(self.spectral_norm_unchecked(v, |_, l| 1.0 / l).powi(2))

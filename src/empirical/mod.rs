@@ -66,7 +66,7 @@
 //!   `L(θ') ≥ L(θ) − ‖e‖·‖θ' − θ‖ − εs̄η`;
 //! - *stalled* (ℓ1 threats and unions only, [`Stationarity::LossStalled`],
 //!   `converged = false`): no step decreases the loss beyond rounding and no
-//!   certificate was found. [`adversarial_training_with_report`] returns the
+//!   certificate was found. [`adversarial_training_report`] returns the
 //!   point with that report; [`adversarial_training`] returns
 //!   [`Error::TrainingNoConvergence`];
 //! - [`Error::ZeroOptimum`]: the minimizer is `w = 0`, which holds iff
@@ -121,7 +121,7 @@ use objective::Objective;
 use optimizer::Lbfgs;
 
 /// Number of curvature pairs the L-BFGS solver keeps.
-pub const LBFGS_MEMORY: usize = 10;
+const LBFGS_MEMORY: usize = 10;
 
 /// Settings of [`adversarial_training`].
 ///
@@ -129,10 +129,16 @@ pub const LBFGS_MEMORY: usize = 10;
 /// ```
 /// use manifold_robustness::empirical::TrainingOptions;
 ///
-/// let options = TrainingOptions { l2_penalty: 1e-3, ..TrainingOptions::default() };
+/// let options = TrainingOptions::default().with_l2_penalty(1e-3);
+/// assert_eq!(options.l2_penalty, 1e-3);
 /// assert_eq!(options.max_iterations, 10_000);
 /// ```
+///
+/// Built from the defaults with the `with_…` methods;
+/// [`adversarial_training`] checks the values and names a bad one in
+/// [`Error::InvalidParameter`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TrainingOptions {
     /// Ridge penalty `λ ≥ 0` on the weights (not the bias): the loss gains
     /// `(λ/2)‖w‖²`. Default 0 (no regularization).
@@ -164,8 +170,35 @@ impl Default for TrainingOptions {
     }
 }
 
+impl TrainingOptions {
+    /// Sets the ridge penalty `λ` on the weights (default 0).
+    pub fn with_l2_penalty(mut self, l2_penalty: f64) -> Self {
+        self.l2_penalty = l2_penalty;
+        self
+    }
+
+    /// Sets the stationarity tolerance (default `1e-8`).
+    pub fn with_gradient_tolerance(mut self, gradient_tolerance: f64) -> Self {
+        self.gradient_tolerance = gradient_tolerance;
+        self
+    }
+
+    /// Sets the iteration cap (default 10,000).
+    pub fn with_max_iterations(mut self, max_iterations: usize) -> Self {
+        self.max_iterations = max_iterations;
+        self
+    }
+
+    /// Sets whether the bias is fitted (default `true`).
+    pub fn with_fit_bias(mut self, fit_bias: bool) -> Self {
+        self.fit_bias = fit_bias;
+        self
+    }
+}
+
 /// Which stationarity measure a training run met (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Stationarity {
     /// The norm of the gradient in `(w, b)` (with the subgradient `v*(w)`
@@ -186,6 +219,7 @@ pub enum Stationarity {
 
 /// How a training run ended.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct TrainingReport {
     /// L-BFGS iterations taken.
@@ -215,11 +249,11 @@ pub struct TrainingReport {
 /// this is plain (ridge) logistic regression.
 ///
 /// The result is certified: a run that stalls without a stationarity
-/// certificate is an error here ([`adversarial_training_with_report`]
+/// certificate is an error here ([`adversarial_training_report`]
 /// returns it with `converged = false`).
 ///
 /// # Errors
-/// As [`adversarial_training_with_report`], and
+/// As [`adversarial_training_report`], and
 /// [`Error::TrainingNoConvergence`] for a stalled run.
 pub fn adversarial_training(
     x: &DMatrix<f64>,
@@ -228,7 +262,7 @@ pub fn adversarial_training(
     eps: f64,
     options: &TrainingOptions,
 ) -> Result<LinearClassifier> {
-    let (clf, report) = adversarial_training_with_report(x, y, threat, eps, options)?;
+    let (clf, report) = adversarial_training_report(x, y, threat, eps, options)?;
     if report.converged {
         Ok(clf)
     } else {
@@ -257,7 +291,7 @@ pub fn adversarial_training(
 /// let (x, y) = gmm.sample(5000, &mut StdRng::seed_from_u64(1));
 /// let threat = Threat::generative(&cov);
 /// let (clf, report) =
-///     empirical::adversarial_training_with_report(&x, &y, &threat, 0.5, &TrainingOptions::default())?;
+///     empirical::adversarial_training_report(&x, &y, &threat, 0.5, &TrainingOptions::default())?;
 /// assert!(report.converged && report.criterion == Stationarity::Gradient);
 /// assert!(report.gradient_norm <= 1e-8);
 /// assert!(clf.cosine(&gmm.bayes_classifier())? > 0.999);
@@ -283,7 +317,7 @@ pub fn adversarial_training(
 ///   returned with [`Stationarity::LossStalled`] and `converged = false`);
 /// - [`Error::NoConvergence`] if the secular equation of the minimal-norm
 ///   subgradient on an ellipsoid's kink does not converge (not observed).
-pub fn adversarial_training_with_report(
+pub fn adversarial_training_report(
     x: &DMatrix<f64>,
     y: &[Label],
     threat: &Threat,
@@ -329,10 +363,9 @@ pub fn adversarial_training_with_report(
             reason: "the budget times the inverse scale of the data overflows",
         });
     }
-    let scaled = TrainingOptions {
-        l2_penalty: options.l2_penalty * scale * scale,
-        ..options.clone()
-    };
+    let scaled = options
+        .clone()
+        .with_l2_penalty(options.l2_penalty * scale * scale);
     if !scaled.l2_penalty.is_finite() {
         return Err(Error::InvalidParameter {
             name: "l2_penalty",
@@ -369,7 +402,7 @@ fn standard_scale(x: &DMatrix<f64>) -> f64 {
     2f64.powi(exponent)
 }
 
-fn check_options(options: &TrainingOptions) -> Result<()> {
+pub(crate) fn check_options(options: &TrainingOptions) -> Result<()> {
     if !(options.l2_penalty.is_finite() && options.l2_penalty >= 0.0) {
         return Err(Error::InvalidParameter {
             name: "l2_penalty",

@@ -435,10 +435,7 @@ mod tests {
             Threat::eigenspace(&cov, 2).unwrap(),
         ];
         for threat in &threats {
-            let options = TrainingOptions {
-                l2_penalty: 0.3,
-                ..TrainingOptions::default()
-            };
+            let options = TrainingOptions::default().with_l2_penalty(0.3);
             let objective = Objective::new(&x, &y, threat, 0.4, &options);
             let theta = DVector::from_vec(vec![0.7, -0.3, 0.2, 0.5, 0.1]);
             let point = objective.evaluate(theta.clone());

@@ -43,8 +43,7 @@ fn plain_logistic_regression_matches_the_hand_derived_optimum() {
     let (x, y) = symmetric_1d();
     for threat in [Threat::l2(), Threat::linf(), Threat::l1()] {
         let (clf, report) =
-            adversarial_training_with_report(&x, &y, &threat, 0.0, &TrainingOptions::default())
-                .unwrap();
+            adversarial_training_report(&x, &y, &threat, 0.0, &TrainingOptions::default()).unwrap();
         assert!((clf.weights()[0] - 3f64.ln()).abs() < 1e-8, "{clf:?}");
         assert!(clf.bias().abs() < 1e-8);
         assert_eq!(report.criterion, Stationarity::Gradient);
@@ -68,13 +67,10 @@ fn robust_and_ridge_optima_in_one_dimension() {
                 + lambda * w
         };
         let expected = bisect(derivative, 1e-9, 10.0);
-        let options = TrainingOptions {
-            l2_penalty: lambda,
-            ..TrainingOptions::default()
-        };
+        let options = TrainingOptions::default().with_l2_penalty(lambda);
         for threat in [Threat::l2(), Threat::linf(), Threat::l1()] {
             let (clf, report) =
-                adversarial_training_with_report(&x, &y, &threat, eps, &options).unwrap();
+                adversarial_training_report(&x, &y, &threat, eps, &options).unwrap();
             assert!(
                 (clf.weights()[0] - expected).abs() < 1e-7,
                 "{threat} ε = {eps}, λ = {lambda}: {} vs {expected} ({report:?})",
@@ -220,7 +216,7 @@ fn the_minimizer_on_the_kink_is_reached_exactly() {
         for (threat, b) in kink_threats(g) {
             let (x, y) = kink_data(&kink_deltas(&b, eps, 0.8));
             let (clf, report) =
-                adversarial_training_with_report(&x, &y, &threat, eps, &TrainingOptions::default())
+                adversarial_training_report(&x, &y, &threat, eps, &TrainingOptions::default())
                     .unwrap();
             let w = clf.weights();
             assert_eq!(
@@ -256,7 +252,7 @@ fn past_the_threshold_the_minimizer_leaves_the_kink() {
             let deltas = kink_deltas(&b, eps, 1.25);
             let (x, y) = kink_data(&deltas);
             let (clf, report) =
-                adversarial_training_with_report(&x, &y, &threat, eps, &TrainingOptions::default())
+                adversarial_training_report(&x, &y, &threat, eps, &TrainingOptions::default())
                     .unwrap();
             assert_eq!(report.criterion, Stationarity::Gradient, "{threat}");
             let w = clf.weights();
@@ -306,7 +302,7 @@ fn linf_training_reaches_exact_zeros_and_a_small_minimal_subgradient() {
     // at a moderate budget their weights are exactly 0.
     let (x, y) = random_data(400, 3, 21);
     let (clf, report) =
-        adversarial_training_with_report(&x, &y, &Threat::linf(), 0.3, &TrainingOptions::default())
+        adversarial_training_report(&x, &y, &Threat::linf(), 0.3, &TrainingOptions::default())
             .unwrap();
     assert_eq!(report.criterion, Stationarity::MinimalSubgradient);
     assert!(report.gradient_norm <= 1e-8);
@@ -331,10 +327,7 @@ fn separable_data_without_penalty_is_reported() {
     // A ridge penalty restores a minimizer. The data are symmetric, so
     // b = 0 and L(w) = ½ softplus(−w) + ½ softplus(−2w) + 0.05 w², whose
     // derivative −½σ(−w) − σ(−2w) + 0.1 w vanishes at the optimum.
-    let options = TrainingOptions {
-        l2_penalty: 0.1,
-        ..TrainingOptions::default()
-    };
+    let options = TrainingOptions::default().with_l2_penalty(0.1);
     let clf = adversarial_training(&x, &y, &Threat::l2(), 0.0, &options).unwrap();
     assert!(clf.bias().abs() < 1e-8);
     let w = clf.weights()[0];
@@ -345,10 +338,7 @@ fn separable_data_without_penalty_is_reported() {
 #[test]
 fn iteration_cap_gives_a_typed_error() {
     let (x, y) = random_data(100, 3, 2);
-    let options = TrainingOptions {
-        max_iterations: 1,
-        ..TrainingOptions::default()
-    };
+    let options = TrainingOptions::default().with_max_iterations(1);
     assert!(matches!(
         adversarial_training(&x, &y, &Threat::l2(), 0.1, &options),
         Err(Error::TrainingNoConvergence {
@@ -397,18 +387,9 @@ fn training_rejects_bad_input() {
         Err(Error::Empty { name: "samples" })
     ));
     for options in [
-        TrainingOptions {
-            l2_penalty: -1.0,
-            ..o.clone()
-        },
-        TrainingOptions {
-            gradient_tolerance: 0.0,
-            ..o.clone()
-        },
-        TrainingOptions {
-            max_iterations: 0,
-            ..o.clone()
-        },
+        o.clone().with_l2_penalty(-1.0),
+        o.clone().with_gradient_tolerance(0.0),
+        o.clone().with_max_iterations(0),
     ] {
         assert!(matches!(
             adversarial_training(&x, &y, &l2, 0.1, &options),

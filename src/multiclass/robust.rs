@@ -208,6 +208,9 @@ impl MulticlassGmm {
             .with_confidence(1.0 - (1.0 - options.confidence) / k as f64);
         let mut value = 0.0;
         let mut bound = 0.0;
+        // The union bound: the total is within its bound unless some class's
+        // estimate misses, which happens with probability at most Σ(1 − c_y).
+        let mut miss = 0.0;
         for (y, law) in laws.iter().enumerate() {
             let thresholds = if eps == 0.0 {
                 law.location.clone()
@@ -217,12 +220,13 @@ impl MulticlassGmm {
             let estimate = exceedance_probability(&law.correlation, &thresholds, &per_class)?;
             value += self.priors()[y] * estimate.value();
             bound += self.priors()[y] * estimate.error_bound();
+            miss += 1.0 - estimate.confidence();
         }
         let value = value.clamp(0.0, 1.0);
         Ok(if bound == 0.0 {
             Estimate::exact(value)
         } else {
-            Estimate::with_bound(value, bound)
+            Estimate::with_bound(value, bound, (1.0 - miss).max(0.0))
         })
     }
 

@@ -53,7 +53,7 @@
 use crate::{Error, Result};
 
 mod bivariate;
-mod orthant;
+pub mod orthant;
 
 pub use bivariate::{bivariate_cdf, bivariate_cdf_complement};
 pub use orthant::{Estimate, OrthantOptions, exceedance_probability, orthant_probability};
@@ -366,6 +366,32 @@ fn lower_quantile(p: f64) -> f64 {
         let m = inverse_mills(x);
         let u = h / m;
         x - u / (1.0 + 0.5 * u * (x + m))
+    }
+}
+
+/// Φ⁻¹(p) for p in (0, 1) by AS 241 alone (about 16 correct digits, no
+/// refinement step): for integrands evaluated millions of times, where the
+/// last bits do not matter.
+pub(super) fn quantile_unrefined(p: f64) -> f64 {
+    if p > 0.5 {
+        -as241_lower(1.0 - p)
+    } else {
+        as241_lower(p)
+    }
+}
+
+/// `(Φ(x), Φ(−x))` from one evaluation, each with the relative accuracy of
+/// [`cdf`].
+pub(super) fn cdf_pair(x: f64) -> (f64, f64) {
+    if x.abs() <= CENTRAL {
+        let c = central(x);
+        return (0.5 + c, 0.5 - c);
+    }
+    let tail = lower_tail(x.abs());
+    if x < 0.0 {
+        (tail, 1.0 - tail)
+    } else {
+        (1.0 - tail, tail)
     }
 }
 

@@ -6,6 +6,7 @@ use nalgebra::DVector;
 
 use crate::error::{Error, Result};
 use crate::gmm::Gmm;
+use crate::linalg::lp_norm;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
 use crate::training::{RobustOptimum, distance_for_error, optimal_error, prepared_optimum};
@@ -49,11 +50,15 @@ pub fn matched_budget(gmm: &Gmm, threat: &Threat, target_robust_error: f64) -> R
 ///
 /// # Errors
 /// As [`matched_budget`].
-pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<RobustOptimum> {
-    if !(target > 0.0 && target < 1.0) {
+pub fn matched_optimum(
+    gmm: &Gmm,
+    threat: &Threat,
+    target_robust_error: f64,
+) -> Result<RobustOptimum> {
+    if !(target_robust_error > 0.0 && target_robust_error < 1.0) {
         return Err(Error::InvalidProbability {
             name: "target_robust_error",
-            value: target,
+            value: target_robust_error,
         });
     }
     check_inputs(gmm, &[threat], &[])?;
@@ -65,24 +70,26 @@ pub fn matched_optimum(gmm: &Gmm, threat: &Threat, target: f64) -> Result<Robust
         // As in `reachable_range`: a threat that cannot move the mean
         // reaches exactly the Bayes error.
         let sup = optimal_error(residual, gmm.prior_pos()).max(bayes);
-        if !(target >= bayes && target <= sup) {
+        if !(target_robust_error >= bayes && target_robust_error <= sup) {
             return Err(Error::UnreachableTarget {
-                target,
+                target: target_robust_error,
                 min: bayes,
                 max: sup,
             });
         }
         // Rounding of the inversion or of the Bayes error may put r a hair
         // outside.
-        let r = if target == bayes {
+        let r = if target_robust_error == bayes {
             full
         } else {
-            target_distance(gmm, target)?.max(residual).min(full)
+            target_distance(gmm, target_robust_error)?
+                .max(residual)
+                .min(full)
         };
         let eps = equation.budget_for_distance(r)?;
         return prepared_optimum(gmm, &problem, eps);
     }
-    dual_matched_optimum(gmm, threat, target, bayes)
+    dual_matched_optimum(gmm, threat, target_robust_error, bayes)
 }
 
 /// The range `[Bayes error, sup_ε RE*_T(ε)]` of optimal robust errors that
@@ -175,25 +182,6 @@ fn collect_covers(
             "matched budgets for the threat {threat}"
         ))),
     }
-}
-
-/// `‖v‖_p`, scaled against overflow.
-fn lp_norm(v: &DVector<f64>, p: f64) -> f64 {
-    let top = v.amax();
-    if top == 0.0 {
-        return 0.0;
-    }
-    if p == f64::INFINITY {
-        return top;
-    }
-    if p == 1.0 {
-        return v.iter().map(|x| x.abs()).sum();
-    }
-    top * v
-        .iter()
-        .map(|x| (x.abs() / top).powf(p))
-        .sum::<f64>()
-        .powf(1.0 / p)
 }
 
 /// Matched budgets without a closed form: Brent's method on
@@ -314,17 +302,6 @@ fn smallest_reaching_budget(
 mod tests {
     use super::*;
     use crate::covariance::Covariance;
-
-    #[test]
-    fn lp_norms_by_hand() {
-        let v = DVector::from_vec(vec![3.0, -4.0]);
-        assert_eq!(lp_norm(&v, 1.0), 7.0);
-        assert_eq!(lp_norm(&v, f64::INFINITY), 4.0);
-        assert!((lp_norm(&v, 2.0) - 5.0).abs() < 1e-15);
-        let expected = (27f64 + 64.0).cbrt();
-        assert!((lp_norm(&v, 3.0) - expected).abs() < 1e-15 * expected);
-        assert_eq!(lp_norm(&DVector::zeros(3), 3.0), 0.0);
-    }
 
     #[test]
     fn covers_of_a_union_scale_with_the_relative_budgets() {

@@ -58,7 +58,7 @@
 //!
 //! * **Ellipsoids**: exact inversion, `r*(λ) = r_τ` for the multiplier
 //!   `λ` and then `ε = g(λ)`
-//!   ([`SecularEquation::budget_for_distance`](crate::training::secular::SecularEquation::budget_for_distance)),
+//!   (the secular equation's `budget_for_distance`),
 //!   to a few ulps.
 //! * **Other threats** (ℓ∞, ℓ1, ℓp, unions): Brent's method on
 //!   `ε ↦ r*(ε) − r_τ` (continuous, convex and non-increasing) in the bracket
@@ -135,7 +135,7 @@ pub const MATCH_TOLERANCE: f64 = 1e-10;
 /// Iteration cap of the root finder for non-ellipsoidal matched budgets
 /// (each iteration is one dual solve). Brent's method needs about ten on
 /// these convex curves; the cap only guards against a malformed problem.
-pub const MAX_MATCH_ITERATIONS: usize = 200;
+const MAX_MATCH_ITERATIONS: usize = 200;
 
 /// Everything [THEORY §8](crate::theory#8-trade-offs) says about one pair of threats at given budgets.
 ///
@@ -159,6 +159,7 @@ pub const MAX_MATCH_ITERATIONS: usize = 200;
 /// # Ok::<(), manifold_robustness::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct TradeoffReport {
     /// `ε_A`.
@@ -193,7 +194,7 @@ pub struct TradeoffReport {
 /// Conflicts between every ordered pair of a list of threats, each at its
 /// matched budget for a common target optimal robust error
 /// ([`conflict_matrix`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConflictMatrix {
     /// The target optimal robust error `τ`.
@@ -459,13 +460,17 @@ fn report_from_optima(
 /// [`Error::Empty`] for no threats; the errors of [`matched_budget`] for any
 /// threat (in particular [`Error::UnreachableTarget`] when one threat cannot
 /// reach `τ`).
-pub fn conflict_matrix(gmm: &Gmm, threats: &[Threat], target: f64) -> Result<ConflictMatrix> {
+pub fn conflict_matrix(
+    gmm: &Gmm,
+    threats: &[Threat],
+    target_robust_error: f64,
+) -> Result<ConflictMatrix> {
     if threats.is_empty() {
         return Err(Error::Empty { name: "threats" });
     }
     let optima = threats
         .iter()
-        .map(|threat| matched_optimum(gmm, threat, target))
+        .map(|threat| matched_optimum(gmm, threat, target_robust_error))
         .collect::<Result<Vec<_>>>()?;
     let classifiers: Vec<Option<LinearClassifier>> =
         optima.iter().map(RobustOptimum::classifier).collect();
@@ -486,7 +491,7 @@ pub fn conflict_matrix(gmm: &Gmm, threats: &[Threat], target: f64) -> Result<Con
         }
     }
     Ok(ConflictMatrix {
-        target,
+        target: target_robust_error,
         threats: threats.to_vec(),
         optima,
         cross,

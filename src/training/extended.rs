@@ -13,6 +13,7 @@ use super::secular::EllipsoidProblem;
 
 /// In which directions an [`ExtendedCovariance`] reports its growth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum GrowthBasis {
     /// The covariance's own eigen-directions, descending variance (one entry
@@ -67,6 +68,19 @@ pub struct ExtendedCovariance {
     pub(super) growth: DVector<f64>,
     pub(super) multiplicities: Vec<usize>,
     pub(super) problem: Arc<EllipsoidProblem>,
+}
+
+/// Two extensions are equal when their multiplier, basis, variances
+/// before and after, growth and multiplicities are.
+impl PartialEq for ExtendedCovariance {
+    fn eq(&self, other: &ExtendedCovariance) -> bool {
+        self.lambda == other.lambda
+            && self.basis == other.basis
+            && self.before == other.before
+            && self.after == other.after
+            && self.growth == other.growth
+            && self.multiplicities == other.multiplicities
+    }
 }
 
 impl ExtendedCovariance {

@@ -70,7 +70,7 @@
 //!   off-manifold, general factor `A`, `M = AAᵀ`) have the closed form
 //!   `w*(ε) = (Σ + λM)⁻¹(μ₊ − μ₋)` with `λ` from the secular equation
 //!   `g(λ) = λ‖Aᵀ(Σ + λM)⁻¹μ‖ = ε`, solved to `1e-13` relative accuracy in
-//!   [`secular`]; `λ = ∞` for budgets at or past the limit `ε_max`. The
+//!   `secular`; `λ = ∞` for budgets at or past the limit `ε_max`. The
 //!   classifier is the Bayes classifier of the model `N(μ_y, Σ + λM)` (P5):
 //!   see [`ExtendedCovariance`]. When `M` shares `Σ`'s eigenvectors a budget
 //!   costs `O(d)` (`O(k)` for a spiked model); a general factor costs one
@@ -118,7 +118,7 @@ use crate::gmm::Gmm;
 use crate::threat::Threat;
 
 pub mod dual;
-pub mod secular;
+pub(crate) mod secular;
 
 mod extended;
 mod optimum;
@@ -187,7 +187,7 @@ impl Gmm {
     /// [`Error::InvalidBudget`](crate::Error::InvalidBudget) for a negative or non-finite `ε`;
     /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a threat of another dimension;
     /// [`Error::Unsupported`](crate::Error::Unsupported) for a model-based threat built from another
-    /// covariance than a diagonal or spiked model's (see [`secular`]);
+    /// covariance than a diagonal or spiked model's (see `secular`);
     /// the dual solver's errors ([`Error::NoConvergence`](crate::Error::NoConvergence), …).
     pub fn robust_optimum(&self, threat: &Threat, eps: f64) -> Result<RobustOptimum> {
         self.robust_optimum_with(threat, eps, &SolverOptions::default())
@@ -223,6 +223,21 @@ impl Gmm {
     /// As [`robust_optimum`](Self::robust_optimum); every budget is checked
     /// before any work is done.
     pub fn robust_sweep(&self, threat: &Threat, budgets: &[f64]) -> Result<Vec<RobustOptimum>> {
+        self.robust_sweep_with(threat, budgets, &SolverOptions::default())
+    }
+
+    /// As [`robust_sweep`](Self::robust_sweep), with the dual solver's
+    /// stopping rules. Ellipsoidal threats ignore `options`, as in
+    /// [`robust_optimum_with`](Self::robust_optimum_with).
+    ///
+    /// # Errors
+    /// As [`robust_sweep`](Self::robust_sweep).
+    pub fn robust_sweep_with(
+        &self,
+        threat: &Threat,
+        budgets: &[f64],
+        options: &SolverOptions,
+    ) -> Result<Vec<RobustOptimum>> {
         self.check_training(threat)?;
         for &eps in budgets {
             ensure_budget(eps)?;
@@ -233,10 +248,9 @@ impl Gmm {
         use rayon::prelude::*;
         let placement = Placement::of(self);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
-            let options = SolverOptions::default();
             return budgets
                 .iter()
-                .map(|&eps| self.dual_optimum(threat, eps, &options, &placement))
+                .map(|&eps| self.dual_optimum(threat, eps, options, &placement))
                 .collect();
         };
         // Decreasing budgets have increasing roots s = 1/λ, so each root is

@@ -195,6 +195,23 @@ impl RobustOptimum {
     }
 }
 
+/// Two optima are equal when they give the same answer: budget, distance,
+/// gap, iterations, prior, multiplier and budget limit, weights and
+/// adversary (how they were computed is not compared).
+impl PartialEq for RobustOptimum {
+    fn eq(&self, other: &RobustOptimum) -> bool {
+        self.budget == other.budget
+            && self.distance == other.distance
+            && self.gap == other.gap
+            && self.iterations == other.iterations
+            && self.prior_pos() == other.prior_pos()
+            && self.lambda() == other.lambda()
+            && self.budget_limit() == other.budget_limit()
+            && self.weights() == other.weights()
+            && self.adversary() == other.adversary()
+    }
+}
+
 impl fmt::Debug for RobustOptimum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RobustOptimum")

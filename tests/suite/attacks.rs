@@ -2,7 +2,7 @@
 //! table, batches agree with single points, known values worked by hand,
 //! and bad input gets a typed error.
 
-use crate::common::{ThreatCase, covariance_and_threat, tol, vector};
+use crate::common::{ByHand, ThreatCase, covariance_and_threat, tol, vector};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
     AttackOptions, Covariance, Error, Label, LinearClassifier, Perturbation, Threat,
@@ -173,7 +173,7 @@ proptest! {
         let mut rng = StdRng::seed_from_u64(seed);
         let xs = DMatrix::from_fn(n, d, |_, _| StandardNormal.sample(&mut rng));
         let ys: Vec<Label> = (0..n).map(|i| if i % 3 == 0 { Label::Neg } else { Label::Pos }).collect();
-        let options = AttackOptions::with_overshoot(overshoot).unwrap();
+        let options = AttackOptions::default().with_overshoot(overshoot);
         let batch = minimal_perturbations_with(&clf, &threat, &xs, &ys, &options).unwrap();
         prop_assert_eq!(batch.len(), n);
         let deltas = batch.deltas();
@@ -236,7 +236,7 @@ proptest! {
         prop_assume!(threat.is_ok());
         let threat = threat.unwrap();
         let clf = LinearClassifier::new(w, b).unwrap();
-        let options = AttackOptions::with_overshoot(overshoot).unwrap();
+        let options = AttackOptions::default().with_overshoot(overshoot);
         let exact = minimal_perturbation(&clf, &threat, &x, y).unwrap();
         let over = minimal_perturbation_with(&clf, &threat, &x, y, &options).unwrap();
         prop_assert_eq!(exact.budget(), over.budget());
@@ -399,16 +399,14 @@ fn bad_input_gets_typed_errors() {
     ));
     // Overshoot must be finite and non-negative.
     for o in [-0.1, f64::NAN, f64::INFINITY] {
+        let options = AttackOptions::default().with_overshoot(o);
         assert!(matches!(
-            AttackOptions::with_overshoot(o),
+            minimal_perturbation_with(&clf, &l2, &x, Label::Pos, &options),
             Err(Error::InvalidParameter {
                 name: "overshoot",
                 ..
             })
         ));
-        let mut options = AttackOptions::default();
-        options.overshoot = o;
-        assert!(minimal_perturbation_with(&clf, &l2, &x, Label::Pos, &options).is_err());
     }
     // Batches: columns, labels, non-finite entries, threat dimension.
     let xs = DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 2.0, 0.0]);

@@ -2,7 +2,10 @@
 //! exact `r*` of the float64 inputs lies in `[distance, distance + gap]`,
 //! checked against an independent 80-digit computation
 //! (`scripts/robust_reference.py`, `tests/data/robust_reference.csv`) on
-//! dense covariances with condition numbers `κ = 1e4, 1e8, 1e12`; and the
+//! dense covariances with condition numbers `κ = 1e4, 1e8, 1e12`, for ℓ2,
+//! the model-based ellipsoids (generative, generative rank, eigenspace,
+//! off-manifold, bounded a posteriori from the decomposition's measured
+//! residuals), a general factor, ℓ∞ and unions; and the
 //! solvers' results do not depend on the scale of the problem (issue 11).
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::training::dual::{SolverOptions, solve};
@@ -66,6 +69,8 @@ fn threat_of(r: &Reference, cov: &Covariance) -> Threat {
         "l2" => Threat::l2(),
         "generative" => Threat::generative(cov),
         "generative_rank" => Threat::generative_rank(cov, r.param as usize).unwrap(),
+        "eigenspace" => Threat::eigenspace(cov, r.param as usize).unwrap(),
+        "off_manifold" => Threat::off_manifold(cov, r.param as usize).unwrap(),
         "factor" => Threat::ellipsoid(r.factor.clone().unwrap()).unwrap(),
         "linf" => Threat::linf(),
         "union" => Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), r.param)]).unwrap(),

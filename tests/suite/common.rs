@@ -1,13 +1,26 @@
-//! Shared strategies and tolerances for the property tests.
+//! Test-only helpers shared by the property tests: tolerances, the
+//! by-hand threat bodies the crate is compared with, rounding bounds and
+//! the skip counter.
 //!
-//! Every property test draws its random models from here, so a change of
-//! distribution (dimension, spectrum spread, mean) reaches every test.
+//! The random models, threats and budgets come from the crate's public
+//! `strategies` module (feature `proptest`, on for the crate's own tests),
+//! re-exported here so every test module draws from the same place and a
+//! change of distribution reaches every test.
 #![allow(dead_code)]
 
-use manifold_robustness::default_model::seeded_rotation;
-use manifold_robustness::nalgebra::{DMatrix, DVector};
+// The crate's own seeded rotations, so the tests draw the same matrices.
+#[path = "../../src/seeded.rs"]
+mod seeded;
+
+pub use manifold_robustness::strategies::*;
+pub use manifold_robustness::strategies::{
+    ThreatSpec as ThreatCase, threat_pair as pair_on, threat_spec as threat_case,
+};
+
+use manifold_robustness::nalgebra::{self, DMatrix, DVector};
 use manifold_robustness::{Covariance, Gmm};
 use proptest::prelude::*;
+pub(crate) use seeded::seeded_rotation;
 
 /// Tolerances, each with the reason it has its size.
 pub mod tol {
@@ -18,95 +31,6 @@ pub mod tol {
     pub const CLOSED_FORM: f64 = 1e-12;
     /// Standard errors for Monte Carlo comparisons (binomial / CLT).
     pub const MONTE_CARLO_SIGMAS: f64 = 5.0;
-}
-
-/// Eigenvalues spread over `[1e-2, 1e2]`, sorted descending.
-pub fn spectrum(d: usize) -> impl Strategy<Value = Vec<f64>> {
-    prop::collection::vec(-2.0f64..2.0, d).prop_map(|exps| {
-        let mut v: Vec<f64> = exps.iter().map(|e| 10f64.powf(*e)).collect();
-        v.sort_by(|a, b| b.total_cmp(a));
-        v
-    })
-}
-
-/// A dense covariance `Q diag(λ) Qᵀ` with a seeded random rotation.
-pub fn dense_covariance(d: usize) -> impl Strategy<Value = Covariance> {
-    (spectrum(d), any::<u64>()).prop_map(move |(values, seed)| {
-        let q = seeded_rotation(d, seed);
-        let scaled = DMatrix::from_fn(d, d, |i, j| q[(i, j)] * values[j]);
-        let sigma = &scaled * q.transpose();
-        Covariance::dense((&sigma + sigma.transpose()) * 0.5)
-            .expect("well-conditioned by construction")
-    })
-}
-
-/// A diagonal covariance with spread variances in random axis order.
-pub fn diagonal_covariance(d: usize) -> impl Strategy<Value = Covariance> {
-    prop::collection::vec(-2.0f64..2.0, d).prop_map(|exps| {
-        Covariance::diagonal(DVector::from_iterator(
-            exps.len(),
-            exps.iter().map(|e| 10f64.powf(*e)),
-        ))
-        .unwrap()
-    })
-}
-
-/// A spiked covariance of rank `1 ≤ k < d` with a random basis.
-pub fn spiked_covariance(d: usize) -> impl Strategy<Value = Covariance> {
-    (1..d, spectrum(d), any::<u64>()).prop_map(move |(k, values, seed)| {
-        let q = seeded_rotation(d, seed);
-        let basis = q.columns(0, k).into_owned();
-        // values are descending; the noise sits strictly below the k-th.
-        let noise = values[k] * 0.5 + values[d - 1] * 0.25;
-        let noise = noise.min(values[k - 1] * 0.5);
-        Covariance::spiked(basis, DVector::from_vec(values[..k].to_vec()), noise).unwrap()
-    })
-}
-
-/// Any of the three representations, dimension 2..=8.
-pub fn covariance() -> impl Strategy<Value = Covariance> {
-    (2usize..=8).prop_flat_map(|d| {
-        prop_oneof![
-            dense_covariance(d),
-            diagonal_covariance(d),
-            spiked_covariance(d.max(3))
-        ]
-    })
-}
-
-/// A vector with entries in `[-2, 2]` and norm at least `0.1`.
-pub fn vector(d: usize) -> impl Strategy<Value = DVector<f64>> {
-    prop::collection::vec(-2.0f64..2.0, d)
-        .prop_filter("not too small", |v| {
-            v.iter().map(|x| x * x).sum::<f64>() > 0.01
-        })
-        .prop_map(DVector::from_vec)
-}
-
-/// A symmetric model `±μ` with any covariance representation.
-pub fn symmetric_model() -> impl Strategy<Value = Gmm> {
-    covariance().prop_flat_map(|cov| {
-        let d = cov.dim();
-        vector(d).prop_map(move |mu| Gmm::symmetric(mu, cov.clone()).unwrap())
-    })
-}
-
-/// A general model: two means and a prior in `[0.1, 0.9]`.
-pub fn general_model() -> impl Strategy<Value = Gmm> {
-    covariance().prop_flat_map(|cov| {
-        let d = cov.dim();
-        (vector(d), vector(d), 0.1f64..0.9)
-            .prop_filter("distinct means", |(a, b, _)| (a - b).norm() > 0.1)
-            .prop_map(move |(a, b, p)| Gmm::new(a, b, cov.clone(), p).unwrap())
-    })
-}
-
-/// A model together with a random classifier weight vector of its dimension.
-pub fn model_and_weights() -> impl Strategy<Value = (Gmm, DVector<f64>)> {
-    symmetric_model().prop_flat_map(|gmm| {
-        let d = gmm.dim();
-        vector(d).prop_map(move |w| (gmm.clone(), w))
-    })
 }
 
 /// Relative difference `|a − b| / max(|a|, |b|, floor)`.
@@ -120,27 +44,29 @@ pub fn rel_diff(a: f64, b: f64, floor: f64) -> f64 {
 
 use manifold_robustness::{Error, Threat};
 
-/// A threat of the THEORY §3 table, described independently of the crate:
-/// each case can be built with the crate ([`ThreatCase::build`]) and also
-/// rebuilt by hand from the dense covariance matrix (its own eigen-
-/// decomposition with nalgebra), so tests compare the crate with an
-/// independent computation of the same body.
-#[derive(Debug, Clone)]
-pub enum ThreatCase {
-    /// `‖v‖_p ≤ 1` (`f64::INFINITY` for ℓ∞).
-    Lp(f64),
-    /// `A = UΛ^{1/2}`.
-    Generative,
-    /// `A = U_kΛ_k^{1/2}`.
-    GenerativeRank(usize),
-    /// `A = U_k`.
-    Eigenspace(usize),
-    /// `A = U_{k+1..d}`.
-    OffManifold(usize),
-    /// A general factor.
-    Ellipsoid(DMatrix<f64>),
-    /// `conv(∪ ε_i K_i)`.
-    Union(Vec<(ThreatCase, f64)>),
+/// The by-hand counterparts of a [`ThreatCase`] (a description of a
+/// threat of the THEORY §3 table): each body rebuilt from the dense
+/// covariance's own eigen-decomposition with nalgebra, so tests compare the
+/// crate with an independent computation of the same body.
+pub trait ByHand {
+    /// A factor `A` with `K = {Au : ‖u‖ ≤ 1}`, by hand from the
+    /// covariance's eigenvectors (`A = U diag(√m)`, plus `√m (I − U_kU_kᵀ)`
+    /// for a weighted noise block); `None` for non-ellipsoids (ℓp with
+    /// `p ≠ 2`, unions).
+    fn factor(&self, cov: &Covariance) -> Option<DMatrix<f64>>;
+    /// `σ_K(w)` by hand: `‖w‖_q`, `‖Aᵀw‖`, or the largest scaled part.
+    fn support_by_hand(&self, cov: &Covariance, w: &DVector<f64>) -> f64;
+    /// The gauge `min{t ≥ 0 : δ ∈ tK}` by hand (`f64::INFINITY` when `δ`
+    /// leaves the span of an ellipsoid's factor). For a union this is the
+    /// best single part, `min_i gauge_i(δ)/ε_i`: an upper bound of the
+    /// union's gauge, exact for a part's own steepest step.
+    fn gauge(&self, cov: &Covariance, delta: &DVector<f64>) -> f64;
+    /// Relative tolerance for comparing [`ByHand::gauge`]: for a general
+    /// factor the QR solve is backward stable, so its relative error is a
+    /// modest multiple of `cond(A) · ε_mach`; `1e-12 · cond(A)` (about
+    /// `4500 ε cond`) leaves room for that and still catches any wrong
+    /// budget, which would be off by O(1).
+    fn gauge_tolerance(&self) -> f64;
 }
 
 /// `(explicit eigenvectors, their eigenvalues, Some((I − U_kU_kᵀ, σ²)) for spiked)`.
@@ -194,30 +120,12 @@ pub fn conjugate(p: f64) -> f64 {
     }
 }
 
-impl ThreatCase {
-    /// The crate's threat for this case.
-    pub fn build(&self, cov: &Covariance) -> Result<Threat, Error> {
-        Ok(match self {
-            ThreatCase::Lp(p) => Threat::lp(*p)?,
-            ThreatCase::Generative => Threat::generative(cov),
-            ThreatCase::GenerativeRank(k) => Threat::generative_rank(cov, *k)?,
-            ThreatCase::Eigenspace(k) => Threat::eigenspace(cov, *k)?,
-            ThreatCase::OffManifold(k) => Threat::off_manifold(cov, *k)?,
-            ThreatCase::Ellipsoid(a) => Threat::ellipsoid(a.clone())?,
-            ThreatCase::Union(parts) => Threat::union(
-                parts
-                    .iter()
-                    .map(|(c, b)| c.build(cov).map(|t| (t, *b)))
-                    .collect::<Result<Vec<_>, _>>()?,
-            )?,
-        })
-    }
-
+impl ByHand for ThreatCase {
     /// A factor `A` with `K = {Au : ‖u‖ ≤ 1}`, by hand from the
     /// covariance's eigenvectors (`A = U diag(√m)`, plus `√m (I − U_kU_kᵀ)`
     /// for a weighted noise block); `None` for non-ellipsoids (ℓp with
     /// `p ≠ 2`, unions).
-    pub fn factor(&self, cov: &Covariance) -> Option<DMatrix<f64>> {
+    fn factor(&self, cov: &Covariance) -> Option<DMatrix<f64>> {
         let d = cov.dim();
         let (basis, values, noise) = spectral_parts(cov);
         let weighted = |weight: &dyn Fn(usize, f64) -> f64, noise_weight: f64| {
@@ -250,7 +158,7 @@ impl ThreatCase {
     }
 
     /// `σ_K(w)` by hand: `‖w‖_q`, `‖Aᵀw‖`, or the largest scaled part.
-    pub fn support_by_hand(&self, cov: &Covariance, w: &DVector<f64>) -> f64 {
+    fn support_by_hand(&self, cov: &Covariance, w: &DVector<f64>) -> f64 {
         match self {
             ThreatCase::Lp(p) if *p != 2.0 => lp_norm(w, conjugate(*p)),
             ThreatCase::Union(parts) => parts
@@ -265,7 +173,7 @@ impl ThreatCase {
     /// leaves the span of an ellipsoid's factor). For a union this is the
     /// best single part, `min_i gauge_i(δ)/ε_i`: an upper bound of the
     /// union's gauge, exact for a part's own steepest step.
-    pub fn gauge(&self, cov: &Covariance, delta: &DVector<f64>) -> f64 {
+    fn gauge(&self, cov: &Covariance, delta: &DVector<f64>) -> f64 {
         match self {
             ThreatCase::Lp(p) if *p != 2.0 => lp_norm(delta, *p),
             ThreatCase::Union(parts) => parts
@@ -280,7 +188,7 @@ impl ThreatCase {
                 // on scaled permutation matrices, dimforge/nalgebra#1172.)
                 let (basis, values, noise) = spectral_parts(cov);
                 let weights =
-                    self.spectral_weights(&values, noise.as_ref().map(|(_, level)| *level));
+                    spectral_weights(self, &values, noise.as_ref().map(|(_, level)| *level));
                 let coords = basis.tr_mul(delta);
                 let mut inside = 0.0;
                 let mut outside = 0.0;
@@ -309,46 +217,69 @@ impl ThreatCase {
         }
     }
 
-    /// The weights `m_i` of a model-based ellipsoid (or ℓ2) per explicit
-    /// direction, then one for the noise block (if there is one).
-    fn spectral_weights(&self, values: &[f64], noise_level: Option<f64>) -> Vec<f64> {
-        let mut out: Vec<f64> = (0..values.len())
-            .map(|i| match self {
-                ThreatCase::Lp(_) => 1.0,
-                ThreatCase::Generative => values[i],
-                ThreatCase::GenerativeRank(k) => {
-                    if i < *k {
-                        values[i]
-                    } else {
-                        0.0
-                    }
-                }
-                ThreatCase::Eigenspace(k) => {
-                    if i < *k {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
-                ThreatCase::OffManifold(k) => {
-                    if i >= *k {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
-                _ => unreachable!("not a spectral case"),
-            })
-            .collect();
-        if let Some(level) = noise_level {
-            out.push(match self {
-                ThreatCase::Lp(_) | ThreatCase::OffManifold(_) => 1.0,
-                ThreatCase::Generative => level,
-                _ => 0.0,
-            });
+    fn gauge_tolerance(&self) -> f64 {
+        match self {
+            ThreatCase::Lp(p) if *p != 2.0 => 1e-12,
+            ThreatCase::Union(parts) => parts
+                .iter()
+                .map(|(c, _)| c.gauge_tolerance())
+                .fold(0.0, f64::max),
+            ThreatCase::Ellipsoid(a) => {
+                // Only a rough condition number is needed here.
+                let values = a.singular_values();
+                let max = values.max();
+                let min = values
+                    .iter()
+                    .copied()
+                    .filter(|&v| v > 1e-10 * max)
+                    .fold(f64::INFINITY, f64::min);
+                1e-12 * (max / min).max(1.0)
+            }
+            // The structured gauge divides by m_i ≥ 1e-2: a few ulps.
+            _ => 1e-12,
         }
-        out
     }
+}
+
+/// The weights `m_i` of a model-based ellipsoid (or ℓ2) per explicit
+/// direction, then one for the noise block (if there is one).
+fn spectral_weights(case: &ThreatCase, values: &[f64], noise_level: Option<f64>) -> Vec<f64> {
+    let mut out: Vec<f64> = (0..values.len())
+        .map(|i| match case {
+            ThreatCase::Lp(_) => 1.0,
+            ThreatCase::Generative => values[i],
+            ThreatCase::GenerativeRank(k) => {
+                if i < *k {
+                    values[i]
+                } else {
+                    0.0
+                }
+            }
+            ThreatCase::Eigenspace(k) => {
+                if i < *k {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            ThreatCase::OffManifold(k) => {
+                if i >= *k {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            _ => unreachable!("not a spectral case"),
+        })
+        .collect();
+    if let Some(level) = noise_level {
+        out.push(match case {
+            ThreatCase::Lp(_) | ThreatCase::OffManifold(_) => 1.0,
+            ThreatCase::Generative => level,
+            _ => 0.0,
+        });
+    }
+    out
 }
 
 /// `min{‖u‖ : Au = δ}` for a general factor, by Householder QR (∞ when
@@ -377,104 +308,9 @@ pub fn factor_gauge(a: &DMatrix<f64>, delta: &DVector<f64>) -> f64 {
     }
 }
 
-impl ThreatCase {
-    /// Relative tolerance for comparing [`ThreatCase::gauge`]: for a
-    /// general factor the QR solve is backward stable, so its relative error
-    /// is a modest multiple of `cond(A) · ε_mach`; `1e-12 · cond(A)` (about
-    /// `4500 ε cond`) leaves room for that and still catches any wrong
-    /// budget, which would be off by O(1).
-    pub fn gauge_tolerance(&self) -> f64 {
-        match self {
-            ThreatCase::Lp(p) if *p != 2.0 => 1e-12,
-            ThreatCase::Union(parts) => parts
-                .iter()
-                .map(|(c, _)| c.gauge_tolerance())
-                .fold(0.0, f64::max),
-            ThreatCase::Ellipsoid(a) => {
-                // Only a rough condition number is needed here.
-                let values = a.singular_values();
-                let max = values.max();
-                let min = values
-                    .iter()
-                    .copied()
-                    .filter(|&v| v > 1e-10 * max)
-                    .fold(f64::INFINITY, f64::min);
-                1e-12 * (max / min).max(1.0)
-            }
-            // The structured gauge divides by m_i ≥ 1e-2: a few ulps.
-            _ => 1e-12,
-        }
-    }
-}
-
-/// A random case of the table for a covariance (ranks up to the number of
-/// explicit directions; ℓp with p ∈ {1, 1.5, 2, 3, ∞}; factors with 1 to
-/// d + 1 columns; unions of two simple cases).
-pub fn threat_case(cov: &Covariance) -> impl Strategy<Value = ThreatCase> + use<> {
-    let d = cov.dim();
-    let explicit = cov.explicit_directions();
-    let simple = prop_oneof![
-        prop::sample::select(vec![1.0, 1.5, 2.0, 3.0, f64::INFINITY]).prop_map(ThreatCase::Lp),
-        Just(ThreatCase::Generative),
-        (1..=explicit).prop_map(ThreatCase::GenerativeRank),
-        (1..=explicit).prop_map(ThreatCase::Eigenspace),
-        (1..=explicit).prop_map(ThreatCase::OffManifold),
-        (1..=d + 1).prop_flat_map(move |m| {
-            prop::collection::vec(-1.0f64..1.0, d * m)
-                .prop_map(move |v| ThreatCase::Ellipsoid(DMatrix::from_vec(d, m, v)))
-        }),
-    ];
-    let simple_for_union = simple.clone();
-    prop_oneof![
-        6 => simple,
-        1 => prop::collection::vec((simple_for_union, 0.2f64..2.0), 2)
-            .prop_map(ThreatCase::Union),
-    ]
-}
-
-/// A covariance with a random threat case of its table.
-pub fn covariance_and_threat() -> impl Strategy<Value = (Covariance, ThreatCase)> {
-    covariance().prop_flat_map(|cov| threat_case(&cov).prop_map(move |t| (cov.clone(), t)))
-}
-
 // ---------------------------------------------------------------------------
 // General models (THEORY P4′) and pairs of threats (§8).
 // ---------------------------------------------------------------------------
-
-/// A general model with uncentered means: center `c` with entries in
-/// `[-5, 5]`, half-difference `μ` with entries in `[-2, 2]` (norm ≥ 0.1),
-/// prior in `[0.05, 0.95]`, any covariance representation. Every entry of
-/// `c` and `μ` is a multiple of 1/64, so `μ₊ = c + μ`, `μ₋ = c − μ`, their
-/// half-difference and any translation by a vector of [`shift`] are exact
-/// in floating point: the model's `μ` is exactly the one drawn.
-pub fn uncentered_model() -> impl Strategy<Value = Gmm> {
-    covariance().prop_flat_map(|cov| {
-        let d = cov.dim();
-        (dyadic_vector(d, 128), dyadic_vector(d, 320), 0.05f64..0.95)
-            .prop_filter("μ not too small", |(mu, _, _)| mu.norm() > 0.1)
-            .prop_map(move |(mu, c, p)| Gmm::new(&c + &mu, &c - &mu, cov.clone(), p).unwrap())
-    })
-}
-
-/// A translation with entries in `[-5, 5]`, multiples of 1/64 (exact when
-/// added to the means of [`uncentered_model`]).
-pub fn shift(d: usize) -> impl Strategy<Value = DVector<f64>> {
-    dyadic_vector(d, 320)
-}
-
-/// Entries `k/64` with `|k| ≤ max`.
-fn dyadic_vector(d: usize, max: i32) -> impl Strategy<Value = DVector<f64>> {
-    prop::collection::vec(-max..=max, d)
-        .prop_map(|k| DVector::from_iterator(k.len(), k.iter().map(|&k| f64::from(k) / 64.0)))
-}
-
-/// An uncentered model with a random threat case of its table.
-pub fn uncentered_model_and_threat() -> impl Strategy<Value = (Gmm, ThreatCase)> {
-    uncentered_model().prop_flat_map(|gmm| {
-        let cov = gmm.covariance().clone();
-        threat_case(&cov).prop_map(move |t| (gmm.clone(), t))
-    })
-}
 
 /// `max φ = 1/√(2π)`: a certified gap `g` on `r*` moves the optimal robust
 /// error by at most `PDF_MAX · g` (mean value theorem: its derivative in `r`
@@ -537,49 +373,16 @@ pub fn full_distance(gmm: &Gmm) -> f64 {
     gmm.separation() / 2.0
 }
 
-/// A budget scale at which the threat covers `μ` (or reaches its limit):
+/// The covering budget of a built case (`strategies::covering_budget`):
 /// `ε_max` for ellipsoids, `‖μ‖_p` for ℓp balls, the largest part's
 /// `scale_i/ε_i` for unions.
-pub fn budget_scale(gmm: &Gmm, case: &ThreatCase, threat: &Threat) -> f64 {
-    match case {
-        ThreatCase::Lp(p) if *p != 2.0 => lp_norm(&gmm.half_difference(), *p),
-        ThreatCase::Union(parts) => {
-            let built = threat.union_parts().unwrap();
-            parts
-                .iter()
-                .zip(built)
-                .map(|((c, b), (t, _))| budget_scale(gmm, c, t) / b)
-                .fold(0.0, f64::max)
-        }
-        _ => gmm
-            .robust_optimum(threat, 0.0)
-            .unwrap()
-            .budget_limit()
-            .unwrap(),
-    }
+pub fn budget_scale(gmm: &Gmm, _case: &ThreatCase, threat: &Threat) -> f64 {
+    covering_budget(gmm, threat).unwrap()
 }
 
 /// True for the cases the closed-form solver handles (ellipsoids).
 pub fn is_ellipsoid(case: &ThreatCase) -> bool {
-    !matches!(case, ThreatCase::Lp(p) if *p != 2.0) && !matches!(case, ThreatCase::Union(_))
-}
-
-/// A model of `models` with two threats of its table and budgets as
-/// fractions `[0, 1.3]` of each threat's covering scale.
-pub fn pair_on(
-    models: impl Strategy<Value = Gmm>,
-    ellipsoids_only: bool,
-) -> impl Strategy<Value = (Gmm, ThreatCase, ThreatCase, f64, f64)> {
-    models.prop_flat_map(move |gmm| {
-        let cov = gmm.covariance().clone();
-        let case = move || {
-            threat_case(&cov).prop_filter("ellipsoids only", move |c| {
-                !ellipsoids_only || is_ellipsoid(c)
-            })
-        };
-        (case(), case(), 0.0f64..1.3, 0.0f64..1.3)
-            .prop_map(move |(a, b, fa, fb)| (gmm.clone(), a, b, fa, fb))
-    })
+    case.is_ellipsoid()
 }
 
 /// Builds both threats and their budgets, or `None` when a case is not

@@ -100,10 +100,7 @@ fn digits_zero_against_one_is_separable() {
         empirical::adversarial_training(&x, &y, &Threat::l2(), 0.0, &TrainingOptions::default()),
         Err(Error::LinearlySeparable { budget: 0.0 })
     );
-    let options = TrainingOptions {
-        l2_penalty: 1e-2,
-        ..TrainingOptions::default()
-    };
+    let options = TrainingOptions::default().with_l2_penalty(1e-2);
     let clf = empirical::adversarial_training(&x, &y, &Threat::l2(), 0.0, &options).unwrap();
     let (xt, yt) = test.pair(0, 1).unwrap();
     let error = empirical::robust_error(&clf, &Threat::l2(), 0.0, &xt, &yt).unwrap();

@@ -317,7 +317,7 @@ proptest! {
         let (gmm, exact) = if exact.is_empty() {
             let d = mu.len();
             let values: Vec<f64> = (0..d).map(|i| 10f64.powf(2.0 - 4.0 * i as f64 / d as f64)).collect();
-            let q = manifold_robustness::default_model::seeded_rotation(d, d as u64);
+            let q = crate::common::seeded_rotation(d, d as u64);
             let sigma = DMatrix::from_fn(d, d, |i, j| (0..d).map(|k| q[(i, k)] * values[k] * q[(j, k)]).sum());
             let cov = Covariance::dense((&sigma + sigma.transpose()) * 0.5).unwrap();
             let g = Gmm::symmetric(mu.clone(), cov).unwrap();
@@ -556,10 +556,7 @@ fn digits_directions_are_optimal_and_independent_of_the_solver_tolerance() {
         let threat = kind.threat();
         let mut directions = Vec::new();
         for gap_tolerance in [1e-9, 1e-6] {
-            let options = SolverOptions {
-                gap_tolerance,
-                ..SolverOptions::default()
-            };
+            let options = SolverOptions::default().with_gap_tolerance(gap_tolerance);
             let opt = gmm.robust_optimum_with(&threat, eps, &options).unwrap();
             let w = opt.classifier().expect("r* > 0").weights().clone();
             let violation = kkt_violation(cov, &mu, kind, eps, &w);

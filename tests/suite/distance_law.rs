@@ -113,7 +113,7 @@ fn p3_monte_carlo_budgets_follow_the_robust_error_curve_general_prior() {
 #[test]
 fn p3_monte_carlo_budgets_follow_the_robust_error_curve_spiked() {
     let d = 20;
-    let q = manifold_robustness::default_model::seeded_rotation(d, 5);
+    let q = crate::common::seeded_rotation(d, 5);
     let basis = q.columns(0, 3).into_owned();
     let cov = Covariance::spiked(basis.clone(), vec(&[9.0, 4.0, 2.0]), 0.25).unwrap();
     let mu = &basis * vec(&[1.0, -0.5, 0.5]) + q.column(7) * 0.3;

@@ -129,7 +129,7 @@ fn tradeoffs_and_fits_print_readable_summaries() {
     assert!(text.contains("RE*_A = 0.100, RE*_B = 0.100"), "{text}");
 
     let (x, y) = gmm.sample(500, &mut StdRng::seed_from_u64(3));
-    let (_, fit) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 4 }).unwrap();
+    let (_, fit) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: 4 }).unwrap();
     let line = format!("{fit:.3}");
     assert!(line.starts_with("Fit::Ppca: "), "{line}");
     assert!(line.contains("; PPCA rank 4, noise σ² = "), "{line}");

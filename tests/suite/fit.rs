@@ -21,7 +21,7 @@
 //! `1e−7` per case.
 use crate::common;
 
-use manifold_robustness::default_model::seeded_rotation;
+use crate::common::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
     Covariance, Error, Fit, Gmm, Label, Representation, fit::Regularization,
@@ -107,7 +107,7 @@ fn assert_close(a: f64, b: f64, tol: f64) {
 #[test]
 fn pooled_fit_of_hand_data_is_exact() {
     let (x, y) = hand_data();
-    let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::Pooled).unwrap();
+    let (gmm, report) = Gmm::fit_report(&x, &y, Fit::Pooled).unwrap();
     assert_eq!(gmm.mean(Label::Pos).as_slice(), &[1.0, 1.0, 1.0]);
     assert_eq!(gmm.mean(Label::Neg).as_slice(), &[-1.0, 0.0, 2.0]);
     assert_eq!(gmm.prior_pos(), 4.0 / 6.0);
@@ -133,7 +133,7 @@ fn ledoit_wolf_fit_of_hand_data_matches_the_2004_formula() {
     // b̄² = (172.7578125/6 − 9.59765625)/(6·3) = 1.06640625; δ = b̄²/d² = 13/18.
     // Eigenvalues (5/18) λ + (13/18) m = 1.78125, 1.15625, 1.
     let (x, y) = hand_data();
-    let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
+    let (gmm, report) = Gmm::fit_report(&x, &y, Fit::LedoitWolf).unwrap();
     let delta = report.shrinkage_intensity().unwrap();
     assert_close(delta, 13.0 / 18.0, 1e-15);
     match report.regularization {
@@ -156,7 +156,7 @@ fn ledoit_wolf_fit_of_hand_data_matches_the_2004_formula() {
 fn ppca_fit_of_hand_data_keeps_top_eigenpairs_and_averages_the_rest() {
     let (x, y) = hand_data();
     // rank 1: σ² = (0.75 + 0.1875)/2, explained 3/3.9375.
-    let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 1 }).unwrap();
+    let (gmm, report) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: 1 }).unwrap();
     assert_close(report.noise().unwrap(), 0.46875, 1e-15);
     assert_close(
         report.explained_variance_ratio().unwrap(),
@@ -171,7 +171,7 @@ fn ppca_fit_of_hand_data_keeps_top_eigenpairs_and_averages_the_rest() {
     let want = DMatrix::from_diagonal(&DVector::from_vec(vec![3.0, 0.46875, 0.46875]));
     assert!((cov.to_dense() - want).amax() < 1e-14);
     // rank 2: σ² is the last eigenvalue, so Σ̂ = S.
-    let (gmm, report) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 2 }).unwrap();
+    let (gmm, report) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: 2 }).unwrap();
     assert_close(report.noise().unwrap(), 0.1875, 1e-15);
     let want = DMatrix::from_diagonal(&DVector::from_vec(vec![3.0, 0.75, 0.1875]));
     assert!((gmm.covariance().to_dense() - want).amax() < 1e-14);
@@ -225,7 +225,7 @@ proptest! {
         y[0] = Label::Pos;
         y[1] = Label::Neg;
         let (s, delta, m) = brute_force_ledoit_wolf(&x, &y);
-        let (fitted, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
+        let (fitted, report) = Gmm::fit_report(&x, &y, Fit::LedoitWolf).unwrap();
         let got = report.shrinkage_intensity().unwrap();
         // Both sides sum O(n d²) products of O(1) numbers.
         prop_assert!((got - delta).abs() <= 1e-12 * delta.max(1e-3), "{} vs {}", got, delta);
@@ -246,7 +246,7 @@ proptest! {
         let n = 60_000;
         let d = gmm.dim();
         let (x, y) = gmm.sample(n, &mut StdRng::seed_from_u64(seed));
-        let (fitted, report) = Gmm::fit_with_report(&x, &y, Fit::Pooled).unwrap();
+        let (fitted, report) = Gmm::fit_report(&x, &y, Fit::Pooled).unwrap();
         let positives = count(&y, Label::Pos);
         prop_assert_eq!(report.positives, positives);
         prop_assert_eq!(fitted.prior_pos(), positives as f64 / n as f64);
@@ -278,7 +278,7 @@ fn fit_ppca_recovers_a_spiked_model() {
     let mu = DVector::from_fn(d, |i, _| 0.3 * (i as f64 - 4.0));
     let gmm = Gmm::new(mu.clone(), -&mu * 0.5, cov, 0.35).unwrap();
     let (x, y) = gmm.sample(n, &mut StdRng::seed_from_u64(5));
-    let (fitted, report) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: k }).unwrap();
+    let (fitted, report) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: k }).unwrap();
     let (lo, hi) = wishart_band(n, d);
     let got = fitted.covariance().eigenvalues();
     assert_eq!(got.len(), k + 1);
@@ -328,7 +328,7 @@ fn ledoit_wolf_intensity_vanishes_at_the_predicted_rate() {
     let cov = Covariance::dense((&sigma + sigma.transpose()) * 0.5).unwrap();
     let gmm = Gmm::symmetric(DVector::from_element(d, 0.4), cov).unwrap();
     let (x, y) = gmm.sample(n, &mut StdRng::seed_from_u64(17));
-    let (_, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
+    let (_, report) = Gmm::fit_report(&x, &y, Fit::LedoitWolf).unwrap();
     let trace: f64 = values.iter().sum();
     let frob: f64 = values.iter().map(|v| v * v).sum();
     let m = trace / d as f64;
@@ -363,7 +363,7 @@ fn rank_deficient_data_each_fit_as_documented() {
         other => panic!("expected SingularCovariance, got {other:?}"),
     }
 
-    let (lw, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
+    let (lw, report) = Gmm::fit_report(&x, &y, Fit::LedoitWolf).unwrap();
     assert_eq!(report.zero_directions, 2);
     let (delta, m) = match report.regularization {
         Regularization::Shrinkage {
@@ -384,7 +384,7 @@ fn rank_deficient_data_each_fit_as_documented() {
     assert!(w[2].abs() <= 1e-10 * w.norm() && w[5].abs() <= 1e-10 * w.norm());
     assert!(lw.bayes_error() > 0.0 && lw.bayes_error() < 0.5);
 
-    let (ppca, report) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 3 }).unwrap();
+    let (ppca, report) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: 3 }).unwrap();
     let pooled = &report.pooled_eigenvalues;
     let expected_noise = pooled.rows(3, d - 3).sum() / (d - 3) as f64;
     assert_close(report.noise().unwrap(), expected_noise, 1e-14);
@@ -450,7 +450,7 @@ fn fewer_samples_than_dimensions() {
             ..
         })
     ));
-    let (_, report) = Gmm::fit_with_report(&x, &y, Fit::LedoitWolf).unwrap();
+    let (_, report) = Gmm::fit_report(&x, &y, Fit::LedoitWolf).unwrap();
     assert_eq!(report.zero_directions, 10);
     assert!(Gmm::fit(&x, &y, Fit::Ppca { rank: 9 }).is_ok());
     assert!(matches!(
@@ -485,9 +485,9 @@ fn ppca_rank_inside_a_tie_is_ambiguous() {
         Gmm::fit(&x, &y, Fit::Ppca { rank: 2 }),
         Err(Error::AmbiguousEigenspace { k: 2, .. })
     ));
-    let (_, report) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 3 }).unwrap();
+    let (_, report) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: 3 }).unwrap();
     assert_close(report.noise().unwrap(), 0.25, 1e-15);
-    let (_, report) = Gmm::fit_with_report(&x, &y, Fit::Ppca { rank: 1 }).unwrap();
+    let (_, report) = Gmm::fit_report(&x, &y, Fit::Ppca { rank: 1 }).unwrap();
     assert_close(report.noise().unwrap(), 0.75, 1e-15);
 }
 

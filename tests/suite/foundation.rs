@@ -4,8 +4,9 @@
 //! bad input for every constructor and entry point (§11).
 use crate::common;
 
+use crate::common::seeded_rotation;
 use crate::common::{rel_diff, tol};
-use manifold_robustness::default_model::{power_law_model, seeded_rotation};
+use manifold_robustness::default_model::power_law_model;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
     Covariance, Error, Gmm, Label, LinearClassifier, Representation, default_model, normal,

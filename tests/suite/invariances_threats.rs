@@ -3,10 +3,10 @@
 //! ℓ2 and ellipsoidal threats, signed-permutation equivariance of ℓ∞ and
 //! ℓ1 (and their failure under rotations), and scaling.
 
+use crate::common::seeded_rotation;
 use crate::common::{
-    ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
+    ByHand, ThreatCase, conjugate, covariance_and_threat, lp_norm, model_and_weights, tol, vector,
 };
-use manifold_robustness::default_model::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
     Covariance, Gmm, Label, LinearClassifier, Perturbation, Representation, Threat, energy_profile,

@@ -4,7 +4,7 @@
 //! classes reproduce the two-class crate, and renumbering the classes
 //! renumbers the results.
 
-use crate::common::{ThreatCase, general_model, tol};
+use crate::common::{ByHand, ThreatCase, general_model, tol};
 use crate::multiclass_common::{
     facet, model_classifier_threat, permutation, permuted, score_scale, scores_by_hand,
 };

@@ -4,7 +4,7 @@
 //! with plain loops and the by-hand supports of `common::ThreatCase`.
 #![allow(dead_code)]
 
-use crate::common::{ThreatCase, covariance, threat_case, vector};
+use crate::common::{ByHand, ThreatCase, covariance, threat_case, vector};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, MulticlassClassifier, MulticlassGmm};
 use proptest::prelude::*;

@@ -9,8 +9,8 @@
 //! is the same up to rounding in the power-of-two scaling and the final
 //! products), not merely be finite.
 
+use crate::common::seeded_rotation;
 use crate::common::{covariance_and_threat, model_and_weights, rel_diff, vector};
-use manifold_robustness::default_model::seeded_rotation;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{
     AttackOptions, Covariance, Error, Fit, Gmm, Label, LinearClassifier, Perturbation,
@@ -274,8 +274,8 @@ proptest! {
         let (x, y) = source.sample(30, &mut StdRng::seed_from_u64(seed));
         prop_assume!(y.contains(&Label::Pos) && y.contains(&Label::Neg));
         for fit in [Fit::LedoitWolf, Fit::Pooled, Fit::Ppca { rank: 1 }] {
-            let (g0, r0) = Gmm::fit_with_report(&x, &y, fit)?;
-            match Gmm::fit_with_report(&(&x * s), &y, fit) {
+            let (g0, r0) = Gmm::fit_report(&x, &y, fit)?;
+            match Gmm::fit_report(&(&x * s), &y, fit) {
                 Ok((g1, r1)) => {
                     prop_assert!(same(g0.separation(), g1.separation()), "{fit:?}, s = {s:e}");
                     if let (Some(a), Some(b)) = (r0.shrinkage_intensity(), r1.shrinkage_intensity()) {
@@ -481,7 +481,7 @@ fn classifier_helpers_and_overshoot() {
         message,
         "budget must be finite and non-negative, got -1e-300"
     );
-    let options = AttackOptions::with_overshoot(1e300).unwrap();
+    let options = AttackOptions::default().with_overshoot(1e300);
     let result =
         minimal_perturbation_with(&clf, &Threat::l2(), &v(&[1e10, 0.0]), Label::Pos, &options);
     assert!(
@@ -509,7 +509,7 @@ fn ledoit_wolf_is_scale_equivariant() {
     .unwrap();
     let (x, y) = source.sample(40, &mut StdRng::seed_from_u64(5));
     let shrinkage = |s: f64| {
-        Gmm::fit_with_report(&(&x * s), &y, Fit::LedoitWolf)
+        Gmm::fit_report(&(&x * s), &y, Fit::LedoitWolf)
             .unwrap()
             .1
             .shrinkage_intensity()

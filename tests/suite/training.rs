@@ -8,7 +8,6 @@
 
 use crate::common::{symmetric_model, vector};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::training::secular::{MAX_SECULAR_ITERATIONS, SecularEquation};
 use manifold_robustness::{
     Covariance, Error, Gmm, GrowthBasis, LinearClassifier, Representation, Threat, normal,
 };
@@ -35,7 +34,8 @@ const DECOMPOSITION: f64 = 1e-9;
 /// The width of a certificate relative to `‖μ‖_{Σ⁻¹}` on these models: the
 /// rounding bound of `training::dual::rounding` (about `12 d ε_mach κ` for a
 /// dense covariance with `d ≤ 8`, `κ ≤ 1e4`: ≤ 3e-10; a few ulps for a
-/// diagonal one). Model-based threats scale it by [`cut_conditioning`].
+/// diagonal one), and the same for the model-based threats whose rank cut
+/// is as well conditioned ([`certificate_width`]).
 const CERTIFICATE: f64 = 1e-9;
 
 /// `exact` lies in the certified interval `[distance, distance + gap]`, up
@@ -55,25 +55,35 @@ enum Family {
     OffManifold(usize),
 }
 
-/// How much a model-based threat moves with the covariance's decomposition,
-/// relative to `‖Σ‖`: its square-root weights `√ω` change by up to
-/// `e_Σ/(2√λ_d)` (a factor `√κ` over the rounding of `Σ` itself), and a
-/// threat cut at the `k` leading eigen-directions is only determined to
-/// `λ₁/(λ_k − λ_{k+1})` times that. The certificate's rounding bound widens
-/// by as much; 1 for ℓ2, which does not depend on `Σ`.
-fn cut_conditioning(cov: &Covariance, family: Family) -> f64 {
+/// The condition number of a rank cut, `λ₁/(λ_k − λ_{k+1})`: a perturbation
+/// `E` of `Σ` turns its top-`k` eigenspace by up to `‖E‖/(λ_k − λ_{k+1})`
+/// (Davis–Kahan), so a threat cut at `k` is only determined to `ε_mach`
+/// times this by float64 data, whatever the arithmetic; 1 for ℓ2 and the
+/// full-latent generative threat, which have no cut. The certificate's
+/// a-posteriori bound (`training::dual::rounding`, "Model-based threats")
+/// is `≤ 1e-9·‖μ‖_{Σ⁻¹}` while both `κ(Σ)` and this are at most `1e4`
+/// (the well-conditioned regime of issue 10); past that it grows in
+/// proportion. Measured on a dense `d = 8` model with
+/// `λ₁/(λ₇ − λ₈) = 4.6e6`, `κ = 8.8e3` (eigenspace threat, `k = 7`): the
+/// computed distance itself is off by `1.6e-8` relative from the exact one
+/// (80-digit mpmath), and the certified width is `4.8e-8`.
+fn cut_condition(cov: &Covariance, family: Family) -> f64 {
     let values = cov.eigenvalues();
-    let root_kappa = (values[0] / values[values.len() - 1]).sqrt();
     match family {
-        Family::L2 => 1.0,
-        Family::Generative => root_kappa,
         Family::GenerativeRank(k) | Family::Eigenspace(k) | Family::OffManifold(k)
             if k < values.len() =>
         {
-            root_kappa * (values[0] / (values[k - 1] - values[k])).max(1.0)
+            values[0] / (values[k - 1] - values[k])
         }
-        _ => root_kappa,
+        _ => 1.0,
     }
+}
+
+/// The certified width allowed on these models: [`CERTIFICATE`] in the
+/// well-conditioned regime, in proportion to the cut's condition number
+/// beyond `1e4` ([`cut_condition`]).
+fn certificate_width(cov: &Covariance, family: Family) -> f64 {
+    CERTIFICATE * (cut_condition(cov, family) / 1e4).max(1.0)
 }
 
 fn build(cov: &Covariance, family: Family) -> Option<(Threat, Vec<f64>)> {
@@ -206,38 +216,6 @@ fn fractions() -> Vec<f64> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// THEORY §11 on the bare equation: random terms spread over 16 decades
-    /// (some zero), `|g(λ) − ε| ≤ 1e-13 ε` for `ε/ε_max ∈ [1e-12, 1 − 1e-12]`.
-    #[test]
-    fn secular_equation_is_solved_to_1e13_over_the_whole_range(
-        terms in prop::collection::vec((-8.0f64..8.0, -6.0f64..2.0, 0u8..8), 1..40)
-    ) {
-        let d: Vec<f64> = terms.iter().map(|t| if t.2 == 0 { 0.0 } else { 10f64.powf(t.0) }).collect();
-        let c: Vec<f64> = terms.iter().map(|t| if t.2 == 1 { 0.0 } else { 10f64.powf(t.1) }).collect();
-        let eq = SecularEquation::new(&c, &d).unwrap();
-        let limit = eq.budget_limit();
-        // Independent: ε_max² = Σ_{d>0} c/d.
-        let expected: f64 = c.iter().zip(&d).filter(|(_, dj)| **dj > 0.0).map(|(cj, dj)| cj / dj).sum();
-        prop_assert!((limit - expected.sqrt()).abs() <= 1e-14 * limit.max(1e-300));
-        if limit == 0.0 {
-            return Ok(()); // every term has c = 0 or d = 0: nothing to solve
-        }
-        for f in fractions() {
-            let eps = f * limit;
-            let root = eq.solve(eps).unwrap();
-            let lambda = root.lambda();
-            prop_assert!(lambda.is_finite() && lambda > 0.0);
-            prop_assert!(root.iterations() < MAX_SECULAR_ITERATIONS);
-            let g: f64 = c.iter().zip(&d).map(|(cj, dj)| {
-                let t = 1.0 / (1.0 + lambda * dj);
-                cj * dj * t * t
-            }).sum::<f64>().sqrt() * lambda;
-            prop_assert!((g - eps).abs() <= SECULAR * eps, "f = {f:e}: g = {g}, ε = {eps}");
-        }
-        prop_assert_eq!(eq.solve(limit).unwrap().lambda(), f64::INFINITY);
-        prop_assert_eq!(eq.solve(0.0).unwrap().lambda(), 0.0);
-    }
-
     /// THEORY §11 on random models, for every model-based ellipsoid and ℓ2,
     /// through `robust_sweep`: `g(λ)` evaluated from the eigenbasis matches
     /// the budget to 1e-13 over `ε/ε_max ∈ [1e-12, 1 − 1e-12]`, and the sweep
@@ -287,7 +265,7 @@ proptest! {
             let lambda = eps / (a - eps);
             prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a / (a - eps), "f = {f:e}");
             prop_assert!(certified(&opt, a - eps, SECULAR * a), "f = {f:e}: r* = {}, a − ε = {}", opt.distance(), a - eps);
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), Family::Generative) * a);
+            prop_assert!(opt.gap() <= CERTIFICATE * a);
             // Φ(−r*) over the interval: |Δ ln Φ| ≤ (φ/Φ)(x)·Δx ≤ (|x| + 1)Δx.
             let x = eps - a;
             let width = (x.abs() + 1.0) * (opt.gap() + SECULAR * a);
@@ -314,11 +292,11 @@ proptest! {
             prop_assert!((opt.lambda().unwrap() - lambda).abs() <= 2.0 * SECULAR * lambda * a_k / (a_k - eps));
             let r = ((a_k - eps).powi(2) + tail).sqrt();
             prop_assert!(certified(&opt, r, SECULAR * (a_k + r)));
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(cov, Family::GenerativeRank(k)) * gmm.separation());
+            prop_assert!(opt.gap() <= certificate_width(cov, Family::GenerativeRank(k)) * gmm.separation());
         } else {
             prop_assert_eq!(opt.lambda().unwrap(), f64::INFINITY);
             prop_assert!(certified(&opt, tail.sqrt(), ROUNDING * tail.sqrt()));
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(cov, Family::GenerativeRank(k)) * gmm.separation());
+            prop_assert!(opt.gap() <= certificate_width(cov, Family::GenerativeRank(k)) * gmm.separation());
         }
     }
 
@@ -350,11 +328,11 @@ proptest! {
             prop_assert_eq!(opt.lambda().unwrap(), f64::INFINITY);
             // r*(∞) is exact for the computed pencil; the certificate adds
             // the rounding bound (a tiny ε_max uncertainty).
-            let width = CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation();
+            let width = certificate_width(gmm.covariance(), fam) * gmm.separation();
             prop_assert!(opt.gap() <= width, "{fam:?}: gap {:e}, allowed {width:e}", opt.gap());
         } else {
             // M = 0 (off-manifold k = d): the budget is 0 too, λ = 0.
-            prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation());
+            prop_assert!(opt.gap() <= certificate_width(gmm.covariance(), fam) * gmm.separation());
         }
         prop_assert!(certified(&opt, rest, ROUNDING * (rest + 1e-300)));
         if rest == 0.0 {
@@ -413,7 +391,7 @@ proptest! {
         let eps = f * limit;
         let opt = gmm.robust_optimum(&threat, eps).unwrap();
         let r = opt.distance();
-        prop_assert!(opt.gap() >= 0.0 && opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation(), "gap {} for r* = {r}", opt.gap());
+        prop_assert!(opt.gap() >= 0.0 && opt.gap() <= certificate_width(gmm.covariance(), fam) * gmm.separation(), "gap {} for r* = {r}", opt.gap());
         let w = opt.classifier().unwrap();
         let (rho, err) = primal_ratio(&gmm, &threat, w.weights(), eps);
         prop_assert!(rho >= r - err && rho <= r + opt.gap() + err, "ρ = {rho}, r* = {r} ± {err}");
@@ -439,7 +417,7 @@ proptest! {
         let opt = gmm.robust_optimum(&threat, 0.0).unwrap();
         prop_assert_eq!(opt.lambda(), Some(0.0));
         prop_assert!(certified(&opt, gmm.separation() / 2.0, ROUNDING * gmm.separation()));
-        prop_assert!(opt.gap() <= CERTIFICATE * cut_conditioning(gmm.covariance(), fam) * gmm.separation());
+        prop_assert!(opt.gap() <= certificate_width(gmm.covariance(), fam) * gmm.separation());
         let w = opt.classifier().unwrap();
         let bayes = gmm.bayes_classifier();
         prop_assert!((w.weights() - bayes.weights()).norm() <= ROUNDING * bayes.weights().norm());
@@ -734,7 +712,7 @@ fn eigenspace_past_the_limit_by_hand() {
 fn spiked_and_dense_representations_agree() {
     let d = 40;
     let k = 3;
-    let q = manifold_robustness::default_model::seeded_rotation(d, 11);
+    let q = crate::common::seeded_rotation(d, 11);
     let basis = q.columns(0, k).into_owned();
     let spiked = Covariance::spiked(basis, DVector::from_vec(vec![9.0, 4.0, 2.0]), 0.5).unwrap();
     let dense = Covariance::dense(spiked.to_dense()).unwrap();

@@ -3,6 +3,7 @@
 //! the solver's failure modes.
 use crate::common;
 
+use crate::common::seeded_rotation;
 use crate::common::{rel_diff, tol};
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::training::dual::{DualSolution, SolverOptions, solve};
@@ -87,18 +88,25 @@ fn threat_and_scale(
 
 const KINDS: usize = 7;
 
-/// A model, a threat of every kind in turn, and a budget between 2% and
-/// 60% of the budget at which one of its bodies covers `μ`. (Closer to
-/// covering, `r*` tends to 0 and the relative target `1e-9·r*` approaches
-/// the floating-point floor of the gradient method; that regime is
-/// exercised by the stress example, not here.)
+/// A budget as a fraction of the covering scale of [`threat_and_scale`]:
+/// half the draws anywhere in `[0.02, 0.99)`, half within 1% of it,
+/// `[0.99, 1)`, where `r*` tends to 0 (or is 0: the union's hull can
+/// cover `μ` before any one body does). Every solve in the tests below
+/// unwraps its result: a `NoConvergence` fails the test (a skip cap of 0,
+/// from the measured failure rate of 0 in 16,800 random solves on spectra
+/// spanning 2–8 decades, half of them near covering).
+fn fraction() -> impl Strategy<Value = f64> {
+    prop_oneof![0.02f64..0.99, 0.99f64..1.0]
+}
+
+/// A model, a threat of every kind in turn, and a budget from [`fraction`].
 fn case() -> impl Strategy<Value = (Covariance, DVector<f64>, Threat, f64)> {
     (
         common::symmetric_model(),
         0..KINDS,
         1.3f64..5.0,
         0.1f64..1.0,
-        0.02f64..0.6,
+        fraction(),
     )
         .prop_map(|(gmm, kind, p, relative, fraction)| {
             let cov = gmm.covariance().clone();
@@ -108,29 +116,79 @@ fn case() -> impl Strategy<Value = (Covariance, DVector<f64>, Threat, f64)> {
         })
 }
 
+/// A covariance whose spectrum spans `decades` (2 to 8) decades, around
+/// 1: `λ = 10^{decades/2 − e}` with `e` uniform in `[0, decades]`, the
+/// first two at the ends; diagonal or dense (a seeded rotation).
+fn wide_covariance() -> impl Strategy<Value = Covariance> {
+    (
+        2usize..=8,
+        2.0f64..=8.0,
+        prop::collection::vec(0.0f64..1.0, 8),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(|(d, decades, raw, dense, seed)| {
+            let values: Vec<f64> = (0..d)
+                .map(|i| {
+                    let e = match i {
+                        0 => 0.0,
+                        1 => decades,
+                        _ => raw[i] * decades,
+                    };
+                    10f64.powf(decades / 2.0 - e)
+                })
+                .collect();
+            if dense {
+                let q = seeded_rotation(d, seed);
+                let scaled = DMatrix::from_fn(d, d, |i, j| q[(i, j)] * values[j]);
+                let sigma = &scaled * q.transpose();
+                Covariance::dense((&sigma + sigma.transpose()) * 0.5).unwrap()
+            } else {
+                Covariance::diagonal(DVector::from_vec(values)).unwrap()
+            }
+        })
+}
+
 fn options() -> SolverOptions {
     SolverOptions::default()
 }
 
+/// The rounding allowance of a certificate: the solver accepts a solution
+/// when its computed gap meets the target, then widens the interval by a
+/// bound on its floating-point error, which is absolute (a multiple of
+/// `‖μ‖_{Σ⁻¹}`) and grows with the conditioning. Its model, from the
+/// certificate tests (`certificates.rs`): at most `100·d·ε_mach·κ·‖μ‖_{Σ⁻¹}`.
+/// Near covering (`r* ≪ ‖μ‖_{Σ⁻¹}`) and at `κ` up to 1e8 it can exceed
+/// `1e-9·r*`; a wrong optimum is off by far more (the solver's own target
+/// is 1e-9 relative, and the checks below compare with independent bounds).
+fn rounding_allowance(cov: &Covariance, mu: &DVector<f64>) -> f64 {
+    let values = cov.eigenvalues();
+    let kappa = values[0] / values[values.len() - 1];
+    let scale = cov.inverse_quadratic_form(mu).unwrap().sqrt();
+    100.0 * mu.len() as f64 * f64::EPSILON * kappa * scale
+}
+
 /// The solution is certified: either the gap meets the default target
 /// `1e-9·r*`, or the budget covers `μ` up to the tolerance (zero weights,
-/// distance ≤ `1e-9·‖μ‖_{Σ⁻¹}`). Returns whether it is the covered case.
+/// distance ≤ `1e-9·‖μ‖_{Σ⁻¹}`), each up to the [`rounding_allowance`].
+/// Returns whether it is the covered case.
 fn assert_certificate(sol: &DualSolution, cov: &Covariance, mu: &DVector<f64>) -> bool {
     let tolerance = options().gap_tolerance;
+    let allowance = rounding_allowance(cov, mu);
     assert!(sol.gap >= 0.0 && sol.lower_bound <= sol.distance);
     assert!((sol.distance - sol.lower_bound - sol.gap).abs() <= 1e-15 * sol.distance);
     if sol.weights.iter().all(|w| *w == 0.0) {
         let scale = cov.inverse_quadratic_form(mu).unwrap().sqrt();
         assert!(
-            sol.distance <= tolerance * scale,
+            sol.distance <= tolerance * scale + allowance,
             "zero weights but r* ≤ {}",
             sol.distance
         );
         return true;
     }
     assert!(
-        sol.gap <= tolerance * sol.lower_bound,
-        "gap {} above the target for r* ≈ {}",
+        sol.gap <= tolerance * sol.lower_bound + allowance,
+        "gap {} above the target for r* ≈ {} (allowance {allowance:e})",
         sol.gap,
         sol.lower_bound
     );
@@ -212,6 +270,45 @@ proptest! {
         }
     }
 
+    /// Spectra spanning up to 8 decades (condition numbers to 1e8), every
+    /// threat family the dual solver is for, budgets anywhere and within
+    /// 1% of covering: the solve is certified (no `NoConvergence`: the
+    /// skip cap is 0, see [`fraction`]), the returned weights attain the
+    /// lower bound, no random classifier beats the upper bound, and the
+    /// adversary lies in `εK` (`wᵀz ≤ ε σ_K(w)` for every probe `w`).
+    /// The test evaluates `ρ` with the same decomposition as the solver,
+    /// so the slack is the rounding of its own sums (as in [`slack`]).
+    #[test]
+    fn p4_certified_on_spectra_spanning_eight_decades(
+        cov in wide_covariance(),
+        raw in prop::collection::vec(-2.0f64..2.0, 8),
+        kind in 0..KINDS,
+        p in 1.3f64..5.0,
+        relative in 0.1f64..1.0,
+        fraction in fraction(),
+        probes in prop::collection::vec(prop::collection::vec(-1.0f64..1.0, 8), 12),
+    ) {
+        let d = cov.dim();
+        let mu = DVector::from_fn(d, |i, _| raw[i]);
+        prop_assume!(mu.amax() >= 0.1);
+        let (threat, scale) = threat_and_scale(kind, &cov, &mu, p, relative);
+        let eps = fraction * scale;
+        let sol = solve(&cov, &mu, &threat, eps, &options())
+            .unwrap_or_else(|e| panic!("{threat} at ε = {eps} ({fraction} of {scale}): {e}"));
+        let covered = assert_certificate(&sol, &cov, &mu);
+        let s = slack(&cov, &mu);
+        if !covered {
+            let rho = ratio(&cov, &mu, &threat, eps, &sol.weights);
+            prop_assert!(rho >= sol.lower_bound - s && rho <= sol.distance + s, "{} vs [{}, {}]", rho, sol.lower_bound, sol.distance);
+        }
+        for raw_w in &probes {
+            let w = DVector::from_fn(d, |i, _| raw_w[i]);
+            prop_assert!(ratio(&cov, &mu, &threat, eps, &w) <= sol.distance + s);
+            let bound = eps * threat.support(&w);
+            prop_assert!(w.dot(&sol.adversary) <= bound + 1e-12 * (bound + w.norm() * eps));
+        }
+    }
+
     /// The three covariance representations of one matrix give the same
     /// optimum (a spiked covariance against its dense matrix).
     #[test]
@@ -220,7 +317,7 @@ proptest! {
         kind in 0..KINDS,
         p in 1.3f64..5.0,
         relative in 0.1f64..1.0,
-        fraction in 0.02f64..0.6,
+        fraction in fraction(),
         raw in prop::collection::vec(-2.0f64..2.0, 7),
     ) {
         let d = cov.dim();
@@ -283,7 +380,7 @@ proptest! {
     fn p4_identity_lp_optimum_is_the_residual_of_the_lp_projection(
         raw in prop::collection::vec(-2.0f64..2.0, 1..7),
         p in 1.2f64..6.0,
-        fraction in 0.02f64..0.9,
+        fraction in fraction(),
     ) {
         let mu = DVector::from_vec(raw);
         prop_assume!(mu.amax() > 1e-2);
@@ -340,8 +437,8 @@ proptest! {
         gmm in common::symmetric_model(),
         pair in 0usize..5,
         p in 1.3f64..5.0,
-        fraction_a in 0.02f64..0.5,
-        fraction_b in 0.02f64..0.5,
+        fraction_a in fraction(),
+        fraction_b in fraction(),
     ) {
         let cov = gmm.covariance().clone();
         let mu = gmm.half_difference();
@@ -556,10 +653,7 @@ fn p4_budget_exactly_at_the_covering_radius_gives_no_classifier() {
         }
         // The exact polyhedral solvers certify r* = 0 even with a zero
         // tolerance (μ itself is feasible to the rounding of its norm).
-        let exact = SolverOptions {
-            gap_tolerance: 0.0,
-            ..options()
-        };
+        let exact = options().with_gap_tolerance(0.0);
         for (threat, eps) in [(Threat::l1(), l1), (Threat::linf(), mu.amax())] {
             let sol = solve(cov, mu, &threat, eps, &exact).unwrap();
             assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
@@ -602,10 +696,7 @@ fn any_lp_norm(v: &DVector<f64>, p: f64) -> f64 {
 fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
     let cov = Covariance::diagonal(vec(&[4.0, 1.0, 0.25, 0.01])).unwrap();
     let mu = vec(&[1.0, -1.0, 0.5, 0.3]);
-    let tiny = SolverOptions {
-        max_iterations: 1,
-        ..SolverOptions::default()
-    };
+    let tiny = SolverOptions::default().with_max_iterations(1);
     let union = Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), 0.4)]).unwrap();
     for threat in [union, Threat::lp(3.0).unwrap()] {
         match solve(&cov, &mu, &threat, 0.3, &tiny) {
@@ -621,10 +712,7 @@ fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
             other => panic!("expected NoConvergence, got {other:?}"),
         }
     }
-    let none = SolverOptions {
-        max_iterations: 0,
-        ..SolverOptions::default()
-    };
+    let none = SolverOptions::default().with_max_iterations(0);
     // (On a diagonal Σ the ℓ∞ start clip(μ, ε) is already optimal, so use a
     // dense one.)
     let dense = Covariance::dense(DMatrix::from_row_slice(2, 2, &[2.0, 0.9, 0.9, 1.0])).unwrap();
@@ -633,10 +721,9 @@ fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
         Err(Error::NoConvergence { iterations: 0, .. })
     ));
     // A looser target is met where the default one is not.
-    let loose = SolverOptions {
-        gap_tolerance: 0.5,
-        max_iterations: 3,
-    };
+    let loose = SolverOptions::default()
+        .with_gap_tolerance(0.5)
+        .with_max_iterations(3);
     let sol = solve(&cov, &mu, &Threat::lp(3.0).unwrap(), 0.3, &loose).unwrap();
     assert!(sol.gap <= 0.5 * sol.lower_bound);
 }
@@ -671,10 +758,7 @@ fn bad_input_gives_typed_errors() {
         Err(Error::DimensionMismatch { .. })
     ));
     for gap_tolerance in [-1e-9, f64::NAN] {
-        let bad = SolverOptions {
-            gap_tolerance,
-            ..SolverOptions::default()
-        };
+        let bad = SolverOptions::default().with_gap_tolerance(gap_tolerance);
         assert!(matches!(
             solve(&cov, &mu, &Threat::linf(), 0.1, &bad),
             Err(Error::InvalidParameter {

@@ -67,10 +67,7 @@ fn training_is_invariant_to_rescaling_the_data() {
     for threat in threats() {
         for lambda in [0.0, 0.01] {
             let eps = 0.3;
-            let options = |l: f64| TrainingOptions {
-                l2_penalty: l,
-                ..TrainingOptions::default()
-            };
+            let options = |l: f64| TrainingOptions::default().with_l2_penalty(l);
             let reference = empirical::adversarial_training(&x, &y, &threat, eps, &options(lambda))
                 .unwrap_or_else(|e| panic!("{threat}, λ = {lambda}: {e}"));
             let w = reference.weights();
@@ -140,7 +137,7 @@ fn zero_optimum_iff_the_class_mean_difference_lies_in_twice_the_budget_ball() {
                 "p = {p}, c = {c:e}"
             );
             let below = 0.99 * threshold * c;
-            let (clf, report) = empirical::adversarial_training_with_report(
+            let (clf, report) = empirical::adversarial_training_report(
                 &data,
                 &y,
                 &threat,
@@ -228,7 +225,7 @@ fn certified_results_on_ties_admit_no_descent_direction() {
     ];
     let mut rng = StdRng::seed_from_u64(5);
     for (kind, threat) in cases {
-        let (clf, report) = empirical::adversarial_training_with_report(
+        let (clf, report) = empirical::adversarial_training_report(
             &x,
             &y,
             &threat,
@@ -279,13 +276,10 @@ fn certified_results_on_ties_admit_no_descent_direction() {
 #[test]
 fn an_uncertified_run_is_not_converged() {
     let (x, y) = samples(400, 12);
-    let options = TrainingOptions {
-        gradient_tolerance: 1e-300,
-        ..TrainingOptions::default()
-    };
+    let options = TrainingOptions::default().with_gradient_tolerance(1e-300);
     let threat = Threat::l1();
     let (_, report) =
-        empirical::adversarial_training_with_report(&x, &y, &threat, 0.3, &options).unwrap();
+        empirical::adversarial_training_report(&x, &y, &threat, 0.3, &options).unwrap();
     assert!(!report.converged, "{report:?}");
     assert_eq!(report.criterion, Stationarity::LossStalled);
     assert!(report.gradient_norm > options.gradient_tolerance);

@@ -20,6 +20,12 @@
 //! as soon as the best bounds seen meet the target gap, or when the best
 //! gap has not decreased by 0.1% for 2000 iterations (a floating-point
 //! fixed point: the caller then reports the gap reached).
+//!
+//! The caller's second-order `finish` (see the parent module) is handed
+//! the current `w` after 200 iterations, after 4 times as many each time
+//! since, and once more when the method stalls; it offers its own
+//! candidates to the same bounds, and its Newton steps count against the
+//! same iteration cap.
 
 use nalgebra::DVector;
 
@@ -40,6 +46,7 @@ pub(crate) fn accelerated_projected_gradient(
     max_iterations: usize,
     iterations: &mut usize,
     bounds: &mut Bounds,
+    finish: &mut dyn FnMut(&DVector<f64>, &mut Bounds, usize) -> usize,
 ) {
     let m = parts.len();
     let step = metric.lambda_min / m as f64;
@@ -61,8 +68,19 @@ pub(crate) fn accelerated_projected_gradient(
     let mut w_prev = w.clone();
     let mut t: f64 = 1.0;
     let mut stall = Stall::new(bounds.gap());
+    let mut next_finish = FIRST_FINISH;
+    let mut gradient_steps = 0;
+    // The Newton finish, within the iteration budget (one iteration per solve).
+    let mut try_finish = |w: &DVector<f64>, bounds: &mut Bounds, iterations: &mut usize| {
+        if *iterations < max_iterations {
+            let used = finish(w, bounds, max_iterations - *iterations);
+            *iterations = (*iterations + used).min(max_iterations);
+        }
+        bounds.met(tolerance)
+    };
     while *iterations < max_iterations {
         *iterations += 1;
+        gradient_steps += 1;
         let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
         let beta = (t - 1.0) / t_next;
         let w_extra = &w + beta * (&w - &w_prev);
@@ -80,8 +98,18 @@ pub(crate) fn accelerated_projected_gradient(
         if bounds.relative_gap() < 1e-6 && !bounds.met(tolerance) {
             bounds.offer_corrected(metric, mu, &w_new, parts, support);
         }
-        if bounds.met(tolerance) || stall.stuck(bounds.gap()) {
+        if bounds.met(tolerance) {
             return;
+        }
+        if stall.stuck(bounds.gap()) {
+            try_finish(&w_new, bounds, iterations);
+            return;
+        }
+        if gradient_steps == next_finish {
+            next_finish *= FINISH_GROWTH;
+            if try_finish(&w_new, bounds, iterations) {
+                return;
+            }
         }
         // Gradient restart: (Y − Z_{k+1})ᵀ(Z_{k+1} − Z_k) > 0.
         let mut angle = 0.0;
@@ -93,6 +121,14 @@ pub(crate) fn accelerated_projected_gradient(
         w_prev = std::mem::replace(&mut w, w_new);
     }
 }
+
+/// Gradient steps before the first Newton finish (`active_set`); later
+/// attempts follow at geometrically growing counts, and one more when
+/// the method stalls.
+const FIRST_FINISH: usize = 200;
+
+/// Growth factor of the Newton-finish schedule.
+const FINISH_GROWTH: usize = 4;
 
 /// The method stops when the best gap has not decreased by 0.1% for
 /// `max(STALL_ITERATIONS, k/2)` of its `k` iterations: it has reached the

@@ -33,7 +33,7 @@
 //! |---|---|---|
 //! | ℓ∞ | projected Newton on the box `abs(z_i) ≤ ε` (`box_qp`) | finite termination |
 //! | ℓ1 | projected Newton on the primal box `abs(w_i) ≤ s` and Brent's method on `s` | finite per `s`, superlinear in `s` |
-//! | ℓp, ellipsoids, unions | accelerated projected gradient with restarts on the split form `z = Σ z_i` (`gradient`) | linear rate |
+//! | ℓp, ellipsoids, unions | accelerated projected gradient with restarts on the split form `z = Σ z_i` (`gradient`), with a Newton finish | linear rate, then quadratic |
 //!
 //! *ℓ∞.* The dual is a box-constrained QP with Hessian `Σ⁻¹`. On a face
 //! where the set `B` of coordinates sits at `±ε`, the minimizer is
@@ -73,23 +73,43 @@
 //! the kinks (see `Bounds::offer_corrected`); there the loss is `O(δ²)`.
 //! Without this the gap stalls at about `1e-8·r*` when `r*` is small.
 //!
+//! *Second-order finish.* FISTA needs about `√κ` iterations per factor
+//! `e` (`κ` the condition number of `Σ`), and its `w = Σ⁻¹(μ − z)` is
+//! worse still: on spectra spanning 8 decades, FISTA alone misses the
+//! target within the iteration cap for 6–9% of random unions and ℓp
+//! balls, and for about a quarter within 1% of the covering budget. After 200
+//! iterations, then after 4 times as many each time, and when it stalls,
+//! the gradient method hands its iterate to two Newton methods, whose
+//! rate does not depend on `κ`:
+//! - an active-set Newton finish (`active_set`): the structure of the
+//!   optimum (active parts, zeros, tied maxima) read off the iterate, the
+//!   smooth optimality conditions on it solved as in the polishing step,
+//!   the structure repaired from the violated conditions (a primal–dual
+//!   active-set iteration), and the dual shift built from the multipliers;
+//! - once, a continuation (`smoothing`): damped Newton on the primal with
+//!   each support replaced by a smooth lower approximation (parameter `τ`
+//!   divided by 10 per stage), whose gradient is a feasible shift of the
+//!   union for every `w`, so every stage gives a certificate with an
+//!   `O(τ)` gap; it also settles budgets at which the union's hull covers
+//!   `μ` while no single body does (`r* = 0`, where the first-order
+//!   method converged only linearly to `z = μ`). Dimensions above 256
+//!   skip it (dense `O(d³)` steps).
+//!
+//! Both only offer candidates to the same bounds; the certificate is the
+//! one recomputed at the end. On random spectra spanning 2, 4, 6 and 8
+//! decades, every threat family above, budgets anywhere and within 1% of
+//! covering (16,800 solves), no solve failed.
+//!
 //! # Limits
 //!
-//! Close to the covering budget (`r* ≲ 1e-3‖μ‖_{Σ⁻¹}`) the relative target
-//! `1e-9·r*` asks for more than double precision gives a first-order
-//! method (`w = Σ⁻¹(μ − z)` is computed from a small difference); the
-//! gradient method then stops when its best gap stalls and the solve
-//! returns [`Error::NoConvergence`] with the gap reached (pass a looser
+//! A relative target `gap_tolerance · r*` below the rounding of the
+//! problem (`r*` a few ulps of `‖μ‖_{Σ⁻¹}` away from 0, but not 0) cannot
+//! be certified in double precision; the solve then returns
+//! [`Error::NoConvergence`] with the gap reached (pass a looser
 //! `gap_tolerance`). Unions with general ℓp parts need nested
-//! one-dimensional solves in every projection and are the slowest case
-//! (about a second at `d = 256`).
+//! one-dimensional solves in every projection and are the slowest case.
 //!
-//! # Cost (measured, release build, one core)
-//!
-//! Dense `d = 256` with the default model's spectrum `λ_i = i^{−1.5}`: an
-//! ℓ∞ optimum takes 0.5–4 ms (3–5 Newton iterations), an ℓ2 ∪ ℓ∞ optimum
-//! where both parts are active 13–18 ms (75–125 gradient iterations).
-//! Spiked `d = 20 000`, `k = 10`: ℓ∞ in 9 ms, ℓ1 in 22 ms.
+//! Measured costs are in `docs/design/solvers.md`.
 
 use nalgebra::DVector;
 
@@ -97,28 +117,57 @@ use crate::covariance::{Covariance, Representation};
 use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::threat::Threat;
 
+mod active_set;
 mod bounds;
 mod box_qp;
 mod gradient;
 mod metric;
 mod polish;
-mod projection;
-mod roots;
+pub(crate) mod projection;
 pub(crate) mod rounding;
+mod smoothing;
 
+use crate::roots::BrentSearch;
 use bounds::Bounds;
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
 use metric::Metric;
 use projection::{Body, Part, flatten};
-use roots::Brent;
 
 /// Stopping rules of the certified solvers.
+///
+/// Built from the defaults with the `with_…` methods; the solvers reject a
+/// negative or non-finite gap tolerance with [`Error::InvalidParameter`].
+///
+/// # Example
+/// ```
+/// use manifold_robustness::SolverOptions;
+///
+/// let options = SolverOptions::default().with_gap_tolerance(1e-6);
+/// assert_eq!(options.gap_tolerance, 1e-6);
+/// assert_eq!(options.max_iterations, 100_000);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SolverOptions {
     /// Target duality gap relative to `r*`: stop when `gap ≤ gap_tolerance · r*`.
     pub gap_tolerance: f64,
     /// Iteration cap; reaching it gives [`Error::NoConvergence`] with the gap reached.
     pub max_iterations: usize,
+}
+
+impl SolverOptions {
+    /// Checks the options as every solver does before it starts.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let tolerance = self.gap_tolerance;
+        if !(tolerance.is_finite() && tolerance >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "gap_tolerance",
+                value: tolerance,
+                reason: "must be finite and non-negative",
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for SolverOptions {
@@ -127,6 +176,20 @@ impl Default for SolverOptions {
             gap_tolerance: 1e-9,
             max_iterations: 100_000,
         }
+    }
+}
+
+impl SolverOptions {
+    /// Sets the target duality gap relative to `r*` (default `1e-9`).
+    pub fn with_gap_tolerance(mut self, gap_tolerance: f64) -> Self {
+        self.gap_tolerance = gap_tolerance;
+        self
+    }
+
+    /// Sets the iteration cap (default 100,000).
+    pub fn with_max_iterations(mut self, max_iterations: usize) -> Self {
+        self.max_iterations = max_iterations;
+        self
     }
 }
 
@@ -192,14 +255,7 @@ pub fn solve(
     if let Some(d) = threat.dim() {
         ensure_dim("threat", cov.dim(), d)?;
     }
-    let tolerance = options.gap_tolerance;
-    if !(tolerance.is_finite() && tolerance >= 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "gap_tolerance",
-            value: tolerance,
-            reason: "must be finite and non-negative",
-        });
-    }
+    options.validate()?;
     // Solve the rescaled problem Σ̂ = Σ/c², μ̂ = μ/(ca), ε̂ = ε/(ca) (powers
     // of two: exact), whose largest variance and largest mean entry are
     // about 1, and map back: r* = a r̂*, w* = (a/c) ŵ*, z* = ca ẑ*.
@@ -578,9 +634,28 @@ impl Context<'_> {
                     self.max_iterations,
                     iterations,
                     &mut bounds,
+                    &mut self.finisher(std::slice::from_ref(part)),
                 );
                 Ok((GRADIENT_SOLVER, bounds))
             }
+        }
+    }
+
+    /// The second-order finish of the gradient method: the active-set
+    /// Newton finish from the iterate, and, the first time it does not
+    /// certify, the smoothed Newton continuation (`smoothing`).
+    fn finisher<'b>(
+        &'b self,
+        parts: &'b [Part],
+    ) -> impl FnMut(&DVector<f64>, &mut Bounds, usize) -> usize + 'b {
+        let mut smoothed = false;
+        move |w, bounds, budget| {
+            let mut used = active_set::newton_finish(self, parts, w, bounds);
+            if !smoothed && !bounds.met(self.tolerance) && used < budget {
+                smoothed = true;
+                used += smoothing::continuation(self, parts, w, bounds, budget - used);
+            }
+            used
         }
     }
 
@@ -622,7 +697,7 @@ impl Context<'_> {
             bounds.offer_upper(&z, upper);
             return Ok(bounds);
         }
-        let mut search = Brent::new(0.0, f_lo, s_hi, -c, 0.0);
+        let mut search = BrentSearch::new(0.0, f_lo, s_hi, -c, 0.0, 0.0);
         let mut warm = bayes.clone();
         let mut warm_s = s_hi;
         while *iterations < self.max_iterations {
@@ -755,6 +830,7 @@ impl Context<'_> {
             self.max_iterations,
             &mut iterations,
             &mut best,
+            &mut self.finisher(parts),
         );
         self.finish_bounds(GRADIENT_SOLVER, best, iterations)
     }

@@ -93,7 +93,7 @@ const MAX_REDUCED_DIM: usize = 1024;
 
 /// Relative thresholds `δ` for reading the structure off `w`, in the
 /// order tried (the solver's `w` has a relative error of about `1e-5`).
-const THRESHOLDS: [f64; 4] = [1e-6, 1e-4, 1e-8, 1e-2];
+pub(super) const THRESHOLDS: [f64; 4] = [1e-6, 1e-4, 1e-8, 1e-2];
 
 /// Newton steps per structure (quadratic convergence needs 2–4).
 const NEWTON_STEPS: usize = 12;
@@ -213,27 +213,27 @@ fn best_candidate(ctx: &Context, parts: &[Part], w: &DVector<f64>) -> Option<Can
 
 /// The piece of the optimality conditions read off `w` (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
-struct Structure {
+pub(super) struct Structure {
     /// Active parts, by index.
-    active: Vec<usize>,
+    pub(super) active: Vec<usize>,
     /// Free coordinates (`θ_F`).
-    free: Vec<usize>,
+    pub(super) free: Vec<usize>,
     /// Tied maximal coordinates `B` (empty unless an ℓ1 ball is active).
-    tied: Vec<usize>,
+    pub(super) tied: Vec<usize>,
     /// Signs of `w` on the free and tied coordinates, 0 on the zeros.
-    signs: Vec<f64>,
+    pub(super) signs: Vec<f64>,
 }
 
-fn is_linf_ball(part: &Part) -> bool {
+pub(super) fn is_linf_ball(part: &Part) -> bool {
     matches!(part.body, Body::Lp(p) if p == f64::INFINITY)
 }
 
-fn is_l1_ball(part: &Part) -> bool {
+pub(super) fn is_l1_ball(part: &Part) -> bool {
     matches!(part.body, Body::Lp(p) if p == 1.0)
 }
 
 impl Structure {
-    fn identify(parts: &[Part], w: &DVector<f64>, delta: f64) -> Structure {
+    pub(super) fn identify(parts: &[Part], w: &DVector<f64>, delta: f64) -> Structure {
         let values: Vec<f64> = parts
             .iter()
             .map(|p| projection::part_support(p, w))
@@ -268,7 +268,7 @@ impl Structure {
     }
 
     /// `dim θ`.
-    fn dim(&self) -> usize {
+    pub(super) fn dim(&self) -> usize {
         self.free.len() + usize::from(!self.tied.is_empty())
     }
 
@@ -329,7 +329,7 @@ impl Structure {
 
     /// `c ∇σ(w)` on the piece (for the ℓ1 ball the subgradient spread
     /// evenly over `B`, whose reduction is what matters).
-    fn gradient(&self, part: &Part, w: &DVector<f64>) -> DVector<f64> {
+    pub(super) fn gradient(&self, part: &Part, w: &DVector<f64>) -> DVector<f64> {
         let c = part.budget;
         match &part.body {
             Body::Lp(p) if *p == f64::INFINITY => DVector::from_column_slice(&self.signs) * c,
@@ -477,8 +477,34 @@ impl Structure {
         jac
     }
 
+    /// The multipliers left over for the kinks, `μ − Σw` minus the smooth
+    /// active parts' `α_i c_i ∇σ_i(w)`, with the total weights `Σ α_i c_i`
+    /// of the active ℓ∞ and of the active ℓ1 balls.
+    pub(super) fn kink_multipliers(
+        &self,
+        ctx: &Context,
+        parts: &[Part],
+        w: &DVector<f64>,
+        alpha: &DVector<f64>,
+    ) -> (DVector<f64>, f64, f64) {
+        let mut rest = ctx.mu - ctx.metric.mul(w);
+        let mut linf_weight = 0.0;
+        let mut l1_weight = 0.0;
+        for (a, &i) in self.active.iter().enumerate() {
+            let part = &parts[i];
+            if is_linf_ball(part) {
+                linf_weight += alpha[a] * part.budget;
+            } else if is_l1_ball(part) {
+                l1_weight += alpha[a] * part.budget;
+            } else {
+                rest -= self.gradient(part, w) * alpha[a];
+            }
+        }
+        (rest, linf_weight, l1_weight)
+    }
+
     /// The left-out conditions of the module docs at a Newton solution.
-    fn verify(
+    pub(super) fn verify(
         &self,
         ctx: &Context,
         parts: &[Part],
@@ -504,20 +530,7 @@ impl Structure {
         let top = w.amax();
         let t = self.tied.first().map_or(top, |&i| w[i].abs());
         let scale = ctx.mu.amax();
-        // The multipliers left over for the kinks: μ − Σw minus the smooth parts.
-        let mut rest = ctx.mu - ctx.metric.mul(w);
-        let mut linf_weight = 0.0;
-        let mut l1_weight = 0.0;
-        for (a, &i) in self.active.iter().enumerate() {
-            let part = &parts[i];
-            if is_linf_ball(part) {
-                linf_weight += alpha[a] * part.budget;
-            } else if is_l1_ball(part) {
-                l1_weight += alpha[a] * part.budget;
-            } else {
-                rest -= self.gradient(part, w) * alpha[a];
-            }
-        }
+        let (rest, linf_weight, l1_weight) = self.kink_multipliers(ctx, parts, w, alpha);
         for (i, &s) in self.signs.iter().enumerate() {
             let on_tie = self.tied.contains(&i);
             if s == 0.0 {
@@ -546,7 +559,7 @@ impl Structure {
 
 /// Newton's method on the square system of `structure` from `start`;
 /// returns `(w, α)` at the smallest residual reached.
-fn newton(
+pub(super) fn newton(
     ctx: &Context,
     parts: &[Part],
     structure: &Structure,

@@ -22,9 +22,12 @@ pub(crate) struct Perturbation {
 pub(crate) enum ThreatError {
     /// `M` is used exactly (ℓ2: `M = I`).
     Exact,
-    /// `M = U f(Λ) Uᵀ` follows the decomposition: `sensitivity` is
-    /// `L_√f √λ_max` (units of `√d`), so that `|σ' − σ| ≤ sensitivity·η·√λ_max‖w‖`.
-    Model { sensitivity: f64 },
+    /// `M = U f(Λ) Uᵀ` follows the decomposition, bounded a posteriori
+    /// through the equation's per-term leaks (`dual::rounding`,
+    /// "Model-based threats"); `quadratic` when `σ_K` involves `Σ` itself.
+    /// Where no classifier is left, `sensitivity` (an `L_√f √λ_max`, units
+    /// of `√d`) bounds `|σ' − σ| ≤ sensitivity·η·√λ_max‖w‖`.
+    Measured { quadratic: bool, sensitivity: f64 },
     /// A generalized pencil from a Gram matrix: `|σ'² − σ²| ≤ gram·d_max‖y‖²`
     /// and `|σ' − σ| ≤ whitening·√d_max‖y‖` (`y` the whitened `w`).
     Pencil { gram: f64, whitening: f64 },
@@ -138,11 +141,22 @@ impl SecularEquation {
         let kappa = cov.lambda_max / cov.lambda_min;
         // The weight W = Σ_j spread_j t_j² comes from the root's own pass.
         let [t0, t1, _, spread] = root.moments;
+        // Σ_j √c_j t_j ℓ_j over the active terms (the null terms have t = 1;
+        // `leak` holds √c_j ℓ_j, summed over merged terms).
+        let leak = if root.scaled == f64::INFINITY {
+            0.0
+        } else {
+            self.d
+                .iter()
+                .zip(&self.leak)
+                .map(|(&d, &l)| l / (1.0 + root.scaled * d))
+                .sum::<f64>()
+        } + self.null_leak;
         let s2 = t0 + self.null_energy;
         if s2 == 0.0 {
             // No classifier: the computed r* is 0 at or past the limit.
             let model = match p.threat {
-                ThreatError::Model { sensitivity } => {
+                ThreatError::Measured { sensitivity, .. } => {
                     self.scaled_sensitivity(sensitivity) / self.d_max.max(f64::MIN_POSITIVE).sqrt()
                 }
                 ThreatError::Pencil { gram, whitening } => gram + whitening,
@@ -162,9 +176,18 @@ impl SecularEquation {
         let sigma = t1.sqrt();
         let support_error = match p.threat {
             ThreatError::Exact => 0.0,
-            ThreatError::Model { sensitivity } => {
-                // |Δσ| ≤ L_√f e_Σ ‖w‖ = L_√f √λ_max η √q_w s.
-                eps * self.scaled_sensitivity(sensitivity) * cov.relative * q_w.sqrt() * s
+            ThreatError::Measured { quadratic, .. } => {
+                // (Δσ/s) of the user's problem: the leaks across the cut,
+                // plus for Σ-based supports the restricted quadratic form
+                // σ² ± e‖y_S‖² (λ_max‖y_S‖²/s² from the active spreads);
+                // normalized budgets carry σ in units of √D.
+                let ratio = sigma / s * self.root_pencil;
+                let form = if quadratic {
+                    rounding::root_shift(ratio, cov.relative * spread / s2)
+                } else {
+                    0.0
+                };
+                eps * s * (leak / s + form) / self.root_pencil
             }
             ThreatError::Pencil { gram, whitening } => {
                 let delta = gram * self.d_max * s2;

@@ -33,20 +33,6 @@ impl SecularEquation {
     /// `|d ln g/d ln λ| ≤ 1`, a root to a few ulps in `u` gives `ε` to a few
     /// ulps relative.
     ///
-    /// # Example
-    /// ```
-    /// use manifold_robustness::training::secular::SecularEquation;
-    ///
-    /// // One term, m² = 9, d = 4: r*(λ) = 3/(1 + 4λ) and g(λ) = 6λ/(1 + 4λ).
-    /// // r* = 1 at λ = 1/2, where g = 1.
-    /// let eq = SecularEquation::new(&[9.0], &[4.0])?;
-    /// assert!((eq.budget_for_distance(1.0)? - 1.0).abs() < 1e-15);
-    /// assert_eq!(eq.budget_for_distance(3.0)?, 0.0);
-    /// assert_eq!(eq.budget_for_distance(0.0)?, eq.budget_limit());
-    /// assert!(eq.budget_for_distance(3.5).is_err());
-    /// # Ok::<(), manifold_robustness::Error>(())
-    /// ```
-    ///
     /// # Errors
     /// [`Error::InvalidParameter`] when `r` is NaN or outside
     /// `[r*(∞), r*(0)]` ([`distance`](Self::distance)`(0.0)`);

@@ -80,11 +80,9 @@
 //! visited in decreasing order, so each root `s_prev` lies left of the next
 //! one, and `φ`'s derivatives there do not depend on the budget: the first
 //! step for the next budget is taken from `s_prev` with
-//! `φ(s_prev) = 1/g(s_prev) − 1/ε` and no new evaluation. On a grid of
-//! 1,000 budgets that leaves about two evaluations per budget (measured: 2.0
-//! on the power-law model of the benchmarks; 2 to 4.5 on average for cold
-//! starts on random spectra spread over up to 30 decades, at most 12).
-//! Each evaluation is one pass over contiguous arrays of the non-zero terms
+//! `φ(s_prev) = 1/g(s_prev) − 1/ε` and no new evaluation (see
+//! `docs/design/solvers.md` for the evaluation counts measured). Each
+//! evaluation is one pass over contiguous arrays of the non-zero terms
 //! that also accumulates the moments of the certificate, so the last
 //! evaluation is the only one at the root.
 //!
@@ -93,9 +91,10 @@
 //! floating-point number where `λ = 1/s` would need `1 − ε/ε_max` digits,
 //! and near `ε → 0` the budget `ε ≤ 2⁻⁶⁰ ‖√D m‖/d_max` is answered by
 //! `λ = ε/‖√D m‖` (exact to `2⁻⁶⁰` relative). Iteration stops when
-//! `|g − ε| ≤ 4 ε_mach ε` or a step moves `s` by less than `4 ε_mach s`;
-//! measured on random spectra, `|g(λ) − ε| ≤ 2.3e-15 ε` over
-//! `ε/ε_max ∈ [1e-12, 1 − 1e-12]` ([THEORY §11](crate::theory#11-numerical-contract) asks for 1e-13). The pencil
+//! `|g − ε| ≤ 4 ε_mach ε` or a step moves `s` by less than `4 ε_mach s`.
+//! Contract: `|g(λ) − ε| ≤ SECULAR_TOLERANCE · ε = 1e-13 ε`
+//! ([THEORY §11](crate::theory#11-numerical-contract)) for
+//! `ε/ε_max ∈ [1e-12, 1 − 1e-12]`, or [`Error::NoConvergence`]. The pencil
 //! eigenvalues must lie within about `1e±130` of each other and of the
 //! budget scale (beyond that `q_j⁴` over- or underflows and the solver
 //! reports [`Error::NoConvergence`] rather than a wrong root).
@@ -129,12 +128,11 @@ pub(crate) use problem::EllipsoidProblem;
 
 /// Accuracy the secular solver guarantees: `|g(λ) − ε| ≤ SECULAR_TOLERANCE · ε`
 /// ([THEORY §11](crate::theory#11-numerical-contract)), or it reports [`Error::NoConvergence`].
-pub const SECULAR_TOLERANCE: f64 = 1e-13;
+pub(crate) const SECULAR_TOLERANCE: f64 = 1e-13;
 
-/// Iteration cap of the secular solver. A cold start typically needs 2–5
-/// evaluations (at most 12 seen), a warm start in a sweep about 2; the cap
-/// only guards against a malformed problem.
-pub const MAX_SECULAR_ITERATIONS: usize = 100;
+/// Iteration cap of the secular solver; it only guards against a malformed
+/// problem (typical counts: `docs/design/solvers.md`).
+pub(crate) const MAX_SECULAR_ITERATIONS: usize = 100;
 
 /// The iteration stops once the relative residual or the relative step is this small.
 const STOP: f64 = 4.0 * f64::EPSILON;
@@ -161,23 +159,8 @@ const LANES: usize = 4;
 /// terms: one term for the full-latent generative threat (`d_j = 1`). See the module docs
 /// for the method (safeguarded Halley/Newton on `1/g − 1/ε` in `s = 1/λ`)
 /// and why it converges.
-///
-/// # Example
-/// ```
-/// use manifold_robustness::training::secular::SecularEquation;
-///
-/// // One term, m² = 9 and d = 4: g(λ) = 6λ/(1 + 4λ) and ε_max = m/√d = 1.5,
-/// // so g(λ) = 1 at λ = 1/2.
-/// let eq = SecularEquation::new(&[9.0], &[4.0])?;
-/// assert_eq!(eq.budget_limit(), 1.5);
-/// let root = eq.solve(1.0)?;
-/// assert!((root.lambda() - 0.5).abs() < 1e-15);
-/// assert!((eq.value(root.lambda()) - 1.0).abs() < 1e-15);
-/// assert_eq!(eq.solve(2.0)?.lambda(), f64::INFINITY);
-/// # Ok::<(), manifold_robustness::Error>(())
-/// ```
 #[derive(Debug, Clone)]
-pub struct SecularEquation {
+pub(crate) struct SecularEquation {
     /// `d_j/D > 0` of the retained terms (normalized: the largest is about 1).
     d: Vec<f64>,
     /// `m_j²/C` of the retained terms.
@@ -195,6 +178,12 @@ pub struct SecularEquation {
     null_energy: f64,
     /// `Σ_{d_j = 0} spread_j m_j²/C`.
     null_spread: f64,
+    /// Per-term leaks `√(m_j²/C) ℓ_j` of a model-based threat, summed over
+    /// merged terms (`ℓ_j` the leak coefficients; empty when there are
+    /// none; see `dual::rounding`, "Model-based threats").
+    leak: Vec<f64>,
+    /// `Σ_{d_j = 0} ℓ_j m_j/√C`.
+    null_leak: f64,
     /// `ε_max` of the normalized equation.
     limit: f64,
     /// `‖√D m‖ = g'(0)` of the normalized equation.
@@ -211,7 +200,7 @@ pub struct SecularEquation {
 
 /// A root of the secular equation, as found by [`SecularEquation::solve`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SecularRoot {
+pub(crate) struct SecularRoot {
     lambda: f64,
     /// The multiplier of the normalized equation, `λD`.
     scaled: f64,
@@ -269,7 +258,7 @@ impl SecularEquation {
     /// [`Error::NonFinite`], and [`Error::InvalidParameter`] for a negative
     /// entry.
     pub fn new(energies: &[f64], eigenvalues: &[f64]) -> Result<SecularEquation> {
-        SecularEquation::with_spread(energies, eigenvalues, None)
+        SecularEquation::with_spread(energies, eigenvalues, None, None)
     }
 
     /// As [`new`](Self::new), with the per-term `λ_max/λ_j` of the
@@ -278,6 +267,7 @@ impl SecularEquation {
         energies: &[f64],
         eigenvalues: &[f64],
         spread: Option<&[f64]>,
+        leak: Option<&[f64]>,
     ) -> Result<SecularEquation> {
         ensure_dim("eigenvalues", energies.len(), eigenvalues.len())?;
         ensure_finite("energies", energies)?;
@@ -309,6 +299,8 @@ impl SecularEquation {
             terms: 0,
             null_energy: 0.0,
             null_spread: 0.0,
+            leak: Vec::new(),
+            null_leak: 0.0,
             limit: 0.0,
             slope: 0.0,
             d_min: f64::INFINITY,
@@ -323,9 +315,11 @@ impl SecularEquation {
             }
             let c = c / energy_scale;
             let spread_j = spread.map_or(1.0, |s| s[j]);
+            let leak_j = leak.map_or(0.0, |l| l[j]);
             if d == 0.0 {
                 eq.null_energy += c;
                 eq.null_spread += c * spread_j;
+                eq.null_leak += c.sqrt() * leak_j;
             } else {
                 let d = d / pencil_scale;
                 eq.terms += 1;
@@ -337,11 +331,17 @@ impl SecularEquation {
                     eq.c[last] += c;
                     eq.a2[last] = eq.c[last] * d;
                     eq.spread[last] += c * spread_j;
+                    if leak.is_some() {
+                        eq.leak[last] += c.sqrt() * leak_j;
+                    }
                 } else {
                     eq.d.push(d);
                     eq.c.push(c);
                     eq.a2.push(c * d);
                     eq.spread.push(c * spread_j);
+                    if leak.is_some() {
+                        eq.leak.push(c.sqrt() * leak_j);
+                    }
                 }
                 eq.d_min = eq.d_min.min(d);
                 eq.d_max = eq.d_max.max(d);
@@ -383,12 +383,14 @@ impl SecularEquation {
         self.null_energy.sqrt() * self.root_energy
     }
 
+    #[cfg(test)]
     /// Number of terms an evaluation visits (non-zero `m_j` and `d_j`, equal
     /// neighboring `d_j` merged).
     pub fn active_terms(&self) -> usize {
         self.d.len()
     }
 
+    #[cfg(test)]
     /// `g(λ) = λ √(Σ_j d_j m_j² t_j²)` for `λ ∈ [0, ∞]` (`g(∞) = ε_max`).
     pub fn value(&self, lambda: f64) -> f64 {
         if lambda == f64::INFINITY {
@@ -643,6 +645,76 @@ fn shape(sums: &Sums) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// THEORY §11: the secular equation is solved to `1e-13` relative accuracy.
+    const SECULAR: f64 = 1e-13;
+
+    /// Budget fractions `ε/ε_max` covering `[1e-12, 1 − 1e-12]`, dense at both ends.
+    fn fractions() -> Vec<f64> {
+        let mut f = Vec::new();
+        for i in 0..=24 {
+            f.push(10f64.powf(-12.0 + 11.0 * i as f64 / 24.0));
+        }
+        for i in 1..=24 {
+            f.push(1.0 - 10f64.powf(-1.0 - 11.0 * i as f64 / 24.0));
+        }
+        f.push(0.5);
+        f
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// THEORY §11 on the bare equation: random terms spread over 16 decades
+        /// (some zero), `|g(λ) − ε| ≤ 1e-13 ε` for `ε/ε_max ∈ [1e-12, 1 − 1e-12]`.
+        #[test]
+        fn secular_equation_is_solved_to_1e13_over_the_whole_range(
+            terms in prop::collection::vec((-8.0f64..8.0, -6.0f64..2.0, 0u8..8), 1..40)
+        ) {
+            let d: Vec<f64> = terms.iter().map(|t| if t.2 == 0 { 0.0 } else { 10f64.powf(t.0) }).collect();
+            let c: Vec<f64> = terms.iter().map(|t| if t.2 == 1 { 0.0 } else { 10f64.powf(t.1) }).collect();
+            let eq = SecularEquation::new(&c, &d).unwrap();
+            let limit = eq.budget_limit();
+            // Independent: ε_max² = Σ_{d>0} c/d.
+            let expected: f64 = c.iter().zip(&d).filter(|(_, dj)| **dj > 0.0).map(|(cj, dj)| cj / dj).sum();
+            prop_assert!((limit - expected.sqrt()).abs() <= 1e-14 * limit.max(1e-300));
+            if limit == 0.0 {
+                return Ok(()); // every term has c = 0 or d = 0: nothing to solve
+            }
+            for f in fractions() {
+                let eps = f * limit;
+                let root = eq.solve(eps).unwrap();
+                let lambda = root.lambda();
+                prop_assert!(lambda.is_finite() && lambda > 0.0);
+                prop_assert!(root.iterations() < MAX_SECULAR_ITERATIONS);
+                let g: f64 = c.iter().zip(&d).map(|(cj, dj)| {
+                    let t = 1.0 / (1.0 + lambda * dj);
+                    cj * dj * t * t
+                }).sum::<f64>().sqrt() * lambda;
+                prop_assert!((g - eps).abs() <= SECULAR * eps, "f = {f:e}: g = {g}, ε = {eps}");
+            }
+            prop_assert_eq!(eq.solve(limit).unwrap().lambda(), f64::INFINITY);
+            prop_assert_eq!(eq.solve(0.0).unwrap().lambda(), 0.0);
+        }
+    }
+
+    #[test]
+    fn one_term_example() {
+        // One term, m² = 9 and d = 4: g(λ) = 6λ/(1 + 4λ) and ε_max = m/√d = 1.5,
+        // so g(λ) = 1 at λ = 1/2.
+        let eq = SecularEquation::new(&[9.0], &[4.0]).unwrap();
+        assert_eq!(eq.budget_limit(), 1.5);
+        let root = eq.solve(1.0).unwrap();
+        assert!((root.lambda() - 0.5).abs() < 1e-15);
+        assert!((eq.value(root.lambda()) - 1.0).abs() < 1e-15);
+        assert_eq!(eq.solve(2.0).unwrap().lambda(), f64::INFINITY);
+        // r*(λ) = 3/(1 + 4λ): r* = 1 at λ = 1/2, where g = 1.
+        assert!((eq.budget_for_distance(1.0).unwrap() - 1.0).abs() < 1e-15);
+        assert_eq!(eq.budget_for_distance(3.0).unwrap(), 0.0);
+        assert_eq!(eq.budget_for_distance(0.0).unwrap(), eq.budget_limit());
+        assert!(eq.budget_for_distance(3.5).is_err());
+    }
 
     #[test]
     fn single_term_is_solved_in_one_step() {

@@ -7,7 +7,7 @@ use nalgebra::{DMatrix, DVector};
 use super::{Perturbation, SecularEquation, ThreatError, power_of_four};
 use crate::covariance::{Covariance, EigenCoordinates, Representation, symmetric_eigen_descending};
 use crate::error::{Error, Result};
-use crate::threat::{EllipsoidView, SpectralEllipsoid};
+use crate::threat::{EllipsoidView, SpectralEllipsoid, SpectralFamily};
 use crate::training::dual::rounding::{self, CovarianceError};
 
 /// An ellipsoidal robust-training problem, prepared once per `(Σ, μ, M)`
@@ -92,18 +92,24 @@ impl EllipsoidProblem {
                 mu_coordinates,
                 DVector::from_element(blocks, 1.0),
                 ThreatError::Exact,
+                None,
             ),
             EllipsoidView::Spectral(threat) => {
                 if shares_eigenbasis(covariance, &threat.covariance) {
-                    // L_√f √λ_max, in units of √d (see `ThreatError::Model`).
-                    let sensitivity =
-                        rounding::weight_sensitivity(covariance.eigenvalues(), &threat.weights)
-                            * covariance.eigenvalues()[0].sqrt();
+                    let quadratic = matches!(
+                        threat.family,
+                        SpectralFamily::Generative | SpectralFamily::GenerativeRank(_)
+                    );
+                    let leaks = rounding::spectral_leaks(covariance, &threat.weights, quadratic);
                     Self::shared(
                         covariance,
                         mu_coordinates,
                         threat.weights.clone(),
-                        ThreatError::Model { sensitivity },
+                        ThreatError::Measured {
+                            quadratic,
+                            sensitivity: leaks.sensitivity,
+                        },
+                        Some(&leaks.per_block),
                     )
                 } else if covariance.representation() == Representation::Dense {
                     let m = spectral_matrix(threat);
@@ -136,6 +142,7 @@ impl EllipsoidProblem {
         mu_coordinates: &EigenCoordinates,
         weights: DVector<f64>,
         threat: ThreatError,
+        leak: Option<&[f64]>,
     ) -> Result<EllipsoidProblem> {
         // The energies of μ/t for a power of two t near its largest
         // coordinate: exact, and free of overflow in the squares.
@@ -154,7 +161,7 @@ impl EllipsoidProblem {
         let c: Vec<f64> = (0..values.len()).map(|b| energies[b] / values[b]).collect();
         let d: Vec<f64> = (0..values.len()).map(|b| weights[b] / values[b]).collect();
         let spread: Vec<f64> = values.iter().map(|l| values[0] / l).collect();
-        let mut equation = SecularEquation::with_spread(&c, &d, Some(&spread))?;
+        let mut equation = SecularEquation::with_spread(&c, &d, Some(&spread), leak)?;
         equation.rescale_energy(t);
         equation.perturbation = Perturbation {
             covariance: Some(CovarianceError::of(covariance)),

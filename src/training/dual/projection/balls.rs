@@ -14,35 +14,7 @@
 
 use nalgebra::DVector;
 
-/// `‖y‖_p` for `p ∈ [1, ∞]`, scaled against overflow.
-pub(crate) fn lp_norm(y: &DVector<f64>, p: f64) -> f64 {
-    if p == f64::INFINITY {
-        return y.amax();
-    }
-    if p == 1.0 {
-        return y.iter().map(|v| v.abs()).sum();
-    }
-    if p == 2.0 {
-        return y.norm();
-    }
-    let scale = y.amax();
-    if scale == 0.0 {
-        return 0.0;
-    }
-    let sum: f64 = y.iter().map(|v| (v.abs() / scale).powf(p)).sum();
-    scale * sum.powf(1.0 / p)
-}
-
-/// The exponent `q` with `1/p + 1/q = 1`.
-pub(crate) fn conjugate(p: f64) -> f64 {
-    if p == 1.0 {
-        f64::INFINITY
-    } else if p == f64::INFINITY {
-        1.0
-    } else {
-        p / (p - 1.0)
-    }
-}
+pub(crate) use crate::linalg::{conjugate_exponent as conjugate, lp_norm};
 
 /// Absolute values sorted in descending order with their prefix sums.
 pub(super) struct SortedAbs {

@@ -29,8 +29,8 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::EigenCoordinates;
 use crate::error::Result;
+use crate::roots::BrentSearch;
 use crate::threat::{EllipsoidView, Threat};
-use crate::training::dual::roots::Brent;
 
 mod balls;
 mod ellipsoids;
@@ -314,7 +314,7 @@ pub(crate) fn project_union(
             }
         }
     }
-    let mut search = Brent::new(lo, f_lo, hi, f_hi, 0.0);
+    let mut search = BrentSearch::new(lo, f_lo, hi, f_hi, 0.0, 0.0);
     for _ in 0..300 {
         match search.propose() {
             Some(t) => search.observe(excess(t)),
