@@ -308,6 +308,7 @@ impl TieSubspace {
     }
 
     /// The dimension of `V` (the number of independent ties).
+    #[cfg(test)]
     pub(super) fn rank(&self) -> usize {
         self.basis.len()
     }
