@@ -408,8 +408,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         if !(slope.is_finite() && slope < 0.0) {
             return Ok(Step::Failed);
         }
-        let mut t = 1.0;
-        for _ in 0..MAX_BACKTRACKS {
+        self.backtrack(point, gradient, slope, 1.0, |t| {
             let mut theta = &point.theta + &direction * t;
             if let Some(xi) = &orthant {
                 for i in 0..d {
@@ -423,6 +422,24 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     theta = objective.project_to_kink(&theta);
                 }
             }
+            theta
+        })
+    }
+
+    /// Backtracking from the step `t` along the trial points `at(t)` (a ray
+    /// with slope `slope`, possibly clipped): the first that
+    /// [`trial`](Self::trial) accepts, shrinking `t` by safeguarded
+    /// quadratic interpolation of the loss.
+    fn backtrack(
+        &mut self,
+        point: &Point,
+        gradient: &Gradient,
+        slope: f64,
+        mut t: f64,
+        at: impl Fn(f64) -> DVector<f64>,
+    ) -> Result<Step> {
+        for _ in 0..MAX_BACKTRACKS {
+            let theta = at(t);
             if !theta.iter().all(|v| v.is_finite()) {
                 t *= 0.5;
                 continue;
@@ -438,7 +455,6 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                 }
                 Trial::Rejected(change) => change,
             };
-            // Safeguarded quadratic interpolation of the loss along the ray.
             let curvature = change - slope * t;
             let next = if change.is_finite() && curvature > 0.0 {
                 -slope * t * t / (2.0 * curvature)
@@ -471,9 +487,9 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             return Ok(Step::Failed);
         }
         let base = ties.subspace.project(&point.theta);
-        let mut t = objective.crossing(ties, &base, &direction);
+        let t = objective.crossing(ties, &base, &direction);
         let d = objective.dim();
-        for _ in 0..MAX_BACKTRACKS {
+        self.backtrack(point, gradient, slope, t, |t| {
             let mut theta = &base + &direction * t;
             // A weight that cancels to rounding residue (a tied magnitude
             // driven to zero at a crossing) is exactly zero: the residue is
@@ -486,29 +502,8 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     theta[i] = 0.0;
                 }
             }
-            if !theta.iter().all(|v| v.is_finite()) {
-                t *= 0.5;
-                continue;
-            }
-            let moved = &theta - &point.theta;
-            if moved.amax() <= f64::EPSILON * point.theta.amax() {
-                return Ok(Step::Failed);
-            }
-            let change = match self.trial(point, gradient, theta)? {
-                Trial::Accepted(next, next_gradient) => {
-                    return Ok(Step::Accepted(next, next_gradient));
-                }
-                Trial::Rejected(change) => change,
-            };
-            let curvature = change - slope * t;
-            let next = if change.is_finite() && curvature > 0.0 {
-                -slope * t * t / (2.0 * curvature)
-            } else {
-                0.5 * t
-            };
-            t = next.clamp(0.1 * t, 0.5 * t);
-        }
-        Ok(Step::Failed)
+            theta
+        })
     }
 
     /// Evaluates a trial `θ_t` and accepts it on sufficient decrease,

@@ -179,8 +179,21 @@ fn tie_support(kind: usize, w: &[f64]) -> f64 {
 
 /// The robust logistic loss of the module docs, written out.
 fn loss(kind: usize, x: &DMatrix<f64>, y: &[Label], eps: f64, theta: &[f64]) -> f64 {
+    written_loss(|w| tie_support(kind, w), x, y, eps, 0.0, theta)
+}
+
+/// The robust logistic loss with ridge `λ` and support function `support`,
+/// written out, on `θ = (w, b)`.
+fn written_loss(
+    support: impl Fn(&[f64]) -> f64,
+    x: &DMatrix<f64>,
+    y: &[Label],
+    eps: f64,
+    lambda: f64,
+    theta: &[f64],
+) -> f64 {
     let d = x.ncols();
-    let reach = eps * tie_support(kind, &theta[..d]);
+    let reach = eps * support(&theta[..d]);
     let mut sum = 0.0;
     for (j, label) in y.iter().enumerate() {
         let score: f64 = (0..d).map(|i| theta[i] * x[(j, i)]).sum::<f64>() + theta[d];
@@ -191,7 +204,43 @@ fn loss(kind: usize, x: &DMatrix<f64>, y: &[Label], eps: f64, theta: &[f64]) -> 
             t.exp().ln_1p()
         };
     }
-    sum / y.len() as f64
+    let ridge: f64 = theta[..d].iter().map(|v| v * v).sum();
+    sum / y.len() as f64 + 0.5 * lambda * ridge
+}
+
+/// `L(θ + hΔ) ≥ L(θ) − h·slope − slack` for `directions` random unit
+/// directions `Δ` and each step `h`: the lower bound a certificate with
+/// residual `slope` and slack `slack` gives by convexity.
+#[allow(clippy::too_many_arguments)]
+fn assert_no_descent(
+    loss: impl Fn(&[f64]) -> f64,
+    theta: &[f64],
+    slope: f64,
+    slack: f64,
+    steps: &[f64],
+    directions: usize,
+    rng: &mut StdRng,
+    label: &str,
+) {
+    let at = loss(theta);
+    for _ in 0..directions {
+        let delta: Vec<f64> = theta
+            .iter()
+            .map(|_| rng.random::<f64>() * 2.0 - 1.0)
+            .collect();
+        let size = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
+        for &h in steps {
+            let moved: Vec<f64> = theta
+                .iter()
+                .zip(&delta)
+                .map(|(t, v)| t + h * v / size)
+                .collect();
+            assert!(
+                loss(&moved) >= at - h * slope - slack,
+                "{label}: h = {h:e} decreases the loss"
+            );
+        }
+    }
 }
 
 /// A certified result on a tie is minimal: by convexity and the
@@ -249,22 +298,16 @@ fn certified_results_on_ties_admit_no_descent_direction() {
         let at = loss(kind, &x, &y, eps, &theta);
         assert!((at - report.loss).abs() <= 1e-14, "{at} vs {}", report.loss);
         let eta = 1e-9 * tie_support(kind, &theta[..d]);
-        for _ in 0..200 {
-            let delta: Vec<f64> = (0..=d).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
-            let size = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
-            for h in [1e-3, 1e-5] {
-                let moved: Vec<f64> = theta
-                    .iter()
-                    .zip(&delta)
-                    .map(|(t, v)| t + h * v / size)
-                    .collect();
-                let allowed = at - h * 2e-8 - eps * eta - 1e-14;
-                assert!(
-                    loss(kind, &x, &y, eps, &moved) >= allowed,
-                    "{threat}: h = {h:e} decreases the loss"
-                );
-            }
-        }
+        assert_no_descent(
+            |moved| loss(kind, &x, &y, eps, moved),
+            &theta,
+            2e-8,
+            eps * eta + 1e-14,
+            &[1e-3, 1e-5],
+            200,
+            &mut rng,
+            &threat.to_string(),
+        );
     }
 }
 
@@ -309,31 +352,6 @@ fn digits_support(kind: usize, w: &[f64]) -> f64 {
         1 => top.max(0.1 * sum),
         _ => w.iter().map(|v| v * v).sum::<f64>().sqrt().max(0.2 * sum),
     }
-}
-
-/// The robust logistic loss with ridge `λ`, written out, on `(w, b)`.
-fn ridge_loss(
-    kind: usize,
-    x: &DMatrix<f64>,
-    y: &[Label],
-    eps: f64,
-    lambda: f64,
-    theta: &[f64],
-) -> f64 {
-    let d = x.ncols();
-    let reach = eps * digits_support(kind, &theta[..d]);
-    let mut sum = 0.0;
-    for (j, label) in y.iter().enumerate() {
-        let score: f64 = (0..d).map(|i| theta[i] * x[(j, i)]).sum::<f64>() + theta[d];
-        let t = reach - label.sign() * score;
-        sum += if t > 0.0 {
-            t + (-t).exp().ln_1p()
-        } else {
-            t.exp().ln_1p()
-        };
-    }
-    let ridge: f64 = theta[..d].iter().map(|v| v * v).sum();
-    sum / y.len() as f64 + 0.5 * lambda * ridge
 }
 
 /// On the embedded digits (4 vs 9, 64 pixels, ridge 10⁻³), the ℓ1 threat
@@ -381,25 +399,19 @@ fn digits_trainings_on_ties_certify_within_the_iteration_cap() {
             assert!(report.gradient_norm <= 1e-8);
             let mut theta: Vec<f64> = clf.weights().iter().copied().collect();
             theta.push(clf.bias());
-            let at = ridge_loss(kind, &x, &y, eps, lambda, &theta);
+            let at = written_loss(|w| digits_support(kind, w), &x, &y, eps, lambda, &theta);
             assert!((at - report.loss).abs() <= 1e-14, "{at} vs {}", report.loss);
             let eta = 1e-9 * digits_support(kind, &theta[..d]);
-            for _ in 0..100 {
-                let delta: Vec<f64> = (0..=d).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
-                let size = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for h in [1e-3, 1e-6] {
-                    let moved: Vec<f64> = theta
-                        .iter()
-                        .zip(&delta)
-                        .map(|(t, v)| t + h * v / size)
-                        .collect();
-                    let allowed = at - h * widen * 1e-8 - eps * eta - 1e-14;
-                    assert!(
-                        ridge_loss(kind, &x, &y, eps, lambda, &moved) >= allowed,
-                        "{threat}, ε = {eps}: h = {h:e} decreases the loss"
-                    );
-                }
-            }
+            assert_no_descent(
+                |moved| written_loss(|w| digits_support(kind, w), &x, &y, eps, lambda, moved),
+                &theta,
+                widen * 1e-8,
+                eps * eta + 1e-14,
+                &[1e-3, 1e-6],
+                100,
+                &mut rng,
+                &format!("{threat}, ε = {eps}"),
+            );
         }
     }
 }
