@@ -329,15 +329,21 @@ impl Gmm {
     /// # Errors
     /// [`Error::DimensionMismatch`].
     pub fn error(&self, clf: &LinearClassifier) -> Result<f64> {
-        self.robust_error_at_shift(clf, 0.0)
+        self.robust_error_at_shift(clf, 0.0, 0.0)
     }
 
     /// `π Φ((shift − wᵀμ₊ − b)/s) + (1 − π) Φ((shift + wᵀμ₋ + b)/s)`: the
-    /// error when every margin is reduced by `shift` ([THEORY §6](crate::theory#6-robust-error) with
-    /// `shift = ε σ_K(w)`), where `shift` is given for the normalized
-    /// classifier of [`Gmm::unit_margins`].
-    pub(crate) fn robust_error_at_shift(&self, clf: &LinearClassifier, shift: f64) -> Result<f64> {
+    /// error when every margin is reduced by `shift = ε σ_K(w)`
+    /// ([THEORY §6](crate::theory#6-robust-error)), where `support` is
+    /// `σ_K` of the normalized weights of [`Gmm::unit_margins`].
+    pub(crate) fn robust_error_at_shift(
+        &self,
+        clf: &LinearClassifier,
+        eps: f64,
+        support: f64,
+    ) -> Result<f64> {
         let margins = self.unit_margins(clf)?;
+        let shift = margins.shift(eps, support);
         let p = self.prior_pos;
         let value = p * normal::cdf(margins.standardized(shift, margins.pos))
             + (1.0 - p) * normal::cdf(margins.standardized(shift, margins.neg));
@@ -358,25 +364,67 @@ impl Gmm {
     /// [`Error::DimensionMismatch`].
     pub fn margin_distribution(&self, clf: &LinearClassifier) -> Result<(f64, f64, f64)> {
         let m = self.unit_margins(clf)?;
-        let back = |x: f64| crate::linalg::ldexp(x, m.exponent);
-        Ok((back(m.pos), back(m.neg), back(m.spread)))
+        let back = |x: f64| crate::linalg::ldexp(x, m.exponent + m.extra);
+        Ok((
+            back(m.pos),
+            back(m.neg),
+            crate::linalg::ldexp(m.unit_spread, m.exponent),
+        ))
     }
 
     /// The margin law of the classifier `(w, b)/2^k` with `max |w_i|/2^k`
     /// in `[1, 2)`: every error is invariant to that scale, and at size one
-    /// nothing over- or underflows for representable models.
+    /// nothing over- or underflows for representable models — unless
+    /// `|b|/max|w_i|` or the means' scores approach `f64::MAX` (beyond
+    /// `2^1000`). Then the
+    /// margins are scaled by a further `2^{−extra}` that brings the largest
+    /// score term to size one (the spread may underflow, which is exact in
+    /// the errors: the margins are then more than `2^{1074}` spreads from
+    /// zero).
     pub(crate) fn unit_margins(&self, clf: &LinearClassifier) -> Result<UnitMargins> {
+        use crate::linalg::{exponent, ldexp, normalize};
         crate::error::ensure_dim("classifier", self.dim(), clf.dim())?;
-        let (w, k) = crate::linalg::normalize(clf.weights()).ok_or(Error::ZeroWeights)?;
-        let b = crate::linalg::ldexp(clf.bias(), -k);
+        let (w, k) = normalize(clf.weights()).ok_or(Error::ZeroWeights)?;
+        let b = ldexp(clf.bias(), -k);
         let spread = self.covariance.spectral_norm_unchecked(&w, |_, l| l);
         let pos = w.dot(&self.mean_pos) + b;
         let neg = -(w.dot(&self.mean_neg) + b);
+        // Margins up to 2^1000 leave room for the arithmetic downstream
+        // (shifts, bracket ends, quantile steps) before anything overflows.
+        let limit = crate::linalg::ldexp(1.0, 1000);
+        if pos.abs() <= limit && neg.abs() <= limit {
+            return Ok(UnitMargins {
+                exponent: k,
+                extra: 0,
+                pos,
+                neg,
+                spread,
+                unit_spread: spread,
+            });
+        }
+        // wᵀμ = 2^j (w·μ/2^j) and b/2^k = 2^{e_b − k} m_b, each as a
+        // mantissa of size about one and an exponent.
+        let scores = [&self.mean_pos, &self.mean_neg].map(|mean| match normalize(mean) {
+            Some((unit, j)) => (w.dot(&unit), j),
+            None => (0.0, 0),
+        });
+        let terms = [scores[0], scores[1], (clf.bias(), -k)];
+        let extra = terms
+            .iter()
+            .filter(|(m, _)| *m != 0.0)
+            .map(|&(m, j)| exponent(m) + j)
+            .max()
+            .unwrap_or(0)
+            .max(0);
+        let scaled = |(m, j): (f64, i32)| ldexp(m, j - extra);
+        let bias = scaled(terms[2]);
         Ok(UnitMargins {
             exponent: k,
-            pos,
-            neg,
-            spread,
+            extra,
+            pos: scaled(terms[0]) + bias,
+            neg: -(scaled(terms[1]) + bias),
+            spread: ldexp(spread, -extra),
+            unit_spread: spread,
         })
     }
 
@@ -452,19 +500,50 @@ impl Gmm {
 pub(crate) struct UnitMargins {
     /// `k`.
     pub(crate) exponent: i32,
-    /// `a₊ = (wᵀμ₊ + b)/2^k`.
+    /// A further scale `2^{−extra}` of the margins, `0` unless the margins
+    /// of `(w, b)/2^k` exceed `2^1000` (`|b|/max|w_i|` near or beyond
+    /// `f64::MAX`).
+    pub(crate) extra: i32,
+    /// `a₊ = (wᵀμ₊ + b)/2^{k + extra}`.
     pub(crate) pos: f64,
-    /// `a₋ = −(wᵀμ₋ + b)/2^k`.
+    /// `a₋ = −(wᵀμ₋ + b)/2^{k + extra}`.
     pub(crate) neg: f64,
-    /// `s = ‖w‖_Σ/2^k`.
+    /// `s = ‖w‖_Σ/2^{k + extra}`.
     pub(crate) spread: f64,
+    /// `‖w‖_Σ/2^k` (the spread before the further scale, which may
+    /// underflow it).
+    pub(crate) unit_spread: f64,
 }
 
 impl UnitMargins {
+    /// The margin shift `ε σ_K(w)` in the units of the margins, from
+    /// `support = σ_K(w/2^k)`: `ε · support · 2^{−extra}`, without
+    /// intermediate overflow, and `0 · σ = 0` even for a vanishing support.
+    pub(crate) fn shift(&self, eps: f64, support: f64) -> f64 {
+        if eps == 0.0 || support == 0.0 {
+            return 0.0;
+        }
+        if self.extra == 0 {
+            return eps * support;
+        }
+        let e = crate::linalg::exponent(eps);
+        crate::linalg::ldexp(crate::linalg::ldexp(eps, -e) * support, e - self.extra)
+    }
+
+    /// A distance `x / σ_K(w/2^k)` given in the units of the margins
+    /// (`x = u/2^{extra}`), mapped back to the budget's units: `u/σ_K`.
+    /// `None` when it is not representable.
+    pub(crate) fn distance(&self, x: f64, support: f64) -> Option<f64> {
+        let t = crate::linalg::ldexp(x / support, self.extra);
+        t.is_finite().then_some(t)
+    }
+
     /// `(shift − a)/s`, the standardized margin shortfall, with `±∞` when
-    /// `s` underflows and the sign is known.
+    /// `s` underflows and the sign is known, and `0` (the limit of a normal
+    /// law at its mean) when both vanish.
     pub(crate) fn standardized(&self, shift: f64, a: f64) -> f64 {
-        (shift - a) / self.spread
+        let gap = shift - a;
+        if gap == 0.0 { 0.0 } else { gap / self.spread }
     }
 }
 

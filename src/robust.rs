@@ -35,6 +35,13 @@
 //! `z ≤ −2` the two terms cancel, so `h(−y) = φ(y) c/(y + c)` is used, with
 //! `c = 1/(y + 2/(y + 3/(y + …)))` from Laplace's continued fraction of the
 //! Mills ratio (200 terms: converged to rounding for `y ≥ 2`).
+//! Everything is computed from the margin law of `(w, b)/2^k` with
+//! `max |w_i|/2^k ∈ [1, 2)`, and when `|b|/max|w_i|` (or a mean's score)
+//! is beyond `2^1000`, from that law scaled by a further power of two that
+//! brings the largest score to size one. So every error (a probability) is
+//! returned for every accepted input, and a distance whenever it is
+//! representable; a finite distance beyond `f64::MAX` is
+//! [`Error::NonFinite`] named `"margins"`.
 //! [`Gmm::ln_robust_error`] combines `ln Φ` of both classes by
 //! log-sum-exp, so it stays finite when `RE` underflows. Quantiles are a
 //! Newton iteration safeguarded by the bracket
@@ -86,7 +93,7 @@ impl Gmm {
     pub fn robust_error(&self, clf: &LinearClassifier, threat: &Threat, eps: f64) -> Result<f64> {
         ensure_budget(eps)?;
         let support = self.checked_support(clf, threat)?;
-        self.robust_error_at_shift(clf, shift(eps, support))
+        self.robust_error_at_shift(clf, eps, support)
     }
 
     /// `σ_K(w/2^k)` for the normalized classifier of [`Gmm::unit_margins`]
@@ -126,7 +133,7 @@ impl Gmm {
         ensure_budget(eps)?;
         let support = self.checked_support(clf, threat)?;
         let m = self.unit_margins(clf)?;
-        let u = shift(eps, support);
+        let u = m.shift(eps, support);
         let p = self.prior_pos();
         let (z_pos, z_neg) = (m.standardized(u, m.pos), m.standardized(u, m.neg));
         if z_pos.is_nan() || z_neg.is_nan() {
@@ -200,7 +207,9 @@ impl Gmm {
     /// ```
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`].
+    /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
+    /// [`Error::NonFinite`] (named `"margins"`) when the mean is finite but
+    /// beyond `f64::MAX` (margins that large next to `σ_K(w)`).
     pub fn mean_adversarial_distance(
         &self,
         clf: &LinearClassifier,
@@ -214,11 +223,8 @@ impl Gmm {
         let p = self.prior_pos();
         let expected_shortfall = p * positive_part_mean(m.pos, m.spread)
             + (1.0 - p) * positive_part_mean(m.neg, m.spread);
-        let mean = expected_shortfall / support;
-        if mean.is_nan() {
-            return Err(Error::NonFinite { name: "margins" });
-        }
-        Ok(mean)
+        m.distance(expected_shortfall, support)
+            .ok_or(Error::NonFinite { name: "margins" })
     }
 
     /// The median adversarial distance: the smallest `t ≥ 0` with
@@ -247,7 +253,8 @@ impl Gmm {
     /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
     /// [`Error::NoConvergence`] if the safeguarded search were to exhaust
     /// its iteration cap (not expected: the bracket halves at least every
-    /// other step).
+    /// other step); [`Error::NonFinite`] as
+    /// [`Gmm::adversarial_distance_quantile`].
     pub fn median_adversarial_distance(
         &self,
         clf: &LinearClassifier,
@@ -265,7 +272,9 @@ impl Gmm {
     /// # Errors
     /// [`Error::InvalidProbability`] unless `0 < p < 1`;
     /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
-    /// [`Error::NoConvergence`] as [`Gmm::median_adversarial_distance`].
+    /// [`Error::NoConvergence`] as [`Gmm::median_adversarial_distance`];
+    /// [`Error::NonFinite`] (named `"margins"`) when the quantile is finite
+    /// but beyond `f64::MAX`.
     pub fn adversarial_distance_quantile(
         &self,
         clf: &LinearClassifier,
@@ -279,7 +288,7 @@ impl Gmm {
             });
         }
         let support = self.checked_support(clf, threat)?;
-        if self.robust_error_at_shift(clf, 0.0)? >= p {
+        if self.robust_error_at_shift(clf, 0.0, 0.0)? >= p {
             return Ok(0.0);
         }
         if support == 0.0 {
@@ -303,17 +312,17 @@ impl Gmm {
             return Err(Error::NonFinite { name: "margins" });
         }
         let u = safeguarded_root(curve, density, p, lo, hi)?;
-        Ok(u / support)
+        m.distance(u, support)
+            .ok_or(Error::NonFinite { name: "margins" })
     }
-}
-
-/// The margin shift `ε σ_K(w)`, with `0 · σ = 0` even for a vanishing support.
-fn shift(eps: f64, support: f64) -> f64 {
-    if eps == 0.0 { 0.0 } else { eps * support }
 }
 
 /// `E[N(a, s²)⁺] = a Φ(a/s) + s φ(a/s)`, without cancellation for `a ≪ 0`.
 pub(crate) fn positive_part_mean(a: f64, s: f64) -> f64 {
+    if s == 0.0 {
+        // A spread that underflowed next to the margin: a point mass.
+        return a.max(0.0);
+    }
     let z = a / s;
     if z >= -MILLS_FROM {
         return a * normal::cdf(z) + s * normal::pdf(z);

@@ -18,8 +18,13 @@ use crate::threat::Threat;
 /// One piece of an η-face: the convex hull of a few vertices, given by a
 /// linear minimization oracle.
 enum Piece<'a> {
-    /// A single point.
-    Vertex(DVector<f64>),
+    /// The single point `v = scale·v*_{K_i}(w)` of a part whose support is
+    /// differentiable at `w` (ℓp for `1 < p < ∞`, ellipsoids).
+    Smooth {
+        threat: &'a Threat,
+        scale: f64,
+        v: DVector<f64>,
+    },
     /// `conv{scale·sᵢeᵢ}` over the listed `(i, sᵢ)`: the near-maximal
     /// coordinates of `‖w‖_∞` (ℓ1 ball).
     Ties {
@@ -38,10 +43,69 @@ enum Piece<'a> {
 }
 
 impl Piece<'_> {
+    /// The largest value `vᵀw` over the piece's own pieces of `σ_K`: a lower
+    /// bound on `σ_K(w)` that equals it while no other piece of `σ_K`
+    /// overtakes the face (the tied coordinates of `‖·‖_∞`, the fixed signs
+    /// of `‖·‖₁`, a smooth part's own support).
+    fn value(&self, w: &DVector<f64>) -> f64 {
+        match self {
+            Piece::Smooth { threat, scale, .. } => scale * threat.support_unchecked(w),
+            Piece::Ties { scale, coords } => {
+                scale
+                    * coords
+                        .iter()
+                        .map(|&(i, s)| s * w[i])
+                        .fold(f64::NEG_INFINITY, f64::max)
+            }
+            Piece::Box { scale, signs, free } => {
+                let mut sum: f64 = (0..w.len()).map(|i| signs[i] * w[i]).sum();
+                for &i in free {
+                    sum += w[i].abs() - signs[i] * w[i];
+                }
+                scale * sum
+            }
+            Piece::Whole { threat, scale } => scale * threat.support_unchecked(w),
+        }
+    }
+
+    /// One vertex of the piece, and the differences of its vertices (whose
+    /// span every vertex difference lies in); `None` for a whole body.
+    fn affine_hull(&self, d: usize) -> Option<(DVector<f64>, Vec<DVector<f64>>)> {
+        match self {
+            Piece::Smooth { v, .. } => Some((v.clone(), Vec::new())),
+            Piece::Ties { scale, coords } => {
+                let &(first, first_sign) = coords.first()?;
+                let vertex =
+                    DVector::from_fn(d, |i, _| if i == first { scale * first_sign } else { 0.0 });
+                let rows = coords[1..]
+                    .iter()
+                    .map(|&(i, s)| {
+                        let mut row = -&vertex;
+                        row[i] += scale * s;
+                        row
+                    })
+                    .collect();
+                Some((vertex, rows))
+            }
+            Piece::Box { scale, signs, free } => {
+                let mut vertex = signs * *scale;
+                for &i in free {
+                    vertex[i] = 0.0;
+                }
+                let rows = free
+                    .iter()
+                    .map(|&i| DVector::from_fn(d, |j, _| if j == i { 1.0 } else { 0.0 }))
+                    .collect();
+                Some((vertex, rows))
+            }
+            Piece::Whole { .. } => None,
+        }
+    }
+
     /// A vertex minimizing `rᵀv` over the piece.
     fn minimize(&self, r: &DVector<f64>) -> DVector<f64> {
         match self {
-            Piece::Vertex(v) => v.clone(),
+            Piece::Smooth { v, .. } => v.clone(),
             Piece::Ties { scale, coords } => {
                 let (i, s) = coords
                     .iter()
@@ -79,6 +143,31 @@ impl<'a> Face<'a> {
         let mut pieces = Vec::new();
         collect(threat, 1.0, w, slack, &mut pieces);
         Face { pieces }
+    }
+
+    /// The largest piece value at `w` (see [`Piece::value`]): equal to
+    /// `σ_K(w)` while no piece outside the face overtakes it.
+    pub(super) fn value(&self, w: &DVector<f64>) -> f64 {
+        self.pieces
+            .iter()
+            .map(|p| p.value(w))
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// The tie subspace of the face (see [`TieSubspace`]); `None` when a
+    /// part's support vanishes at `w` (its face is a whole body).
+    pub(super) fn tie_subspace(&self, d: usize) -> Option<TieSubspace> {
+        let mut vertex = None;
+        let mut rows = Vec::new();
+        for piece in &self.pieces {
+            let (v, mut inner) = piece.affine_hull(d)?;
+            rows.append(&mut inner);
+            match &vertex {
+                None => vertex = Some(v),
+                Some(first) => rows.push(v - first),
+            }
+        }
+        Some(TieSubspace::new(vertex?, rows))
     }
 
     fn minimize(&self, r: &DVector<f64>) -> DVector<f64> {
@@ -177,6 +266,72 @@ impl<'a> Face<'a> {
     }
 }
 
+/// The *tie subspace* `U` of an η-face: the orthogonal complement of the
+/// span `V` of the differences of its vertices. Every vertex `v` of the face
+/// has the same inner product with a `u ∈ U`, so on `w + U` the pieces of
+/// the face stay tied and `σ_K` is the single linear function `v̄ᵀ(·)` (to
+/// first order for a smooth part), until a piece outside the face overtakes
+/// them. For the ℓ1 ball the tied coordinates `sᵢwᵢ = m` move as one
+/// variable `m`; for the ℓ∞ ball the zero coordinates stay zero; for a union
+/// the tied parts keep their tie. Linear pieces are positively homogeneous,
+/// so `U` itself is the set where they tie exactly.
+pub(super) struct TieSubspace {
+    /// An orthonormal basis of `V`.
+    basis: Vec<DVector<f64>>,
+    /// One vertex `v̄` of the face.
+    vertex: DVector<f64>,
+}
+
+impl TieSubspace {
+    fn new(vertex: DVector<f64>, rows: Vec<DVector<f64>>) -> TieSubspace {
+        // Modified Gram–Schmidt, twice (reorthogonalization), dropping rows
+        // that lie in the span of the earlier ones.
+        let mut basis: Vec<DVector<f64>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let size = row.norm();
+            if !(size > 0.0 && size.is_finite()) {
+                continue;
+            }
+            let mut q = row / size;
+            for _ in 0..2 {
+                for b in &basis {
+                    let c = b.dot(&q);
+                    q.axpy(-c, b, 1.0);
+                }
+            }
+            let rest = q.norm();
+            if rest > 1e-10 {
+                basis.push(q / rest);
+            }
+        }
+        TieSubspace { basis, vertex }
+    }
+
+    /// The dimension of `V` (the number of independent ties).
+    #[cfg(test)]
+    pub(super) fn rank(&self) -> usize {
+        self.basis.len()
+    }
+
+    /// One vertex `v̄` of the face.
+    pub(super) fn vertex(&self) -> &DVector<f64> {
+        &self.vertex
+    }
+
+    /// The orthogonal projection onto `U` of the first `d` entries of `x`
+    /// (the weights); further entries (the bias) are kept.
+    pub(super) fn project(&self, x: &DVector<f64>) -> DVector<f64> {
+        let mut out = x.clone();
+        for b in &self.basis {
+            let c: f64 = (0..b.len()).map(|i| b[i] * out[i]).sum();
+            for i in 0..b.len() {
+                out[i] -= c * b[i];
+            }
+        }
+        out
+    }
+}
+
 /// Adds the pieces of the `slack`-face of `scale·K` at `w`.
 fn collect<'a>(
     threat: &'a Threat,
@@ -232,7 +387,11 @@ fn collect<'a>(
         }
         _ => {
             if let Some((v, _)) = threat.steepest_unchecked(w) {
-                out.push(Piece::Vertex(v * scale));
+                out.push(Piece::Smooth {
+                    threat,
+                    scale,
+                    v: v * scale,
+                });
             }
         }
     }
@@ -264,5 +423,60 @@ pub(super) fn gauge_bound(threat: &Threat, g: &DVector<f64>) -> f64 {
                 .unwrap_or(f64::INFINITY)
         }
         None => f64::INFINITY,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(values: &[f64]) -> DVector<f64> {
+        DVector::from_row_slice(values)
+    }
+
+    /// ℓ1 ball: three tied maxima (signs +, −, +) make two independent
+    /// ties; on `U` they move as one magnitude and the other coordinates
+    /// are free. Projecting a point with near ties makes them exact.
+    #[test]
+    fn tied_maxima_of_the_l1_ball_move_as_one_magnitude() {
+        let threat = Threat::l1();
+        let w = v(&[2.0, -2.0 + 1e-12, 0.5, 2.0, 0.0]);
+        let face = Face::new(&threat, &w, 1e-9 * 2.0);
+        let ties = face.tie_subspace(5).unwrap();
+        assert_eq!(ties.rank(), 2);
+        let u = ties.project(&v(&[1.0, 2.0, 3.0, -1.0, 4.0]));
+        // s_i u_i equal on the tie set {0, 1, 3}: (1 − 2 − 1)/3.
+        for (i, s) in [(0, 1.0), (1, -1.0), (3, 1.0)] {
+            assert!((s * u[i] + 2.0 / 3.0).abs() <= 1e-15, "{u}");
+        }
+        assert_eq!((u[2], u[4]), (3.0, 4.0));
+        let snapped = ties.project(&w);
+        assert_eq!(snapped[0], -snapped[1]);
+        assert!((snapped[0] - snapped[3]).abs() <= 4.0 * f64::EPSILON);
+        // On U the face value is σ_K: every tied coordinate is maximal.
+        assert_eq!(face.value(&snapped), threat.support(&snapped));
+    }
+
+    /// The union `conv(B₁ ∪ ½B_∞)` at a tie of its parts: the ℓ∞ part's
+    /// zero coordinate stays zero and the parts stay tied on `U`.
+    #[test]
+    fn a_tie_between_union_parts_keeps_zeros_and_the_tie() {
+        let threat = Threat::union(vec![(Threat::l1(), 1.0), (Threat::linf(), 0.5)]).unwrap();
+        // ‖w‖_∞ = 1 = ½‖w‖₁, with w₂ = 0.
+        let w = v(&[1.0, -0.375, 0.0, 0.625]);
+        let sigma = threat.support(&w);
+        assert_eq!(sigma, 1.0);
+        let face = Face::new(&threat, &w, 1e-9 * sigma);
+        let ties = face.tie_subspace(4).unwrap();
+        // One tie between the parts, one zero coordinate.
+        assert_eq!(ties.rank(), 2);
+        let u = ties.project(&v(&[0.3, -0.7, 1.0, 0.2]));
+        assert_eq!(u[2], 0.0);
+        for t in [1e-3, 1e-2, -1e-2] {
+            let moved = &w + &u * t;
+            let (inf, one) = (moved.amax(), 0.5 * moved.abs().sum());
+            assert!((inf - one).abs() <= 1e-15, "{inf} vs {one}");
+            assert_eq!(face.value(&moved), threat.support(&moved));
+        }
     }
 }

@@ -4,7 +4,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::TrainingOptions;
-use super::faces::{Face, gauge_bound};
+use super::faces::{Face, TieSubspace, gauge_bound};
 use super::kinks::{KinkState, KinkSubspace};
 use crate::classifier::Label;
 use crate::error::Result;
@@ -49,6 +49,12 @@ pub(super) enum Kinks {
     /// `N = {w : Aᵀw = 0}` (`{0}` when `A` has full row rank).
     Subspace,
 }
+/// The tie structure of a point: its η-face and the tie subspace.
+pub(super) struct Ties<'a> {
+    face: Face<'a>,
+    pub(super) subspace: TieSubspace,
+}
+
 /// The robust logistic loss on a data set.
 pub(super) struct Objective<'a> {
     x: &'a DMatrix<f64>,
@@ -221,6 +227,58 @@ impl<'a> Objective<'a> {
         full.rows_mut(0, d).copy_from(&element);
         full[d] = bias;
         (full, norm, descent)
+    }
+
+    /// The tie structure at `point` (ℓ1 threats and unions): the η-face for
+    /// `η = relative_slack · σ_K(w)` and its tie subspace; `None` when a
+    /// part's support vanishes at `w`.
+    pub(super) fn ties(&self, point: &Point, relative_slack: f64) -> Option<Ties<'a>> {
+        let w = self.weights(&point.theta);
+        let face = Face::new(self.threat, &w, relative_slack * point.support);
+        let subspace = face.tie_subspace(self.dim())?;
+        Some(Ties { face, subspace })
+    }
+
+    /// The gradient of the loss restricted to `θ + (U × ℝ)`, `U` the tie
+    /// subspace: `P_U(∇F + εs̄ v̄)` with the bias component kept. Every vertex
+    /// of the face gives the same value.
+    pub(super) fn reduced_gradient(&self, ties: &Ties, gradient: &Gradient) -> DVector<f64> {
+        let d = self.dim();
+        let tau = self.eps * gradient.mean_weight;
+        let mut g = gradient.smooth.clone();
+        let vertex = ties.subspace.vertex();
+        for i in 0..d {
+            g[i] += tau * vertex[i];
+        }
+        ties.subspace.project(&g)
+    }
+
+    /// The largest `t ∈ [0, 1]` (by bisection, to a relative `2⁻⁵²`) for which no piece of `σ_K`
+    /// outside the face overtakes the face on the segment `base + t·δ`:
+    /// `σ_K(w_t) − value_face(w_t) ≤ 10⁻¹²·σ_K(w_t)` (rounding of the two
+    /// formulas). Along `U` that difference is convex in `t` for linear
+    /// pieces and zero at first, so the set where it holds is an interval.
+    pub(super) fn crossing(&self, ties: &Ties, base: &DVector<f64>, delta: &DVector<f64>) -> f64 {
+        let d = self.dim();
+        let overtaken = |t: f64| {
+            let w = DVector::from_fn(d, |i, _| base[i] + t * delta[i]);
+            let support = self.threat.support_unchecked(&w);
+            support - ties.face.value(&w) > 1e-12 * support
+        };
+        if !overtaken(1.0) {
+            return 1.0;
+        }
+        // Bisection to a relative width of 2⁻⁵² (at most ~1100 halvings).
+        let (mut lo, mut hi) = (0.0, 1.0);
+        while hi - lo > f64::EPSILON * hi {
+            let mid = 0.5 * (lo + hi);
+            if overtaken(mid) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        lo
     }
 
     /// `θ` with its weights projected onto the kink subspace (ellipsoids only).

@@ -1,13 +1,14 @@
 //! L-BFGS with a backtracking Armijo line search, adapted to the kinks of
 //! the robust loss (OWL-QN orthants for ℓ∞, the kink subspace of an
-//! ellipsoid).
+//! ellipsoid, the tie subspace of the face of `K` for ℓ1 threats and
+//! unions).
 
 use std::collections::VecDeque;
 
 use nalgebra::DVector;
 
 use super::kinks::KinkState;
-use super::objective::{Gradient, Kinks, Objective, Point, sign};
+use super::objective::{Gradient, Kinks, Objective, Point, Ties, sign};
 use super::{LBFGS_MEMORY, Stationarity, TrainingOptions, TrainingReport};
 use crate::error::{Error, Result};
 
@@ -110,7 +111,23 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         loop {
             self.check_separable(&point)?;
             let mut norm = gradient.stationary.norm();
-            if objective.kinks == Kinks::Ties && norm > self.tolerance && iterations % 10 == 0 {
+            // ℓ1 threats and unions: the pieces of σ_K tied at w, and the
+            // gradient of the loss restricted to their tie subspace.
+            let tied = if objective.kinks == Kinks::Ties && norm > self.tolerance {
+                objective.ties(&point, CERTIFICATE_SLACK).map(|ties| {
+                    let reduced = objective.reduced_gradient(&ties, &gradient);
+                    (ties, reduced)
+                })
+            } else {
+                None
+            };
+            let reduced_small = tied
+                .as_ref()
+                .is_some_and(|(_, reduced)| reduced.norm() <= self.tolerance);
+            if objective.kinks == Kinks::Ties
+                && norm > self.tolerance
+                && (reduced_small || iterations % 10 == 0)
+            {
                 // At a tie v*(w) is one subgradient among many: look for a
                 // small element of the certified face.
                 let (_, tie_norm, _) =
@@ -145,12 +162,35 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                 });
             }
             iterations += 1;
-            let mut step = self.line_search(&point, &gradient, false)?;
-            if matches!(step, Step::Failed) && !self.memory.is_empty() {
-                // Retry along the scaled negative (sub)gradient.
-                self.memory.clear();
-                step = self.line_search(&point, &gradient, true)?;
-            }
+            let mut step = match &tied {
+                // Quasi-Newton on the tie subspace, where the loss is smooth;
+                // once its gradient is small without a certificate, the
+                // optimal multipliers lie outside the face and the point
+                // must leave a tie (escape_tie below).
+                Some((ties, reduced)) if !reduced_small => {
+                    let mut step =
+                        self.tied_line_search(&point, &gradient, ties, reduced, false)?;
+                    if matches!(step, Step::Failed) && !self.memory.is_empty() {
+                        self.memory.clear();
+                        step = self.tied_line_search(&point, &gradient, ties, reduced, true)?;
+                    }
+                    step
+                }
+                Some(_) => Step::Failed,
+                // At σ_K(w) = 0 the face is all of K: the subgradient v*(w)
+                // of the line search does not exist, and the escape's
+                // minimal-norm element over K is the steepest descent.
+                None if objective.kinks == Kinks::Ties && point.support == 0.0 => Step::Failed,
+                None => {
+                    let mut step = self.line_search(&point, &gradient, false)?;
+                    if matches!(step, Step::Failed) && !self.memory.is_empty() {
+                        // Retry along the scaled negative (sub)gradient.
+                        self.memory.clear();
+                        step = self.line_search(&point, &gradient, true)?;
+                    }
+                    step
+                }
+            };
             if matches!(step, Step::Failed)
                 && objective.kinks == Kinks::Subspace
                 && gradient.kink == KinkState::Off
@@ -165,7 +205,14 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             }
             match step {
                 Step::Accepted(next, next_gradient) => {
-                    self.remember(&point, &gradient, &next, &next_gradient);
+                    match &tied {
+                        Some((ties, reduced)) => {
+                            // Curvature of the loss on the tie subspace.
+                            let y = objective.reduced_gradient(ties, &next_gradient) - reduced;
+                            self.remember_pair(&next.theta - &point.theta, y);
+                        }
+                        None => self.remember(&point, &gradient, &next, &next_gradient),
+                    }
                     point = next;
                     gradient = next_gradient;
                 }
@@ -361,8 +408,7 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
         if !(slope.is_finite() && slope < 0.0) {
             return Ok(Step::Failed);
         }
-        let mut t = 1.0;
-        for _ in 0..MAX_BACKTRACKS {
+        self.backtrack(point, gradient, slope, 1.0, |t| {
             let mut theta = &point.theta + &direction * t;
             if let Some(xi) = &orthant {
                 for i in 0..d {
@@ -376,6 +422,24 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                     theta = objective.project_to_kink(&theta);
                 }
             }
+            theta
+        })
+    }
+
+    /// Backtracking from the step `t` along the trial points `at(t)` (a ray
+    /// with slope `slope`, possibly clipped): the first that
+    /// [`trial`](Self::trial) accepts, shrinking `t` by safeguarded
+    /// quadratic interpolation of the loss.
+    fn backtrack(
+        &mut self,
+        point: &Point,
+        gradient: &Gradient,
+        slope: f64,
+        mut t: f64,
+        at: impl Fn(f64) -> DVector<f64>,
+    ) -> Result<Step> {
+        for _ in 0..MAX_BACKTRACKS {
+            let theta = at(t);
             if !theta.iter().all(|v| v.is_finite()) {
                 t *= 0.5;
                 continue;
@@ -391,7 +455,6 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                 }
                 Trial::Rejected(change) => change,
             };
-            // Safeguarded quadratic interpolation of the loss along the ray.
             let curvature = change - slope * t;
             let next = if change.is_finite() && curvature > 0.0 {
                 -slope * t * t / (2.0 * curvature)
@@ -401,6 +464,46 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
             t = next.clamp(0.1 * t, 0.5 * t);
         }
         Ok(Step::Failed)
+    }
+
+    /// Backtracking Armijo search on the tie subspace `U` of the point's
+    /// face: the weights are first projected onto `U` (which makes the
+    /// near ties exact), the L-BFGS direction of the reduced gradient is
+    /// projected onto `U`, and the first step is cut where a piece of `σ_K`
+    /// outside the face would overtake it (the new piece then ties exactly,
+    /// as OWL-QN stops a weight at zero).
+    fn tied_line_search(
+        &mut self,
+        point: &Point,
+        gradient: &Gradient,
+        ties: &Ties,
+        reduced: &DVector<f64>,
+        steepest: bool,
+    ) -> Result<Step> {
+        let objective = self.objective;
+        let direction = ties.subspace.project(&self.direction(reduced, steepest));
+        let slope = reduced.dot(&direction);
+        if !(slope.is_finite() && slope < 0.0) {
+            return Ok(Step::Failed);
+        }
+        let base = ties.subspace.project(&point.theta);
+        let t = objective.crossing(ties, &base, &direction);
+        let d = objective.dim();
+        self.backtrack(point, gradient, slope, t, |t| {
+            let mut theta = &base + &direction * t;
+            // A weight that cancels to rounding residue (a tied magnitude
+            // driven to zero at a crossing) is exactly zero: the residue is
+            // no weight, and at w = 0 the face is the whole body K. The
+            // residue of base + t·δ, with t to a relative 2⁻⁵², is below
+            // 8u(|base_i| + t|δ_i|).
+            for i in 0..d {
+                let residue = 8.0 * f64::EPSILON * (base[i].abs() + t * direction[i].abs());
+                if theta[i].abs() <= residue {
+                    theta[i] = 0.0;
+                }
+            }
+            theta
+        })
     }
 
     /// Evaluates a trial `θ_t` and accepts it on sufficient decrease,
@@ -465,8 +568,13 @@ impl<'o, 'a> Lbfgs<'o, 'a> {
                 _ => objective.project_to_kink(&(&new_g.smooth - &old_g.smooth)),
             }
         };
+        self.remember_pair(s, y);
+    }
+
+    /// Stores the curvature pair `(s, y)` if `sᵀy > 0` (kinks and rounding
+    /// can break it).
+    fn remember_pair(&mut self, s: DVector<f64>, y: DVector<f64>) {
         let sy = s.dot(&y);
-        // Skip pairs without positive curvature (kinks, rounding).
         if sy > 1e-12 * s.norm() * y.norm() && sy.is_finite() {
             if self.memory.len() == LBFGS_MEMORY {
                 self.memory.pop_front();

@@ -215,15 +215,33 @@ proptest! {
         let bayes_classifier_error = gmm.error(&bayes)?;
         prop_assert!((bayes_classifier_error - bayes_error).abs() <= 1e-9, "{bayes_classifier_error} vs {bayes_error}");
         let clf = LinearClassifier::new(v(&[e(7), e(8), e(9)]), e(10))?;
-        // The one typed error allowed: |b|/max|w_i| beyond f64::MAX, where
-        // the margins at size one overflow (documented as `NonFinite`).
-        let overflowing_bias = (e(10).abs() / clf.weights().amax()).log10() > 300.0;
-        let allowed = |err: &Error| overflowing_bias && matches!(err, Error::NonFinite { name: "margins" });
+        // Errors are probabilities: always a number. The one typed error
+        // allowed is a distance that is not representable (documented as
+        // `NonFinite { name: "margins" }`): a margin law entry beyond
+        // 1e300 times the support (the distance is at least a third of
+        // max(|a₊|, |a₋|, s)/σ_K(w)).
+        let (a_pos, a_neg, spread) = gmm.margin_distribution(&clf)?;
+        let log_margins = a_pos.abs().max(a_neg.abs()).max(spread).log10();
+        let top = clf.weights().amax();
         macro_rules! number {
             ($call:expr) => {
                 match $call {
                     Ok(x) => Some(x),
-                    Err(err) if allowed(&err) => None,
+                    Err(err) => return Err(TestCaseError::fail(format!("{err}"))),
+                }
+            };
+        }
+        macro_rules! distance {
+            ($call:expr, $threat:expr) => {
+                match $call {
+                    Ok(x) => Some(x),
+                    Err(Error::NonFinite { name: "margins" })
+                        if log_margins
+                            - ($threat.support(&(clf.weights() / top)).log10() + top.log10())
+                            > 300.0 =>
+                    {
+                        None
+                    }
                     Err(err) => return Err(TestCaseError::fail(format!("{err}"))),
                 }
             };
@@ -241,10 +259,10 @@ proptest! {
                     prop_assert!(ln_re <= 1e-15, "{ln_re:e}");
                 }
             }
-            if let Some(mean) = number!(gmm.mean_adversarial_distance(&clf, &threat)) {
-                prop_assert!(mean >= 0.0, "{threat}: mean distance {mean}");
+            if let Some(mean) = distance!(gmm.mean_adversarial_distance(&clf, &threat), threat) {
+                prop_assert!(mean >= 0.0 && mean.is_finite() || mean == f64::INFINITY && threat.support(&(clf.weights() / top)) == 0.0, "{threat}: mean distance {mean}");
             }
-            if let Some(median) = number!(gmm.median_adversarial_distance(&clf, &threat)) {
+            if let Some(median) = distance!(gmm.median_adversarial_distance(&clf, &threat), threat) {
                 prop_assert!(median >= 0.0);
             }
             match minimal_perturbation(&clf, &threat, &x, Label::Pos) {
@@ -542,4 +560,88 @@ fn reachable_range_of_a_zero_factor() {
         tradeoff::matched_budget(&gmm, &threat, gmm.bayes_error()).unwrap(),
         0.0
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Margins beyond `f64::MAX` at size one: `|b|/max|w_i|` from 1e309 to
+    /// 1e600 (with `w` and `b` themselves between 1e-300 and 1e300), on
+    /// `Σ = 10^q I`, means `±(1, −0.5)`, prior `π = 0.3`. Every point's score
+    /// is then `b` to 1e-309 relative, so with `b > 0` every negative is
+    /// misclassified and every positive is `a₊ = wᵀμ₊ + b` from the boundary:
+    /// the error is exactly `1 − π`, and `RE_ε = 1 − π` while
+    /// `εσ_K(w) < a₊` (the spread `‖w‖_Σ` is below `10⁻¹⁵⁰a₊`, so Φ is 0 or
+    /// 1 unless `εσ_K(w)` equals `a₊` to 150 digits), `1` above (mirrored
+    /// for `b < 0`). The mean distance is `π a₊/σ_K(w)` and the
+    /// `p`-quantile for `p > 1 − π` is `a₊/σ_K(w)` (corrections
+    /// `O(‖w‖_Σ/a₊)`), each returned when representable and a typed
+    /// `NonFinite { name: "margins" }` otherwise. These used to be
+    /// `NonFinite` whenever the margins overflowed at size one.
+    #[test]
+    fn margins_beyond_f64_max_give_the_exact_errors_and_distances(
+        b_exp in 9.0f64..300.0,
+        ratio_fraction in 0.0f64..1.0,
+        q in -300.0f64..300.0,
+        bias_positive in any::<bool>(),
+        eps_exp in -300.0f64..300.0,
+    ) {
+        // |b|/max|w_i| = 10^ratio_exp with ratio_exp in [309, b_exp + 300].
+        let ratio_exp = 309.0 + ratio_fraction * (b_exp - 9.0);
+        let w_exp = b_exp - ratio_exp;
+        let scale = 10f64.powf(w_exp);
+        let w = v(&[scale, -0.5 * scale]);
+        let b = if bias_positive { 10f64.powf(b_exp) } else { -(10f64.powf(b_exp)) };
+        let clf = LinearClassifier::new(w.clone(), b)?;
+        let variance = 10f64.powf(q);
+        let cov = Covariance::isotropic(2, variance)?;
+        let gmm = Gmm::new(v(&[1.0, -0.5]), v(&[-1.0, 0.5]), cov.clone(), 0.3)?;
+        // The classified-wrong class and the other class's margin.
+        let (base, prior_other, margin) = if bias_positive {
+            (0.7, 0.3, b + w.dot(&v(&[1.0, -0.5])))
+        } else {
+            (0.3, 0.7, -(b + w.dot(&v(&[-1.0, 0.5]))))
+        };
+        let error = gmm.error(&clf)?;
+        prop_assert!((error - base).abs() <= 1e-15, "error {error}");
+        let (a_pos, a_neg, spread) = gmm.margin_distribution(&clf)?;
+        let own = if bias_positive { a_pos } else { a_neg };
+        prop_assert!(rel_diff(own, margin, 0.0) <= 1e-15, "{own:e} vs {margin:e}");
+        prop_assert!(rel_diff(a_pos, -a_neg, 0.0) <= 1e-15);
+        prop_assert!(spread < 1e-150 * margin.abs());
+        let eps = 10f64.powf(eps_exp);
+        let mut decided = 0;
+        for threat in [Threat::l2(), Threat::linf(), Threat::generative(&cov)] {
+            let support = threat.support(&w);
+            let reach = eps * support;
+            let re = gmm.robust_error(&clf, &threat, eps)?;
+            let ln_re = gmm.ln_robust_error(&clf, &threat, eps)?;
+            if reach < margin * (1.0 - 1e-12) {
+                prop_assert!((re - base).abs() <= 1e-15, "{threat}: RE {re}");
+                prop_assert!((ln_re - f64::ln(base)).abs() <= 1e-15, "{threat}: ln RE {ln_re}");
+                decided += 1;
+            } else if reach > margin * (1.0 + 1e-12) {
+                prop_assert!((re - 1.0).abs() <= 1e-15, "{threat}: RE {re}");
+                prop_assert!(ln_re.abs() <= 1e-15, "{threat}: ln RE {ln_re}");
+                decided += 1;
+            }
+            // The distances, in log10 to avoid overflowing the reference.
+            let log_distance = margin.abs().log10() - support.log10();
+            let mean = gmm.mean_adversarial_distance(&clf, &threat);
+            let quantile = gmm.adversarial_distance_quantile(&clf, &threat, 0.9);
+            if log_distance < 307.0 {
+                let t = 10f64.powf(log_distance);
+                let mean = mean?;
+                prop_assert!(rel_diff(mean, prior_other * t, 0.0) <= 1e-12, "{threat}: mean {mean:e} vs {:e}", prior_other * t);
+                let quantile = quantile?;
+                prop_assert!(rel_diff(quantile, t, 0.0) <= 1e-12, "{threat}: quantile {quantile:e} vs {t:e}");
+            } else if log_distance > 309.0 {
+                prop_assert!(matches!(mean, Err(Error::NonFinite { name: "margins" })), "{threat}: {mean:?}");
+                prop_assert!(matches!(quantile, Err(Error::NonFinite { name: "margins" })), "{threat}: {quantile:?}");
+            }
+        }
+        // The budget sits within 1e-12 of the boundary for at most one threat
+        // in a blue moon: the exact regimes must be checked.
+        prop_assert!(decided >= 2);
+    }
 }
