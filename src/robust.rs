@@ -36,8 +36,8 @@
 //! `c = 1/(y + 2/(y + 3/(y + …)))` from Laplace's continued fraction of the
 //! Mills ratio (200 terms: converged to rounding for `y ≥ 2`).
 //! [`Gmm::ln_robust_error`] combines `ln Φ` of both classes by
-//! log-sum-exp, so it stays finite when `RE` underflows. Quantiles are a
-//! Newton iteration safeguarded by the bracket
+//! log-sum-exp, so it stays finite when `RE` underflows. Quantiles are the
+//! crate's safeguarded Newton iteration (bisection as the fallback) on the bracket
 //! `[min_y a_y + s z_p, max_y a_y + s z_p]`, `z_p = Φ⁻¹(p)`, on the shift
 //! `u = t σ_K(w)` (each class's CDF is `≤ p` below it and `≥ p` above it).
 
@@ -46,6 +46,7 @@ use crate::classifier::LinearClassifier;
 use crate::error::{Error, Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::normal;
+use crate::roots::Newton;
 use crate::threat::Threat;
 
 /// Terms of Laplace's continued fraction for the Mills ratio; enough for
@@ -55,12 +56,17 @@ const MILLS_TERMS: usize = 200;
 /// Below `z = −MILLS_FROM` the positive-part mean uses the continued fraction.
 const MILLS_FROM: f64 = 2.0;
 
-/// Relative width of the bracket at which a quantile search stops.
-const QUANTILE_TOLERANCE: f64 = 4.0 * f64::EPSILON;
-
-/// Iteration cap of the quantile search: bisection alone needs at most
-/// ~1100 halvings to shrink any bracket of doubles to adjacent numbers.
-const QUANTILE_MAX_ITERATIONS: usize = 2200;
+/// The quantile search: safeguarded Newton to a relative accuracy of
+/// `4 ε_mach`. The cap only guards against a malformed problem: the
+/// bracket halves at least every other step unless Newton approaches the
+/// root monotonically, and bisection alone needs at most ~1100 halvings to
+/// shrink any bracket of doubles to adjacent numbers.
+const QUANTILE_SEARCH: Newton = Newton {
+    absolute: 0.0,
+    relative: 4.0 * f64::EPSILON,
+    max_iterations: 2200,
+    name: "adversarial-distance quantile",
+};
 
 impl Gmm {
     /// The robust error `RE_ε(w, b)` of a linear classifier against
@@ -246,8 +252,8 @@ impl Gmm {
     /// # Errors
     /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
     /// [`Error::NoConvergence`] if the safeguarded search were to exhaust
-    /// its iteration cap (not expected: the bracket halves at least every
-    /// other step).
+    /// its iteration cap (not expected: each step either halves the
+    /// bracket within two steps or moves monotonically towards the root).
     pub fn median_adversarial_distance(
         &self,
         clf: &LinearClassifier,
@@ -288,12 +294,14 @@ impl Gmm {
         let m = self.unit_margins(clf)?;
         let (a_pos, a_neg, s) = (m.pos, m.neg, m.spread);
         let prior = self.prior_pos();
-        let curve = |u: f64| {
-            prior * normal::cdf((u - a_pos) / s) + (1.0 - prior) * normal::cdf((u - a_neg) / s)
-        };
-        let density = |u: f64| {
-            (prior * normal::pdf((u - a_pos) / s) + (1.0 - prior) * normal::pdf((u - a_neg) / s))
-                / s
+        // RE at the shift u, minus p, with its derivative (the density).
+        let excess = |u: f64| {
+            let curve = prior * normal::cdf((u - a_pos) / s)
+                + (1.0 - prior) * normal::cdf((u - a_neg) / s);
+            let density = (prior * normal::pdf((u - a_pos) / s)
+                + (1.0 - prior) * normal::pdf((u - a_neg) / s))
+                / s;
+            (curve - p, density)
         };
         let z = normal::quantile(p)?;
         // RE_0 < p, so the upper end is positive and the root lies above 0.
@@ -302,7 +310,7 @@ impl Gmm {
         if !(lo.is_finite() && hi.is_finite()) {
             return Err(Error::NonFinite { name: "margins" });
         }
-        let u = safeguarded_root(curve, density, p, lo, hi)?;
+        let u = QUANTILE_SEARCH.solve(excess, lo, hi, 0.5 * (lo + hi))?;
         Ok(u / support)
     }
 }
@@ -326,60 +334,6 @@ pub(crate) fn positive_part_mean(a: f64, s: f64) -> f64 {
     }
     let c = 1.0 / (y + tail);
     s * normal::pdf(y) * c / (y + c)
-}
-
-/// Root of the non-decreasing `f(u) = target` in `[lo, hi]` (with
-/// `f(lo) ≤ target ≤ f(hi)`): Newton steps with derivative `df`, replaced
-/// by bisection whenever they leave the bracket or fail to halve the step
-/// before last (the safeguard of Numerical Recipes' `rtsafe`).
-fn safeguarded_root(
-    f: impl Fn(f64) -> f64,
-    df: impl Fn(f64) -> f64,
-    target: f64,
-    mut lo: f64,
-    mut hi: f64,
-) -> Result<f64> {
-    if hi <= lo {
-        return Ok(lo);
-    }
-    let mut u = 0.5 * (lo + hi);
-    let mut step_before_last = hi - lo;
-    let mut last_step = step_before_last;
-    for _ in 0..QUANTILE_MAX_ITERATIONS {
-        let residual = f(u) - target;
-        if residual == 0.0 {
-            return Ok(u);
-        }
-        if residual < 0.0 {
-            lo = u;
-        } else {
-            hi = u;
-        }
-        if hi - lo <= QUANTILE_TOLERANCE * hi.abs().max(lo.abs()) {
-            return Ok(0.5 * (lo + hi));
-        }
-        let slope = df(u);
-        let newton = u - residual / slope;
-        let accept = slope > 0.0
-            && newton > lo
-            && newton < hi
-            && 2.0 * (newton - u).abs() <= step_before_last.abs();
-        let next = if accept { newton } else { 0.5 * (lo + hi) };
-        if next == u {
-            // A Newton step below the resolution of u: converged.
-            return Ok(u);
-        }
-        step_before_last = last_step;
-        last_step = next - u;
-        u = next;
-    }
-    Err(Error::NoConvergence {
-        solver: "adversarial-distance quantile",
-        iterations: QUANTILE_MAX_ITERATIONS,
-        residual: "bracket width",
-        gap: hi - lo,
-        target: QUANTILE_TOLERANCE * hi.abs().max(lo.abs()),
-    })
 }
 
 #[cfg(test)]

@@ -266,6 +266,11 @@ fn dual_matched_optimum(
 
 /// Bisection for the smallest budget in `(0, hi]` at which `r* ≤ r` (up to
 /// the certified gap), to relative width [`MATCH_TOLERANCE`].
+///
+/// Not Brent's method ([`Brent`]): on this branch `r*` has already reached
+/// `r` at `hi` and may stay there on a flat stretch, so there is no sign
+/// change to interpolate, only the yes/no predicate "the certificate says
+/// `r* ≤ r` here"; bisection is the method for the boundary of such a set.
 fn smallest_reaching_budget(
     gmm: &Gmm,
     threat: &Threat,
