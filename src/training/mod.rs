@@ -113,7 +113,7 @@ use crate::error::{Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::threat::Threat;
 
-pub mod dual;
+pub(crate) mod dual;
 pub(crate) mod secular;
 
 mod extended;
@@ -127,7 +127,7 @@ pub use extended::{ExtendedCovariance, GrowthBasis};
 pub use optimum::RobustOptimum;
 use optimum::Solution;
 use prior::Placement;
-pub(crate) use prior::{distance_for_error, ln_optimal_error, optimal_error};
+pub(crate) use prior::distance_for_error;
 
 impl Gmm {
     /// The population robust optimum at budget `ε` for any two-class model
