@@ -138,19 +138,9 @@ impl Gmm {
         if z_pos.is_nan() || z_neg.is_nan() {
             return Err(Error::NonFinite { name: "margins" });
         }
-        let log_pos = p.ln() + normal::ln_cdf(z_pos);
-        let log_neg = (-p).ln_1p() + normal::ln_cdf(z_neg);
-        let (hi, lo) = if log_pos >= log_neg {
-            (log_pos, log_neg)
-        } else {
-            (log_neg, log_pos)
-        };
-        if hi == f64::NEG_INFINITY {
-            // Both classes' margins are infinitely many standard deviations
-            // clear: RE = 0 exactly and ln RE = −∞ (not −∞ − (−∞) = NaN).
-            return Ok(hi);
-        }
-        Ok(hi + (lo - hi).exp().ln_1p())
+        // −∞ when both classes' margins are infinitely many standard
+        // deviations clear (RE = 0 exactly).
+        Ok(normal::ln_cdf_mixture(p, z_pos, z_neg))
     }
 
     /// The CDF of the adversarial distance, `P(T ≤ t)` ([P3](crate::theory#p3-the-distance-law)): the robust

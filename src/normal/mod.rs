@@ -54,8 +54,10 @@ use crate::{Error, Result};
 
 mod bivariate;
 pub mod orthant;
+mod two_class;
 
 pub use bivariate::{bivariate_cdf, bivariate_cdf_complement};
+pub(crate) use two_class::{ln_cdf_mixture, ln_two_class_error, log_odds, two_class_error};
 pub use orthant::{Estimate, OrthantOptions, exceedance_probability, orthant_probability};
 
 /// 1/√(2π).
