@@ -286,8 +286,8 @@ impl Gmm {
         let prior = self.prior_pos();
         // RE at the shift u, minus p, with its derivative (the density).
         let excess = |u: f64| {
-            let curve = prior * normal::cdf((u - a_pos) / s)
-                + (1.0 - prior) * normal::cdf((u - a_neg) / s);
+            let curve =
+                prior * normal::cdf((u - a_pos) / s) + (1.0 - prior) * normal::cdf((u - a_neg) / s);
             let density = (prior * normal::pdf((u - a_pos) / s)
                 + (1.0 - prior) * normal::pdf((u - a_neg) / s))
                 / s;

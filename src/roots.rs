@@ -362,7 +362,8 @@ impl Newton {
             hi,
             converged: true,
         };
-        if !(hi > lo) {
+        // An empty bracket (or a NaN end): nothing to search.
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
             return done(lo, lo, hi);
         }
         let mut x = start.clamp(lo, hi);

@@ -7,9 +7,9 @@ use nalgebra::DVector;
 use crate::error::{Error, Result};
 use crate::gmm::Gmm;
 use crate::linalg::lp_norm;
+use crate::normal::two_class_error;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
-use crate::normal::two_class_error;
 use crate::training::{RobustOptimum, distance_for_error, prepared_optimum};
 
 use super::{MATCH_TOLERANCE, MAX_MATCH_ITERATIONS, check_inputs, minority_prior};

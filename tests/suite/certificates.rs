@@ -7,9 +7,9 @@
 //! off-manifold, bounded a posteriori from the decomposition's measured
 //! residuals), a general factor, ℓ∞ and unions; and the
 //! solvers' results do not depend on the scale of the problem (issue 11).
-use manifold_robustness::nalgebra::{DMatrix, DVector};
 use crate::common::certified_optimum;
 use manifold_robustness::SolverOptions;
+use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Error, Gmm, Threat, normal};
 use proptest::prelude::*;
 

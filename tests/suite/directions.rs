@@ -18,7 +18,9 @@
 use crate::common;
 
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::{Covariance, Fit, Gmm, LinearClassifier, SolverOptions, Threat, datasets};
+use manifold_robustness::{
+    Covariance, Fit, Gmm, LinearClassifier, SolverOptions, Threat, datasets,
+};
 use proptest::prelude::*;
 
 /// `1 − cos(a, b) = ‖â − b̂‖²/2` (no cancellation near 1).

@@ -4,10 +4,10 @@
 use crate::common;
 
 use crate::common::seeded_rotation;
-use crate::common::{rel_diff, tol};
-use manifold_robustness::nalgebra::{DMatrix, DVector};
 use crate::common::{Certified, certified_optimum};
+use crate::common::{rel_diff, tol};
 use manifold_robustness::SolverOptions;
+use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Error, Threat, normal};
 use proptest::prelude::*;
 

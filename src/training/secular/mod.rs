@@ -492,10 +492,7 @@ impl SecularEquation {
             s = next;
         }
         let (s, sums, residual) = last.expect("at least one iteration");
-        Ok((
-            self.root(s, &sums, MAX_SECULAR_ITERATIONS),
-            Some(residual),
-        ))
+        Ok((self.root(s, &sums, MAX_SECULAR_ITERATIONS), Some(residual)))
     }
 
     /// The step towards the root of `φ` from a point where `φ = f`,
