@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference values for `normal::orthant_probability` and
-`normal::exceedance_probability` (src/normal/orthant.rs) on equicorrelated
+`normal::exceedance_probability` (src/normal/orthant/mod.rs) on equicorrelated
 normal vectors.
 
 How to regenerate (from the repository root):

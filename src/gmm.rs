@@ -316,12 +316,9 @@ impl Gmm {
     /// The Bayes error `π Φ(−Δ/2 − ℓ/Δ) + (1 − π) Φ(−Δ/2 + ℓ/Δ)`; at
     /// `ℓ = 0` (`π = 1/2`) the term `ℓ/Δ` is `0` even when `Δ` underflows.
     pub fn bayes_error(&self) -> f64 {
-        let delta = self.separation();
-        let l = (self.prior_pos / (1.0 - self.prior_pos)).ln();
-        let p = self.prior_pos;
-        // ℓ/Δ: 0 for ℓ = 0, ±∞ (the prior decides alone) when Δ underflows.
-        let tilt = if l == 0.0 { 0.0 } else { l / delta };
-        p * normal::cdf(-delta / 2.0 - tilt) + (1.0 - p) * normal::cdf(-delta / 2.0 + tilt)
+        // The two-class error E(r) at r = Δ/2 (β = ℓ/(2r) = ℓ/Δ); when Δ
+        // underflows to 0 it is min(π, 1 − π): the prior decides alone.
+        normal::two_class_error(self.separation() / 2.0, self.prior_pos)
     }
 
     /// The standard error `E(w, b)` of a linear classifier.

@@ -43,8 +43,8 @@
 //! representable; a finite distance beyond `f64::MAX` is
 //! [`Error::NonFinite`] named `"margins"`.
 //! [`Gmm::ln_robust_error`] combines `ln Φ` of both classes by
-//! log-sum-exp, so it stays finite when `RE` underflows. Quantiles are a
-//! Newton iteration safeguarded by the bracket
+//! log-sum-exp, so it stays finite when `RE` underflows. Quantiles are the
+//! crate's safeguarded Newton iteration (bisection as the fallback) on the bracket
 //! `[min_y a_y + s z_p, max_y a_y + s z_p]`, `z_p = Φ⁻¹(p)`, on the shift
 //! `u = t σ_K(w)` (each class's CDF is `≤ p` below it and `≥ p` above it).
 
@@ -53,6 +53,7 @@ use crate::classifier::LinearClassifier;
 use crate::error::{Error, Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::normal;
+use crate::roots::Newton;
 use crate::threat::Threat;
 
 /// Terms of Laplace's continued fraction for the Mills ratio; enough for
@@ -62,12 +63,17 @@ const MILLS_TERMS: usize = 200;
 /// Below `z = −MILLS_FROM` the positive-part mean uses the continued fraction.
 const MILLS_FROM: f64 = 2.0;
 
-/// Relative width of the bracket at which a quantile search stops.
-const QUANTILE_TOLERANCE: f64 = 4.0 * f64::EPSILON;
-
-/// Iteration cap of the quantile search: bisection alone needs at most
-/// ~1100 halvings to shrink any bracket of doubles to adjacent numbers.
-const QUANTILE_MAX_ITERATIONS: usize = 2200;
+/// The quantile search: safeguarded Newton to a relative accuracy of
+/// `4 ε_mach`. The cap only guards against a malformed problem: the
+/// bracket halves at least every other step unless Newton approaches the
+/// root monotonically, and bisection alone needs at most ~1100 halvings to
+/// shrink any bracket of doubles to adjacent numbers.
+const QUANTILE_SEARCH: Newton = Newton {
+    absolute: 0.0,
+    relative: 4.0 * f64::EPSILON,
+    max_iterations: 2200,
+    name: "adversarial-distance quantile",
+};
 
 impl Gmm {
     /// The robust error `RE_ε(w, b)` of a linear classifier against
@@ -139,19 +145,9 @@ impl Gmm {
         if z_pos.is_nan() || z_neg.is_nan() {
             return Err(Error::NonFinite { name: "margins" });
         }
-        let log_pos = p.ln() + normal::ln_cdf(z_pos);
-        let log_neg = (-p).ln_1p() + normal::ln_cdf(z_neg);
-        let (hi, lo) = if log_pos >= log_neg {
-            (log_pos, log_neg)
-        } else {
-            (log_neg, log_pos)
-        };
-        if hi == f64::NEG_INFINITY {
-            // Both classes' margins are infinitely many standard deviations
-            // clear: RE = 0 exactly and ln RE = −∞ (not −∞ − (−∞) = NaN).
-            return Ok(hi);
-        }
-        Ok(hi + (lo - hi).exp().ln_1p())
+        // −∞ when both classes' margins are infinitely many standard
+        // deviations clear (RE = 0 exactly).
+        Ok(normal::ln_cdf_mixture(p, z_pos, z_neg))
     }
 
     /// The CDF of the adversarial distance, `P(T ≤ t)` ([P3](crate::theory#p3-the-distance-law)): the robust
@@ -252,9 +248,9 @@ impl Gmm {
     /// # Errors
     /// [`Error::DimensionMismatch`] as [`Gmm::robust_error`];
     /// [`Error::NoConvergence`] if the safeguarded search were to exhaust
-    /// its iteration cap (not expected: the bracket halves at least every
-    /// other step); [`Error::NonFinite`] as
-    /// [`Gmm::adversarial_distance_quantile`].
+    /// its iteration cap (not expected: each step either halves the
+    /// bracket within two steps or moves monotonically towards the root);
+    /// [`Error::NonFinite`] as [`Gmm::adversarial_distance_quantile`].
     pub fn median_adversarial_distance(
         &self,
         clf: &LinearClassifier,
@@ -297,12 +293,14 @@ impl Gmm {
         let m = self.unit_margins(clf)?;
         let (a_pos, a_neg, s) = (m.pos, m.neg, m.spread);
         let prior = self.prior_pos();
-        let curve = |u: f64| {
-            prior * normal::cdf((u - a_pos) / s) + (1.0 - prior) * normal::cdf((u - a_neg) / s)
-        };
-        let density = |u: f64| {
-            (prior * normal::pdf((u - a_pos) / s) + (1.0 - prior) * normal::pdf((u - a_neg) / s))
-                / s
+        // RE at the shift u, minus p, with its derivative (the density).
+        let excess = |u: f64| {
+            let curve =
+                prior * normal::cdf((u - a_pos) / s) + (1.0 - prior) * normal::cdf((u - a_neg) / s);
+            let density = (prior * normal::pdf((u - a_pos) / s)
+                + (1.0 - prior) * normal::pdf((u - a_neg) / s))
+                / s;
+            (curve - p, density)
         };
         let z = normal::quantile(p)?;
         // RE_0 < p, so the upper end is positive and the root lies above 0.
@@ -311,7 +309,7 @@ impl Gmm {
         if !(lo.is_finite() && hi.is_finite()) {
             return Err(Error::NonFinite { name: "margins" });
         }
-        let u = safeguarded_root(curve, density, p, lo, hi)?;
+        let u = QUANTILE_SEARCH.solve(excess, lo, hi, 0.5 * (lo + hi))?;
         m.distance(u, support)
             .ok_or(Error::NonFinite { name: "margins" })
     }
@@ -335,60 +333,6 @@ pub(crate) fn positive_part_mean(a: f64, s: f64) -> f64 {
     }
     let c = 1.0 / (y + tail);
     s * normal::pdf(y) * c / (y + c)
-}
-
-/// Root of the non-decreasing `f(u) = target` in `[lo, hi]` (with
-/// `f(lo) ≤ target ≤ f(hi)`): Newton steps with derivative `df`, replaced
-/// by bisection whenever they leave the bracket or fail to halve the step
-/// before last (the safeguard of Numerical Recipes' `rtsafe`).
-fn safeguarded_root(
-    f: impl Fn(f64) -> f64,
-    df: impl Fn(f64) -> f64,
-    target: f64,
-    mut lo: f64,
-    mut hi: f64,
-) -> Result<f64> {
-    if hi <= lo {
-        return Ok(lo);
-    }
-    let mut u = 0.5 * (lo + hi);
-    let mut step_before_last = hi - lo;
-    let mut last_step = step_before_last;
-    for _ in 0..QUANTILE_MAX_ITERATIONS {
-        let residual = f(u) - target;
-        if residual == 0.0 {
-            return Ok(u);
-        }
-        if residual < 0.0 {
-            lo = u;
-        } else {
-            hi = u;
-        }
-        if hi - lo <= QUANTILE_TOLERANCE * hi.abs().max(lo.abs()) {
-            return Ok(0.5 * (lo + hi));
-        }
-        let slope = df(u);
-        let newton = u - residual / slope;
-        let accept = slope > 0.0
-            && newton > lo
-            && newton < hi
-            && 2.0 * (newton - u).abs() <= step_before_last.abs();
-        let next = if accept { newton } else { 0.5 * (lo + hi) };
-        if next == u {
-            // A Newton step below the resolution of u: converged.
-            return Ok(u);
-        }
-        step_before_last = last_step;
-        last_step = next - u;
-        u = next;
-    }
-    Err(Error::NoConvergence {
-        solver: "adversarial-distance quantile",
-        iterations: QUANTILE_MAX_ITERATIONS,
-        residual: "bracket width",
-        gap: hi - lo,
-        target: QUANTILE_TOLERANCE * hi.abs().max(lo.abs()),
-    })
 }
 
 #[cfg(test)]

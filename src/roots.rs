@@ -1,7 +1,12 @@
-//! A bracketed, safeguarded scalar root finder (Brent's method), the one
+//! Bracketed, safeguarded scalar root finders: Brent's method, the one
 //! the crate uses wherever a monotone equation has no closed-form inverse
-//! (matched budgets, [THEORY §8](crate::theory#8-trade-offs); the ℓ1 dual
-//! solver; the union projection; the bivariate normal's mode).
+//! and no cheap derivative (matched budgets, [THEORY §8](crate::theory#8-trade-offs); the ℓ1 dual
+//! solver; the union projection; the bivariate normal's mode), and
+//! [`Newton`], safeguarded Newton for increasing equations whose derivative
+//! comes with the value (quantiles of the adversarial distance, the ℓp-ball
+//! projection). The secular equation of ellipsoidal threats has its own
+//! Halley/Newton iteration (`training::secular`), which exploits its
+//! concavity and warm starts across a sweep.
 //!
 //! [`BrentSearch`] is the method in reverse-communication form: the caller
 //! asks for the next point ([`BrentSearch::propose`]), evaluates `f` there
@@ -301,6 +306,131 @@ impl BrentSearch {
     }
 }
 
+/// Safeguarded Newton for a root of a non-decreasing `f` in a bracket
+/// `[lo, hi]` with `f(lo) ≤ 0 ≤ f(hi)` (the `rtsafe` safeguard of Press et
+/// al., *Numerical Recipes*, §9.4).
+///
+/// Each evaluation returns `(f(x), f'(x))` and narrows the bracket by the
+/// sign of `f(x)`. The Newton step `x − f/f'` is taken when `f' > 0`, it
+/// lands strictly inside the bracket, and it is at most half the step
+/// before last or continues the last step in the same direction without
+/// growing; otherwise the bracket is bisected. So either the bracket
+/// halves at least every other step, or the iterates approach the root
+/// monotonically from one side with non-increasing steps (Newton on a
+/// convex or concave stretch, which needs no safeguard); near a simple
+/// root convergence is quadratic. It stops when `f(x) = 0`, when a
+/// step (Newton's, or a bisection) moves `x` by at most the tolerance
+/// `relative · |x| + absolute` (returning the new point), or
+/// when the bracket is narrower than the tolerance at its larger end
+/// (returning its midpoint).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Newton {
+    /// Absolute tolerance on the root.
+    pub absolute: f64,
+    /// Relative tolerance on the root.
+    pub relative: f64,
+    /// Iteration cap (evaluations of `f`).
+    pub max_iterations: usize,
+    /// Names the solver in a [`Error::NoConvergence`].
+    pub name: &'static str,
+}
+
+/// Where a [`Newton`] search ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NewtonRoot {
+    /// The root found (at the iteration cap: the last iterate).
+    pub x: f64,
+    /// The final bracket: `f(lo) ≤ 0 ≤ f(hi)` as far as the evaluations showed.
+    pub lo: f64,
+    /// See `lo`.
+    pub hi: f64,
+    /// False when the iteration cap was reached first.
+    pub converged: bool,
+}
+
+impl Newton {
+    /// Searches `[lo, hi]` from `start` (clamped into the bracket) and
+    /// returns where the search ended, converged or not (for inner steps
+    /// whose caller has its own fallback; see [`Newton::solve`]).
+    pub fn search<F>(&self, mut f: F, mut lo: f64, mut hi: f64, start: f64) -> NewtonRoot
+    where
+        F: FnMut(f64) -> (f64, f64),
+    {
+        let done = |x: f64, lo: f64, hi: f64| NewtonRoot {
+            x,
+            lo,
+            hi,
+            converged: true,
+        };
+        // An empty bracket (or a NaN end): nothing to search.
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
+            return done(lo, lo, hi);
+        }
+        let mut x = start.clamp(lo, hi);
+        let mut step_before_last = hi - lo;
+        let mut last_step = step_before_last;
+        for _ in 0..self.max_iterations {
+            let (value, slope) = f(x);
+            if value == 0.0 {
+                return done(x, lo, hi);
+            }
+            if value < 0.0 {
+                lo = x;
+            } else {
+                hi = x;
+            }
+            let tolerance = |x: f64| self.relative * x.abs() + self.absolute;
+            if hi - lo <= tolerance(hi.abs().max(lo.abs())) {
+                return done(0.5 * (lo + hi), lo, hi);
+            }
+            let newton = x - value / slope;
+            let step = newton - x;
+            if slope > 0.0 && step.abs() <= tolerance(x) {
+                // A Newton step below the resolution asked for: converged.
+                return done(newton.clamp(lo, hi), lo, hi);
+            }
+            let shrinking = 2.0 * step.abs() <= step_before_last.abs();
+            let monotone = step * last_step > 0.0 && step.abs() <= last_step.abs();
+            let accept = slope > 0.0 && newton > lo && newton < hi && (shrinking || monotone);
+            let next = if accept { newton } else { 0.5 * (lo + hi) };
+            if (next - x).abs() <= tolerance(next) {
+                return done(next, lo, hi);
+            }
+            step_before_last = last_step;
+            last_step = next - x;
+            x = next;
+        }
+        NewtonRoot {
+            x,
+            lo,
+            hi,
+            converged: false,
+        }
+    }
+
+    /// As [`Newton::search`], with a typed error at the iteration cap.
+    ///
+    /// # Errors
+    /// [`Error::NoConvergence`] at the iteration cap (its `gap` holds the
+    /// bracket width reached).
+    pub fn solve<F>(&self, f: F, lo: f64, hi: f64, start: f64) -> Result<f64>
+    where
+        F: FnMut(f64) -> (f64, f64),
+    {
+        let root = self.search(f, lo, hi, start);
+        if root.converged {
+            return Ok(root.x);
+        }
+        Err(Error::NoConvergence {
+            solver: self.name,
+            iterations: self.max_iterations,
+            residual: "bracket width",
+            gap: root.hi - root.lo,
+            target: self.relative * root.hi.abs().max(root.lo.abs()) + self.absolute,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,6 +560,79 @@ mod tests {
         };
         let root = find_root(f, 0.0, f64::INFINITY, 1.0, -3.0, 500);
         assert!((root - 0.25).abs() < 1e-15);
+    }
+
+    const NEWTON: Newton = Newton {
+        absolute: 0.0,
+        relative: 4.0 * f64::EPSILON,
+        max_iterations: 200,
+        name: "test",
+    };
+
+    #[test]
+    fn newton_finds_the_cube_root_of_two_quadratically() {
+        let mut calls = 0;
+        let x = NEWTON
+            .solve(
+                |x| {
+                    calls += 1;
+                    (x * x * x - 2.0, 3.0 * x * x)
+                },
+                0.0,
+                2.0,
+                1.0,
+            )
+            .unwrap();
+        let exact = 2f64.cbrt();
+        assert!((x - exact).abs() <= 4.0 * f64::EPSILON * exact);
+        // From 1: 1.33, 1.263, 1.25999, … doubles the correct digits each step.
+        assert!(calls <= 8, "{calls} evaluations");
+    }
+
+    #[test]
+    fn newton_falls_back_to_bisection_where_it_would_cycle() {
+        // arctan: Newton from more than 1.39 away from the root overshoots
+        // and diverges; the bracket keeps every step inside and the root is
+        // still found.
+        let f = |x: f64| ((x - 0.3).atan(), 1.0 / (1.0 + (x - 0.3).powi(2)));
+        let x = NEWTON.solve(f, -3.0, 10.0, 9.0).unwrap();
+        assert!((x - 0.3).abs() <= 4.0 * f64::EPSILON, "{x:e}");
+    }
+
+    #[test]
+    fn newton_takes_monotone_steps_from_a_convex_side() {
+        // e^x − 1e-3 from x = 0 (convex, increasing): Newton creeps left in
+        // steps of about 1 before converging quadratically. The monotone
+        // steps are kept, so it needs no more evaluations than plain
+        // Newton (13), where bisection on [−50, 0] would need ~55.
+        let mut calls = 0;
+        let x = NEWTON
+            .solve(
+                |x: f64| {
+                    calls += 1;
+                    (x.exp() - 1e-3, x.exp())
+                },
+                -50.0,
+                0.0,
+                0.0,
+            )
+            .unwrap();
+        assert!((x - 1e-3f64.ln()).abs() <= 4.0 * f64::EPSILON * 7.0);
+        assert!(calls <= 14, "{calls} evaluations");
+    }
+
+    #[test]
+    fn newton_reports_the_iteration_cap() {
+        let capped = Newton {
+            max_iterations: 3,
+            ..NEWTON
+        };
+        let err = capped
+            .solve(|x: f64| (x.powi(9) - 1e-30, 9.0 * x.powi(8)), 0.0, 1.0, 1.0)
+            .unwrap_err();
+        assert!(matches!(err, Error::NoConvergence { iterations: 3, .. }));
+        let root = capped.search(|x: f64| (x.powi(9) - 1e-30, 9.0 * x.powi(8)), 0.0, 1.0, 1.0);
+        assert!(!root.converged && root.lo <= root.x && root.x <= root.hi);
     }
 
     #[test]

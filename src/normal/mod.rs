@@ -54,9 +54,11 @@ use crate::{Error, Result};
 
 mod bivariate;
 pub mod orthant;
+mod two_class;
 
 pub use bivariate::{bivariate_cdf, bivariate_cdf_complement};
 pub use orthant::{Estimate, OrthantOptions, exceedance_probability, orthant_probability};
+pub(crate) use two_class::{ln_cdf_mixture, ln_two_class_error, log_odds, two_class_error};
 
 /// 1/√(2π).
 const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_677_939_946_059_934;

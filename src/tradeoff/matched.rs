@@ -7,9 +7,10 @@ use nalgebra::DVector;
 use crate::error::{Error, Result};
 use crate::gmm::Gmm;
 use crate::linalg::lp_norm;
+use crate::normal::two_class_error;
 use crate::roots::{Brent, Evaluation};
 use crate::threat::Threat;
-use crate::training::{RobustOptimum, distance_for_error, optimal_error, prepared_optimum};
+use crate::training::{RobustOptimum, distance_for_error, prepared_optimum};
 
 use super::{MATCH_TOLERANCE, MAX_MATCH_ITERATIONS, check_inputs, minority_prior};
 
@@ -69,7 +70,7 @@ pub fn matched_optimum(
         let full = equation.distance(0.0);
         // As in `reachable_range`: a threat that cannot move the mean
         // reaches exactly the Bayes error.
-        let sup = optimal_error(residual, gmm.prior_pos()).max(bayes);
+        let sup = two_class_error(residual, gmm.prior_pos()).max(bayes);
         if !(target_robust_error >= bayes && target_robust_error <= sup) {
             return Err(Error::UnreachableTarget {
                 target: target_robust_error,
@@ -126,7 +127,7 @@ pub fn reachable_range(gmm: &Gmm, threat: &Threat) -> Result<(f64, f64)> {
         let residual = problem.equation().residual_distance();
         // A threat that cannot move the mean (r*(∞) = r*(0)) reaches only
         // the Bayes error; the two evaluations may differ by rounding.
-        return Ok((bayes, optimal_error(residual, gmm.prior_pos()).max(bayes)));
+        return Ok((bayes, two_class_error(residual, gmm.prior_pos()).max(bayes)));
     }
     let mut covers = Vec::new();
     collect_covers(gmm, threat, &gmm.half_difference(), 1.0, &mut covers)?;
@@ -198,7 +199,7 @@ fn dual_matched_optimum(
     collect_covers(gmm, threat, &mu, 1.0, &mut covers)?;
     // r*(∞) ≤ floor, with equality when floor = 0.
     let floor = covers.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
-    let sup = optimal_error(floor, gmm.prior_pos());
+    let sup = two_class_error(floor, gmm.prior_pos());
     if target < bayes || (floor == 0.0 && target > sup) {
         return Err(Error::UnreachableTarget {
             target,
@@ -266,6 +267,11 @@ fn dual_matched_optimum(
 
 /// Bisection for the smallest budget in `(0, hi]` at which `r* ≤ r` (up to
 /// the certified gap), to relative width [`MATCH_TOLERANCE`].
+///
+/// Not Brent's method ([`Brent`]): on this branch `r*` has already reached
+/// `r` at `hi` and may stay there on a flat stretch, so there is no sign
+/// change to interpolate, only the yes/no predicate "the certificate says
+/// `r* ≤ r` here"; bisection is the method for the boundary of such a set.
 fn smallest_reaching_budget(
     gmm: &Gmm,
     threat: &Threat,

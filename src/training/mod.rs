@@ -76,7 +76,10 @@
 //!   costs `O(d)` (`O(k)` for a spiked model); a general factor costs one
 //!   generalized eigendecomposition per (model, threat) pair.
 //! * **Other threats** (ℓ∞, ℓ1, ℓp, unions) go to the certified dual solver
-//!   of [`dual`], with the stopping rules of [`SolverOptions`].
+//!   (projected Newton for ℓ∞ and ℓ1, accelerated projected gradient with a
+//!   Newton finish for ℓp and unions; every answer certified by weak
+//!   duality, [`RobustOptimum::gap`]), with the stopping rules of
+//!   [`SolverOptions`].
 //!
 //! [`Gmm::robust_sweep`] returns the whole curve for a grid of budgets and
 //! reuses every decomposition; the input-space weights of each classifier
@@ -117,7 +120,7 @@ use crate::error::{Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::threat::Threat;
 
-pub mod dual;
+pub(crate) mod dual;
 pub(crate) mod secular;
 
 mod extended;
@@ -131,7 +134,7 @@ pub use extended::{ExtendedCovariance, GrowthBasis};
 pub use optimum::RobustOptimum;
 use optimum::Solution;
 use prior::Placement;
-pub(crate) use prior::{distance_for_error, ln_optimal_error, optimal_error};
+pub(crate) use prior::distance_for_error;
 
 impl Gmm {
     /// The population robust optimum at budget `ε` for any two-class model

@@ -9,7 +9,8 @@ use nalgebra::DVector;
 use crate::classifier::LinearClassifier;
 
 use super::secular::EllipsoidProblem;
-use super::{ExtendedCovariance, GrowthBasis, Placement, ln_optimal_error, optimal_error};
+use super::{ExtendedCovariance, GrowthBasis, Placement};
+use crate::normal;
 
 /// The population robust optimum at one budget ([THEORY P4](crate::theory#p4-robust-optimum), P4′), with its
 /// certificate.
@@ -130,14 +131,14 @@ impl RobustOptimum {
     /// `β* = ln(π/(1 − π))/(2r*)` (P4′): `Φ(−r*)` at prior 1/2, and
     /// `min(π, 1 − π)` when `r* = 0`.
     pub fn robust_error(&self) -> f64 {
-        optimal_error(self.distance, self.placement.prior_pos)
+        normal::two_class_error(self.distance, self.placement.prior_pos)
     }
 
     /// `ln RE*`, accurate when the robust error underflows: the two
     /// `ln Φ` terms of [`robust_error`](Self::robust_error) combined by
     /// log-sum-exp (relative accuracy that of `ln Φ`, [THEORY §11](crate::theory#11-numerical-contract)).
     pub fn ln_robust_error(&self) -> f64 {
-        ln_optimal_error(self.distance, self.placement.prior_pos)
+        normal::ln_two_class_error(self.distance, self.placement.prior_pos)
     }
 
     /// The certified duality gap `≥ 0`: the dual value of a feasible shift

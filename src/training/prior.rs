@@ -31,7 +31,7 @@ impl Placement {
         let prior_pos = gmm.prior_pos();
         Arc::new(Placement {
             prior_pos,
-            log_odds: log_odds(prior_pos),
+            log_odds: normal::log_odds(prior_pos),
             center: (center.iter().any(|&x| x != 0.0)).then_some(center),
             covariance: gmm.covariance().clone(),
         })
@@ -59,53 +59,10 @@ impl Placement {
     }
 }
 
-/// `ℓ = ln(π/(1 − π))`, exactly 0 at `π = 1/2`.
-fn log_odds(prior_pos: f64) -> f64 {
-    (prior_pos / (1.0 - prior_pos)).ln()
-}
-
-/// The optimal robust error for adversarial distance `r` and prior `π`
-/// ([THEORY P4′](crate::theory#p4-any-means-any-prior)): `π Φ(−r − β*) + (1 − π) Φ(−r + β*)` with `β* = ℓ/(2r)`,
-/// the Bayes error of the one-dimensional problem `N(±r, 1)`; `Φ(−r)` at
-/// `π = 1/2` and `min(π, 1 − π)` for `r ≤ 0`. Strictly decreasing in
-/// `r > 0`, from `min(π, 1 − π)` to 0.
-pub(crate) fn optimal_error(distance: f64, prior_pos: f64) -> f64 {
-    let l = log_odds(prior_pos);
-    if l == 0.0 {
-        return normal::cdf(-distance);
-    }
-    if distance <= 0.0 {
-        return prior_pos.min(1.0 - prior_pos);
-    }
-    let beta = l / (2.0 * distance);
-    prior_pos * normal::cdf(-distance - beta) + (1.0 - prior_pos) * normal::cdf(-distance + beta)
-}
-
-/// `ln` of [`optimal_error`], accurate when the error underflows: the two
-/// `ln Φ` terms combined by log-sum-exp.
-pub(crate) fn ln_optimal_error(distance: f64, prior_pos: f64) -> f64 {
-    let l = log_odds(prior_pos);
-    if l == 0.0 {
-        return normal::ln_cdf(-distance);
-    }
-    if distance <= 0.0 {
-        return prior_pos.min(1.0 - prior_pos).ln();
-    }
-    let beta = l / (2.0 * distance);
-    let log_pos = prior_pos.ln() + normal::ln_cdf(-distance - beta);
-    let log_neg = (-prior_pos).ln_1p() + normal::ln_cdf(-distance + beta);
-    let (hi, lo) = if log_pos >= log_neg {
-        (log_pos, log_neg)
-    } else {
-        (log_neg, log_pos)
-    };
-    hi + (lo - hi).exp().ln_1p()
-}
-
 /// Relative tolerance of [`distance_for_error`] on `r`.
 const DISTANCE_TOLERANCE: f64 = 4.0 * f64::EPSILON;
 
-/// The inverse of [`optimal_error`]: the distance `r ≥ 0` with
+/// The inverse of [`normal::two_class_error`]: the distance `r ≥ 0` with
 /// `RE*(r) = τ`, for `0 < τ ≤ min(π, 1 − π)` (`r = 0` at the upper end).
 ///
 /// At `π = 1/2` it is `−Φ⁻¹(τ)`. Otherwise `RE*` is strictly decreasing and
@@ -116,7 +73,7 @@ const DISTANCE_TOLERANCE: f64 = 4.0 * f64::EPSILON;
 /// Brent's method on `ln RE*(r) − ln τ` finds it to relative accuracy
 /// `4ε` in `r`.
 pub(crate) fn distance_for_error(target: f64, prior_pos: f64) -> Result<f64> {
-    if log_odds(prior_pos) == 0.0 {
+    if normal::log_odds(prior_pos) == 0.0 {
         return Ok(-normal::quantile(target)?);
     }
     let minority = prior_pos.min(1.0 - prior_pos);
@@ -126,7 +83,7 @@ pub(crate) fn distance_for_error(target: f64, prior_pos: f64) -> Result<f64> {
     let lo = -normal::quantile(target / (2.0 * minority))?;
     let hi = -normal::quantile(target)?;
     let ln_target = target.ln();
-    let f = |r: f64| ln_optimal_error(r, prior_pos) - ln_target;
+    let f = |r: f64| normal::ln_two_class_error(r, prior_pos) - ln_target;
     let (f_lo, f_hi) = (f(lo), f(hi));
     // Rounding can put an end a hair on the wrong side: it is then the root.
     if f_lo <= 0.0 {

@@ -456,3 +456,49 @@ macro_rules! solved {
         }
     };
 }
+
+// ---------------------------------------------------------------------------
+// The certified robust optimum of the symmetric model, through the public API.
+// ---------------------------------------------------------------------------
+
+/// The certified robust optimum of the symmetric model `N(±μ, Σ)`, in the
+/// terms of THEORY P4: `w*`, the adversary `z*` and the bounds
+/// `lower_bound ≤ r* ≤ distance` with `gap = distance − lower_bound`.
+#[derive(Debug, Clone)]
+pub struct Certified {
+    /// `w* = 2Σ⁻¹(μ − z*)`; zero when there is no classifier (`r* = 0`).
+    pub weights: DVector<f64>,
+    /// The adversary's shift `z* ∈ εK`.
+    pub adversary: DVector<f64>,
+    /// Upper bound on `r*` (`RobustOptimum::distance() + gap()`).
+    pub distance: f64,
+    /// Lower bound on `r*`, the primal ratio of `w*` (`RobustOptimum::distance()`).
+    pub lower_bound: f64,
+    /// The certified gap.
+    pub gap: f64,
+}
+
+/// [`Certified`] from `Gmm::symmetric(μ, Σ).robust_optimum_with(threat, ε,
+/// options)`: the certified dual solver for threats without a closed form
+/// (ℓ∞, ℓ1, ℓp with `p ≠ 2`, unions), the secular equation for ellipsoids.
+/// Errors are those of the model's constructor or of the solver.
+pub fn certified_optimum(
+    cov: &Covariance,
+    mu: &DVector<f64>,
+    threat: &Threat,
+    eps: f64,
+    options: &manifold_robustness::SolverOptions,
+) -> Result<Certified, Error> {
+    let gmm = Gmm::symmetric(mu.clone(), cov.clone())?;
+    let opt = gmm.robust_optimum_with(threat, eps, options)?;
+    let weights = opt
+        .classifier()
+        .map_or_else(|| DVector::zeros(mu.len()), |c| c.weights().clone());
+    Ok(Certified {
+        weights,
+        adversary: opt.adversary(),
+        distance: opt.distance() + opt.gap(),
+        lower_bound: opt.distance(),
+        gap: opt.gap(),
+    })
+}

@@ -1,9 +1,10 @@
 //! Accurate directions from the dual solver (THEORY §7, P4): the returned
 //! `w*` agrees with the exact optimum where it is known in closed form
 //! (`Σ = I`: ℓ∞ soft threshold, ℓ1 projection residual, ℓp by a 1-D root;
-//! ℓ2 through the dual solver against the secular closed form; unions
-//! whose optimum sits in one part), and satisfies the optimality
-//! conditions on random well-conditioned models.
+//! unions whose optimum sits in one part), and satisfies the optimality
+//! conditions on random well-conditioned models. (ℓ2 and the generative
+//! ellipsoid through the dual solver, against the secular closed form, are
+//! unit tests of the crate: `training::dual::tests`.)
 //!
 //! Tolerances. A direction with angle error `δ` has `1 − cos = δ²/2`; the
 //! clean ratio `wᵀμ/‖w‖_Σ` is not stationary at `w*`, so it moves by
@@ -17,8 +18,9 @@
 use crate::common;
 
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::training::dual::{SolverOptions, solve};
-use manifold_robustness::{Covariance, Fit, Gmm, LinearClassifier, Threat, datasets};
+use manifold_robustness::{
+    Covariance, Fit, Gmm, LinearClassifier, SolverOptions, Threat, datasets,
+};
 use proptest::prelude::*;
 
 /// `1 − cos(a, b) = ‖â − b̂‖²/2` (no cancellation near 1).
@@ -266,22 +268,6 @@ proptest! {
             let w = optimum(&gmm, &threat, eps);
             assert_accurate(&accuracy(&gmm, &threat, eps, &w, &exact_lp(&mu, &v, p, eps)), "ℓp")?;
         }
-    }
-
-    /// ℓ2 through the dual solver (`Threat::l2()` passed to `dual::solve`,
-    /// one ℓp ball with `p = 2`) against the secular closed form
-    /// `w* = (Σ + λI)⁻¹ 2μ` of `robust_optimum`, on dense covariances.
-    #[test]
-    fn l2_direction_of_the_dual_solver_matches_the_closed_form(
-        (cov, mu) in (2usize..=8).prop_flat_map(|d| (common::dense_covariance(d), common::vector(d))),
-        fraction in 0.02f64..0.9,
-    ) {
-        let eps = fraction * mu.norm();
-        let gmm = Gmm::symmetric(mu.clone(), cov.clone()).unwrap();
-        let threat = Threat::l2();
-        let closed = optimum(&gmm, &threat, eps);
-        let sol = solve(&cov, &mu, &threat, eps, &SolverOptions::default()).unwrap();
-        assert_accurate(&accuracy(&gmm, &threat, eps, &sol.weights, &closed), "ℓ2 dual")?;
     }
 
     /// Unions whose optimum sits in one part: the dominating part's exact

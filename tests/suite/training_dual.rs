@@ -4,9 +4,10 @@
 use crate::common;
 
 use crate::common::seeded_rotation;
+use crate::common::{Certified, certified_optimum};
 use crate::common::{rel_diff, tol};
+use manifold_robustness::SolverOptions;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
-use manifold_robustness::training::dual::{DualSolution, SolverOptions, solve};
 use manifold_robustness::{Covariance, Error, Threat, normal};
 use proptest::prelude::*;
 
@@ -172,7 +173,7 @@ fn rounding_allowance(cov: &Covariance, mu: &DVector<f64>) -> f64 {
 /// `1e-9·r*`, or the budget covers `μ` up to the tolerance (zero weights,
 /// distance ≤ `1e-9·‖μ‖_{Σ⁻¹}`), each up to the [`rounding_allowance`].
 /// Returns whether it is the covered case.
-fn assert_certificate(sol: &DualSolution, cov: &Covariance, mu: &DVector<f64>) -> bool {
+fn assert_certificate(sol: &Certified, cov: &Covariance, mu: &DVector<f64>) -> bool {
     let tolerance = options().gap_tolerance;
     let allowance = rounding_allowance(cov, mu);
     assert!(sol.gap >= 0.0 && sol.lower_bound <= sol.distance);
@@ -206,7 +207,7 @@ proptest! {
         others in prop::collection::vec(prop::collection::vec(-2.0f64..2.0, 8), 12),
         scales in prop::collection::vec(1e-6f64..1e-1, 12),
     ) {
-        let sol = solve(&cov, &mu, &threat, eps, &options()).unwrap();
+        let sol = certified_optimum(&cov, &mu, &threat, eps, &options()).unwrap();
         let covered = assert_certificate(&sol, &cov, &mu);
         let s = slack(&cov, &mu);
         let d = mu.len();
@@ -247,7 +248,7 @@ proptest! {
         (cov, mu, threat, eps) in case(),
         probes in prop::collection::vec(prop::collection::vec(-2.0f64..2.0, 8), 8),
     ) {
-        let sol = solve(&cov, &mu, &threat, eps, &options()).unwrap();
+        let sol = certified_optimum(&cov, &mu, &threat, eps, &options()).unwrap();
         let covered = assert_certificate(&sol, &cov, &mu);
         let s = slack(&cov, &mu);
         if !covered {
@@ -293,7 +294,7 @@ proptest! {
         prop_assume!(mu.amax() >= 0.1);
         let (threat, scale) = threat_and_scale(kind, &cov, &mu, p, relative);
         let eps = fraction * scale;
-        let sol = solve(&cov, &mu, &threat, eps, &options())
+        let sol = certified_optimum(&cov, &mu, &threat, eps, &options())
             .unwrap_or_else(|e| panic!("{threat} at ε = {eps} ({fraction} of {scale}): {e}"));
         let covered = assert_certificate(&sol, &cov, &mu);
         let s = slack(&cov, &mu);
@@ -325,8 +326,8 @@ proptest! {
         let dense = Covariance::dense(cov.to_dense()).unwrap();
         let (threat, scale) = threat_and_scale(kind, &cov, &mu, p, relative);
         let (dense_threat, _) = threat_and_scale(kind, &dense, &mu, p, relative);
-        let a = solve(&cov, &mu, &threat, fraction * scale, &options()).unwrap();
-        let b = solve(&dense, &mu, &dense_threat, fraction * scale, &options()).unwrap();
+        let a = certified_optimum(&cov, &mu, &threat, fraction * scale, &options()).unwrap();
+        let b = certified_optimum(&dense, &mu, &dense_threat, fraction * scale, &options()).unwrap();
         prop_assert!((a.distance - b.distance).abs() <= a.gap + b.gap + 10.0 * slack(&cov, &mu));
     }
 
@@ -342,7 +343,7 @@ proptest! {
         let eps = fraction * mu.amax();
         let soft = mu.map(|m| m.signum() * (m.abs() - eps).max(0.0));
         for cov in [Covariance::isotropic(mu.len(), 1.0).unwrap(), Covariance::dense(DMatrix::identity(mu.len(), mu.len())).unwrap()] {
-            let sol = solve(&cov, &mu, &Threat::linf(), eps, &options()).unwrap();
+            let sol = certified_optimum(&cov, &mu, &Threat::linf(), eps, &options()).unwrap();
             prop_assert!(rel_diff(sol.distance, soft.norm(), 1e-300) <= tol::CLOSED_FORM);
             prop_assert!((&sol.weights / sol.weights.norm() - &soft / soft.norm()).amax() <= tol::CLOSED_FORM);
             prop_assert!((&sol.adversary - mu.map(|m| m.clamp(-eps, eps))).amax() <= tol::CLOSED_FORM);
@@ -368,7 +369,7 @@ proptest! {
         }
         let projection = mu.map(|m| m.signum() * (m.abs() - hi).max(0.0));
         let residual = &mu - &projection;
-        let sol = solve(&Covariance::isotropic(mu.len(), 1.0).unwrap(), &mu, &Threat::l1(), eps, &options()).unwrap();
+        let sol = certified_optimum(&Covariance::isotropic(mu.len(), 1.0).unwrap(), &mu, &Threat::l1(), eps, &options()).unwrap();
         prop_assert!(rel_diff(sol.distance, residual.norm(), 1e-300) <= tol::IDENTITY);
         prop_assert!((&sol.weights / sol.weights.norm() - &residual / residual.norm()).amax() <= tol::IDENTITY);
     }
@@ -403,7 +404,7 @@ proptest! {
         }
         let projection = mu.map(|m| m.signum() * coordinate(m.abs(), hi));
         let expected = (&mu - &projection).norm();
-        let sol = solve(&Covariance::isotropic(mu.len(), 1.0).unwrap(), &mu, &Threat::lp(p).unwrap(), eps, &options()).unwrap();
+        let sol = certified_optimum(&Covariance::isotropic(mu.len(), 1.0).unwrap(), &mu, &Threat::lp(p).unwrap(), eps, &options()).unwrap();
         // The solver is certified to 1e-9·r*; the bisections are exact to rounding.
         prop_assert!((sol.distance - expected).abs() <= sol.gap + 1e-12 * (1.0 + expected));
     }
@@ -423,7 +424,7 @@ proptest! {
             .map(|i| (mu[i] - mu[i].clamp(-eps, eps)).powi(2) / variances[i])
             .sum::<f64>()
             .sqrt();
-        let sol = solve(&Covariance::diagonal(variances).unwrap(), &mu, &Threat::linf(), eps, &options()).unwrap();
+        let sol = certified_optimum(&Covariance::diagonal(variances).unwrap(), &mu, &Threat::linf(), eps, &options()).unwrap();
         prop_assert!(rel_diff(sol.distance, expected, 1e-300) <= tol::CLOSED_FORM);
     }
 
@@ -459,10 +460,10 @@ proptest! {
         let eps_a = fraction_a * cover(&a);
         let eps_b = fraction_b * cover(&b);
         let union = Threat::union(vec![(a.clone(), 1.0), (b.clone(), eps_b / eps_a)]).unwrap();
-        let sa = solve(&cov, &mu, &a, eps_a, &options()).unwrap();
-        let sb = solve(&cov, &mu, &b, eps_b, &options()).unwrap();
-        let su = solve(&cov, &mu, &union, eps_a, &options()).unwrap();
-        let interval = |s: &DualSolution| (normal::cdf(-s.distance), normal::cdf(-s.lower_bound));
+        let sa = certified_optimum(&cov, &mu, &a, eps_a, &options()).unwrap();
+        let sb = certified_optimum(&cov, &mu, &b, eps_b, &options()).unwrap();
+        let su = certified_optimum(&cov, &mu, &union, eps_a, &options()).unwrap();
+        let interval = |s: &Certified| (normal::cdf(-s.distance), normal::cdf(-s.lower_bound));
         let (ra, rb, ru) = (interval(&sa), interval(&sb), interval(&su));
         let cross_ab = robust_error(&cov, &mu, &b, eps_b, &sa.weights);
         let cross_ba = robust_error(&cov, &mu, &a, eps_a, &sb.weights);
@@ -484,8 +485,8 @@ proptest! {
         (cov, mu, threat, eps) in case(),
         shrink in 0.1f64..0.95,
     ) {
-        let large = solve(&cov, &mu, &threat, eps, &options()).unwrap();
-        let small = solve(&cov, &mu, &threat, shrink * eps, &options()).unwrap();
+        let large = certified_optimum(&cov, &mu, &threat, eps, &options()).unwrap();
+        let small = certified_optimum(&cov, &mu, &threat, shrink * eps, &options()).unwrap();
         prop_assert!(small.distance >= large.lower_bound - slack(&cov, &mu));
     }
 
@@ -503,8 +504,8 @@ proptest! {
         let nested = Threat::union(vec![(inner, 0.5), (Threat::l2(), 1.0)]).unwrap();
         let flat = Threat::union(vec![(Threat::linf(), 0.5 * r1), (Threat::l1(), 0.5 * r2), (Threat::l2(), 1.0)]).unwrap();
         let eps = fraction * mu.norm();
-        let a = solve(&cov, &mu, &nested, eps, &options()).unwrap();
-        let b = solve(&cov, &mu, &flat, eps, &options()).unwrap();
+        let a = certified_optimum(&cov, &mu, &nested, eps, &options()).unwrap();
+        let b = certified_optimum(&cov, &mu, &flat, eps, &options()).unwrap();
         prop_assert!((a.distance - b.distance).abs() <= a.gap + b.gap + slack(&cov, &mu));
     }
 }
@@ -518,25 +519,25 @@ fn p4_hand_derived_optima() {
     let identity = Covariance::isotropic(2, 1.0).unwrap();
     let mu = vec(&[3.0, 1.0]);
     // ℓ∞, ε = 2: z* = (2, 1), r* = 1, w* = 2(μ − z*) = (2, 0).
-    let sol = solve(&identity, &mu, &Threat::linf(), 2.0, &options()).unwrap();
+    let sol = certified_optimum(&identity, &mu, &Threat::linf(), 2.0, &options()).unwrap();
     assert!((sol.distance - 1.0).abs() < 1e-15);
     assert!((&sol.weights - vec(&[2.0, 0.0])).amax() < 1e-15);
     assert!((&sol.adversary - vec(&[2.0, 1.0])).amax() < 1e-15);
     // ℓ1, ε = 1: Π_{B₁}(3, 1) = (1, 0) (threshold 2), r* = ‖(2, 1)‖ = √5.
-    let sol = solve(&identity, &mu, &Threat::l1(), 1.0, &options()).unwrap();
+    let sol = certified_optimum(&identity, &mu, &Threat::l1(), 1.0, &options()).unwrap();
     assert!((sol.distance - 5f64.sqrt()).abs() < 1e-14);
     assert!((&sol.weights - vec(&[4.0, 2.0])).amax() < 1e-13);
     assert!((&sol.adversary - vec(&[1.0, 0.0])).amax() < 1e-14);
     // Σ = diag(4, 1), ℓ∞, ε = 2: z* = (2, 1), r*² = 1/4, w* = 2Σ⁻¹(1, 0) = (½, 0).
     let diag = Covariance::diagonal(vec(&[4.0, 1.0])).unwrap();
-    let sol = solve(&diag, &mu, &Threat::linf(), 2.0, &options()).unwrap();
+    let sol = certified_optimum(&diag, &mu, &Threat::linf(), 2.0, &options()).unwrap();
     assert!((sol.distance - 0.5).abs() < 1e-15);
     assert!((&sol.weights - vec(&[0.5, 0.0])).amax() < 1e-15);
     // Union of ℓ∞ (ε = 2) and ℓ1 (ε = 1.5) with Σ = I: the hull adds the
     // vertex (1.5, 0) to the box [−2, 2]², which is inside it, so the box
     // decides: r* = 1 as for ℓ∞ alone.
     let union = Threat::union(vec![(Threat::linf(), 1.0), (Threat::l1(), 0.75)]).unwrap();
-    let sol = solve(&identity, &mu, &union, 2.0, &options()).unwrap();
+    let sol = certified_optimum(&identity, &mu, &union, 2.0, &options()).unwrap();
     assert!((sol.distance - 1.0).abs() < 1e-14);
     // Union of ℓ∞ (ε = 1) and ℓ1 (ε = 1.5) with Σ = I, μ = (3, 1): the
     // hull of the box [−1, 1]² and the diamond of radius 1.5 has the edge
@@ -544,7 +545,7 @@ fn p4_hand_derived_optima() {
     // μ on it is (1.4, 0.2), inside the edge, and μ − z = (1.6, 0.8) is
     // normal to it: r* = √3.2, w* = 2(1.6, 0.8).
     let union = Threat::union(vec![(Threat::linf(), 1.0), (Threat::l1(), 1.5)]).unwrap();
-    let sol = solve(&identity, &mu, &union, 1.0, &options()).unwrap();
+    let sol = certified_optimum(&identity, &mu, &union, 1.0, &options()).unwrap();
     assert!((sol.distance - 3.2f64.sqrt()).abs() < 1e-9);
     assert!((&sol.adversary - vec(&[1.4, 0.2])).amax() < 1e-4);
     assert!((&sol.weights / sol.weights.norm() - vec(&[2.0, 1.0]) / 5f64.sqrt()).amax() < 1e-4);
@@ -555,7 +556,7 @@ fn p4_zero_budget_gives_the_bayes_classifier() {
     let cov = Covariance::diagonal(vec(&[4.0, 1.0, 0.25])).unwrap();
     let mu = vec(&[1.0, -1.0, 0.5]);
     for threat in [Threat::linf(), Threat::l1(), Threat::lp(3.0).unwrap()] {
-        let sol = solve(&cov, &mu, &threat, 0.0, &options()).unwrap();
+        let sol = certified_optimum(&cov, &mu, &threat, 0.0, &options()).unwrap();
         // r* = ‖μ‖_{Σ⁻¹} = √(1/4 + 1 + 1), w* = 2Σ⁻¹μ.
         // Certified: 1.5 ∈ [lower, distance], the width the rounding of
         // the sums (diagonal Σ: no decomposition error), `3(d + 3)u r*`.
@@ -579,7 +580,7 @@ fn p4_budget_covering_the_mean_gives_no_classifier() {
         ),
     ];
     for (threat, eps) in cases {
-        let sol = solve(&cov, &mu, &threat, eps, &options()).unwrap();
+        let sol = certified_optimum(&cov, &mu, &threat, eps, &options()).unwrap();
         assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
         // The upper bound is the exact r* = 0 widened by the rounding of
         // the gauge (μ might lie a few ulps outside εK): ≤ m(d + 3)u ‖μ‖_{Σ⁻¹}.
@@ -634,7 +635,7 @@ fn p4_budget_exactly_at_the_covering_radius_gives_no_classifier() {
             ),
         ];
         for (threat, eps) in cases {
-            let sol = solve(cov, mu, &threat, eps, &options())
+            let sol = certified_optimum(cov, mu, &threat, eps, &options())
                 .unwrap_or_else(|e| panic!("{threat} at ε = {eps}, d = {d}: {e}"));
             assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
             // The boundary point's distance plus the gauge's rounding.
@@ -655,7 +656,7 @@ fn p4_budget_exactly_at_the_covering_radius_gives_no_classifier() {
         // tolerance (μ itself is feasible to the rounding of its norm).
         let exact = options().with_gap_tolerance(0.0);
         for (threat, eps) in [(Threat::l1(), l1), (Threat::linf(), mu.amax())] {
-            let sol = solve(cov, mu, &threat, eps, &exact).unwrap();
+            let sol = certified_optimum(cov, mu, &threat, eps, &exact).unwrap();
             assert!(sol.weights.iter().all(|w| *w == 0.0), "{threat}");
             assert!(sol.distance <= 2.0 * (d + 3.0) * f64::EPSILON * scale);
         }
@@ -699,7 +700,7 @@ fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
     let tiny = SolverOptions::default().with_max_iterations(1);
     let union = Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), 0.4)]).unwrap();
     for threat in [union, Threat::lp(3.0).unwrap()] {
-        match solve(&cov, &mu, &threat, 0.3, &tiny) {
+        match certified_optimum(&cov, &mu, &threat, 0.3, &tiny) {
             Err(Error::NoConvergence {
                 iterations,
                 gap,
@@ -717,14 +718,14 @@ fn iteration_cap_gives_a_typed_error_with_the_gap_reached() {
     // dense one.)
     let dense = Covariance::dense(DMatrix::from_row_slice(2, 2, &[2.0, 0.9, 0.9, 1.0])).unwrap();
     assert!(matches!(
-        solve(&dense, &vec(&[1.0, 0.2]), &Threat::linf(), 0.3, &none),
+        certified_optimum(&dense, &vec(&[1.0, 0.2]), &Threat::linf(), 0.3, &none),
         Err(Error::NoConvergence { iterations: 0, .. })
     ));
     // A looser target is met where the default one is not.
     let loose = SolverOptions::default()
         .with_gap_tolerance(0.5)
         .with_max_iterations(3);
-    let sol = solve(&cov, &mu, &Threat::lp(3.0).unwrap(), 0.3, &loose).unwrap();
+    let sol = certified_optimum(&cov, &mu, &Threat::lp(3.0).unwrap(), 0.3, &loose).unwrap();
     assert!(sol.gap <= 0.5 * sol.lower_bound);
 }
 
@@ -734,16 +735,16 @@ fn bad_input_gives_typed_errors() {
     let mu = vec(&[1.0, -1.0]);
     let o = options();
     assert!(matches!(
-        solve(&cov, &vec(&[1.0, 2.0, 3.0]), &Threat::linf(), 0.1, &o),
+        certified_optimum(&cov, &vec(&[1.0, 2.0, 3.0]), &Threat::linf(), 0.1, &o),
         Err(Error::DimensionMismatch { .. })
     ));
     assert!(matches!(
-        solve(&cov, &vec(&[f64::NAN, 1.0]), &Threat::linf(), 0.1, &o),
+        certified_optimum(&cov, &vec(&[f64::NAN, 1.0]), &Threat::linf(), 0.1, &o),
         Err(Error::NonFinite { .. } | Error::NonFiniteEntry { .. })
     ));
     for eps in [-0.1, f64::NAN, f64::INFINITY] {
         assert!(matches!(
-            solve(&cov, &mu, &Threat::l1(), eps, &o),
+            certified_optimum(&cov, &mu, &Threat::l1(), eps, &o),
             Err(Error::InvalidBudget { .. })
         ));
     }
@@ -754,13 +755,13 @@ fn bad_input_gives_typed_errors() {
     ])
     .unwrap();
     assert!(matches!(
-        solve(&cov, &mu, &wrong, 0.1, &o),
+        certified_optimum(&cov, &mu, &wrong, 0.1, &o),
         Err(Error::DimensionMismatch { .. })
     ));
     for gap_tolerance in [-1e-9, f64::NAN] {
         let bad = SolverOptions::default().with_gap_tolerance(gap_tolerance);
         assert!(matches!(
-            solve(&cov, &mu, &Threat::linf(), 0.1, &bad),
+            certified_optimum(&cov, &mu, &Threat::linf(), 0.1, &bad),
             Err(Error::InvalidParameter {
                 name: "gap_tolerance",
                 ..

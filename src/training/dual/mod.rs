@@ -126,6 +126,8 @@ mod polish;
 pub(crate) mod projection;
 pub(crate) mod rounding;
 mod smoothing;
+#[cfg(test)]
+mod tests;
 
 use crate::roots::BrentSearch;
 use bounds::Bounds;
@@ -217,23 +219,8 @@ pub struct DualSolution {
 /// bounds `ρ(w*) ≤ r* ≤ ‖μ − z*‖_{Σ⁻¹}` with their gap (see the module
 /// docs). Ellipsoidal threats are accepted too (as one-part bodies), but
 /// their closed form ([THEORY §7](crate::theory#7-adversarial-training), secular equation) is faster.
-///
-/// # Example
-/// ```
-/// use manifold_robustness::nalgebra::DVector;
-/// use manifold_robustness::training::dual::{solve, SolverOptions};
-/// use manifold_robustness::{Covariance, Threat};
-///
-/// // Σ = I, μ = (3, 1), ℓ∞ budget 2: z* = clip(μ, 2) = (2, 1), r* = 1,
-/// // w* = 2(μ − z*) = (2, 0) (the soft threshold of μ, doubled).
-/// let cov = Covariance::isotropic(2, 1.0)?;
-/// let mu = DVector::from_vec(vec![3.0, 1.0]);
-/// let sol = solve(&cov, &mu, &Threat::linf(), 2.0, &SolverOptions::default())?;
-/// assert!((sol.distance - 1.0).abs() < 1e-15);
-/// assert!(sol.gap <= 1e-9 * sol.lower_bound);
-/// assert!((sol.weights[0] - 2.0).abs() < 1e-15 && sol.weights[1].abs() < 1e-15);
-/// # Ok::<(), manifold_robustness::Error>(())
-/// ```
+/// Crate-internal: users reach it through `Gmm::robust_optimum_with`; an
+/// example by hand is the unit test `tests::linf_example_by_hand`.
 ///
 /// # Errors
 /// [`Error::DimensionMismatch`] when `μ` or the threat does not match

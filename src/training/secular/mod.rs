@@ -202,6 +202,8 @@ pub(crate) struct SecularEquation {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct SecularRoot {
     lambda: f64,
+    /// The root in the trust-region variable, `s = 1/λ` (`∞` at `λ = 0`).
+    shift: f64,
     /// The multiplier of the normalized equation, `λD`.
     scaled: f64,
     iterations: usize,
@@ -228,6 +230,14 @@ impl SecularRoot {
     /// The multiplier `λ ∈ [0, ∞]` (`f64::INFINITY` for `ε ≥ ε_max`).
     pub fn lambda(&self) -> f64 {
         self.lambda
+    }
+
+    /// The root in the trust-region variable `s = 1/λ`, the solution of
+    /// `‖(D + sI)⁻¹ b‖ = ε` with `b_j = √(d_j) m_j` (`f64::INFINITY` at
+    /// `ε = 0`, 0 for `ε ≥ ε_max`). Computed from the iterate itself, not
+    /// as `1/λ`, so it carries no extra rounding.
+    pub fn shift(&self) -> f64 {
+        self.shift
     }
 
     /// Evaluations of `g` the solver used (0 for the closed-form cases
@@ -420,18 +430,46 @@ impl SecularEquation {
     /// As [`solve`](Self::solve), warm-started from the root of a larger
     /// budget (a start left of the new root).
     pub(crate) fn solve_from(&self, eps: f64, warm: Option<&WarmStart>) -> Result<SecularRoot> {
+        match self.search(eps, warm)? {
+            (root, None) => Ok(root),
+            (_, Some(residual)) => Err(Error::NoConvergence {
+                solver: "secular equation",
+                iterations: MAX_SECULAR_ITERATIONS,
+                residual: "relative secular residual |g(λ) − ε|/ε",
+                gap: residual,
+                target: SECULAR_TOLERANCE,
+            }),
+        }
+    }
+
+    /// As [`solve`](Self::solve), but after [`MAX_SECULAR_ITERATIONS`]
+    /// without convergence it returns the last iterate instead of an error
+    /// (still bracketed: between the largest `s` seen with `g > ε` and the
+    /// smallest with `g < ε`). For inner steps of an iterative method whose
+    /// own result is certified independently (the projections of the dual
+    /// solver); never for a reported value.
+    ///
+    /// # Errors
+    /// [`Error::InvalidBudget`] for a negative or non-finite `ε`.
+    pub(crate) fn solve_inner(&self, eps: f64) -> Result<SecularRoot> {
+        Ok(self.search(eps, None)?.0)
+    }
+
+    /// The iteration of [`solve_from`](Self::solve_from): the root, with the
+    /// relative residual left when the iteration cap was reached first.
+    fn search(&self, eps: f64, warm: Option<&WarmStart>) -> Result<(SecularRoot, Option<f64>)> {
         ensure_budget(eps)?;
         let eps = self.to_scaled_budget(eps);
         if eps == 0.0 {
-            return Ok(self.closed_form(0.0));
+            return Ok((self.closed_form(0.0), None));
         }
         if eps >= self.limit {
-            return Ok(self.closed_form(f64::INFINITY));
+            return Ok((self.closed_form(f64::INFINITY), None));
         }
         // Here 0 < ε < ε_max, so some term is active and g'(0) > 0.
         let linear = eps / self.slope;
         if linear * self.d_max <= LINEAR_REGIME {
-            return Ok(self.closed_form(linear));
+            return Ok((self.closed_form(linear), None));
         }
         let ratio = self.limit / eps - 1.0;
         let inverse = self.slope / eps;
@@ -451,14 +489,15 @@ impl SecularEquation {
         if !(s > lo && s.is_finite()) {
             s = lower.max(lo).max(self.d_min * f64::EPSILON);
         }
-        let mut residual = f64::INFINITY;
+        let mut last = None;
         for iteration in 1..=MAX_SECULAR_ITERATIONS {
             let sums = self.evaluate(s);
             let g = sums.g2.sqrt();
-            residual = (g - eps).abs() / eps;
+            let residual = (g - eps).abs() / eps;
             if residual <= STOP {
-                return Ok(self.root(s, &sums, iteration));
+                return Ok((self.root(s, &sums, iteration), None));
             }
+            last = Some((s, sums, residual));
             if g > eps {
                 lo = s;
             } else {
@@ -474,17 +513,12 @@ impl SecularEquation {
                 };
             }
             if (next - s).abs() <= STOP * s {
-                return Ok(self.root(s, &sums, iteration));
+                return Ok((self.root(s, &sums, iteration), None));
             }
             s = next;
         }
-        Err(Error::NoConvergence {
-            solver: "secular equation",
-            iterations: MAX_SECULAR_ITERATIONS,
-            residual: "relative secular residual |g(λ) − ε|/ε",
-            gap: residual,
-            target: SECULAR_TOLERANCE,
-        })
+        let (s, sums, residual) = last.expect("at least one iteration");
+        Ok((self.root(s, &sums, MAX_SECULAR_ITERATIONS), Some(residual)))
     }
 
     /// The step towards the root of `φ` from a point where `φ = f`,
@@ -505,6 +539,7 @@ impl SecularEquation {
     fn closed_form(&self, lambda: f64) -> SecularRoot {
         SecularRoot {
             lambda: self.unscaled_multiplier(lambda),
+            shift: self.root_pencil * self.root_pencil / lambda,
             scaled: lambda,
             iterations: 0,
             moments: self.moments(lambda),
@@ -523,6 +558,7 @@ impl SecularEquation {
         };
         SecularRoot {
             lambda: self.unscaled_multiplier(1.0 / s),
+            shift: s * self.root_pencil * self.root_pencil,
             scaled: 1.0 / s,
             iterations,
             moments: [

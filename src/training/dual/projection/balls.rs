@@ -7,12 +7,13 @@
 //! clipping; for `p = 2` by scaling. For `1 < p < ∞` there is no closed
 //! form: the KKT conditions give `x_i = sign(y_i) a_i` with
 //! `a_i + ν a_i^{p−1} = abs(y_i)` (one increasing scalar equation per
-//! coordinate, solved by safeguarded Newton on `[0, abs(y_i)]`), and the
-//! multiplier `ν` solves the decreasing equation `‖a(ν)‖_p = r` on
-//! `[0, ‖y‖_q / r^{p−1}]` by Newton's method with the implicit derivative,
-//! safeguarded by bisection.
+//! coordinate), and the multiplier `ν` solves the decreasing equation
+//! `‖a(ν)‖_p = r` on `[0, ‖y‖_q / r^{p−1}]` with the implicit derivative;
+//! both by the crate's safeguarded Newton (`roots::Newton`).
 
 use nalgebra::DVector;
+
+use crate::roots::Newton;
 
 pub(crate) use crate::linalg::{conjugate_exponent as conjugate, lp_norm};
 
@@ -85,41 +86,56 @@ pub(crate) fn project_l1_ball(y: &DVector<f64>, r: f64) -> DVector<f64> {
 /// The root `a ∈ (0, b]` of `a + ν a^{p−1} = b` (`b ≥ 0`, `ν ≥ 0`, `p > 1`).
 ///
 /// In `t = ln a` the left side `e^t + ν e^{(p−1)t}` is convex and
-/// increasing, and both `ln b` and `(ln b − ln ν)/(p − 1)` bound the root
-/// from above; Newton from the smaller bound therefore decreases
-/// monotonically to the root, with quadratic convergence, however large
-/// `ν` is (tiny radii give `ν` up to 1e90 inside the union projection).
+/// increasing. Both `ln b` and `(ln b − ln ν)/(p − 1)` bound the root from
+/// above, and one of the two terms is at least `b/2` at the root, so it
+/// lies in `[t₀ − ln 2 · max(1, 1/(p − 1)), t₀]` with `t₀` the smaller
+/// upper bound. Newton from `t₀` decreases monotonically to the root, with
+/// quadratic convergence, however large `ν` is (tiny radii give `ν` up to
+/// 1e90 inside the union projection); the crate's safeguarded [`Newton`]
+/// takes exactly those steps.
 fn lp_coordinate(b: f64, nu: f64, p: f64) -> f64 {
     if b == 0.0 || nu == 0.0 {
         return b;
     }
     let ln_b = b.ln();
-    let mut t = ln_b.min((ln_b - nu.ln()) / (p - 1.0));
-    for _ in 0..100 {
+    let hi = ln_b.min((ln_b - nu.ln()) / (p - 1.0));
+    let lo = hi - std::f64::consts::LN_2 * (1.0 / (p - 1.0)).max(1.0);
+    let side = |t: f64| {
         let first = t.exp();
         let second = nu * ((p - 1.0) * t).exp();
-        let step = (first + second - b) / (first + (p - 1.0) * second);
-        t -= step;
-        if step.abs() <= 4.0 * f64::EPSILON * t.abs().max(1.0) {
-            break;
-        }
-    }
-    t.exp().min(b)
+        (first + second - b, first + (p - 1.0) * second)
+    };
+    COORDINATE.search(side, lo, hi, hi).x.exp().min(b)
 }
+
+/// The coordinate equation of [`lp_coordinate`], in `t = ln a`.
+const COORDINATE: Newton = Newton {
+    absolute: 4.0 * f64::EPSILON,
+    relative: 4.0 * f64::EPSILON,
+    max_iterations: 200,
+    name: "ℓp projection coordinate",
+};
+
+/// The multiplier equation of [`lp_multiplier`].
+const MULTIPLIER: Newton = Newton {
+    absolute: 0.0,
+    relative: 4.0 * f64::EPSILON,
+    max_iterations: 200,
+    name: "ℓp projection multiplier",
+};
 
 /// The multiplier `ν ∈ [0, ν_hi]` with `S(ν) = Σ a_i(ν)^p = ρ^p`, where
 /// `a_i(ν)` solves `a + ν a^{p−1} = b_i`. `S` decreases, like
-/// `ν^{−p/(p−1)}` for large `ν`, so Newton runs on the nearly linear
-/// `φ(ν) = S(ν)^{−(p−1)/p} = ρ^{−(p−1)}`, with
+/// `ν^{−p/(p−1)}` for large `ν`, so the crate's safeguarded [`Newton`]
+/// runs from `ν = 0` on the nearly linear increasing
+/// `φ(ν) = S(ν)^{−(p−1)/p} − ρ^{−(p−1)}`, with
 /// `S'(ν) = −Σ p a_i^{2p−2} / (1 + ν(p−1) a_i^{p−2})` (implicit
-/// differentiation); steps are kept inside a shrinking bracket and
-/// replaced by bisection when they leave it.
+/// differentiation). If it has not converged at its cap, the upper end of
+/// its bracket is returned (a multiplier on the feasible side).
 fn lp_multiplier(b: &[f64], p: f64, rho: f64, nu_hi: f64) -> f64 {
     let exponent = -(p - 1.0) / p;
     let target = rho.powf(1.0 - p);
-    let (mut lo, mut hi) = (0.0, nu_hi);
-    let mut nu: f64 = 0.0;
-    for _ in 0..200 {
+    let excess = |nu: f64| {
         let mut sum = 0.0;
         let mut slope = 0.0;
         for &bi in b {
@@ -132,25 +148,14 @@ fn lp_multiplier(b: &[f64], p: f64, rho: f64, nu_hi: f64) -> f64 {
             }
         }
         let phi = sum.powf(exponent);
-        let g = phi - target;
-        if g < 0.0 {
-            lo = nu;
-        } else if g > 0.0 {
-            hi = nu;
-        } else {
-            return nu;
-        }
-        let dphi = exponent * phi / sum * slope;
-        let mut next = if dphi > 0.0 { nu - g / dphi } else { f64::NAN };
-        if !(next > lo && next < hi) {
-            next = 0.5 * (lo + hi);
-        }
-        if (next - nu).abs() <= 4.0 * f64::EPSILON * next || hi - lo <= 4.0 * f64::EPSILON * hi {
-            return next.min(hi);
-        }
-        nu = next;
+        (phi - target, exponent * phi / sum * slope)
+    };
+    let root = MULTIPLIER.search(excess, 0.0, nu_hi, 0.0);
+    if root.converged {
+        root.x.min(root.hi)
+    } else {
+        root.hi
     }
-    hi
 }
 
 /// Euclidean projection onto `{‖x‖_p ≤ r}`, `p ∈ [1, ∞]`.

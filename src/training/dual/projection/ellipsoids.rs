@@ -1,10 +1,12 @@
 //! Ellipsoids in an orthonormal frame: their coordinates, and the
 //! trust-region secular equations of their projections and of the
-//! proximal maps of their gauges.
+//! proximal maps of their gauges, solved by the crate's one secular solver
+//! ([`SecularEquation`], safeguarded Halley/Newton on `1/g − 1/ε`).
 
 use nalgebra::{DMatrix, DVector};
 
 use crate::covariance::{Covariance, EigenCoordinates};
+use crate::training::secular::SecularEquation;
 
 /// An ellipsoid in an orthonormal frame: `K = {x : Σ_j x̃_j²/m_j ≤ 1}` on
 /// the directions with `m_j > 0`, flat elsewhere.
@@ -81,51 +83,21 @@ impl Frame {
     }
 }
 
-/// The root `x ≥ 0` of `Σ_j a_j/(p_j x + q_j)² = 1` (terms with `a_j = 0`
-/// ignored, `p_j > 0`, `q_j ≥ 0`), given that the sum exceeds 1 at
-/// `x = 0`. With `x ↦ Σ a_j/(p_j x + q_j)²` written as
-/// `Σ (a_j/p_j²)/(x + q_j/p_j)²`, the reciprocal square root
-/// `ψ(x) = φ(x)^{-1/2}` is concave (Moré & Sorensen 1983), so Newton on
-/// `ψ = 1` from `x = 0` increases monotonically to the root. The scaling
-/// `s = min_j (p_j x + q_j)`, `r_j = s/(p_j x + q_j) ≤ 1`, `A = Σ a_j r_j²`,
-/// `B = Σ a_j p_j r_j³` gives `ψ = s/√A` and `ψ' = B/A^{3/2}` without
-/// overflow when some `q_j` are tiny or zero.
-fn secular_root(terms: &[(f64, f64, f64)]) -> f64 {
-    let mut x: f64 = 0.0;
-    for _ in 0..200 {
-        let s = terms
-            .iter()
-            .filter(|(a, _, _)| *a > 0.0)
-            .map(|(_, p, q)| p * x + q)
-            .fold(f64::INFINITY, f64::min);
-        if s == 0.0 {
-            // x = 0 with a zero q_j: the sum is infinite; step off zero.
-            let scale = terms
-                .iter()
-                .map(|(a, p, _)| a.sqrt() / p)
-                .fold(0.0, f64::max);
-            x = 1e-300_f64.max(1e-16 * scale);
-            continue;
-        }
-        let mut a_sum = 0.0;
-        let mut b_sum = 0.0;
-        for &(a, p, q) in terms {
-            if a > 0.0 {
-                let r = s / (p * x + q);
-                a_sum += a * r * r;
-                b_sum += a * p * r * r * r;
-            }
-        }
-        let psi = s / a_sum.sqrt();
-        let dpsi = b_sum / (a_sum * a_sum.sqrt());
-        let next = (x + (1.0 - psi) / dpsi).max(0.0);
-        let done = (next - x).abs() <= 4.0 * f64::EPSILON * next;
-        x = next;
-        if done {
-            break;
-        }
-    }
-    x
+/// The root `s ≥ 0` of `Σ_j d_j c_j/(s + d_j)² = ε²`, the trust-region
+/// form of the crate's [`SecularEquation`] (energies `c_j ≥ 0`, pencil
+/// eigenvalues `d_j > 0`): `f64::INFINITY` at `ε = 0`, 0 once `ε` reaches
+/// `ε_max = √(Σ c_j/d_j)`. Inputs are finite (the dual solver works on a
+/// normalized problem); if they are not, the answer is NaN, which the
+/// solver's checks reject like any other non-finite iterate.
+///
+/// A projection is an inner step of the dual solver, whose result is
+/// certified on its own (`dual::finish`), so a root that misses the
+/// secular tolerance after the iteration cap is used as it stands
+/// ([`SecularEquation::solve_inner`]).
+fn secular_shift(energies: &[f64], eigenvalues: &[f64], eps: f64) -> f64 {
+    SecularEquation::new(energies, eigenvalues)
+        .and_then(|equation| equation.solve_inner(eps))
+        .map_or(f64::NAN, |root| root.shift())
 }
 
 /// The gauge `γ > 0` of the proximal point of an ellipsoid's gauge:
@@ -144,12 +116,14 @@ pub(super) fn ellipsoid_prox_gauge(energies: &[(f64, f64)], tau: f64) -> f64 {
             .sum();
         return g.sqrt();
     }
-    let terms: Vec<(f64, f64, f64)> = energies
+    // Σ_j m_j e_j/(m_j γ + τ)² = Σ_j d_j e_j/(γ + d_j)² / τ with d_j = τ/m_j:
+    // the secular equation in γ with energies e_j and budget √τ.
+    let (e, d): (Vec<f64>, Vec<f64>) = energies
         .iter()
         .filter(|(_, m)| *m > 0.0)
-        .map(|&(e, m)| (m * e, m, tau))
-        .collect();
-    secular_root(&terms)
+        .map(|&(e, m)| (e, tau / m))
+        .unzip();
+    secular_shift(&e, &d, tau.sqrt())
 }
 
 /// The multiplier `ν` of the projection onto `{Σ_j x̃_j²/m_j ≤ c²}`
@@ -164,10 +138,11 @@ pub(super) fn ellipsoid_projection_multiplier(energies: &[(f64, f64)], c: f64) -
     if inside <= c * c {
         return 0.0;
     }
-    let terms: Vec<(f64, f64, f64)> = energies
+    // The secular equation in ν itself: energies e_j, eigenvalues m_j, budget c.
+    let (e, d): (Vec<f64>, Vec<f64>) = energies
         .iter()
         .filter(|(_, m)| *m > 0.0)
-        .map(|&(e, m)| (m * e / (c * c), 1.0, m))
-        .collect();
-    secular_root(&terms)
+        .map(|&(e, m)| (e, m))
+        .unzip();
+    secular_shift(&e, &d, c)
 }

@@ -17,9 +17,9 @@
 //! - ellipsoid `{Au}` in an orthonormal frame with squared semi-axes `m_j`
 //!   (coordinates `c_j`): `z̃_j = c_j m_j γ/(m_j γ + τ)`, where the gauge `γ`
 //!   solves `Σ_j m_j c_j²/(m_j γ + τ)² = 1` (zero if `‖y‖_M ≤ τ`) — the
-//!   trust-region secular equation, solved by Newton on its reciprocal
-//!   square root, which is concave (Moré & Sorensen 1983), so the iterates
-//!   increase monotonically to the root. Directions with `m_j = 0` (flat
+//!   trust-region secular equation, solved by the crate's secular solver
+//!   (`training::secular`, safeguarded Halley/Newton on the concave
+//!   `1/g − 1/ε`; Moré & Sorensen 1983). Directions with `m_j = 0` (flat
 //!   ellipsoids) are dropped.
 //!
 //! For the ℓ1 and ℓ∞ parts the absolute values are sorted once per
