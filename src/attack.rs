@@ -66,11 +66,16 @@ pub enum Perturbation {
     Flip {
         /// `δ = −y t*(1 + overshoot) v*(w)`; with no overshoot `x + δ` lies
         /// on the decision boundary.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serialization::plain_vector"))]
         delta: DVector<f64>,
         /// The minimal flipping budget `t* = m / σ_K(w)` (without overshoot).
         budget: f64,
         /// For latent threats, the latent step `−y t*(1 + overshoot) u*` with
         /// `A u = δ` (see [`Threat::latent_steepest`]); `None` otherwise.
+        #[cfg_attr(
+            feature = "serde",
+            serde(with = "crate::serialization::plain_option_vector")
+        )]
         latent: Option<DVector<f64>>,
     },
 }

@@ -119,7 +119,7 @@ pub mod training;
 mod roots;
 mod seeded;
 #[cfg(feature = "serde")]
-mod serialization;
+pub(crate) mod serialization;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,

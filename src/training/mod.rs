@@ -125,7 +125,7 @@ use secular::{EllipsoidProblem, WarmStart};
 
 pub use extended::{ExtendedCovariance, GrowthBasis};
 pub use optimum::RobustOptimum;
-use optimum::Solution;
+pub(crate) use optimum::Solution;
 use prior::Placement;
 pub(crate) use prior::{distance_for_error, ln_optimal_error, optimal_error};
 
@@ -203,7 +203,7 @@ impl Gmm {
     ) -> Result<RobustOptimum> {
         self.check_training(threat)?;
         ensure_budget(eps)?;
-        let placement = Placement::of(self);
+        let placement = Placement::of(self, threat, options);
         match self.prepare_ellipsoid(threat)? {
             Some(problem) => ellipsoid_optimum(&problem, &placement, eps, None).map(|(opt, _)| opt),
             None => self.dual_optimum(threat, eps, options, &placement),
@@ -241,7 +241,7 @@ impl Gmm {
         if budgets.is_empty() {
             return Ok(Vec::new());
         }
-        let placement = Placement::of(self);
+        let placement = Placement::of(self, threat, options);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
             return budgets
                 .iter()
@@ -352,11 +352,13 @@ impl Gmm {
 /// again).
 pub(crate) fn prepared_optimum(
     gmm: &Gmm,
+    threat: &Threat,
     problem: &Arc<EllipsoidProblem>,
     eps: f64,
 ) -> Result<RobustOptimum> {
     ensure_budget(eps)?;
-    ellipsoid_optimum(problem, &Placement::of(gmm), eps, None).map(|(opt, _)| opt)
+    let placement = Placement::of(gmm, threat, &SolverOptions::default());
+    ellipsoid_optimum(problem, &placement, eps, None).map(|(opt, _)| opt)
 }
 
 #[cfg(test)]

@@ -25,6 +25,17 @@ use super::{ExtendedCovariance, GrowthBasis, Placement, ln_optimal_error, optima
 ///
 /// Cloning is cheap: the prepared problem of a sweep is shared.
 ///
+/// With feature `serde` an optimum is written as its inputs (model, threat,
+/// budget, solver options) and its results (distance, gap, iterations, and
+/// the multiplier or the dual solver's weights and adversary). Reading it
+/// solves the problem again and checks the stored results against the new
+/// solution: the two certified intervals `[distance, distance + gap]` must
+/// overlap (up to rounding), multipliers agree to `1e-12` relative, the
+/// stored weights attain the stored distance as their primal ratio, and the
+/// stored adversary lies within the distance the two certificates allow of
+/// the new one; otherwise it is an error naming the field. The value read
+/// keeps the stored results.
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm, Threat};
@@ -48,16 +59,16 @@ use super::{ExtendedCovariance, GrowthBasis, Placement, ln_optimal_error, optima
 /// ```
 #[derive(Clone)]
 pub struct RobustOptimum {
-    pub(super) budget: f64,
-    pub(super) distance: f64,
-    pub(super) gap: f64,
-    pub(super) iterations: usize,
-    pub(super) solution: Solution,
-    pub(super) placement: Arc<Placement>,
+    pub(crate) budget: f64,
+    pub(crate) distance: f64,
+    pub(crate) gap: f64,
+    pub(crate) iterations: usize,
+    pub(crate) solution: Solution,
+    pub(crate) placement: Arc<Placement>,
 }
 
 #[derive(Clone)]
-pub(super) enum Solution {
+pub(crate) enum Solution {
     /// Closed form: the prepared pencil and the multiplier.
     Ellipsoid {
         problem: Arc<EllipsoidProblem>,
@@ -188,6 +199,7 @@ impl RobustOptimum {
                     growth: data.growth,
                     multiplicities: data.multiplicities,
                     problem: Arc::clone(problem),
+                    optimum: self.clone(),
                 })
             }
             Solution::Dual { .. } => None,
