@@ -77,6 +77,7 @@ pub struct ExtendedCovariance {
     pub(crate) multiplicities: Vec<usize>,
     pub(super) problem: Arc<EllipsoidProblem>,
     /// The optimum it extends (its inputs, for `serde`).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) optimum: super::RobustOptimum,
 }
 

@@ -22,7 +22,9 @@ use crate::roots::{Brent, Evaluation};
 /// again, see `serialization`).
 #[derive(Debug)]
 pub(crate) struct Placement {
-    /// The model, threat and solver options the optimum was solved from.
+    /// The model, threat and solver options the optimum was solved from
+    /// (read only by `serde`).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     pub(crate) origin: Origin,
     pub(super) prior_pos: f64,
     /// `ℓ = ln(π/(1 − π))`, exactly 0 at `π = 1/2`.
@@ -34,6 +36,7 @@ pub(crate) struct Placement {
 
 /// The inputs of a robust optimum.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
 pub(crate) struct Origin {
     pub(crate) model: Gmm,
     pub(crate) threat: Threat,
