@@ -48,6 +48,10 @@ use crate::covariance::{Covariance, Representation};
 use crate::empirical::{TrainingOptions, check_options};
 use crate::error::{Error, Result, ensure_dim, ensure_finite, ensure_finite_value};
 use crate::gmm::Gmm;
+use crate::multiclass::attacks::Decision;
+use crate::multiclass::{
+    BatchAttack as MulticlassBatchAttack, FacetAttacks, MulticlassClassifier, MulticlassGmm,
+};
 use crate::normal::{Estimate, OrthantOptions};
 use crate::threat::{SpectralFamily, Threat};
 use crate::tradeoff::{ConflictMatrix, MATCH_TOLERANCE, cross_and_conflicts};
@@ -1058,3 +1062,232 @@ impl TryFrom<ConflictMatrixRaw> for ConflictMatrix {
 }
 
 via_raw!(ConflictMatrix, ConflictMatrixRaw, "conflict matrix");
+
+// ---------------------------------------------------------------------------
+// Multi-class models and classifiers.
+// ---------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MulticlassGmmRaw {
+    means: Vec<Plain>,
+    covariance: Covariance,
+    priors: Plain,
+}
+
+impl From<&MulticlassGmm> for MulticlassGmmRaw {
+    fn from(model: &MulticlassGmm) -> Self {
+        MulticlassGmmRaw {
+            means: model.means().iter().map(Plain::of).collect(),
+            covariance: model.covariance().clone(),
+            priors: Plain::of(model.priors()),
+        }
+    }
+}
+
+impl TryFrom<MulticlassGmmRaw> for MulticlassGmm {
+    type Error = Error;
+    fn try_from(raw: MulticlassGmmRaw) -> Result<Self> {
+        MulticlassGmm::new(
+            raw.means.into_iter().map(Plain::into_vector).collect(),
+            raw.covariance,
+            raw.priors.into_vector(),
+        )
+    }
+}
+
+via_raw!(MulticlassGmm, MulticlassGmmRaw, "multi-class model");
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MulticlassClassifierRaw {
+    /// `K × d`, row `k` is `w_k`.
+    weights: Rows,
+    biases: Plain,
+}
+
+impl From<&MulticlassClassifier> for MulticlassClassifierRaw {
+    fn from(clf: &MulticlassClassifier) -> Self {
+        MulticlassClassifierRaw {
+            weights: Rows::of(clf.weights()),
+            biases: Plain::of(clf.biases()),
+        }
+    }
+}
+
+impl TryFrom<MulticlassClassifierRaw> for MulticlassClassifier {
+    type Error = Error;
+    fn try_from(raw: MulticlassClassifierRaw) -> Result<Self> {
+        MulticlassClassifier::new(raw.weights.into_matrix("weights")?, raw.biases.into_vector())
+    }
+}
+
+via_raw!(
+    MulticlassClassifier,
+    MulticlassClassifierRaw,
+    "multi-class classifier"
+);
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FacetAttacksRaw {
+    classifier: MulticlassClassifier,
+    threat: Threat,
+    overshoot: f64,
+}
+
+impl From<&FacetAttacks> for FacetAttacksRaw {
+    fn from(attacks: &FacetAttacks) -> Self {
+        FacetAttacksRaw {
+            classifier: attacks.classifier().clone(),
+            threat: attacks.threat().clone(),
+            overshoot: attacks.overshoot(),
+        }
+    }
+}
+
+impl TryFrom<FacetAttacksRaw> for FacetAttacks {
+    type Error = Error;
+    fn try_from(raw: FacetAttacksRaw) -> Result<Self> {
+        FacetAttacks::with_options(
+            &raw.classifier,
+            &raw.threat,
+            &AttackOptions::default().with_overshoot(raw.overshoot),
+        )
+    }
+}
+
+via_raw!(FacetAttacks, FacetAttacksRaw, "facet attacks");
+
+/// One point's decision in a multi-class batch attack: its nearest facet
+/// with the facet margin at size one (from which the step is rebuilt).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum DecisionRaw {
+    Misclassified,
+    Unreachable,
+    Flip {
+        to: usize,
+        budget: f64,
+        margin: f64,
+        tied: Vec<usize>,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MulticlassBatchAttackRaw {
+    attacks: FacetAttacks,
+    labels: Vec<usize>,
+    decisions: Vec<DecisionRaw>,
+}
+
+impl From<&MulticlassBatchAttack> for MulticlassBatchAttackRaw {
+    fn from(batch: &MulticlassBatchAttack) -> Self {
+        MulticlassBatchAttackRaw {
+            attacks: batch.attacks.clone(),
+            labels: batch.labels.clone(),
+            decisions: batch
+                .decisions
+                .iter()
+                .map(|decision| match decision {
+                    Decision::Misclassified => DecisionRaw::Misclassified,
+                    Decision::Unreachable => DecisionRaw::Unreachable,
+                    Decision::Flip {
+                        to,
+                        budget,
+                        margin,
+                        tied,
+                    } => DecisionRaw::Flip {
+                        to: *to,
+                        budget: *budget,
+                        margin: *margin,
+                        tied: tied.clone(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A decision that the classifier and threat do not allow.
+fn impossible_decision(index: usize) -> Error {
+    Error::InvalidParameter {
+        name: "decisions",
+        value: index as f64,
+        reason: "the decision of this point is impossible for the classifier and threat",
+    }
+}
+
+impl TryFrom<MulticlassBatchAttackRaw> for MulticlassBatchAttack {
+    type Error = Error;
+    /// Checks every decision against the prepared facets: a flip goes to
+    /// another class whose facet the threat can move, with a positive
+    /// margin and the budget `margin / σ_K` the attack computes (to 8 ulps);
+    /// its ties are other classes, ascending; an unreachable point has no
+    /// movable facet. (Which facet is nearest needs the points, which are
+    /// not stored.)
+    fn try_from(raw: MulticlassBatchAttackRaw) -> Result<Self> {
+        let attacks = raw.attacks;
+        let classes = attacks.classifier().classes();
+        ensure_dim("decisions", raw.labels.len(), raw.decisions.len())?;
+        if let Some(index) = raw.labels.iter().position(|&l| l >= classes) {
+            return Err(Error::LabelOutOfRange {
+                name: "labels",
+                index,
+                label: raw.labels[index],
+                classes,
+            });
+        }
+        let mut decisions = Vec::with_capacity(raw.decisions.len());
+        for (i, (decision, &y)) in raw.decisions.into_iter().zip(&raw.labels).enumerate() {
+            decisions.push(match decision {
+                DecisionRaw::Misclassified => Decision::Misclassified,
+                DecisionRaw::Unreachable => {
+                    if (0..classes).any(|j| j != y && attacks.unit_support(y, j) > 0.0) {
+                        return Err(impossible_decision(i));
+                    }
+                    Decision::Unreachable
+                }
+                DecisionRaw::Flip {
+                    to,
+                    budget,
+                    margin,
+                    tied,
+                } => {
+                    let valid_class = |j: usize| j < classes && j != y;
+                    if !valid_class(to)
+                        || !(margin > 0.0 && margin.is_finite())
+                        || tied.iter().any(|&j| !valid_class(j) || j == to)
+                        || tied.windows(2).any(|p| p[0] >= p[1])
+                    {
+                        return Err(impossible_decision(i));
+                    }
+                    let support = attacks.unit_support(y, to);
+                    let expected = margin / support;
+                    if !(support > 0.0 && (budget - expected).abs() <= 8.0 * f64::EPSILON * expected)
+                    {
+                        return Err(Error::InvalidBudget { value: budget });
+                    }
+                    Decision::Flip {
+                        to,
+                        budget,
+                        margin,
+                        tied,
+                    }
+                }
+            });
+        }
+        Ok(MulticlassBatchAttack {
+            attacks,
+            labels: raw.labels,
+            decisions,
+        })
+    }
+}
+
+via_raw!(
+    MulticlassBatchAttack,
+    MulticlassBatchAttackRaw,
+    "multi-class batch attack"
+);

@@ -479,3 +479,119 @@ fn vectors_and_matrices_are_plain_json_arrays() {
     );
     assert_eq!(round_trip(&threat), threat);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Multi-class models, classifiers, attacks (single and batch) and
+    /// energy summaries survive a round trip with every number unchanged.
+    #[test]
+    fn multiclass_values_survive_a_round_trip(
+        (cov, means) in Spectra::new().any().prop_flat_map(|cov| {
+            let d = cov.dim();
+            (Just(cov), proptest::collection::vec(vector(d), 3))
+        }),
+        seed in any::<u64>(),
+    ) {
+        use manifold_robustness::multiclass::{self, FacetAttacks, MulticlassEnergySummary};
+        use manifold_robustness::{MulticlassClassifier, MulticlassGmm};
+        let priors = DVector::from_vec(vec![0.2, 0.3, 0.5]);
+        let model = MulticlassGmm::new(means, cov.clone(), priors).unwrap();
+        let back: MulticlassGmm = round_trip(&model);
+        prop_assert_eq!(back.means(), model.means());
+        prop_assert_eq!(back.priors(), model.priors());
+        prop_assert_eq!(back.covariance(), model.covariance());
+        let clf = model.bayes_classifier();
+        let back: MulticlassClassifier = round_trip(&clf);
+        prop_assert_eq!(&back, &clf);
+        let (xs, ys) = model.sample(30, &mut StdRng::seed_from_u64(seed));
+        for threat in [Threat::l2(), Threat::linf(), Threat::generative(&cov)] {
+            let attacks = FacetAttacks::new(&clf, &threat).unwrap();
+            let back: FacetAttacks = round_trip(&attacks);
+            prop_assert_eq!(back.classifier(), attacks.classifier());
+            prop_assert_eq!(back.threat(), attacks.threat());
+            let batch = attacks.attack_batch(&xs, &ys).unwrap();
+            let back: multiclass::BatchAttack = round_trip(&batch);
+            prop_assert_eq!(back.labels(), batch.labels());
+            prop_assert_eq!(back.budgets(), batch.budgets());
+            for i in 0..batch.len() {
+                prop_assert_eq!(back.to(i), batch.to(i));
+                prop_assert_eq!(back.tied(i), batch.tied(i));
+                // The steps are rebuilt from the stored margins: the same.
+                prop_assert_eq!(back.perturbation(i), batch.perturbation(i));
+                prop_assert_eq!(&round_trip(&batch.perturbation(i)), &batch.perturbation(i));
+            }
+            let summary = multiclass::attack_energy_summary(&model, &clf, &threat, &xs, &ys, &[1])
+                .unwrap();
+            let back: MulticlassEnergySummary = round_trip(&summary);
+            prop_assert_eq!(&back, &summary);
+        }
+    }
+}
+
+#[test]
+fn invalid_multiclass_values_are_errors_naming_the_field() {
+    use manifold_robustness::multiclass::{self, FacetAttacks};
+    use manifold_robustness::{MulticlassClassifier, MulticlassGmm};
+    let model = MulticlassGmm::from(&default_model());
+    let clf = model.bayes_classifier();
+    let (xs, ys) = model.sample(50, &mut StdRng::seed_from_u64(5));
+    let batch = FacetAttacks::new(&clf, &Threat::l2())
+        .unwrap()
+        .attack_batch(&xs, &ys)
+        .unwrap();
+    let flip = (0..batch.len()).find(|&i| batch.is_flip(i)).unwrap();
+    let cases = [
+        (
+            rejected::<MulticlassGmm>(
+                r#"{"means":[[1.0],[-1.0]],"covariance":{"diagonal":{"variances":[1.0]}},"priors":[0.5,0.6]}"#,
+            ),
+            "priors",
+        ),
+        (
+            rejected::<MulticlassGmm>(
+                r#"{"means":[[1.0],[1.0]],"covariance":{"diagonal":{"variances":[1.0]}},"priors":[0.5,0.5]}"#,
+            ),
+            "means",
+        ),
+        (
+            rejected::<MulticlassClassifier>(r#"{"weights":[[1.0,0.0],[1.0,0.0]],"biases":[0.0,0.0]}"#),
+            "weights",
+        ),
+        (
+            rejected::<MulticlassClassifier>(r#"{"weights":[[1.0,0.0],[1.0]],"biases":[0.0,0.0]}"#),
+            "weights",
+        ),
+        (
+            rejected::<MulticlassClassifier>(r#"{"weights":[[1.0,0.0],[0.0,1.0]],"biases":[0.0]}"#),
+            "biases",
+        ),
+        (tampered(&batch, |j| j["labels"][0] = json!(7)), "labels"),
+        (
+            tampered(&batch, |j| {
+                let label = j["labels"][flip].clone();
+                j["decisions"][flip]["flip"]["to"] = label;
+            }),
+            "decisions",
+        ),
+        (
+            tampered(&batch, |j| {
+                let b = j["decisions"][flip]["flip"]["budget"].as_f64().unwrap();
+                j["decisions"][flip]["flip"]["budget"] = json!(b * (1.0 + 1e-12));
+            }),
+            "budget",
+        ),
+        (
+            tampered(&batch, |j| j["decisions"][flip] = json!("unreachable")),
+            "decisions",
+        ),
+        (
+            tampered(&batch, |j| j["attacks"]["overshoot"] = json!(-1.0)),
+            "overshoot",
+        ),
+    ];
+    for (message, field) in cases {
+        assert!(message.contains(field), "{message:?} does not name {field:?}");
+    }
+    let _: multiclass::BatchAttack = round_trip(&batch);
+}
