@@ -225,12 +225,14 @@ impl FacetAttacks {
     }
 
     /// The overshoot of every step.
+    #[cfg(feature = "serde")]
     pub(crate) fn overshoot(&self) -> f64 {
         self.inner.overshoot
     }
 
     /// `σ_K` of the facet `y` against `j` at size one (`0` when
     /// unreachable), as the decisions use it.
+    #[cfg(feature = "serde")]
     pub(crate) fn unit_support(&self, y: usize, j: usize) -> f64 {
         self.gauge(y, j).0.support
     }
