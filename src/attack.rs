@@ -44,7 +44,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::classifier::{Label, LinearClassifier};
+use crate::classifier::{Label, LinearClassifier, Points};
 use crate::covariance::Covariance;
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 use crate::threat::Threat;
@@ -363,10 +363,10 @@ pub struct BatchAttack {
 /// points whose score overflows (named `"margins"`, as for
 /// [`minimal_perturbation`]), [`Error::InvalidParameter`] for an
 /// overshoot whose largest step overflows.
-pub fn minimal_perturbations(
+pub fn minimal_perturbations<'a>(
     clf: &LinearClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[Label],
 ) -> Result<BatchAttack> {
     minimal_perturbations_with(clf, threat, xs, ys, &AttackOptions::default())
@@ -377,13 +377,14 @@ pub fn minimal_perturbations(
 /// # Errors
 /// As [`minimal_perturbations`], and [`Error::InvalidParameter`] for a
 /// negative or non-finite overshoot.
-pub fn minimal_perturbations_with(
+pub fn minimal_perturbations_with<'a>(
     clf: &LinearClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[Label],
     options: &AttackOptions,
 ) -> Result<BatchAttack> {
+    let xs = &*xs.points();
     options.validate()?;
     check_threat(clf, threat)?;
     ensure_dim("points (columns)", clf.dim(), xs.ncols())?;

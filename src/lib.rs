@@ -125,7 +125,7 @@ pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,
     minimal_perturbation_with, minimal_perturbations, minimal_perturbations_with,
 };
-pub use classifier::{Label, LinearClassifier};
+pub use classifier::{Label, LinearClassifier, Points};
 pub use covariance::{Covariance, EigenCoordinates, Representation};
 pub use default_model::default_model;
 pub use disentangle::{AttackEnergySummary, attack_energy_summary};
