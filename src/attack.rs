@@ -738,31 +738,10 @@ impl std::fmt::Display for Perturbation {
 /// width apply to each number.
 impl std::fmt::Display for BatchAttack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::display::number;
-        let mut budgets: Vec<f64> = self
-            .budgets()
-            .iter()
-            .copied()
-            .filter(|b| *b > 0.0 && b.is_finite())
-            .collect();
-        write!(
+        crate::display::batch_summary(
             f,
-            "{} points: {} flipped, {} misclassified, {} unreachable",
-            self.len(),
-            self.flipped(),
-            self.misclassified(),
-            self.unreachable()
-        )?;
-        if budgets.is_empty() {
-            return Ok(());
-        }
-        budgets.sort_by(f64::total_cmp);
-        let mean = budgets.iter().sum::<f64>() / budgets.len() as f64;
-        write!(
-            f,
-            "; flipping budget median {}, mean {}",
-            number(f, budgets[budgets.len() / 2]),
-            number(f, mean)
+            [self.flipped(), self.misclassified(), self.unreachable()],
+            self.budgets().as_slice(),
         )
     }
 }
