@@ -116,7 +116,10 @@ impl fmt::Display for crate::multiclass::Perturbation {
         match self {
             Perturbation::Misclassified => write!(f, "misclassified already (budget 0)"),
             Perturbation::Unreachable => {
-                write!(f, "unreachable: no budget of this threat reaches another class")
+                write!(
+                    f,
+                    "unreachable: no budget of this threat reaches another class"
+                )
             }
             Perturbation::Flip {
                 delta,

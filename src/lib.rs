@@ -75,8 +75,12 @@
 //!   covariances, models, threats, budgets and points near a boundary, to
 //!   property-test claims the way the crate tests its own.
 //! - `serde`: `Serialize`/`Deserialize` for labels, classifiers,
-//!   covariances, models, threats, fits, the options and the results;
-//!   deserializing validates as the constructors do.
+//!   covariances, models, threats, fits, the options and the results
+//!   (multi-class ones included), in plain JSON (vectors as arrays, matrices
+//!   as arrays of rows); deserializing validates as the constructors do.
+//!   Robust optima, extended covariances and conflict matrices are written
+//!   with their inputs and solved again when read (see
+//!   [`RobustOptimum`]).
 //!
 //! # Parallelism
 //!

@@ -153,11 +153,19 @@ struct PlainExtended(Vec<Option<f64>>);
 
 impl PlainExtended {
     fn of(vector: &DVector<f64>) -> PlainExtended {
-        PlainExtended(vector.iter().map(|&v| (v != f64::INFINITY).then_some(v)).collect())
+        PlainExtended(
+            vector
+                .iter()
+                .map(|&v| (v != f64::INFINITY).then_some(v))
+                .collect(),
+        )
     }
 
     fn into_vector(self) -> DVector<f64> {
-        DVector::from_iterator(self.0.len(), self.0.into_iter().map(|v| v.unwrap_or(f64::INFINITY)))
+        DVector::from_iterator(
+            self.0.len(),
+            self.0.into_iter().map(|v| v.unwrap_or(f64::INFINITY)),
+        )
     }
 }
 
@@ -816,7 +824,13 @@ impl TryFrom<RobustOptimumRaw> for RobustOptimum {
             gap: raw.gap,
         };
         let solution = match (solution, &fresh.solution) {
-            (SolutionRaw::Ellipsoid { lambda }, Solution::Ellipsoid { problem, lambda: new }) => {
+            (
+                SolutionRaw::Ellipsoid { lambda },
+                Solution::Ellipsoid {
+                    problem,
+                    lambda: new,
+                },
+            ) => {
                 let lambda = lambda.unwrap_or(f64::INFINITY);
                 let agree = if lambda.is_infinite() || new.is_infinite() {
                     lambda == *new
@@ -965,7 +979,11 @@ impl TryFrom<ExtendedCovarianceRaw> for ExtendedCovariance {
         let growth = raw.relative_growth.into_vector();
         let after = raw.variances_after.into_vector();
         for (name, stored, new) in [
-            ("variances_before", &raw.variances_before.into_vector(), &ext.before),
+            (
+                "variances_before",
+                &raw.variances_before.into_vector(),
+                &ext.before,
+            ),
             ("variances_after", &after, &ext.after),
             ("relative_growth", &growth, &ext.growth),
         ] {
@@ -989,7 +1007,11 @@ impl TryFrom<ExtendedCovarianceRaw> for ExtendedCovariance {
     }
 }
 
-via_raw!(ExtendedCovariance, ExtendedCovarianceRaw, "extended covariance");
+via_raw!(
+    ExtendedCovariance,
+    ExtendedCovarianceRaw,
+    "extended covariance"
+);
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1118,7 +1140,10 @@ impl From<&MulticlassClassifier> for MulticlassClassifierRaw {
 impl TryFrom<MulticlassClassifierRaw> for MulticlassClassifier {
     type Error = Error;
     fn try_from(raw: MulticlassClassifierRaw) -> Result<Self> {
-        MulticlassClassifier::new(raw.weights.into_matrix("weights")?, raw.biases.into_vector())
+        MulticlassClassifier::new(
+            raw.weights.into_matrix("weights")?,
+            raw.biases.into_vector(),
+        )
     }
 }
 
@@ -1265,7 +1290,8 @@ impl TryFrom<MulticlassBatchAttackRaw> for MulticlassBatchAttack {
                     }
                     let support = attacks.unit_support(y, to);
                     let expected = margin / support;
-                    if !(support > 0.0 && (budget - expected).abs() <= 8.0 * f64::EPSILON * expected)
+                    if !(support > 0.0
+                        && (budget - expected).abs() <= 8.0 * f64::EPSILON * expected)
                     {
                         return Err(Error::InvalidBudget { value: budget });
                     }

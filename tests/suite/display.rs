@@ -145,7 +145,9 @@ fn multiclass_results_print_as_summaries_respecting_precision_and_width() {
     let w = DMatrix::from_row_slice(3, 2, &[1.0, 0.0, -1.0, 0.0, 0.0, 1.0]);
     let clf = MulticlassClassifier::new(w, DVector::from_vec(vec![0.0, 0.0, -1.0])).unwrap();
     let attacks = FacetAttacks::new(&clf, &Threat::l2()).unwrap();
-    let flip = attacks.attack(&DVector::from_vec(vec![2.0, 0.5]), 0).unwrap();
+    let flip = attacks
+        .attack(&DVector::from_vec(vec![2.0, 0.5]), 0)
+        .unwrap();
     assert_eq!(
         flip.to_string(),
         "flip to class 2 at budget 1.768, ‖δ‖ = 1.768"
@@ -169,7 +171,10 @@ fn multiclass_results_print_as_summaries_respecting_precision_and_width() {
     let summary = attack_energy_summary(&m, &bayes, &Threat::l2(), &x, &y, &[8]).unwrap();
     let text = format!("{summary:.2}");
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("all facets, ℓ2: "), "{text}");
+    assert!(
+        lines.next().unwrap().starts_with("all facets, ℓ2: "),
+        "{text}"
+    );
     for (line, facet) in lines.zip(&summary.per_facet) {
         assert!(
             line.starts_with(&format!("  class {} → {}: ℓ2: ", facet.from, facet.to)),

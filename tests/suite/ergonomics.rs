@@ -144,8 +144,14 @@ fn point_matrices_are_accepted_as_views() {
     let owned = x.rows(10, 10).into_owned();
     let labels = &y[10..20];
     // A view by value and by reference gives what the owned copy gives.
-    assert_eq!(clf.scores(x.rows(10, 10)).unwrap(), clf.scores(&owned).unwrap());
-    assert_eq!(clf.predict_batch(&x.rows(10, 10)).unwrap(), clf.predict_batch(&owned).unwrap());
+    assert_eq!(
+        clf.scores(x.rows(10, 10)).unwrap(),
+        clf.scores(&owned).unwrap()
+    );
+    assert_eq!(
+        clf.predict_batch(&x.rows(10, 10)).unwrap(),
+        clf.predict_batch(&owned).unwrap()
+    );
     assert_eq!(
         clf.sample_error(x.rows(10, 10), labels).unwrap(),
         clf.sample_error(&owned, labels).unwrap()
@@ -162,7 +168,10 @@ fn point_matrices_are_accepted_as_views() {
     // Strided views (every other point, some columns) too.
     let strided = x.rows_with_step(0, 20, 1);
     let every_other = DMatrix::from_fn(20, x.ncols(), |i, j| x[(2 * i, j)]);
-    assert_eq!(clf.scores(strided).unwrap(), clf.scores(&every_other).unwrap());
+    assert_eq!(
+        clf.scores(strided).unwrap(),
+        clf.scores(&every_other).unwrap()
+    );
     // A view of the wrong width is the same typed error as an owned matrix.
     assert!(matches!(
         clf.scores(x.columns(0, 3)),

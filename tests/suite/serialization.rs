@@ -13,9 +13,9 @@ use manifold_robustness::strategies::{
 use manifold_robustness::tradeoff::ConflictMatrix;
 use manifold_robustness::training::ExtendedCovariance;
 use manifold_robustness::{
-    BatchAttack, Covariance, RobustOptimum, EnergyProfile, Fit, FitReport, Gmm, Label, LinearClassifier,
-    Perturbation, SolverOptions, Threat, TradeoffReport, default_model, energy_profile,
-    minimal_perturbation, tradeoff,
+    BatchAttack, Covariance, EnergyProfile, Fit, FitReport, Gmm, Label, LinearClassifier,
+    Perturbation, RobustOptimum, SolverOptions, Threat, TradeoffReport, default_model,
+    energy_profile, minimal_perturbation, tradeoff,
 };
 use proptest::prelude::*;
 use serde::Serialize;
@@ -399,7 +399,13 @@ fn optima_past_the_limit_write_an_infinite_multiplier_as_null() {
     assert_eq!(round_trip(&opt), opt);
     let ext = opt.extended_covariance().unwrap();
     let json = serde_json::to_value(&ext).unwrap();
-    assert!(json["relative_growth"].as_array().unwrap().iter().all(Value::is_null));
+    assert!(
+        json["relative_growth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(Value::is_null)
+    );
     assert_eq!(round_trip(&ext), ext);
 }
 
@@ -407,24 +413,41 @@ fn optima_past_the_limit_write_an_infinite_multiplier_as_null() {
 fn stored_results_that_disagree_with_the_solution_are_errors_naming_the_field() {
     let gmm = default_model();
     let half = |t: &Threat| 0.5 * covering_budget(&gmm, t).unwrap();
-    let ellipsoid = gmm.robust_optimum(&Threat::l2(), half(&Threat::l2())).unwrap();
-    let dual = gmm.robust_optimum(&Threat::linf(), half(&Threat::linf())).unwrap();
+    let ellipsoid = gmm
+        .robust_optimum(&Threat::l2(), half(&Threat::l2()))
+        .unwrap();
+    let dual = gmm
+        .robust_optimum(&Threat::linf(), half(&Threat::linf()))
+        .unwrap();
     let r = ellipsoid.distance();
     let lambda = ellipsoid.lambda().unwrap();
     let cases = [
         // r* moved beyond the certified gap, either way.
-        (tampered(&ellipsoid, |j| j["distance"] = json!(r * (1.0 + 1e-9))), "distance"),
-        (tampered(&ellipsoid, |j| j["distance"] = json!(r * (1.0 - 1e-9))), "gap"),
+        (
+            tampered(&ellipsoid, |j| j["distance"] = json!(r * (1.0 + 1e-9))),
+            "distance",
+        ),
+        (
+            tampered(&ellipsoid, |j| j["distance"] = json!(r * (1.0 - 1e-9))),
+            "gap",
+        ),
         (tampered(&ellipsoid, |j| j["gap"] = json!(-1.0)), "gap"),
         (
-            tampered(&ellipsoid, |j| j["solution"]["ellipsoid"]["lambda"] = json!(lambda * (1.0 + 1e-10))),
+            tampered(&ellipsoid, |j| {
+                j["solution"]["ellipsoid"]["lambda"] = json!(lambda * (1.0 + 1e-10))
+            }),
             "lambda",
         ),
         (
-            tampered(&ellipsoid, |j| j["solution"] = json!({"dual": {"weights": [1.0], "adversary": [0.0]}})),
+            tampered(&ellipsoid, |j| {
+                j["solution"] = json!({"dual": {"weights": [1.0], "adversary": [0.0]}})
+            }),
             "solution",
         ),
-        (tampered(&ellipsoid, |j| j["budget"] = json!(-1.0)), "budget"),
+        (
+            tampered(&ellipsoid, |j| j["budget"] = json!(-1.0)),
+            "budget",
+        ),
         (
             tampered(&dual, |j| {
                 let w = j["solution"]["dual"]["weights"][0].as_f64().unwrap();
@@ -433,28 +456,41 @@ fn stored_results_that_disagree_with_the_solution_are_errors_naming_the_field() 
             "weights",
         ),
         (
-            tampered(&dual, |j| j["solution"]["dual"]["adversary"][3] = json!(0.0)),
+            tampered(&dual, |j| {
+                j["solution"]["dual"]["adversary"][3] = json!(0.0)
+            }),
             "adversary",
         ),
         (
-            tampered(&dual, |j| j["solution"]["dual"]["weights"] = json!([1.0, 2.0])),
+            tampered(&dual, |j| {
+                j["solution"]["dual"]["weights"] = json!([1.0, 2.0])
+            }),
             "weights",
         ),
         (
-            tampered(&ellipsoid.extended_covariance().unwrap(), |j| j["variances_after"][0] = json!(1e3)),
+            tampered(&ellipsoid.extended_covariance().unwrap(), |j| {
+                j["variances_after"][0] = json!(1e3)
+            }),
             "variances_after",
         ),
         (
-            tampered(&ellipsoid.extended_covariance().unwrap(), |j| j["multiplicities"][0] = json!(2)),
+            tampered(&ellipsoid.extended_covariance().unwrap(), |j| {
+                j["multiplicities"][0] = json!(2)
+            }),
             "multiplicities",
         ),
         (
-            tampered(&ellipsoid.extended_covariance().unwrap(), |j| j["basis"] = json!("Generalized")),
+            tampered(&ellipsoid.extended_covariance().unwrap(), |j| {
+                j["basis"] = json!("Generalized")
+            }),
             "basis",
         ),
     ];
     for (message, field) in cases {
-        assert!(message.contains(field), "{message:?} does not name {field:?}");
+        assert!(
+            message.contains(field),
+            "{message:?} does not name {field:?}"
+        );
     }
 }
 
@@ -555,7 +591,9 @@ fn invalid_multiclass_values_are_errors_naming_the_field() {
             "means",
         ),
         (
-            rejected::<MulticlassClassifier>(r#"{"weights":[[1.0,0.0],[1.0,0.0]],"biases":[0.0,0.0]}"#),
+            rejected::<MulticlassClassifier>(
+                r#"{"weights":[[1.0,0.0],[1.0,0.0]],"biases":[0.0,0.0]}"#,
+            ),
             "weights",
         ),
         (
@@ -591,7 +629,10 @@ fn invalid_multiclass_values_are_errors_naming_the_field() {
         ),
     ];
     for (message, field) in cases {
-        assert!(message.contains(field), "{message:?} does not name {field:?}");
+        assert!(
+            message.contains(field),
+            "{message:?} does not name {field:?}"
+        );
     }
     let _: multiclass::BatchAttack = round_trip(&batch);
 }
