@@ -280,7 +280,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-impl<'a> sealed::Sealed for &'a DMatrix<f64> {}
+impl sealed::Sealed for &DMatrix<f64> {}
 
 impl<'a> Points<'a> for &'a DMatrix<f64> {
     fn points(self) -> Cow<'a, DMatrix<f64>> {

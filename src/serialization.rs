@@ -915,7 +915,7 @@ fn check_dual(
     } else {
         let ratio = (weights.dot(&mu) - raw.budget * support) / scale;
         let rounding = 16.0 * (d as f64 + 2.0) * f64::EPSILON * (magnitude / scale + raw.distance);
-        if !(ratio >= raw.distance - rounding) {
+        if ratio.is_nan() || ratio < raw.distance - rounding {
             return Err(disagrees("weights", ratio));
         }
     }
@@ -927,7 +927,7 @@ fn check_dual(
         .covariance()
         .inverse_quadratic_form(&(adversary - new_adversary))?
         .sqrt();
-    if !(apart <= allowed) {
+    if apart.is_nan() || apart > allowed {
         return Err(disagrees("adversary", apart));
     }
     Ok(())
@@ -1068,7 +1068,8 @@ impl TryFrom<ConflictMatrixRaw> for ConflictMatrix {
             ensure_dim(name, n, stored.nrows())?;
             ensure_dim(name, n, stored.ncols())?;
             for (&s, &c) in stored.iter().zip(new.iter()) {
-                if !((s - c).abs() <= 1e-12 * c.abs()) {
+                let off = (s - c).abs();
+                if off.is_nan() || off > 1e-12 * c.abs() {
                     return Err(disagrees(name, s));
                 }
             }
@@ -1281,8 +1282,8 @@ impl TryFrom<MulticlassBatchAttackRaw> for MulticlassBatchAttack {
                     tied,
                 } => {
                     let valid_class = |j: usize| j < classes && j != y;
-                    if !valid_class(to)
-                        || !(margin > 0.0 && margin.is_finite())
+                    let valid_margin = margin > 0.0 && margin.is_finite();
+                    if !(valid_class(to) && valid_margin)
                         || tied.iter().any(|&j| !valid_class(j) || j == to)
                         || tied.windows(2).any(|p| p[0] >= p[1])
                     {

@@ -136,6 +136,8 @@ fn tradeoffs_and_fits_print_readable_summaries() {
 }
 
 #[test]
+// Passing a view by reference is one of the forms under test.
+#[allow(clippy::needless_borrows_for_generic_args)]
 fn point_matrices_are_accepted_as_views() {
     use manifold_robustness::attack_energy_summary;
     let gmm = manifold_robustness::default_model();
@@ -143,13 +145,14 @@ fn point_matrices_are_accepted_as_views() {
     let (x, y) = gmm.sample(40, &mut StdRng::seed_from_u64(9));
     let owned = x.rows(10, 10).into_owned();
     let labels = &y[10..20];
+    let view = x.rows(10, 10);
     // A view by value and by reference gives what the owned copy gives.
     assert_eq!(
         clf.scores(x.rows(10, 10)).unwrap(),
         clf.scores(&owned).unwrap()
     );
     assert_eq!(
-        clf.predict_batch(&x.rows(10, 10)).unwrap(),
+        clf.predict_batch(&view).unwrap(),
         clf.predict_batch(&owned).unwrap()
     );
     assert_eq!(
@@ -166,6 +169,7 @@ fn point_matrices_are_accepted_as_views() {
         attack_energy_summary(&gmm, &clf, &threat, &owned, labels, &[4]).unwrap()
     );
     // Strided views (every other point, some columns) too.
+    assert_eq!(clf.scores(view).unwrap(), clf.scores(&owned).unwrap());
     let strided = x.rows_with_step(0, 20, 1);
     let every_other = DMatrix::from_fn(20, x.ncols(), |i, j| x[(2 * i, j)]);
     assert_eq!(
