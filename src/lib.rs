@@ -121,6 +121,7 @@ pub mod tradeoff;
 pub mod training;
 
 mod roots;
+mod sampling;
 mod seeded;
 #[cfg(feature = "serde")]
 pub(crate) mod serialization;
