@@ -44,7 +44,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::classifier::{Label, LinearClassifier};
+use crate::classifier::{Label, LinearClassifier, Points};
 use crate::covariance::Covariance;
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 use crate::threat::Threat;
@@ -66,11 +66,16 @@ pub enum Perturbation {
     Flip {
         /// `δ = −y t*(1 + overshoot) v*(w)`; with no overshoot `x + δ` lies
         /// on the decision boundary.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serialization::plain_vector"))]
         delta: DVector<f64>,
         /// The minimal flipping budget `t* = m / σ_K(w)` (without overshoot).
         budget: f64,
         /// For latent threats, the latent step `−y t*(1 + overshoot) u*` with
         /// `A u = δ` (see [`Threat::latent_steepest`]); `None` otherwise.
+        #[cfg_attr(
+            feature = "serde",
+            serde(with = "crate::serialization::plain_option_vector")
+        )]
         latent: Option<DVector<f64>>,
     },
 }
@@ -373,10 +378,10 @@ pub struct BatchAttack {
 /// points whose score overflows (named `"margins"`, as for
 /// [`minimal_perturbation`]), [`Error::InvalidParameter`] for an
 /// overshoot whose largest step overflows.
-pub fn minimal_perturbations(
+pub fn minimal_perturbations<'a>(
     clf: &LinearClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[Label],
 ) -> Result<BatchAttack> {
     minimal_perturbations_with(clf, threat, xs, ys, &AttackOptions::default())
@@ -387,13 +392,14 @@ pub fn minimal_perturbations(
 /// # Errors
 /// As [`minimal_perturbations`], and [`Error::InvalidParameter`] for a
 /// negative or non-finite overshoot.
-pub fn minimal_perturbations_with(
+pub fn minimal_perturbations_with<'a>(
     clf: &LinearClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[Label],
     options: &AttackOptions,
 ) -> Result<BatchAttack> {
+    let xs = &*xs.points();
     options.validate()?;
     check_threat(clf, threat)?;
     ensure_dim("points (columns)", clf.dim(), xs.ncols())?;
@@ -748,31 +754,10 @@ impl std::fmt::Display for Perturbation {
 /// width apply to each number.
 impl std::fmt::Display for BatchAttack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::display::number;
-        let mut budgets: Vec<f64> = self
-            .budgets()
-            .iter()
-            .copied()
-            .filter(|b| *b > 0.0 && b.is_finite())
-            .collect();
-        write!(
+        crate::display::batch_summary(
             f,
-            "{} points: {} flipped, {} misclassified, {} unreachable",
-            self.len(),
-            self.flipped(),
-            self.misclassified(),
-            self.unreachable()
-        )?;
-        if budgets.is_empty() {
-            return Ok(());
-        }
-        budgets.sort_by(f64::total_cmp);
-        let mean = budgets.iter().sum::<f64>() / budgets.len() as f64;
-        write!(
-            f,
-            "; flipping budget median {}, mean {}",
-            number(f, budgets[budgets.len() / 2]),
-            number(f, mean)
+            [self.flipped(), self.misclassified(), self.unreachable()],
+            self.budgets().as_slice(),
         )
     }
 }

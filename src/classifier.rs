@@ -4,7 +4,9 @@
 //! labeled point is `m(x, y) = y (wᵀx + b)`, positive when it is
 //! classified correctly.
 
-use nalgebra::{DMatrix, DVector};
+use std::borrow::Cow;
+
+use nalgebra::{DMatrix, DVector, Dim, Dyn, Matrix, ViewStorage};
 
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
@@ -249,7 +251,71 @@ impl TryFrom<f64> for Label {
     }
 }
 
-/// Batch evaluation on the rows of a sample matrix.
+/// A matrix of points, one per row, as the batch functions take it
+/// ([`LinearClassifier::scores`], [`minimal_perturbations`](crate::minimal_perturbations), …): an owned
+/// `DMatrix<f64>` by reference, used in place, or a nalgebra view of one
+/// such as `x.rows(0, 10)` (by value or by reference), which is copied once
+/// into a contiguous matrix because the batch kernels read whole columns.
+/// Implemented for these types only (the trait is sealed).
+///
+/// # Example
+/// ```
+/// use manifold_robustness::{Label, LinearClassifier};
+/// use manifold_robustness::nalgebra::{DMatrix, DVector};
+///
+/// let clf = LinearClassifier::new(DVector::from_vec(vec![1.0, -1.0]), 0.0)?;
+/// let x = DMatrix::from_row_slice(3, 2, &[2.0, 1.0, 0.0, 3.0, 1.0, 2.0]);
+/// // The first two points, without `.into_owned()`.
+/// assert_eq!(clf.predict_batch(x.rows(0, 2))?, [Label::Pos, Label::Neg]);
+/// assert_eq!(clf.scores(&x.rows(1, 2))?.as_slice(), &[-3.0, -1.0]);
+/// # Ok::<(), manifold_robustness::Error>(())
+/// ```
+pub trait Points<'a>: sealed::Sealed {
+    /// The points as a contiguous matrix (borrowed when they already are).
+    fn points(self) -> Cow<'a, DMatrix<f64>>;
+}
+
+mod sealed {
+    /// Keeps [`Points`](super::Points) to the crate's implementations.
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for &DMatrix<f64> {}
+
+impl<'a> Points<'a> for &'a DMatrix<f64> {
+    fn points(self) -> Cow<'a, DMatrix<f64>> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'b, RStride: Dim, CStride: Dim> sealed::Sealed
+    for Matrix<f64, Dyn, Dyn, ViewStorage<'b, f64, Dyn, Dyn, RStride, CStride>>
+{
+}
+
+impl<'a, 'b, RStride: Dim, CStride: Dim> Points<'a>
+    for Matrix<f64, Dyn, Dyn, ViewStorage<'b, f64, Dyn, Dyn, RStride, CStride>>
+{
+    fn points(self) -> Cow<'a, DMatrix<f64>> {
+        Cow::Owned(self.into_owned())
+    }
+}
+
+impl<'b, RStride: Dim, CStride: Dim> sealed::Sealed
+    for &Matrix<f64, Dyn, Dyn, ViewStorage<'b, f64, Dyn, Dyn, RStride, CStride>>
+{
+}
+
+impl<'a, 'b, RStride: Dim, CStride: Dim> Points<'a>
+    for &Matrix<f64, Dyn, Dyn, ViewStorage<'b, f64, Dyn, Dyn, RStride, CStride>>
+{
+    fn points(self) -> Cow<'a, DMatrix<f64>> {
+        Cow::Owned(self.into_owned())
+    }
+}
+
+/// Batch evaluation on the rows of a sample matrix (owned or a view, see
+/// [`Points`]).
 impl LinearClassifier {
     /// The scores `wᵀx_j + b` of the rows `x_j` of `x` (`n × d`): one
     /// matrix–vector pass.
@@ -258,7 +324,8 @@ impl LinearClassifier {
     /// [`Error::DimensionMismatch`] when `x` does not have `d` columns,
     /// [`Error::NonFinite`] when a score is not finite (a non-finite entry
     /// of `x`).
-    pub fn scores(&self, x: &DMatrix<f64>) -> Result<DVector<f64>> {
+    pub fn scores<'a>(&self, x: impl Points<'a>) -> Result<DVector<f64>> {
+        let x = &*x.points();
         ensure_dim("samples (columns of x)", self.dim(), x.ncols())?;
         let mut scores = crate::linalg::mat_vec(x, &self.weights);
         scores.add_scalar_mut(self.bias);
@@ -283,7 +350,7 @@ impl LinearClassifier {
     ///
     /// # Errors
     /// As [`scores`](Self::scores).
-    pub fn predict_batch(&self, x: &DMatrix<f64>) -> Result<Vec<Label>> {
+    pub fn predict_batch<'a>(&self, x: impl Points<'a>) -> Result<Vec<Label>> {
         Ok(self
             .scores(x)?
             .iter()
@@ -299,9 +366,9 @@ impl LinearClassifier {
     /// # Errors
     /// [`Error::Empty`] for no rows, [`Error::DimensionMismatch`] when `x`
     /// does not have `d` columns or `y` not `n` labels, [`Error::NonFinite`].
-    pub fn sample_error(&self, x: &DMatrix<f64>, y: &[Label]) -> Result<f64> {
+    pub fn sample_error<'a>(&self, x: impl Points<'a>, y: &[Label]) -> Result<f64> {
         // Any threat: at budget 0 its reach is 0.
-        crate::empirical::robust_error(self, &crate::Threat::l2(), 0.0, x, y)
+        crate::empirical::robust_error(self, &crate::Threat::l2(), 0.0, &x.points(), y)
     }
 }
 

@@ -12,10 +12,10 @@
 //! `v*(w)`, so these means equal the profile of `v*` exactly; the batch
 //! decides only how many points are flipped and their mean budget.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 
 use crate::attack::{EnergyProfile, minimal_perturbations};
-use crate::classifier::{Label, LinearClassifier};
+use crate::classifier::{Label, LinearClassifier, Points};
 use crate::covariance::Covariance;
 use crate::error::{Result, ensure_dim};
 use crate::gmm::Gmm;
@@ -84,11 +84,11 @@ pub struct AttackEnergySummary {
 /// [`crate::Error::AmbiguousEigenspace`] for a `k` that
 /// [`EnergyProfile::top_share`] rejects (checked even when nothing is
 /// flipped).
-pub fn attack_energy_summary(
+pub fn attack_energy_summary<'a>(
     gmm: &Gmm,
     clf: &LinearClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[Label],
     ks: &[usize],
 ) -> Result<AttackEnergySummary> {

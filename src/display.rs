@@ -75,6 +75,114 @@ fn significant(x: f64, digits: usize) -> String {
     }
 }
 
+/// The summary of a batch attack: the points flipped, misclassified and
+/// out of reach (`counts`, in that order), then the median and mean of the
+/// flipping budgets (the finite positive ones, if any).
+pub(crate) fn batch_summary(
+    f: &mut fmt::Formatter<'_>,
+    counts: [usize; 3],
+    budgets: &[f64],
+) -> fmt::Result {
+    let [flipped, misclassified, unreachable] = counts;
+    write!(
+        f,
+        "{} points: {flipped} flipped, {misclassified} misclassified, {unreachable} unreachable",
+        budgets.len()
+    )?;
+    let mut flips: Vec<f64> = budgets
+        .iter()
+        .copied()
+        .filter(|b| *b > 0.0 && b.is_finite())
+        .collect();
+    if flips.is_empty() {
+        return Ok(());
+    }
+    flips.sort_by(f64::total_cmp);
+    let mean = flips.iter().sum::<f64>() / flips.len() as f64;
+    write!(
+        f,
+        "; flipping budget median {}, mean {}",
+        number(f, flips[flips.len() / 2]),
+        number(f, mean)
+    )
+}
+
+/// One line: the class flipped to (and any tied classes), the budget and
+/// the perturbation's length; the formatter's precision and width apply to
+/// each number.
+impl fmt::Display for crate::multiclass::Perturbation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::multiclass::Perturbation;
+        match self {
+            Perturbation::Misclassified => write!(f, "misclassified already (budget 0)"),
+            Perturbation::Unreachable => {
+                write!(
+                    f,
+                    "unreachable: no budget of this threat reaches another class"
+                )
+            }
+            Perturbation::Flip {
+                delta,
+                budget,
+                to,
+                latent,
+                tied,
+            } => {
+                write!(
+                    f,
+                    "flip to class {to} at budget {}, ‖δ‖ = {}",
+                    number(f, *budget),
+                    number(f, delta.norm())
+                )?;
+                if let Some(u) = latent {
+                    write!(f, ", latent step ‖u‖ = {}", number(f, u.norm()))?;
+                }
+                if !tied.is_empty() {
+                    let classes: Vec<String> = tied.iter().map(ToString::to_string).collect();
+                    write!(f, " (tied with class {})", classes.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// As the two-class batch attack: the points flipped, misclassified and out
+/// of reach, and the median and mean flipping budget; the formatter's
+/// precision and width apply to each number.
+impl fmt::Display for crate::multiclass::BatchAttack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        batch_summary(
+            f,
+            [self.flipped(), self.misclassified(), self.unreachable()],
+            self.budgets().as_slice(),
+        )
+    }
+}
+
+/// One line: the facet `from → to`, then its attack energy summary.
+impl fmt::Display for crate::multiclass::FacetEnergySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "class {} → {}: ", self.from, self.to)?;
+        fmt::Display::fmt(&self.summary, f)
+    }
+}
+
+/// The aggregate summary on the first line, then one indented line per
+/// facet that flips; the formatter's precision and width apply to each
+/// number.
+impl fmt::Display for crate::multiclass::MulticlassEnergySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "all facets, ")?;
+        fmt::Display::fmt(&self.aggregate, f)?;
+        for facet in &self.per_facet {
+            write!(f, "\n  ")?;
+            fmt::Display::fmt(facet, f)?;
+        }
+        Ok(())
+    }
+}
+
 /// One line: the multiplier and the range of the relative growth
 /// `after/before`, with the direction that grows most (in descending
 /// variance); the formatter's precision and width apply to each number.

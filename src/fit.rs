@@ -148,6 +148,7 @@ pub struct FitReport {
     pub negatives: usize,
     /// Eigenvalues of the pooled maximum-likelihood covariance `S`,
     /// descending, as computed (tiny negative values are rounding noise).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serialization::plain_vector"))]
     pub pooled_eigenvalues: DVector<f64>,
     /// Number of eigen-directions of `S` without variance
     /// (`λ_i ≤ d · ε_mach · λ₁`), e.g. constant pixels.

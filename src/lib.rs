@@ -75,8 +75,12 @@
 //!   covariances, models, threats, budgets and points near a boundary, to
 //!   property-test claims the way the crate tests its own.
 //! - `serde`: `Serialize`/`Deserialize` for labels, classifiers,
-//!   covariances, models, threats, fits, the options and the results;
-//!   deserializing validates as the constructors do.
+//!   covariances, models, threats, fits, the options and the results
+//!   (multi-class ones included), in plain JSON (vectors as arrays, matrices
+//!   as arrays of rows); deserializing validates as the constructors do.
+//!   Robust optima, extended covariances and conflict matrices are written
+//!   with their inputs and solved again when read (see
+//!   [`RobustOptimum`]).
 //!
 //! # Parallelism
 //!
@@ -120,13 +124,13 @@ mod roots;
 mod sampling;
 mod seeded;
 #[cfg(feature = "serde")]
-mod serialization;
+pub(crate) mod serialization;
 
 pub use attack::{
     AttackOptions, BatchAttack, EnergyProfile, Perturbation, energy_profile, minimal_perturbation,
     minimal_perturbation_with, minimal_perturbations, minimal_perturbations_with,
 };
-pub use classifier::{Label, LinearClassifier};
+pub use classifier::{Label, LinearClassifier, Points};
 pub use covariance::{Covariance, EigenCoordinates, Representation};
 pub use default_model::default_model;
 pub use disentangle::{AttackEnergySummary, attack_energy_summary};

@@ -42,6 +42,7 @@ pub const TIE_TOLERANCE: f64 = 1e-12;
 /// The outcome of a minimal attack on one labeled point of a multi-class
 /// classifier.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Perturbation {
     /// The point is already misclassified (some facet margin `≤ 0`): budget `0`.
     Misclassified,
@@ -51,6 +52,7 @@ pub enum Perturbation {
     Flip {
         /// `δ = −t*(1 + overshoot) v*(w_y − w_to)`; without overshoot the
         /// scores of `y` and `to` tie at `x + δ`.
+        #[cfg_attr(feature = "serde", serde(with = "crate::serialization::plain_vector"))]
         delta: DVector<f64>,
         /// The minimal flipping budget `t*` (without overshoot).
         budget: f64,
@@ -58,6 +60,10 @@ pub enum Perturbation {
         to: usize,
         /// For latent threats, the latent step `−t*(1 + overshoot) u*`;
         /// `None` otherwise.
+        #[cfg_attr(
+            feature = "serde",
+            serde(with = "crate::serialization::plain_option_vector")
+        )]
         latent: Option<DVector<f64>>,
         /// Other classes whose facets are reached at the same budget
         /// (within [`TIE_TOLERANCE`]), ascending; usually empty.
@@ -170,7 +176,7 @@ struct Inner {
 
 /// The decision for one labeled point, before any step is built.
 #[derive(Debug, Clone, PartialEq)]
-enum Decision {
+pub(crate) enum Decision {
     Misclassified,
     Unreachable,
     Flip {
@@ -216,6 +222,19 @@ impl FacetAttacks {
                 gauges: (0..k * (k - 1) / 2).map(|_| OnceLock::new()).collect(),
             }),
         })
+    }
+
+    /// The overshoot of every step.
+    #[cfg(feature = "serde")]
+    pub(crate) fn overshoot(&self) -> f64 {
+        self.inner.overshoot
+    }
+
+    /// `σ_K` of the facet `y` against `j` at size one (`0` when
+    /// unreachable), as the decisions use it.
+    #[cfg(feature = "serde")]
+    pub(crate) fn unit_support(&self, y: usize, j: usize) -> f64 {
+        self.gauge(y, j).0.support
     }
 
     /// The classifier attacked.
@@ -489,9 +508,9 @@ pub fn minimal_perturbations_with(
 /// `f64::INFINITY` for unreachable ones.
 #[derive(Debug, Clone)]
 pub struct BatchAttack {
-    attacks: FacetAttacks,
-    labels: Vec<usize>,
-    decisions: Vec<Decision>,
+    pub(crate) attacks: FacetAttacks,
+    pub(crate) labels: Vec<usize>,
+    pub(crate) decisions: Vec<Decision>,
 }
 
 impl BatchAttack {

@@ -17,6 +17,7 @@ use crate::threat::Threat;
 
 /// The claim-1 numbers of one facet: the flips of class `from` to class `to`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct FacetEnergySummary {
     /// The true class of the points.
@@ -30,6 +31,7 @@ pub struct FacetEnergySummary {
 
 /// The claim-1 numbers of a multi-class attack: per facet and over all flips.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct MulticlassEnergySummary {
     /// One entry per facet with at least one flip, by `(from, to)`.

@@ -88,7 +88,7 @@ pub fn matched_optimum(
                 .min(full)
         };
         let eps = equation.budget_for_distance(r)?;
-        return prepared_optimum(gmm, &problem, eps);
+        return prepared_optimum(gmm, threat, &problem, eps);
     }
     dual_matched_optimum(gmm, threat, target_robust_error, bayes)
 }

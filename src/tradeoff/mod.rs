@@ -194,6 +194,15 @@ pub struct TradeoffReport {
 /// Conflicts between every ordered pair of a list of threats, each at its
 /// matched budget for a common target optimal robust error
 /// ([`conflict_matrix`]).
+///
+/// With feature `serde` it is written as its target, threats, optima (each
+/// as its inputs and results, see [`RobustOptimum`]) and matrices, as
+/// arrays of rows. Reading it solves each optimum again, checks that all
+/// belong to one model, that optimum `i` is threat `i`'s and reaches the
+/// target (`|r* − r_τ| ≤ gap + `[`MATCH_TOLERANCE`]` · r_τ`, as
+/// [`matched_budget`] accepts it), and recomputes the cross errors and
+/// conflicts from the optima: each stored entry must agree to `1e-12`
+/// relative, else an error naming the field.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConflictMatrix {
@@ -472,6 +481,23 @@ pub fn conflict_matrix(
         .iter()
         .map(|threat| matched_optimum(gmm, threat, target_robust_error))
         .collect::<Result<Vec<_>>>()?;
+    let (cross, conflicts) = cross_and_conflicts(gmm, threats, &optima)?;
+    Ok(ConflictMatrix {
+        target: target_robust_error,
+        threats: threats.to_vec(),
+        optima,
+        cross,
+        conflicts,
+    })
+}
+
+/// The cross robust errors `CR(i→j)` and conflicts `C(i→j)` of each
+/// threat's optimum against every threat at its optimum's budget.
+pub(crate) fn cross_and_conflicts(
+    gmm: &Gmm,
+    threats: &[Threat],
+    optima: &[RobustOptimum],
+) -> Result<(DMatrix<f64>, DMatrix<f64>)> {
     let classifiers: Vec<Option<LinearClassifier>> =
         optima.iter().map(RobustOptimum::classifier).collect();
     let n = threats.len();
@@ -490,13 +516,7 @@ pub fn conflict_matrix(
             }
         }
     }
-    Ok(ConflictMatrix {
-        target: target_robust_error,
-        threats: threats.to_vec(),
-        optima,
-        cross,
-        conflicts,
-    })
+    Ok((cross, conflicts))
 }
 
 /// A few lines: the budgets, the optimal and cross robust errors, the

@@ -39,6 +39,14 @@ pub enum GrowthBasis {
 /// `k`, `1 + λ` everywhere for the full-latent generative threat. Past the
 /// budget limit (`λ = ∞`) the growth is infinite wherever `M` acts.
 ///
+/// With feature `serde` it is written as the [`RobustOptimum`](super::RobustOptimum)
+/// it extends (inputs and results, read back as described there) and its
+/// entries; reading it builds the extension of the re-solved optimum and
+/// checks that the basis and multiplicities are the stored ones and every
+/// variance and growth agrees to `1e-12` relative to the largest finite
+/// entry (infinite growth where the stored growth is infinite), else an
+/// error naming the field.
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm, Threat};
@@ -61,13 +69,16 @@ pub enum GrowthBasis {
 /// ```
 #[derive(Clone)]
 pub struct ExtendedCovariance {
-    pub(super) lambda: f64,
-    pub(super) basis: GrowthBasis,
-    pub(super) before: DVector<f64>,
-    pub(super) after: DVector<f64>,
-    pub(super) growth: DVector<f64>,
-    pub(super) multiplicities: Vec<usize>,
+    pub(crate) lambda: f64,
+    pub(crate) basis: GrowthBasis,
+    pub(crate) before: DVector<f64>,
+    pub(crate) after: DVector<f64>,
+    pub(crate) growth: DVector<f64>,
+    pub(crate) multiplicities: Vec<usize>,
     pub(super) problem: Arc<EllipsoidProblem>,
+    /// The optimum it extends (its inputs, for `serde`).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) optimum: super::RobustOptimum,
 }
 
 /// Two extensions are equal when their multiplier, basis, variances

@@ -132,7 +132,7 @@ use secular::{EllipsoidProblem, WarmStart};
 
 pub use extended::{ExtendedCovariance, GrowthBasis};
 pub use optimum::RobustOptimum;
-use optimum::Solution;
+pub(crate) use optimum::Solution;
 use prior::Placement;
 pub(crate) use prior::distance_for_error;
 
@@ -210,7 +210,7 @@ impl Gmm {
     ) -> Result<RobustOptimum> {
         self.check_training(threat)?;
         ensure_budget(eps)?;
-        let placement = Placement::of(self);
+        let placement = Placement::of(self, threat, options);
         match self.prepare_ellipsoid(threat)? {
             Some(problem) => ellipsoid_optimum(&problem, &placement, eps, None).map(|(opt, _)| opt),
             None => self.dual_optimum(threat, eps, options, &placement),
@@ -249,7 +249,7 @@ impl Gmm {
             return Ok(Vec::new());
         }
         use rayon::prelude::*;
-        let placement = Placement::of(self);
+        let placement = Placement::of(self, threat, options);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
             return budgets
                 .iter()
@@ -374,11 +374,13 @@ impl Gmm {
 /// again).
 pub(crate) fn prepared_optimum(
     gmm: &Gmm,
+    threat: &Threat,
     problem: &Arc<EllipsoidProblem>,
     eps: f64,
 ) -> Result<RobustOptimum> {
     ensure_budget(eps)?;
-    ellipsoid_optimum(problem, &Placement::of(gmm), eps, None).map(|(opt, _)| opt)
+    let placement = Placement::of(gmm, threat, &SolverOptions::default());
+    ellipsoid_optimum(problem, &placement, eps, None).map(|(opt, _)| opt)
 }
 
 #[cfg(test)]

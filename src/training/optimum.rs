@@ -26,6 +26,17 @@ use crate::normal;
 ///
 /// Cloning is cheap: the prepared problem of a sweep is shared.
 ///
+/// With feature `serde` an optimum is written as its inputs (model, threat,
+/// budget, solver options) and its results (distance, gap, iterations, and
+/// the multiplier or the dual solver's weights and adversary). Reading it
+/// solves the problem again and checks the stored results against the new
+/// solution: the two certified intervals `[distance, distance + gap]` must
+/// overlap (up to rounding), multipliers agree to `1e-12` relative, the
+/// stored weights attain the stored distance as their primal ratio, and the
+/// stored adversary lies within the distance the two certificates allow of
+/// the new one; otherwise it is an error naming the field. The value read
+/// keeps the stored results.
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm, Threat};
@@ -49,16 +60,16 @@ use crate::normal;
 /// ```
 #[derive(Clone)]
 pub struct RobustOptimum {
-    pub(super) budget: f64,
-    pub(super) distance: f64,
-    pub(super) gap: f64,
-    pub(super) iterations: usize,
-    pub(super) solution: Solution,
-    pub(super) placement: Arc<Placement>,
+    pub(crate) budget: f64,
+    pub(crate) distance: f64,
+    pub(crate) gap: f64,
+    pub(crate) iterations: usize,
+    pub(crate) solution: Solution,
+    pub(crate) placement: Arc<Placement>,
 }
 
 #[derive(Clone)]
-pub(super) enum Solution {
+pub(crate) enum Solution {
     /// Closed form: the prepared pencil and the multiplier.
     Ellipsoid {
         problem: Arc<EllipsoidProblem>,
@@ -189,6 +200,7 @@ impl RobustOptimum {
                     growth: data.growth,
                     multiplicities: data.multiplicities,
                     problem: Arc::clone(problem),
+                    optimum: self.clone(),
                 })
             }
             Solution::Dual { .. } => None,

@@ -9,14 +9,23 @@ use nalgebra::DVector;
 use crate::covariance::Covariance;
 use crate::error::Result;
 use crate::gmm::Gmm;
+use crate::threat::Threat;
+
+use super::SolverOptions;
 use crate::normal;
 use crate::roots::{Brent, Evaluation};
 
 /// What a general model adds to the symmetric problem ([THEORY P4′](crate::theory#p4-any-means-any-prior)): the
 /// prior and the center, which set the optimal bias and error but not the
-/// direction.
+/// direction; with the inputs the optimum was solved from, shared by the
+/// optima of one call (so that an optimum can be written out and solved
+/// again, see `serialization`).
 #[derive(Debug)]
 pub(crate) struct Placement {
+    /// The model, threat and solver options the optimum was solved from
+    /// (read only by `serde`).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    pub(crate) origin: Origin,
     pub(super) prior_pos: f64,
     /// `ℓ = ln(π/(1 − π))`, exactly 0 at `π = 1/2`.
     pub(super) log_odds: f64,
@@ -25,11 +34,25 @@ pub(crate) struct Placement {
     pub(super) covariance: Covariance,
 }
 
+/// The inputs of a robust optimum.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "serde"), allow(dead_code))]
+pub(crate) struct Origin {
+    pub(crate) model: Gmm,
+    pub(crate) threat: Threat,
+    pub(crate) options: SolverOptions,
+}
+
 impl Placement {
-    pub(super) fn of(gmm: &Gmm) -> Arc<Placement> {
+    pub(super) fn of(gmm: &Gmm, threat: &Threat, options: &SolverOptions) -> Arc<Placement> {
         let center = gmm.center();
         let prior_pos = gmm.prior_pos();
         Arc::new(Placement {
+            origin: Origin {
+                model: gmm.clone(),
+                threat: threat.clone(),
+                options: options.clone(),
+            },
             prior_pos,
             log_odds: normal::log_odds(prior_pos),
             center: (center.iter().any(|&x| x != 0.0)).then_some(center),

@@ -135,3 +135,51 @@ fn training_reports_and_energy_summaries_print_one_line() {
         "ℓ2: 2 of 2 points flipped, mean budget 2.0, variance along the attack R = 1.0 (data 2.5), S_1 = 0"
     );
 }
+
+#[test]
+fn multiclass_results_print_as_summaries_respecting_precision_and_width() {
+    use manifold_robustness::MulticlassClassifier;
+    use manifold_robustness::multiclass::{FacetAttacks, attack_energy_summary};
+    // Scores x₁, −x₁ and x₂ − 1: from (2, 0.5), class 0's nearest facet
+    // is class 2's, at ℓ2 budget 2.5/√2 = 1.76777; ‖δ‖ is the same.
+    let w = DMatrix::from_row_slice(3, 2, &[1.0, 0.0, -1.0, 0.0, 0.0, 1.0]);
+    let clf = MulticlassClassifier::new(w, DVector::from_vec(vec![0.0, 0.0, -1.0])).unwrap();
+    let attacks = FacetAttacks::new(&clf, &Threat::l2()).unwrap();
+    let flip = attacks
+        .attack(&DVector::from_vec(vec![2.0, 0.5]), 0)
+        .unwrap();
+    assert_eq!(
+        flip.to_string(),
+        "flip to class 2 at budget 1.768, ‖δ‖ = 1.768"
+    );
+    assert_eq!(
+        format!("{flip:8.2}"),
+        "flip to class 2 at budget      1.8, ‖δ‖ =      1.8"
+    );
+    // Row 1 scores (−2, 2, −1) under label 0: misclassified. Row 2, class 2
+    // at (1, 3): margins 1 and 3 to classes 0 and 1, both facets of norm √2,
+    // so budget 1/√2. Median of (1/√2, 2.5/√2) is the upper one, mean 1.75/√2.
+    let xs = DMatrix::from_row_slice(3, 2, &[2.0, 0.5, -2.0, 0.0, 1.0, 3.0]);
+    let batch = attacks.attack_batch(&xs, &[0, 0, 2]).unwrap();
+    assert_eq!(
+        format!("{batch:.3}"),
+        "3 points: 2 flipped, 1 misclassified, 0 unreachable; flipping budget median 1.77, mean 1.24"
+    );
+    let m = manifold_robustness::MulticlassGmm::from(&manifold_robustness::default_model());
+    let bayes = m.bayes_classifier();
+    let (x, y) = m.sample(100, &mut <manifold_robustness::rand::rngs::StdRng as manifold_robustness::rand::SeedableRng>::seed_from_u64(2));
+    let summary = attack_energy_summary(&m, &bayes, &Threat::l2(), &x, &y, &[8]).unwrap();
+    let text = format!("{summary:.2}");
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("all facets, ℓ2: "),
+        "{text}"
+    );
+    for (line, facet) in lines.zip(&summary.per_facet) {
+        assert!(
+            line.starts_with(&format!("  class {} → {}: ℓ2: ", facet.from, facet.to)),
+            "{text}"
+        );
+    }
+    assert_eq!(text.lines().count(), 1 + summary.per_facet.len());
+}

@@ -134,3 +134,51 @@ fn tradeoffs_and_fits_print_readable_summaries() {
     assert!(line.starts_with("Fit::Ppca: "), "{line}");
     assert!(line.contains("; PPCA rank 4, noise σ² = "), "{line}");
 }
+
+#[test]
+// Passing a view by reference is one of the forms under test.
+#[allow(clippy::needless_borrows_for_generic_args)]
+fn point_matrices_are_accepted_as_views() {
+    use manifold_robustness::attack_energy_summary;
+    let gmm = manifold_robustness::default_model();
+    let clf = gmm.bayes_classifier();
+    let (x, y) = gmm.sample(40, &mut StdRng::seed_from_u64(9));
+    let owned = x.rows(10, 10).into_owned();
+    let labels = &y[10..20];
+    let view = x.rows(10, 10);
+    // A view by value and by reference gives what the owned copy gives.
+    assert_eq!(
+        clf.scores(x.rows(10, 10)).unwrap(),
+        clf.scores(&owned).unwrap()
+    );
+    assert_eq!(
+        clf.predict_batch(&view).unwrap(),
+        clf.predict_batch(&owned).unwrap()
+    );
+    assert_eq!(
+        clf.sample_error(x.rows(10, 10), labels).unwrap(),
+        clf.sample_error(&owned, labels).unwrap()
+    );
+    let threat = Threat::linf();
+    assert_eq!(
+        minimal_perturbations(&clf, &threat, x.rows(10, 10), labels).unwrap(),
+        minimal_perturbations(&clf, &threat, &owned, labels).unwrap()
+    );
+    assert_eq!(
+        attack_energy_summary(&gmm, &clf, &threat, x.rows(10, 10), labels, &[4]).unwrap(),
+        attack_energy_summary(&gmm, &clf, &threat, &owned, labels, &[4]).unwrap()
+    );
+    // Strided views (every other point, some columns) too.
+    assert_eq!(clf.scores(view).unwrap(), clf.scores(&owned).unwrap());
+    let strided = x.rows_with_step(0, 20, 1);
+    let every_other = DMatrix::from_fn(20, x.ncols(), |i, j| x[(2 * i, j)]);
+    assert_eq!(
+        clf.scores(strided).unwrap(),
+        clf.scores(&every_other).unwrap()
+    );
+    // A view of the wrong width is the same typed error as an owned matrix.
+    assert!(matches!(
+        clf.scores(x.columns(0, 3)),
+        Err(manifold_robustness::Error::DimensionMismatch { .. })
+    ));
+}

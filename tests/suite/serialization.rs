@@ -7,20 +7,25 @@ use manifold_robustness::empirical::TrainingOptions;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::normal::{Estimate, OrthantOptions};
 use manifold_robustness::rand::{SeedableRng, rngs::StdRng};
-use manifold_robustness::strategies::{Models, Spectra, covariance, general_model, threat, vector};
+use manifold_robustness::strategies::{
+    Models, Spectra, covariance, covering_budget, general_model, threat, threat_spec, vector,
+};
+use manifold_robustness::tradeoff::ConflictMatrix;
+use manifold_robustness::training::ExtendedCovariance;
 use manifold_robustness::{
     BatchAttack, Covariance, EnergyProfile, Fit, FitReport, Gmm, Label, LinearClassifier,
-    Perturbation, SolverOptions, Threat, TradeoffReport, default_model, energy_profile,
-    minimal_perturbation, tradeoff,
+    Perturbation, RobustOptimum, SolverOptions, Threat, TradeoffReport, default_model,
+    energy_profile, minimal_perturbation, tradeoff,
 };
 use proptest::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 /// JSON and back.
 fn round_trip<T: Serialize + DeserializeOwned>(value: &T) -> T {
     let json = serde_json::to_string(value).expect("serializable");
-    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"))
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{:.500}", json))
 }
 
 /// The message of a failed deserialization.
@@ -144,7 +149,7 @@ fn options_labels_fits_and_reports_survive_a_round_trip() {
 #[test]
 fn a_non_positive_definite_covariance_is_an_error_naming_the_field() {
     // Eigenvalues 3 and −1.
-    let json = r#"{"dense":{"matrix":[[1.0,2.0,2.0,1.0],2,2]}}"#;
+    let json = r#"{"dense":{"matrix":[[1.0,2.0],[2.0,1.0]]}}"#;
     let message = rejected::<Covariance>(json);
     assert!(
         message.starts_with("covariance: covariance is not positive definite"),
@@ -152,7 +157,7 @@ fn a_non_positive_definite_covariance_is_an_error_naming_the_field() {
     );
     // Inside a model, the same.
     let model = format!(
-        r#"{{"mean_pos":[[1.0,0.0],2,null],"mean_neg":[[-1.0,0.0],2,null],"covariance":{json},"prior_pos":0.5}}"#
+        r#"{{"mean_pos":[1.0,0.0],"mean_neg":[-1.0,0.0],"covariance":{json},"prior_pos":0.5}}"#
     );
     let message = rejected::<Gmm>(&model);
     assert!(
@@ -165,47 +170,47 @@ fn a_non_positive_definite_covariance_is_an_error_naming_the_field() {
 fn invalid_values_are_errors_naming_the_field() {
     let cases: Vec<(String, &str)> = vec![
         (
-            rejected::<Covariance>(r#"{"dense":{"matrix":[[1.0,0.5,0.0,1.0],2,2]}}"#),
+            rejected::<Covariance>(r#"{"dense":{"matrix":[[1.0,0.0],[0.5,1.0]]}}"#),
             "symmetric",
         ),
         (
-            rejected::<Covariance>(r#"{"diagonal":{"variances":[[1.0,0.0],2,null]}}"#),
+            rejected::<Covariance>(r#"{"diagonal":{"variances":[1.0,0.0]}}"#),
             "not positive definite",
         ),
         (
             rejected::<Covariance>(
-                r#"{"spiked":{"basis":[[1.0,1.0,0.0],3,1],"variances":[[2.0],1,null],"noise":1.0}}"#,
+                r#"{"spiked":{"basis":[[1.0],[1.0],[0.0]],"variances":[2.0],"noise":1.0}}"#,
             ),
             "not orthonormal",
         ),
         (
             rejected::<Covariance>(
-                r#"{"spiked":{"basis":[[1.0,0.0,0.0],3,1],"variances":[[0.5],1,null],"noise":1.0}}"#,
+                r#"{"spiked":{"basis":[[1.0],[0.0],[0.0]],"variances":[0.5],"noise":1.0}}"#,
             ),
             "noise",
         ),
         (
             rejected::<Gmm>(
-                r#"{"mean_pos":[[1.0],1,null],"mean_neg":[[-1.0],1,null],"covariance":{"diagonal":{"variances":[[1.0],1,null]}},"prior_pos":1.5}"#,
+                r#"{"mean_pos":[1.0],"mean_neg":[-1.0],"covariance":{"diagonal":{"variances":[1.0]}},"prior_pos":1.5}"#,
             ),
             "prior_pos",
         ),
         (
             rejected::<Gmm>(
-                r#"{"mean_pos":[[1.0,2.0],2,null],"mean_neg":[[-1.0],1,null],"covariance":{"diagonal":{"variances":[[1.0],1,null]}},"prior_pos":0.5}"#,
+                r#"{"mean_pos":[1.0,2.0],"mean_neg":[-1.0],"covariance":{"diagonal":{"variances":[1.0]}},"prior_pos":0.5}"#,
             ),
             "mean_pos",
         ),
         (rejected::<Threat>(r#"{"lp":{"p":0.5}}"#), "p ≥ 1"),
         (
             rejected::<Threat>(
-                r#"{"eigenspace":{"covariance":{"diagonal":{"variances":[[2.0,1.0],2,null]}},"k":0}}"#,
+                r#"{"eigenspace":{"covariance":{"diagonal":{"variances":[2.0,1.0]}},"k":0}}"#,
             ),
             "rank",
         ),
         (
             rejected::<Threat>(
-                r#"{"eigenspace":{"covariance":{"diagonal":{"variances":[[1.0,1.0],2,null]}},"k":1}}"#,
+                r#"{"eigenspace":{"covariance":{"diagonal":{"variances":[1.0,1.0]}},"k":1}}"#,
             ),
             "eigen",
         ),
@@ -216,7 +221,7 @@ fn invalid_values_are_errors_naming_the_field() {
             "union",
         ),
         (
-            rejected::<LinearClassifier>(r#"{"weights":[[0.0,0.0],2,null],"bias":0.0}"#),
+            rejected::<LinearClassifier>(r#"{"weights":[0.0,0.0],"bias":0.0}"#),
             "zero",
         ),
         (
@@ -247,8 +252,18 @@ fn invalid_values_are_errors_naming_the_field() {
         ),
         // Shapes and unknown fields.
         (
-            rejected::<Covariance>(r#"{"dense":{"matrix":[[1.0,0.0,0.0],2,2]}}"#),
-            "",
+            rejected::<Covariance>(r#"{"dense":{"matrix":[[1.0,0.0],[0.0]]}}"#),
+            "matrix",
+        ),
+        (
+            rejected::<Threat>(r#"{"ellipsoid":{"factor":[[1.0],[0.0,2.0]]}}"#),
+            "factor",
+        ),
+        (
+            rejected::<Covariance>(
+                r#"{"spiked":{"basis":[[1.0,0.0],[0.0]],"variances":[2.0,1.5],"noise":1.0}}"#,
+            ),
+            "basis",
         ),
         (
             rejected::<AttackOptions>(r#"{"overshoot":0.0,"extra":1}"#),
@@ -279,4 +294,345 @@ fn perturbations_keep_their_variant() {
         assert_eq!(back, p);
         assert_eq!(back.is_flip(), label == Label::Pos);
     }
+}
+
+/// A value's JSON with `edit` applied, read back: the error message.
+fn tampered<T: Serialize + DeserializeOwned + std::fmt::Debug>(
+    value: &T,
+    edit: impl FnOnce(&mut Value),
+) -> String {
+    let mut json = serde_json::to_value(value).unwrap();
+    edit(&mut json);
+    serde_json::from_value::<T>(json)
+        .expect_err("tampered input must be rejected")
+        .to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Ellipsoidal optima, alone and from a warm-started sweep, and their
+    /// extended covariances: written as inputs and results, read back by
+    /// solving again, equal to the original (budgets past the limit too).
+    #[test]
+    fn ellipsoid_optima_survive_a_round_trip(
+        (gmm, spec, fractions) in prop_oneof![Models::new().symmetric(), general_model()]
+            .prop_flat_map(|gmm| {
+                let spec = threat_spec(gmm.covariance()).prop_filter("ellipsoids", |s| s.is_ellipsoid());
+                (Just(gmm), spec, proptest::collection::vec(0.0..1.3f64, 1..6))
+            })
+    ) {
+        let Ok(threat) = spec.build(gmm.covariance()) else {
+            // A rank cutting a tie of the spectrum: no threat to train for.
+            return Ok(());
+        };
+        let limit = covering_budget(&gmm, &threat).unwrap();
+        let budgets: Vec<f64> = fractions.iter().map(|f| f * limit).collect();
+        let sweep = gmm.robust_sweep(&threat, &budgets).unwrap();
+        for opt in sweep.iter().chain([&gmm.robust_optimum(&threat, budgets[0]).unwrap()]) {
+            let back: RobustOptimum = round_trip(opt);
+            prop_assert_eq!(&back, opt);
+            prop_assert_eq!(back.classifier(), opt.classifier());
+            prop_assert_eq!(back.robust_error(), opt.robust_error());
+            let ext = opt.extended_covariance().expect("an ellipsoid's optimum");
+            let back: ExtendedCovariance = round_trip(&ext);
+            prop_assert_eq!(&back, &ext);
+        }
+    }
+}
+
+#[test]
+fn dual_optima_survive_a_round_trip() {
+    let gmm = default_model();
+    let union = Threat::union(vec![(Threat::linf(), 0.1), (Threat::l2(), 1.0)]).unwrap();
+    // Inside the covering budget (a real classifier) and past it (none).
+    for (threat, fraction) in [
+        (Threat::linf(), 0.3),
+        (Threat::l1(), 0.5),
+        (union, 0.05),
+        (Threat::linf(), 1.2),
+    ] {
+        let eps = fraction * covering_budget(&gmm, &threat).unwrap();
+        let opt = gmm.robust_optimum(&threat, eps).unwrap();
+        assert_eq!(opt.classifier().is_some(), fraction < 1.0, "{threat}");
+        assert!(opt.lambda().is_none(), "{threat}: a dual solve");
+        let back: RobustOptimum = round_trip(&opt);
+        assert_eq!(back, opt);
+        assert_eq!(back.classifier(), opt.classifier());
+        assert!(opt.extended_covariance().is_none());
+    }
+}
+
+#[test]
+fn conflict_matrices_survive_a_round_trip() {
+    let gmm = default_model();
+    let threats = [
+        Threat::l2(),
+        Threat::generative(gmm.covariance()),
+        Threat::linf(),
+    ];
+    let matrix = manifold_robustness::tradeoff::conflict_matrix(&gmm, &threats, 0.2).unwrap();
+    let back: ConflictMatrix = round_trip(&matrix);
+    assert_eq!(back, matrix);
+    // Tampering with any part is caught and named.
+    let message = tampered(&matrix, |j| j["cross"][0][1] = json!(0.5));
+    assert!(message.contains("cross"), "{message}");
+    let message = tampered(&matrix, |j| j["conflicts"][1] = json!([0.0, 0.0]));
+    assert!(message.contains("conflicts"), "{message}");
+    let message = tampered(&matrix, |j| j["target"] = json!(0.25));
+    assert!(message.contains("target"), "{message}");
+    let message = tampered(&matrix, |j| {
+        let t = j["threats"][0].clone();
+        j["threats"][0] = j["threats"][1].clone();
+        j["threats"][1] = t;
+    });
+    assert!(message.contains("optima"), "{message}");
+}
+
+#[test]
+fn optima_past_the_limit_write_an_infinite_multiplier_as_null() {
+    let gmm = default_model();
+    let opt = gmm.robust_optimum(&Threat::l2(), 100.0).unwrap();
+    assert_eq!(opt.lambda(), Some(f64::INFINITY));
+    let json = serde_json::to_value(&opt).unwrap();
+    assert_eq!(json["solution"], json!({"ellipsoid": {"lambda": null}}));
+    assert_eq!(round_trip(&opt), opt);
+    let ext = opt.extended_covariance().unwrap();
+    let json = serde_json::to_value(&ext).unwrap();
+    assert!(
+        json["relative_growth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(Value::is_null)
+    );
+    assert_eq!(round_trip(&ext), ext);
+}
+
+#[test]
+fn stored_results_that_disagree_with_the_solution_are_errors_naming_the_field() {
+    let gmm = default_model();
+    let half = |t: &Threat| 0.5 * covering_budget(&gmm, t).unwrap();
+    let ellipsoid = gmm
+        .robust_optimum(&Threat::l2(), half(&Threat::l2()))
+        .unwrap();
+    let dual = gmm
+        .robust_optimum(&Threat::linf(), half(&Threat::linf()))
+        .unwrap();
+    let r = ellipsoid.distance();
+    let lambda = ellipsoid.lambda().unwrap();
+    let cases = [
+        // r* moved beyond the certified gap, either way.
+        (
+            tampered(&ellipsoid, |j| j["distance"] = json!(r * (1.0 + 1e-9))),
+            "distance",
+        ),
+        (
+            tampered(&ellipsoid, |j| j["distance"] = json!(r * (1.0 - 1e-9))),
+            "gap",
+        ),
+        (tampered(&ellipsoid, |j| j["gap"] = json!(-1.0)), "gap"),
+        (
+            tampered(&ellipsoid, |j| {
+                j["solution"]["ellipsoid"]["lambda"] = json!(lambda * (1.0 + 1e-10))
+            }),
+            "lambda",
+        ),
+        (
+            tampered(&ellipsoid, |j| {
+                j["solution"] = json!({"dual": {"weights": [1.0], "adversary": [0.0]}})
+            }),
+            "solution",
+        ),
+        (
+            tampered(&ellipsoid, |j| j["budget"] = json!(-1.0)),
+            "budget",
+        ),
+        (
+            tampered(&dual, |j| {
+                let w = j["solution"]["dual"]["weights"][0].as_f64().unwrap();
+                j["solution"]["dual"]["weights"][0] = json!(-w - 1.0);
+            }),
+            "weights",
+        ),
+        (
+            tampered(&dual, |j| {
+                j["solution"]["dual"]["adversary"][3] = json!(0.0)
+            }),
+            "adversary",
+        ),
+        (
+            tampered(&dual, |j| {
+                j["solution"]["dual"]["weights"] = json!([1.0, 2.0])
+            }),
+            "weights",
+        ),
+        (
+            tampered(&ellipsoid.extended_covariance().unwrap(), |j| {
+                j["variances_after"][0] = json!(1e3)
+            }),
+            "variances_after",
+        ),
+        (
+            tampered(&ellipsoid.extended_covariance().unwrap(), |j| {
+                j["multiplicities"][0] = json!(2)
+            }),
+            "multiplicities",
+        ),
+        (
+            tampered(&ellipsoid.extended_covariance().unwrap(), |j| {
+                j["basis"] = json!("Generalized")
+            }),
+            "basis",
+        ),
+    ];
+    for (message, field) in cases {
+        assert!(
+            message.contains(field),
+            "{message:?} does not name {field:?}"
+        );
+    }
+}
+
+#[test]
+fn vectors_and_matrices_are_plain_json_arrays() {
+    let cov = Covariance::dense(DMatrix::from_row_slice(2, 2, &[2.0, 0.5, 0.5, 1.0])).unwrap();
+    let gmm = Gmm::symmetric(DVector::from_vec(vec![1.0, -1.0]), cov).unwrap();
+    assert_eq!(
+        serde_json::to_value(&gmm).unwrap(),
+        json!({
+            "mean_pos": [1.0, -1.0],
+            "mean_neg": [-1.0, 1.0],
+            "covariance": {"dense": {"matrix": [[2.0, 0.5], [0.5, 1.0]]}},
+            "prior_pos": 0.5
+        })
+    );
+    // A 3 × 1 factor is three rows of one entry.
+    let threat = Threat::ellipsoid(DMatrix::from_column_slice(3, 1, &[1.0, 2.0, 3.0])).unwrap();
+    assert_eq!(
+        serde_json::to_value(&threat).unwrap(),
+        json!({"ellipsoid": {"factor": [[1.0], [2.0], [3.0]]}})
+    );
+    assert_eq!(round_trip(&threat), threat);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Multi-class models, classifiers, attacks (single and batch) and
+    /// energy summaries survive a round trip with every number unchanged.
+    #[test]
+    fn multiclass_values_survive_a_round_trip(
+        (cov, means) in Spectra::new().any().prop_flat_map(|cov| {
+            let d = cov.dim();
+            (Just(cov), proptest::collection::vec(vector(d), 3))
+        }),
+        seed in any::<u64>(),
+    ) {
+        use manifold_robustness::multiclass::{self, FacetAttacks, MulticlassEnergySummary};
+        use manifold_robustness::{MulticlassClassifier, MulticlassGmm};
+        let priors = DVector::from_vec(vec![0.2, 0.3, 0.5]);
+        let model = MulticlassGmm::new(means, cov.clone(), priors).unwrap();
+        let back: MulticlassGmm = round_trip(&model);
+        prop_assert_eq!(back.means(), model.means());
+        prop_assert_eq!(back.priors(), model.priors());
+        prop_assert_eq!(back.covariance(), model.covariance());
+        let clf = model.bayes_classifier();
+        let back: MulticlassClassifier = round_trip(&clf);
+        prop_assert_eq!(&back, &clf);
+        let (xs, ys) = model.sample(30, &mut StdRng::seed_from_u64(seed));
+        for threat in [Threat::l2(), Threat::linf(), Threat::generative(&cov)] {
+            let attacks = FacetAttacks::new(&clf, &threat).unwrap();
+            let back: FacetAttacks = round_trip(&attacks);
+            prop_assert_eq!(back.classifier(), attacks.classifier());
+            prop_assert_eq!(back.threat(), attacks.threat());
+            let batch = attacks.attack_batch(&xs, &ys).unwrap();
+            let back: multiclass::BatchAttack = round_trip(&batch);
+            prop_assert_eq!(back.labels(), batch.labels());
+            prop_assert_eq!(back.budgets(), batch.budgets());
+            for i in 0..batch.len() {
+                prop_assert_eq!(back.to(i), batch.to(i));
+                prop_assert_eq!(back.tied(i), batch.tied(i));
+                // The steps are rebuilt from the stored margins: the same.
+                prop_assert_eq!(back.perturbation(i), batch.perturbation(i));
+                prop_assert_eq!(&round_trip(&batch.perturbation(i)), &batch.perturbation(i));
+            }
+            let summary = multiclass::attack_energy_summary(&model, &clf, &threat, &xs, &ys, &[1])
+                .unwrap();
+            let back: MulticlassEnergySummary = round_trip(&summary);
+            prop_assert_eq!(&back, &summary);
+        }
+    }
+}
+
+#[test]
+fn invalid_multiclass_values_are_errors_naming_the_field() {
+    use manifold_robustness::multiclass::{self, FacetAttacks};
+    use manifold_robustness::{MulticlassClassifier, MulticlassGmm};
+    let model = MulticlassGmm::from(&default_model());
+    let clf = model.bayes_classifier();
+    let (xs, ys) = model.sample(50, &mut StdRng::seed_from_u64(5));
+    let batch = FacetAttacks::new(&clf, &Threat::l2())
+        .unwrap()
+        .attack_batch(&xs, &ys)
+        .unwrap();
+    let flip = (0..batch.len()).find(|&i| batch.is_flip(i)).unwrap();
+    let cases = [
+        (
+            rejected::<MulticlassGmm>(
+                r#"{"means":[[1.0],[-1.0]],"covariance":{"diagonal":{"variances":[1.0]}},"priors":[0.5,0.6]}"#,
+            ),
+            "priors",
+        ),
+        (
+            rejected::<MulticlassGmm>(
+                r#"{"means":[[1.0],[1.0]],"covariance":{"diagonal":{"variances":[1.0]}},"priors":[0.5,0.5]}"#,
+            ),
+            "means",
+        ),
+        (
+            rejected::<MulticlassClassifier>(
+                r#"{"weights":[[1.0,0.0],[1.0,0.0]],"biases":[0.0,0.0]}"#,
+            ),
+            "weights",
+        ),
+        (
+            rejected::<MulticlassClassifier>(r#"{"weights":[[1.0,0.0],[1.0]],"biases":[0.0,0.0]}"#),
+            "weights",
+        ),
+        (
+            rejected::<MulticlassClassifier>(r#"{"weights":[[1.0,0.0],[0.0,1.0]],"biases":[0.0]}"#),
+            "biases",
+        ),
+        (tampered(&batch, |j| j["labels"][0] = json!(7)), "labels"),
+        (
+            tampered(&batch, |j| {
+                let label = j["labels"][flip].clone();
+                j["decisions"][flip]["flip"]["to"] = label;
+            }),
+            "decisions",
+        ),
+        (
+            tampered(&batch, |j| {
+                let b = j["decisions"][flip]["flip"]["budget"].as_f64().unwrap();
+                j["decisions"][flip]["flip"]["budget"] = json!(b * (1.0 + 1e-12));
+            }),
+            "budget",
+        ),
+        (
+            tampered(&batch, |j| j["decisions"][flip] = json!("unreachable")),
+            "decisions",
+        ),
+        (
+            tampered(&batch, |j| j["attacks"]["overshoot"] = json!(-1.0)),
+            "overshoot",
+        ),
+    ];
+    for (message, field) in cases {
+        assert!(
+            message.contains(field),
+            "{message:?} does not name {field:?}"
+        );
+    }
+    let _: multiclass::BatchAttack = round_trip(&batch);
 }
