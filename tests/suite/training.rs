@@ -986,3 +986,70 @@ fn budgets_far_past_the_limit_give_the_exact_regime_optimum() {
     assert!((past.distance() - near.distance()).abs() <= near.gap() + past.gap());
     assert!(past.robust_error() < 0.02, "{}", past.robust_error());
 }
+
+/// The shrunk counterexample of `general_factor_matches_dense_linear_algebra`
+/// (spiked `d = 8`, `p = 8` factor with `cond(Σ^{−1/2}A) = 622`, budget at
+/// 0.76 of the limit): its gap, `1.4e-9·‖μ‖_{Σ⁻¹}·2`, is the Gram matrix's
+/// rounding, not a solver error. The secular interval overlaps the dual
+/// solver's, which never forms the Gram matrix.
+#[test]
+fn general_factor_spiked_counterexample_gap_is_the_gram_rounding() {
+    let half = DVector::from_vec(vec![
+        0.7915808025429864,
+        0.0,
+        1.1193092316301247,
+        1.3485981918209278,
+        1.4782482165537405,
+        0.22947165729134444,
+        1.8632059424805105,
+        0.19694970933365952,
+    ]);
+    let basis = DMatrix::from_column_slice(
+        8,
+        1,
+        &[
+            -0.40497495481571844,
+            -0.1576361897340418,
+            0.22031495968274584,
+            -0.32929370722155965,
+            0.3526670858666353,
+            -0.38971498504445595,
+            0.36306453915399833,
+            0.49609010065656545,
+        ],
+    );
+    let cov = Covariance::spiked(basis, DVector::from_vec(vec![1.0]), 0.5).unwrap();
+    let gmm = Gmm::symmetric(half.clone(), cov.clone()).unwrap();
+    let (d, p) = (8, 8);
+    let mut state = 17157174645310316505u64 | 1;
+    let factor = DMatrix::from_fn(d, p, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 2001) as f64 / 1000.0 - 1.0
+    });
+    let threat = Threat::ellipsoid(factor.clone()).unwrap();
+    let opt = gmm.robust_optimum(&threat, 0.0).unwrap();
+    let eps = 0.7598657397851923 * opt.budget_limit().unwrap();
+    let opt = gmm.robust_optimum(&threat, eps).unwrap();
+    let w = opt.classifier().unwrap().weights().clone();
+    let (s_w, sigma_w) = (cov.quadratic_form(&w).unwrap().sqrt(), factor.tr_mul(&w).norm());
+    let mut b = factor.clone();
+    for j in 0..p {
+        b.set_column(j, &cov.inv_sqrt_mul(&factor.column(j).into_owned()).unwrap());
+    }
+    let gram = 12.0 * 8.0 * f64::EPSILON * eps * b.singular_values().max().powi(2) * s_w / sigma_w;
+    assert!(opt.gap() > CERTIFICATE * gmm.separation(), "no longer the counterexample");
+    assert!(opt.gap() <= CERTIFICATE * gmm.separation() + gram);
+    let dense = Covariance::dense(cov.to_dense()).unwrap();
+    let dual = manifold_robustness::training::dual::solve(
+        &dense,
+        &half,
+        &threat,
+        eps,
+        &manifold_robustness::SolverOptions::default(),
+    )
+    .unwrap();
+    let (lo, hi) = (opt.distance(), opt.distance() + opt.gap());
+    assert!(lo <= dual.distance && dual.lower_bound <= hi, "[{lo}, {hi}] vs [{}, {}]", dual.lower_bound, dual.distance);
+}
