@@ -270,7 +270,11 @@ fn p4_unions_are_certified_at_condition_number_1e12() {
         let cov = random_covariance(d, 1e12, &mut uniform);
         let mu = DVector::from_fn(d, |_, _| {
             let magnitude = 0.5 + uniform();
-            if uniform() < 0.5 { -magnitude } else { magnitude }
+            if uniform() < 0.5 {
+                -magnitude
+            } else {
+                magnitude
+            }
         });
         let relative = if trial % 4 < 2 { 0.5 } else { 0.7 };
         let threat = Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), relative)]).unwrap();
@@ -286,5 +290,51 @@ fn p4_unions_are_certified_at_condition_number_1e12() {
             union.distance(),
             l2.distance() + l2.gap()
         );
+    }
+}
+
+/// `SolverOptions::gap_tolerance`'s contract, on the ℓ∞ and union rows of
+/// the reference table at three tolerances: the optimization gap
+/// `gap − rounding` is at most `max(tol·(lower_bound + rounding), rounding)`
+/// (or `tol·‖μ‖_{Σ⁻¹}` when the budget covers `μ` to the tolerance), and the
+/// interval still contains the exact `r*`.
+#[test]
+fn dual_gap_is_the_optimization_gap_plus_the_rounding_bound() {
+    for r in references()
+        .iter()
+        .filter(|r| r.threat == "linf" || r.threat == "union")
+    {
+        let cov = Covariance::dense(r.sigma.clone()).unwrap();
+        let threat = threat_of(r, &cov);
+        for tolerance in [1e-9, 1e-6, 1e-3] {
+            let options = SolverOptions::default().with_gap_tolerance(tolerance);
+            let sol = solve(&cov, &r.mu, &threat, r.eps, &options)
+                .unwrap_or_else(|e| panic!("case {} at {tolerance:e}: {e}", r.case));
+            let optimization = sol.gap - sol.rounding;
+            let mut allowed = (tolerance * (sol.lower_bound + sol.rounding)).max(sol.rounding);
+            if sol.lower_bound == 0.0 && sol.weights.amax() == 0.0 {
+                // Covered to the tolerance: r* ≤ tol·‖μ‖_{Σ⁻¹}.
+                let scale = Gmm::symmetric(r.mu.clone(), cov.clone())
+                    .unwrap()
+                    .separation()
+                    / 2.0;
+                allowed = allowed.max(tolerance * scale);
+            }
+            assert!(
+                sol.rounding >= 0.0 && optimization <= allowed * (1.0 + 4.0 * f64::EPSILON),
+                "case {} ({}, κ = {:e}) at {tolerance:e}: optimization gap {optimization:e}, rounding {:e}",
+                r.case,
+                r.threat,
+                r.kappa,
+                sol.rounding
+            );
+            assert!(
+                sol.lower_bound <= r.r_lo && r.r_hi <= sol.distance,
+                "case {} at {tolerance:e}: r* not in [{}, {}]",
+                r.case,
+                sol.lower_bound,
+                sol.distance
+            );
+        }
     }
 }

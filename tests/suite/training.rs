@@ -1033,13 +1033,22 @@ fn general_factor_spiked_counterexample_gap_is_the_gram_rounding() {
     let eps = 0.7598657397851923 * opt.budget_limit().unwrap();
     let opt = gmm.robust_optimum(&threat, eps).unwrap();
     let w = opt.classifier().unwrap().weights().clone();
-    let (s_w, sigma_w) = (cov.quadratic_form(&w).unwrap().sqrt(), factor.tr_mul(&w).norm());
+    let (s_w, sigma_w) = (
+        cov.quadratic_form(&w).unwrap().sqrt(),
+        factor.tr_mul(&w).norm(),
+    );
     let mut b = factor.clone();
     for j in 0..p {
-        b.set_column(j, &cov.inv_sqrt_mul(&factor.column(j).into_owned()).unwrap());
+        b.set_column(
+            j,
+            &cov.inv_sqrt_mul(&factor.column(j).into_owned()).unwrap(),
+        );
     }
     let gram = 12.0 * 8.0 * f64::EPSILON * eps * b.singular_values().max().powi(2) * s_w / sigma_w;
-    assert!(opt.gap() > CERTIFICATE * gmm.separation(), "no longer the counterexample");
+    assert!(
+        opt.gap() > CERTIFICATE * gmm.separation(),
+        "no longer the counterexample"
+    );
     assert!(opt.gap() <= CERTIFICATE * gmm.separation() + gram);
     let dense = Covariance::dense(cov.to_dense()).unwrap();
     let dual = manifold_robustness::training::dual::solve(
@@ -1051,5 +1060,10 @@ fn general_factor_spiked_counterexample_gap_is_the_gram_rounding() {
     )
     .unwrap();
     let (lo, hi) = (opt.distance(), opt.distance() + opt.gap());
-    assert!(lo <= dual.distance && dual.lower_bound <= hi, "[{lo}, {hi}] vs [{}, {}]", dual.lower_bound, dual.distance);
+    assert!(
+        lo <= dual.distance && dual.lower_bound <= hi,
+        "[{lo}, {hi}] vs [{}, {}]",
+        dual.lower_bound,
+        dual.distance
+    );
 }

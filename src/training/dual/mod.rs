@@ -153,7 +153,21 @@ use projection::{Body, Part, flatten};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SolverOptions {
-    /// Target duality gap relative to `r*`: stop when `gap ≤ gap_tolerance · r*`.
+    /// Target optimization gap relative to `r*`. A solve stops when the
+    /// duality gap of its iterate, evaluated in floating point, is at most
+    /// `gap_tolerance` times its lower bound, or at most the bound on the
+    /// rounding error of those evaluations (no further iteration can then
+    /// be certified to improve it). The reported
+    /// [`gap`](DualSolution::gap) is that optimization gap plus the
+    /// rounding bound [`rounding`](DualSolution::rounding):
+    /// `gap − rounding ≤ max(gap_tolerance · (lower_bound + rounding), rounding)`.
+    /// One exception: a shift within `gap_tolerance · ‖μ‖_{Σ⁻¹}` of `μ`
+    /// counts as covering (`r* = 0` to the tolerance, module docs); then the
+    /// weights are zero, `lower_bound = 0` and
+    /// `gap − rounding ≤ gap_tolerance · ‖μ‖_{Σ⁻¹}`.
+    /// The rounding bound is about `12 d ε_mach κ(Σ) ‖μ‖_{Σ⁻¹}` for a dense
+    /// covariance (`κ` its condition number; a few ulps for a diagonal one),
+    /// so at large `κ` it, not the tolerance, sets the width.
     pub gap_tolerance: f64,
     /// Iteration cap; reaching it gives [`Error::NoConvergence`] with the gap reached.
     pub max_iterations: usize,
@@ -209,8 +223,13 @@ pub struct DualSolution {
     /// Lower bound on `r*`: the primal ratio `ρ(w*)`, clamped to
     /// `[0, distance]` (it exceeds the distance only by rounding).
     pub lower_bound: f64,
-    /// `distance − lower_bound ≥ 0`.
+    /// `distance − lower_bound ≥ 0`: the optimization gap plus
+    /// [`rounding`](Self::rounding) (see [`SolverOptions::gap_tolerance`]).
     pub gap: f64,
+    /// The part of [`gap`](Self::gap) that bounds the floating-point error
+    /// of the computed bounds (the widening of both ends that makes the
+    /// interval contain the exact `r*` of the float64 inputs).
+    pub rounding: f64,
     /// Iterations used.
     pub iterations: usize,
 }
@@ -358,6 +377,7 @@ impl Scaling {
             distance: self.distance(sol.distance),
             lower_bound: self.distance(sol.lower_bound),
             gap: self.distance(sol.gap),
+            rounding: self.distance(sol.rounding),
             iterations: sol.iterations,
         }
     }
@@ -456,13 +476,15 @@ impl Context<'_> {
     fn covered(&self, z: DVector<f64>, iterations: usize) -> DualSolution {
         let v = self.mu - &z;
         let distance = self.metric.inverse_quadratic(&v).sqrt();
-        let upper = distance + self.upper_rounding(&v, distance, 0.0);
+        let rounding = self.upper_rounding(&v, distance, 0.0);
+        let upper = distance + rounding;
         DualSolution {
             weights: DVector::zeros(self.mu.len()),
             adversary: z,
             distance: upper,
             lower_bound: 0.0,
             gap: upper,
+            rounding,
             iterations,
         }
     }
@@ -557,7 +579,7 @@ impl Context<'_> {
             0.0
         };
         let gap = distance - lower;
-        if lower > 0.0 && gap <= self.tolerance * lower {
+        if lower > 0.0 {
             let n = self.mu.len();
             let abs_dot = w
                 .iter()
@@ -575,16 +597,22 @@ impl Context<'_> {
             };
             let below = ratio(model + other);
             let model_share = ratio(model) - ratio(0.0);
-            let upper = distance + self.upper_rounding(&v, distance, model_share.max(0.0));
-            let lower_bound = (lower - below).max(0.0);
-            return Ok(DualSolution {
-                weights: w * 2.0,
-                adversary: z.clone(),
-                distance: upper,
-                lower_bound,
-                gap: upper - lower_bound,
-                iterations,
-            });
+            let above = self.upper_rounding(&v, distance, model_share.max(0.0));
+            // The optimization gap meets the target, or sits below the
+            // rounding of its own evaluation (SolverOptions::gap_tolerance).
+            if gap <= self.tolerance * lower || gap <= above + below.min(lower) {
+                let upper = distance + above;
+                let lower_bound = (lower - below).max(0.0);
+                return Ok(DualSolution {
+                    weights: w * 2.0,
+                    adversary: z.clone(),
+                    distance: upper,
+                    lower_bound,
+                    gap: upper - lower_bound,
+                    rounding: upper - lower_bound - gap,
+                    iterations,
+                });
+            }
         }
         if distance <= self.tolerance * self.scale {
             return Ok(self.covered(z.clone(), iterations));
