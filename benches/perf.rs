@@ -62,8 +62,14 @@ fn attack_jobs(c: &mut Criterion) {
     let model = power_law_model(d, 1.5, 0.01, 7).unwrap();
     let mut group = c.benchmark_group("perf");
     group.sample_size(20);
+    // The achievable read bandwidth: a STREAM-like sum over the same data
+    // (eight partial sums per piece, pieces on every core, no writes).
+    group.bench_function("read_bandwidth_100000x784", |b| {
+        b.iter(|| read_sum(black_box(xs.as_slice())))
+    });
+    // One pass of the crate's own matrix–vector kernel (the scores Xw + b).
     group.bench_function("matvec_100000x784", |b| {
-        b.iter(|| black_box(&xs) * black_box(&w))
+        b.iter(|| clf.scores(black_box(&xs)).unwrap())
     });
     let threats = [
         ("attack_l2_784", Threat::l2()),
@@ -79,6 +85,22 @@ fn attack_jobs(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The sum of the entries, read once on every thread of rayon's pool.
+fn read_sum(data: &[f64]) -> f64 {
+    use rayon::prelude::*;
+    data.par_chunks(1 << 16)
+        .map(|piece| {
+            let mut lanes = [0.0f64; 8];
+            for chunk in piece.chunks_exact(8) {
+                for (lane, v) in lanes.iter_mut().zip(chunk) {
+                    *lane += v;
+                }
+            }
+            lanes.iter().sum::<f64>()
+        })
+        .sum()
 }
 
 /// Robust-error curves: 1,000 budgets after the decomposition for ℓ2 and
@@ -110,7 +132,7 @@ fn sweep_jobs(c: &mut Criterion) {
 }
 
 /// The spiked pipeline at d = 10⁴, 10⁵, 10⁶ (k = 32), and the dense
-/// pipeline at d = 128 … 1024, for the cost-growth exponents.
+/// pipeline at d = 128 … 4096, for the cost-growth exponents.
 fn pipeline_jobs(c: &mut Criterion) {
     let mut group = c.benchmark_group("perf");
     group.sample_size(10);
@@ -134,7 +156,7 @@ fn pipeline_jobs(c: &mut Criterion) {
             )
         });
     }
-    for d in [128usize, 256, 512, 1024] {
+    for d in [128usize, 256, 512, 1024, 2048, 4096] {
         let (sigma, mu) = dense_inputs(d);
         group.bench_function(format!("dense_pipeline_{d}"), |b| {
             b.iter_batched(

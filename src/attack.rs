@@ -293,6 +293,21 @@ pub(crate) fn unit_classifier(clf: &LinearClassifier) -> (DVector<f64>, f64) {
     }
 }
 
+/// The error for row `i` of `points` whose margin is not finite: its
+/// first non-finite entry, or (all entries finite) an overflow of the
+/// margin itself.
+pub(crate) fn non_finite_row(points: &DMatrix<f64>, i: usize) -> Error {
+    match points.row(i).iter().position(|v| !v.is_finite()) {
+        Some(column) => Error::NonFiniteEntry {
+            name: "points",
+            row: i,
+            column: Some(column),
+            value: points[(i, column)],
+        },
+        None => Error::NonFinite { name: "margins" },
+    }
+}
+
 /// A perturbation must be representable: an overshoot that makes
 /// `t*(1 + o) v*` overflow is a typed error, not an infinite step.
 pub(crate) fn check_step(delta: &DVector<f64>) -> Result<()> {
@@ -385,55 +400,56 @@ pub fn minimal_perturbations_with(
     ensure_dim("labels", xs.nrows(), ys.len())?;
     // Budgets are invariant to the scale of (w, b): computed at size one.
     let (w, bias) = unit_classifier(clf);
-    let mut margins = crate::linalg::mat_vec(xs, &w);
     let signs: Vec<f64> = ys.iter().map(|y| y.sign()).collect();
-    for (i, (m, s)) in margins.iter_mut().zip(&signs).enumerate() {
-        *m = s * (*m + bias);
-        // A NaN or infinite entry always makes its row's margin non-finite
-        // (∞·0 is NaN), so the check costs nothing beyond the one pass.
-        if !m.is_finite() {
-            return Err(match xs.row(i).iter().position(|v| !v.is_finite()) {
-                Some(column) => Error::NonFiniteEntry {
-                    name: "points",
-                    row: i,
-                    column: Some(column),
-                    value: xs[(i, column)],
-                },
-                None => Error::NonFinite { name: "margins" },
-            });
+    // One pass over the points: each piece of scores becomes margins while
+    // it is still in cache.
+    let margins = crate::linalg::mat_vec_then(xs, &w, |first, piece| {
+        for (m, s) in piece.iter_mut().zip(&signs[first..]) {
+            *m = s * (*m + bias);
         }
+    });
+    // A NaN or infinite entry always makes its row's margin non-finite
+    // (∞·0 is NaN), so checking the n margins replaces an O(nd) scan.
+    if let Some(i) = margins.iter().position(|m| !m.is_finite()) {
+        return Err(non_finite_row(xs, i));
     }
     let Gauge { support, steepest } = Gauge::new(threat, &w);
-    let budgets = margins.map(|m| {
-        if m <= 0.0 {
+    // The public margins and support are those of (w, b) itself; the
+    // decisions use the margins at size one (their signs agree, and they
+    // cannot underflow to 0). Budgets and public margins in one O(n) pass.
+    let k = crate::linalg::normalize(clf.weights()).map_or(0, |(_, k)| k);
+    let mut budgets = DVector::zeros(margins.len());
+    let mut public_margins = DVector::zeros(margins.len());
+    let mut largest = 0.0f64;
+    for ((&m, t), public) in margins
+        .iter()
+        .zip(budgets.iter_mut())
+        .zip(public_margins.iter_mut())
+    {
+        *public = crate::linalg::ldexp(m, k);
+        *t = if m <= 0.0 {
             0.0
         } else if support > 0.0 {
             // Overflows to +∞ (unreachable) only for a vanishing support.
             m / support
         } else {
             f64::INFINITY
+        };
+        if t.is_finite() {
+            largest = largest.max(*t);
         }
-    });
+    }
     let (direction, latent_direction) = match steepest {
         Some((v, u)) => (Some(v), u),
         None => (None, None),
     };
     if let Some(v) = &direction {
         // The largest step must be representable (see `check_step`).
-        let largest = budgets
-            .iter()
-            .filter(|t| t.is_finite())
-            .fold(0.0f64, |a, &t| a.max(t));
         check_step(&DVector::from_element(
             1,
             largest * (1.0 + options.overshoot) * v.amax(),
         ))?;
     }
-    // The public margins and support are those of (w, b) itself; the
-    // decisions below use the margins at size one (their signs agree,
-    // and they cannot underflow to 0).
-    let k = crate::linalg::normalize(clf.weights()).map_or(0, |(_, k)| k);
-    let public_margins = margins.map(|m| crate::linalg::ldexp(m, k));
     let support = crate::linalg::ldexp(support, k);
     Ok(BatchAttack {
         unit_margins: margins,

@@ -383,11 +383,18 @@ impl Gmm {
     /// Draws `n` labeled samples: each label from the prior, then
     /// `x = μ_y + A z` with `z ~ N(0, I)`. Rows of the matrix are samples.
     ///
-    /// Reproducible for a seeded `rng`: the `n` labels are drawn first
-    /// (label `i` is `Pos` when the `i`-th uniform draw is below `π`), then
-    /// the noise, column by column. Cost `O(nd²)` dense, `O(nd)` diagonal,
-    /// `O(ndk)` spiked (inherent: every row needs `U_k z_k`); no `d × d`
-    /// matrix is formed for diagonal or spiked covariances.
+    /// Reproducible for a seeded `rng`, on any number of threads: `rng`
+    /// gives 256 bits that seed a Xoshiro256++ generator (`rand_xoshiro`,
+    /// fast and fixed by its specification, unlike rand's `SmallRng`, whose
+    /// algorithm may change between rand versions); the rows are split into
+    /// pieces whose size depends only on `d`, piece `p` draws from that
+    /// generator jumped `p` times (`2¹²⁸` steps each, so the pieces never
+    /// overlap), and the pieces are filled on every thread of rayon's
+    /// current pool. Within a piece the labels come first (`Pos` when a
+    /// uniform draw is below `π`), then the noise, column by column, with
+    /// `rand_distr`'s ziggurat normals. Cost `O(nd²)` dense, `O(nd)`
+    /// diagonal, `O(ndk)` spiked (inherent: every row needs `U_k z_k`); no
+    /// `d × d` matrix is formed for diagonal or spiked covariances.
     ///
     /// # Example
     /// ```
@@ -408,23 +415,33 @@ impl Gmm {
         n: usize,
         rng: &mut R,
     ) -> (DMatrix<f64>, Vec<Label>) {
-        let labels: Vec<Label> = (0..n)
-            .map(|_| {
-                if rng.random::<f64>() < self.prior_pos {
-                    Label::Pos
-                } else {
-                    Label::Neg
+        let mut labels = vec![Label::Pos; n];
+        let (pos, neg) = (self.mean(Label::Pos), self.mean(Label::Neg));
+        let x = crate::sampling::fill_rows(
+            n,
+            self.dim(),
+            &mut labels,
+            rng,
+            |g, mut rows, labels, scratch| {
+                use rand::Rng as _;
+                // Labels first, then the noise, then the means column by column.
+                for label in labels.iter_mut() {
+                    if g.random::<f64>() >= self.prior_pos {
+                        *label = Label::Neg;
+                    }
                 }
-            })
-            .collect();
-        let mut x = self.covariance.sample_noise(n, rng);
-        for (i, label) in labels.iter().enumerate() {
-            let mean = self.mean(*label);
-            let mut row = x.row_mut(i);
-            for j in 0..mean.len() {
-                row[j] += mean[j];
-            }
-        }
+                self.covariance.fill_noise(g, rows.as_mut(), scratch);
+                for j in 0..pos.len() {
+                    let (p, q) = (pos[j], neg[j]);
+                    for (v, label) in crate::sampling::column_mut(&mut rows, j)
+                        .iter_mut()
+                        .zip(labels.iter())
+                    {
+                        *v += if *label == Label::Pos { p } else { q };
+                    }
+                }
+            },
+        );
         (x, labels)
     }
 }

@@ -117,6 +117,7 @@ pub mod tradeoff;
 pub mod training;
 
 mod roots;
+mod sampling;
 mod seeded;
 #[cfg(feature = "serde")]
 mod serialization;

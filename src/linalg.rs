@@ -13,17 +13,40 @@
 //!
 //! The batch operations of the crate (margins of `n` points, coordinates
 //! in a `d × k` spiked basis) are single passes over a large matrix and are
-//! bound by memory bandwidth. nalgebra's products run on one thread; faer's
-//! use the threads of rayon's current pool once the matrix is large
-//! enough to pay for them. Inputs and outputs stay nalgebra types: the
-//! matrices are viewed in place, never copied.
+//! bound by memory bandwidth. The matrix–vector products here are the
+//! crate's own kernels over nalgebra's column-major storage, viewed in
+//! place (never copied):
+//!
+//! - `A x` sweeps a block of [`ROW_BLOCK`] rows at a time, whose partial
+//!   sums stay in the L1 cache while eight columns at a time stream past
+//!   (one load and store of a partial sum per eight matrix entries), so the
+//!   matrix is read exactly once; the compiler vectorizes the loop.
+//! - `Aᵀ x` takes the dot products of the columns with `x` over a chunk of
+//!   rows at a time, so `x`'s chunk is read from cache, not memory.
+//! - Above [`PARALLEL_FROM_ENTRIES`] entries the work is split over the
+//!   threads of rayon's current pool (so `RAYON_NUM_THREADS` and
+//!   `ThreadPool::install` decide) in pieces of a fixed size, and the
+//!   partial sums are added in a fixed order: the result is bit-identical
+//!   on any number of threads.
 
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::Par;
 use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
 
 /// Entries from which a product is split over threads (about 2 MB; below
 /// it the threads cost more than they save, measured on two cores).
 const PARALLEL_FROM_ENTRIES: usize = 1 << 18;
+
+/// Rows of `A x` whose partial sums are kept in L1 (8 KB) while the
+/// columns stream past.
+const ROW_BLOCK: usize = 1024;
+
+/// Rows per parallel piece of a tall product (a multiple of [`ROW_BLOCK`]).
+const ROWS_PER_PIECE: usize = 8 * ROW_BLOCK;
+
+/// Matrix entries per parallel piece when a product is split by columns
+/// (a wide `A x`, or `Aᵀ x` of a short matrix).
+const ENTRIES_PER_PIECE: usize = 1 << 16;
 
 /// The parallelism of a large operation: every thread of rayon's current
 /// pool (so `RAYON_NUM_THREADS` and `ThreadPool::install` decide), or
@@ -32,19 +55,68 @@ pub(crate) fn parallelism_when(large: bool) -> Par {
     if large { Par::rayon(0) } else { Par::Seq }
 }
 
-fn parallelism(rows: usize, cols: usize) -> Par {
-    parallelism_when(rows.saturating_mul(cols) >= PARALLEL_FROM_ENTRIES)
+fn is_large(rows: usize, cols: usize) -> bool {
+    rows.saturating_mul(cols) >= PARALLEL_FROM_ENTRIES
 }
 
-fn view(a: &DMatrix<f64>) -> MatRef<'_, f64> {
-    MatRef::from_column_major_slice(a.as_slice(), a.nrows(), a.ncols())
+/// `acc[i] += Σ_j x_j a[j·n + first + i]` over the columns `j` of `x`
+/// (column-major `a` with `n` rows), eight columns per sweep of `acc`.
+fn accumulate_block(a: &[f64], n: usize, first: usize, x: &[f64], acc: &mut [f64]) {
+    let len = acc.len();
+    let column = |j: usize| &a[j * n + first..j * n + first + len];
+    let mut groups = x.chunks_exact(8);
+    let mut j = 0;
+    for g in groups.by_ref() {
+        let (c0, c1, c2, c3) = (column(j), column(j + 1), column(j + 2), column(j + 3));
+        let (c4, c5, c6, c7) = (column(j + 4), column(j + 5), column(j + 6), column(j + 7));
+        for i in 0..len {
+            acc[i] += g[0] * c0[i]
+                + g[1] * c1[i]
+                + g[2] * c2[i]
+                + g[3] * c3[i]
+                + g[4] * c4[i]
+                + g[5] * c5[i]
+                + g[6] * c6[i]
+                + g[7] * c7[i];
+        }
+        j += 8;
+    }
+    for &xj in groups.remainder() {
+        let c = column(j);
+        for i in 0..len {
+            acc[i] += xj * c[i];
+        }
+        j += 1;
+    }
 }
 
-fn column(v: &DVector<f64>) -> MatRef<'_, f64> {
-    MatRef::from_column_major_slice(v.as_slice(), v.len(), 1)
+/// `out = β·out + α·A[first.., ..] x` for the rows of `out`, in blocks of
+/// [`ROW_BLOCK`].
+fn gemv_rows(
+    a: &[f64],
+    n: usize,
+    first: usize,
+    x: &[f64],
+    alpha: f64,
+    out: &mut [f64],
+    accumulate: bool,
+) {
+    let mut acc = [0.0; ROW_BLOCK];
+    for (b, block) in out.chunks_mut(ROW_BLOCK).enumerate() {
+        let acc = &mut acc[..block.len()];
+        acc.fill(0.0);
+        accumulate_block(a, n, first + b * ROW_BLOCK, x, acc);
+        for (o, s) in block.iter_mut().zip(acc.iter()) {
+            *o = if accumulate {
+                *o + alpha * s
+            } else {
+                alpha * s
+            };
+        }
+    }
 }
 
-/// `out = β·out + α·A x` (`β = 0` overwrites).
+/// `out = β·out + α·A x` (`β = 0` overwrites, `β = 1` accumulates).
 pub(crate) fn gemv(
     out: &mut DVector<f64>,
     alpha: f64,
@@ -52,23 +124,49 @@ pub(crate) fn gemv(
     x: &DVector<f64>,
     accumulate: bool,
 ) {
-    debug_assert_eq!(a.ncols(), x.len());
-    debug_assert_eq!(a.nrows(), out.len());
-    let rows = out.len();
-    let dst = MatMut::from_column_major_slice_mut(out.as_mut_slice(), rows, 1);
-    let accum = if accumulate {
-        Accum::Add
+    let (n, d) = a.shape();
+    debug_assert_eq!(d, x.len());
+    debug_assert_eq!(n, out.len());
+    let (a, x, out) = (a.as_slice(), x.as_slice(), out.as_mut_slice());
+    if !is_large(n, d) {
+        gemv_rows(a, n, 0, x, alpha, out, accumulate);
+    } else if n >= 2 * ROWS_PER_PIECE {
+        // Tall: rows split into pieces, each row's sum in the same order.
+        out.par_chunks_mut(ROWS_PER_PIECE)
+            .enumerate()
+            .for_each(|(p, piece)| {
+                gemv_rows(a, n, p * ROWS_PER_PIECE, x, alpha, piece, accumulate)
+            });
     } else {
-        Accum::Replace
-    };
-    faer::linalg::matmul::matmul(
-        dst,
-        accum,
-        view(a),
-        column(x),
-        alpha,
-        parallelism(a.nrows(), a.ncols()),
-    );
+        // Wide: columns split into pieces, partial sums added in order.
+        let cols = (ENTRIES_PER_PIECE / n).max(8);
+        let partials: Vec<Vec<f64>> = x
+            .par_chunks(cols)
+            .enumerate()
+            .map(|(p, xs)| {
+                let mut part = vec![0.0; n];
+                let start = p * cols * n;
+                gemv_rows(
+                    &a[start..start + xs.len() * n],
+                    n,
+                    0,
+                    xs,
+                    1.0,
+                    &mut part,
+                    false,
+                );
+                part
+            })
+            .collect();
+        for (i, o) in out.iter_mut().enumerate() {
+            let sum = partials.iter().fold(0.0, |s, part| s + part[i]);
+            *o = if accumulate {
+                *o + alpha * sum
+            } else {
+                alpha * sum
+            };
+        }
+    }
 }
 
 /// `A x`.
@@ -78,20 +176,108 @@ pub(crate) fn mat_vec(a: &DMatrix<f64>, x: &DVector<f64>) -> DVector<f64> {
     out
 }
 
+/// `A x`, then `finish(first, rows)` on each finished piece of rows (first
+/// row index, the piece) while it is still in cache: a per-row epilogue
+/// (e.g. margins from scores) fused into the one pass over `A`.
+pub(crate) fn mat_vec_then(
+    a: &DMatrix<f64>,
+    x: &DVector<f64>,
+    finish: impl Fn(usize, &mut [f64]) + Sync,
+) -> DVector<f64> {
+    let (n, d) = a.shape();
+    debug_assert_eq!(d, x.len());
+    let mut out = DVector::zeros(n);
+    if is_large(n, d) && n >= 2 * ROWS_PER_PIECE {
+        let (a, x) = (a.as_slice(), x.as_slice());
+        out.as_mut_slice()
+            .par_chunks_mut(ROWS_PER_PIECE)
+            .enumerate()
+            .for_each(|(p, piece)| {
+                gemv_rows(a, n, p * ROWS_PER_PIECE, x, 1.0, piece, false);
+                finish(p * ROWS_PER_PIECE, piece);
+            });
+    } else {
+        gemv(&mut out, 1.0, a, x, false);
+        finish(0, out.as_mut_slice());
+    }
+    out
+}
+
+/// The dot product with eight partial sums (so it vectorizes); the same
+/// summation order for the same length.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut lanes = [0.0; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (ca, cb) in a8.zip(b8) {
+        for l in 0..8 {
+            lanes[l] += ca[l] * cb[l];
+        }
+    }
+    ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+        + tail
+}
+
+/// `out_j = A[first..first + len, j]ᵀ x[first..first + len]` for the
+/// first `out.len()` columns of `a`.
+fn tr_rows(a: &[f64], n: usize, first: usize, x: &[f64], out: &mut [f64]) {
+    let len = x.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = dot(&a[j * n + first..j * n + first + len], x);
+    }
+}
+
+/// `out_j = Σ_p A[piece p, j]ᵀ x[piece p]` over the pieces of
+/// [`ROWS_PER_PIECE`] rows, added in order (the order of the tall parallel
+/// case, so every path gives the same bits).
+fn tr_columns(a: &[f64], n: usize, x: &[f64], out: &mut [f64]) {
+    for (j, o) in out.iter_mut().enumerate() {
+        let column = &a[j * n..(j + 1) * n];
+        *o = column
+            .chunks(ROWS_PER_PIECE)
+            .zip(x.chunks(ROWS_PER_PIECE))
+            .fold(0.0, |s, (c, xs)| s + dot(c, xs));
+    }
+}
+
 /// `Aᵀ x`.
 pub(crate) fn mat_tr_vec(a: &DMatrix<f64>, x: &DVector<f64>) -> DVector<f64> {
-    debug_assert_eq!(a.nrows(), x.len());
-    let mut out = DVector::zeros(a.ncols());
-    let cols = a.ncols();
-    let dst = MatMut::from_column_major_slice_mut(out.as_mut_slice(), cols, 1);
-    faer::linalg::matmul::matmul(
-        dst,
-        Accum::Replace,
-        view(a).transpose(),
-        column(x),
-        1.0,
-        parallelism(a.nrows(), a.ncols()),
-    );
+    let (n, m) = a.shape();
+    debug_assert_eq!(n, x.len());
+    let mut out = DVector::zeros(m);
+    let (a, x) = (a.as_slice(), x.as_slice());
+    if !is_large(n, m) {
+        tr_columns(a, n, x, out.as_mut_slice());
+    } else if n >= 2 * ROWS_PER_PIECE {
+        // Tall: partial sums over pieces of rows (x's piece stays in
+        // cache for all the columns), added in order.
+        let partials: Vec<Vec<f64>> = x
+            .par_chunks(ROWS_PER_PIECE)
+            .enumerate()
+            .map(|(p, xs)| {
+                let mut part = vec![0.0; m];
+                tr_rows(a, n, p * ROWS_PER_PIECE, xs, &mut part);
+                part
+            })
+            .collect();
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = partials.iter().fold(0.0, |s, part| s + part[j]);
+        }
+    } else {
+        // Short and wide: the outputs are independent, split by columns.
+        let cols = (ENTRIES_PER_PIECE / n).max(1);
+        out.as_mut_slice()
+            .par_chunks_mut(cols)
+            .enumerate()
+            .for_each(|(p, piece)| tr_columns(&a[p * cols * n..], n, x, piece));
+    }
     out
 }
 
@@ -308,9 +494,11 @@ mod tests {
         assert!((1.0..2.0).contains(&v.amax()));
     }
 
+    /// Small integer entries: every partial sum is exact, so every path
+    /// (serial; tall, wide and short-wide parallel) must equal nalgebra's.
     #[test]
     fn products_agree_with_nalgebra() {
-        for (rows, cols) in [(3usize, 2usize), (700, 500)] {
+        for (rows, cols) in [(3usize, 2usize), (700, 500), (40_000, 9), (20, 20_011)] {
             let a = DMatrix::from_fn(rows, cols, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0);
             let x = DVector::from_fn(cols, |i, _| (i % 5) as f64 - 2.0);
             let y = DVector::from_fn(rows, |i, _| (i % 3) as f64 - 1.0);
@@ -319,6 +507,41 @@ mod tests {
             let mut acc = y.clone();
             gemv(&mut acc, -2.0, &a, &x, true);
             assert_eq!(acc, &y - (&a * &x) * 2.0);
+        }
+    }
+
+    /// The parallel products split the work in pieces of a fixed size and
+    /// add the partial sums in a fixed order: one thread and two give the
+    /// same bits. The error against nalgebra is within the dot-product
+    /// bound `n ε Σ|a_ij x_j|` (Higham, Accuracy and Stability, §3.1).
+    #[test]
+    fn products_do_not_depend_on_the_number_of_threads() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for (rows, cols) in [(40_000usize, 9usize), (20, 20_011), (900, 700)] {
+            let a = DMatrix::from_fn(rows, cols, |_, _| rng.random::<f64>() - 0.5);
+            let x = DVector::from_fn(cols, |_, _| rng.random::<f64>() - 0.5);
+            let y = DVector::from_fn(rows, |_, _| rng.random::<f64>() - 0.5);
+            let run = |threads| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(|| (mat_vec(&a, &x), mat_tr_vec(&a, &y)))
+            };
+            let (one, two) = (run(1), run(2));
+            assert_eq!(one, two, "{rows}×{cols}");
+            let (ax, aty) = one;
+            let abs = a.abs();
+            let bound_ax = (&abs * x.abs()) * (cols as f64 * f64::EPSILON);
+            let bound_aty = abs.tr_mul(&y.abs()) * (rows as f64 * f64::EPSILON);
+            for (got, (want, bound)) in ax.iter().zip((&a * &x).iter().zip(bound_ax.iter())) {
+                assert!((got - want).abs() <= 2.0 * bound, "{got} vs {want}");
+            }
+            let reference = a.tr_mul(&y);
+            for (got, (want, bound)) in aty.iter().zip(reference.iter().zip(bound_aty.iter())) {
+                assert!((got - want).abs() <= 2.0 * bound, "{got} vs {want}");
+            }
         }
     }
 }

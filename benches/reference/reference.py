@@ -74,7 +74,7 @@ The jobs (the timed part; THEORY.md gives the formulas):
 * `monte_carlo_1000000_64`: draw 1,000,000 labeled points of the dense
   model at d = 64, margins of its Bayes classifier, and the fraction with
   `m ≤ ε‖w‖` at `ε = ‖μ‖/10` (ℓ2); compared with the closed form.
-* `dense_pipeline_<d>` (d = 128, 256, 512, 1024): validate + `eigh`, Bayes
+* `dense_pipeline_<d>` (d = 128, 256, … , 4096): validate + `eigh`, Bayes
   classifier and error, 100-budget ℓ2 sweep.
 """
 
@@ -585,6 +585,8 @@ JOBS: dict[str, Callable[[], Job]] = {
     "dense_pipeline_256": job_dense_pipeline(256),
     "dense_pipeline_512": job_dense_pipeline(512),
     "dense_pipeline_1024": job_dense_pipeline(1024),
+    "dense_pipeline_2048": job_dense_pipeline(2048),
+    "dense_pipeline_4096": job_dense_pipeline(4096),
 }
 
 ATTACK_JOBS = {"matvec_100000x784", "attack_l2_784", "attack_linf_784", "attack_generative_784"}

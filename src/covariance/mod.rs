@@ -295,7 +295,16 @@ impl Covariance {
         ensure_dim("variances", k, variances.len())?;
         ensure_finite("variances", variances.as_slice())?;
         ensure_finite_value("noise", noise)?;
-        ensure_finite_matrix("basis", &basis)?;
+        // UᵀU through faer's cache-blocked product: one pass over U instead
+        // of k² column dot products (at d = 10⁶, k = 32: 0.6 s → tens of ms).
+        // It doubles as the finiteness check: a NaN or infinite entry makes
+        // its column's Σ_i u_ij² NaN or +∞, so U is scanned for the entry
+        // only then, and a valid basis is read once, not twice.
+        let u = faer::MatRef::from_column_major_slice(basis.as_slice(), d, k);
+        let gram = u.transpose() * u;
+        if (0..k).any(|j| !gram[(j, j)].is_finite()) {
+            ensure_finite_matrix("basis", &basis)?;
+        }
         // Σ⁻¹ must be representable: 1/σ² finite, as for diagonal and dense.
         if noise.is_nan() || noise <= 0.0 || !(1.0 / noise).is_finite() {
             return Err(Error::NotPositiveDefinite {
@@ -314,10 +323,6 @@ impl Covariance {
                 });
             }
         }
-        // UᵀU through faer's cache-blocked product: one pass over U instead
-        // of k² column dot products (at d = 10⁶, k = 32: 0.6 s → tens of ms).
-        let u = faer::MatRef::from_column_major_slice(basis.as_slice(), d, k);
-        let gram = u.transpose() * u;
         let mut deviation: f64 = 0.0;
         for j in 0..k {
             for i in 0..k {

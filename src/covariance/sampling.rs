@@ -1,4 +1,5 @@
-//! Zero-mean Gaussian noise with a given covariance.
+//! Zero-mean Gaussian noise with a given covariance, filled in parallel
+//! pieces of rows (see `crate::sampling`).
 
 use nalgebra::DMatrix;
 
@@ -6,60 +7,85 @@ use super::{Covariance, Kind};
 
 impl Covariance {
     /// Samples `n` rows of `A z` with `z ~ N(0, I)` and `A Aᵀ = Σ`
-    /// (zero-mean noise with this covariance), as an `n × d` matrix.
-    ///
-    /// The standard normals are drawn column by column (all `n` values of
-    /// the first column, then the second, …), and for a spiked covariance
-    /// the `n × d` isotropic part comes before the `n × k` latent part, so a
-    /// seeded `rng` gives the same matrix every time. Costs: `O(nd)`
-    /// diagonal; `O(nd²)` dense (`z Λ^{1/2} Uᵀ`); `O(ndk)` spiked, inherent
-    /// because every row needs `U_k z_k`. Products with `Uᵀ` use a
-    /// transposed view (faer), never a transposed copy of the basis.
+    /// (zero-mean noise with this covariance), as an `n × d` matrix, in
+    /// parallel pieces of rows (see `crate::sampling`: for a given `rng`
+    /// state the matrix does not depend on the number of threads).
     pub(crate) fn sample_noise<R: rand::Rng + ?Sized>(
         &self,
         n: usize,
         rng: &mut R,
     ) -> DMatrix<f64> {
+        let mut unused = vec![(); n];
+        crate::sampling::fill_rows(n, self.dim(), &mut unused, rng, |g, rows, _, scratch| {
+            self.fill_noise(g, rows, scratch)
+        })
+    }
+
+    /// Fills `rows` (`m × d`, contiguous columns) with noise rows `A z`.
+    ///
+    /// Within the piece the standard normals are drawn column by column,
+    /// and for a spiked covariance the `m × d` isotropic part comes before
+    /// the `m × k` latent part. Costs: `O(md)` diagonal; `O(md²)` dense
+    /// (`z Λ^{1/2} Uᵀ`); `O(mdk)` spiked, inherent because every row needs
+    /// `U_k z_k`. Products with `Uᵀ` use a transposed view (faer), never a
+    /// transposed copy of the basis.
+    pub(crate) fn fill_noise(
+        &self,
+        rng: &mut crate::sampling::PieceRng,
+        mut rows: faer::MatMut<'_, f64>,
+        scratch: &mut Vec<f64>,
+    ) {
+        use crate::sampling::column_mut;
         use faer::linalg::matmul::matmul;
-        use faer::{Accum, MatMut, MatRef, Par};
+        use faer::{Accum, MatRef, Par};
         use rand_distr::{Distribution, StandardNormal};
-        let d = self.dim();
-        let mut normal = || -> f64 { StandardNormal.sample(rng) };
+        let (m, d) = (rows.nrows(), self.dim());
         let values = &self.inner.eigenvalues;
+        let mut fill_scaled = |out: &mut [f64], scale: f64| {
+            for v in out {
+                *v = scale * <StandardNormal as Distribution<f64>>::sample(&StandardNormal, rng);
+            }
+        };
         match &self.inner.kind {
             Kind::Diagonal { variances, .. } => {
-                let sd: Vec<f64> = variances.iter().map(|v| v.sqrt()).collect();
-                DMatrix::from_fn(n, d, |_, j| sd[j] * normal())
+                for j in 0..d {
+                    fill_scaled(column_mut(&mut rows, j), variances[j].sqrt());
+                }
             }
             Kind::Dense { basis, .. } => {
                 // Rows: z Λ^{1/2} Uᵀ.
-                let z = DMatrix::from_fn(n, d, |_, j| values[j].sqrt() * normal());
-                let mut out = DMatrix::zeros(n, d);
+                scratch.resize(m * d, 0.0);
+                for (j, column) in scratch.chunks_mut(m).enumerate() {
+                    fill_scaled(column, values[j].sqrt());
+                }
                 matmul(
-                    MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, d),
+                    rows,
                     Accum::Replace,
-                    MatRef::from_column_major_slice(z.as_slice(), n, d),
+                    MatRef::from_column_major_slice(&scratch[..], m, d),
                     MatRef::from_column_major_slice(basis.as_slice(), d, d).transpose(),
                     1.0,
                     Par::Seq,
                 );
-                out
             }
             Kind::Spiked { basis, noise } => {
                 // Σ = U(Λ − σ²)Uᵀ + σ² I: σ·g plus U √(Λ − σ²) z.
                 let k = basis.ncols();
                 let sd_noise = noise.sqrt();
-                let mut out = DMatrix::from_fn(n, d, |_, _| sd_noise * normal());
-                let z = DMatrix::from_fn(n, k, |_, j| (values[j] - noise).sqrt() * normal());
+                for j in 0..d {
+                    fill_scaled(column_mut(&mut rows, j), sd_noise);
+                }
+                scratch.resize(m * k, 0.0);
+                for (j, column) in scratch.chunks_mut(m).enumerate() {
+                    fill_scaled(column, (values[j] - noise).sqrt());
+                }
                 matmul(
-                    MatMut::from_column_major_slice_mut(out.as_mut_slice(), n, d),
+                    rows,
                     Accum::Add,
-                    MatRef::from_column_major_slice(z.as_slice(), n, k),
+                    MatRef::from_column_major_slice(&scratch[..], m, k),
                     MatRef::from_column_major_slice(basis.as_slice(), d, k).transpose(),
                     1.0,
                     Par::Seq,
                 );
-                out
             }
         }
     }

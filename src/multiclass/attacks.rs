@@ -365,15 +365,7 @@ impl FacetAttacks {
         for (i, &y) in ys.iter().enumerate() {
             let row = scores.row(i);
             if row.iter().any(|s| !s.is_finite()) {
-                return Err(match xs.row(i).iter().position(|v| !v.is_finite()) {
-                    Some(column) => Error::NonFiniteEntry {
-                        name: "points",
-                        row: i,
-                        column: Some(column),
-                        value: xs[(i, column)],
-                    },
-                    None => Error::NonFinite { name: "margins" },
-                });
+                return Err(crate::attack::non_finite_row(xs, i));
             }
             let decision = self.decide(y, |j| row[y] - row[j]);
             if let Decision::Flip { to, budget, .. } = &decision {

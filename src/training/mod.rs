@@ -109,6 +109,10 @@
 
 use std::sync::Arc;
 
+/// Budgets of a sweep solved in one warm-started run (a run is one task;
+/// long enough that its single cold start is negligible).
+const SWEEP_RUN: usize = 128;
+
 use crate::error::{Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::threat::Threat;
@@ -241,6 +245,7 @@ impl Gmm {
         if budgets.is_empty() {
             return Ok(Vec::new());
         }
+        use rayon::prelude::*;
         let placement = Placement::of(self);
         let Some(problem) = self.prepare_ellipsoid(threat)? else {
             return budgets
@@ -250,14 +255,28 @@ impl Gmm {
         };
         // Decreasing budgets have increasing roots s = 1/λ, so each root is
         // a start left of the next one, where one Halley step from the
-        // derivatives already known lands close to it (see `secular`).
+        // derivatives already known lands close to it (see `secular`). The
+        // sorted budgets are split into runs of a fixed length, each run
+        // warm-started along itself, and the runs are shared by the cores:
+        // the result does not depend on the number of threads.
         let mut order: Vec<usize> = (0..budgets.len()).collect();
         order.sort_by(|&a, &b| budgets[b].total_cmp(&budgets[a]));
+        let runs: Vec<Vec<(usize, RobustOptimum)>> = order
+            .par_chunks(SWEEP_RUN)
+            .map(|run| {
+                let mut warm = None;
+                let mut found = Vec::with_capacity(run.len());
+                for &i in run {
+                    let (opt, next) =
+                        ellipsoid_optimum(&problem, &placement, budgets[i], warm.as_ref())?;
+                    warm = next;
+                    found.push((i, opt));
+                }
+                Ok(found)
+            })
+            .collect::<Result<_>>()?;
         let mut out: Vec<Option<RobustOptimum>> = vec![None; budgets.len()];
-        let mut warm = None;
-        for i in order {
-            let (opt, next) = ellipsoid_optimum(&problem, &placement, budgets[i], warm.as_ref())?;
-            warm = next;
+        for (i, opt) in runs.into_iter().flatten() {
             out[i] = Some(opt);
         }
         Ok(out.into_iter().flatten().collect())

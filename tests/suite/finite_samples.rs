@@ -608,3 +608,58 @@ proptest! {
         }
     }
 }
+
+/// The parallel sampler splits the rows into pieces whose size depends
+/// only on `d` and seeds each piece from the caller's generator, so a seed
+/// gives the same data, and the same Monte Carlo robust error, on one
+/// thread and on two; the estimate also agrees with the closed form (the
+/// pieces are independent draws of the model). Dense, diagonal and spiked
+/// covariances, each with several pieces and a partial last one.
+#[test]
+fn monte_carlo_robust_error_does_not_depend_on_the_number_of_threads() {
+    let d = 24;
+    let spectrum = DVector::from_fn(d, |i, _| 4.0 / (1.0 + i as f64));
+    let mu = DVector::from_fn(d, |i, _| if i % 3 == 0 { 0.4 } else { -0.1 });
+    let q = crate::common::seeded_rotation(d, 5);
+    let scaled = DMatrix::from_fn(d, d, |i, j| q[(i, j)] * spectrum[j]);
+    let sigma = &scaled * q.transpose();
+    let dense = Covariance::dense((&sigma + sigma.transpose()) * 0.5).unwrap();
+    let diagonal = Covariance::diagonal(spectrum.clone()).unwrap();
+    let spiked = Covariance::spiked(
+        crate::common::seeded_rotation(d, 9)
+            .columns(0, 3)
+            .into_owned(),
+        DVector::from_vec(vec![5.0, 3.0, 2.0]),
+        0.5,
+    )
+    .unwrap();
+    let n = 21_001; // pieces of 5,461 rows at d = 24: three full, one partial
+    for cov in [dense, diagonal, spiked] {
+        let gmm = Gmm::new(mu.clone(), &mu * -0.5, cov, 0.4).unwrap();
+        let clf = gmm.bayes_classifier();
+        let threat = Threat::l2();
+        let eps = 0.3;
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let (x, y) = gmm.sample(n, &mut StdRng::seed_from_u64(17));
+                    let error = empirical::robust_error(&clf, &threat, eps, &x, &y).unwrap();
+                    (x, y, error)
+                })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one.0, two.0, "{:?}", gmm.covariance().representation());
+        assert_eq!(one.1, two.1);
+        assert_eq!(one.2.to_bits(), two.2.to_bits());
+        let exact = closed_form_robust_error(&gmm, &clf, &threat, eps);
+        assert!(
+            (one.2 - exact).abs() <= binomial_tolerance(exact, n),
+            "{:?}: Monte Carlo {} vs closed form {exact}",
+            gmm.covariance().representation(),
+            one.2
+        );
+    }
+}

@@ -91,7 +91,7 @@ impl SecularEquation {
             let r = self.null_energy.sqrt();
             return (r, r);
         }
-        let [t0, t1, t2] = root.moments;
+        let [t0, t1, t2, _] = root.moments;
         let sigma = t1.sqrt();
         let delta = eps - lambda * sigma;
         let n2 = t0 + self.null_energy;
@@ -131,7 +131,7 @@ impl SecularEquation {
     /// above the computed one, and `r* ≤ η_w r₀` there (`L_f` here the
     /// sensitivity of `√f` scaled by `√(λ_max/d_max)`).
     fn certificate_rounding(&self, eps: f64, root: &SecularRoot, lower: f64) -> (f64, f64) {
-        let n = self.d.len() + 1;
+        let n = self.terms + 1;
         let full = (self.c.iter().sum::<f64>() + self.null_energy).sqrt();
         let formula = 4.0 * rounding::summation(n) * full;
         let p = &self.perturbation;
@@ -139,32 +139,17 @@ impl SecularEquation {
             return (formula, formula);
         };
         let kappa = cov.lambda_max / cov.lambda_min;
-        let lambda = root.scaled;
-        let (t0, t1, spread) = if lambda == f64::INFINITY {
-            (0.0, 0.0, 0.0)
-        } else {
-            let [t0, t1, _] = root.moments;
-            let spread: f64 = self
-                .d
-                .iter()
-                .zip(&self.c)
-                .zip(&self.spread)
-                .map(|((&d, &c), &e)| {
-                    let t = 1.0 / (1.0 + lambda * d);
-                    c * e * t * t
-                })
-                .sum();
-            (t0, t1, spread)
-        };
-        // Σ_j √c_j t_j ℓ_j over the active terms (the null terms have t = 1).
-        let leak = if lambda == f64::INFINITY {
+        // The weight W = Σ_j spread_j t_j² comes from the root's own pass.
+        let [t0, t1, _, spread] = root.moments;
+        // Σ_j √c_j t_j ℓ_j over the active terms (the null terms have t = 1;
+        // `leak` holds √c_j ℓ_j, summed over merged terms).
+        let leak = if root.scaled == f64::INFINITY {
             0.0
         } else {
             self.d
                 .iter()
-                .zip(&self.c)
                 .zip(&self.leak)
-                .map(|((&d, &c), &l)| c.sqrt() * l / (1.0 + lambda * d))
+                .map(|(&d, &l)| l / (1.0 + root.scaled * d))
                 .sum::<f64>()
         } + self.null_leak;
         let s2 = t0 + self.null_energy;

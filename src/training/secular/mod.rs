@@ -153,8 +153,10 @@ const LANES: usize = 4;
 ///
 /// Built from the energies `m_j² ≥ 0` of the whitened mean and the
 /// eigenvalues `d_j ≥ 0` of `Σ^{−1/2} M Σ^{−1/2}`. Terms with `m_j = 0` are
-/// dropped and terms with `d_j = 0` are merged (they only enter `r*`), so
-/// each evaluation is one pass over the remaining terms. See the module docs
+/// dropped, terms with `d_j = 0` are merged (they only enter `r*`), and so
+/// are neighboring terms with equal `d_j` (every sum sees them through
+/// `Σ m_j²` alone), so each evaluation is one pass over the remaining
+/// terms: one term for the full-latent generative threat (`d_j = 1`). See the module docs
 /// for the method (safeguarded Halley/Newton on `1/g − 1/ε` in `s = 1/λ`)
 /// and why it converges.
 #[derive(Debug, Clone)]
@@ -165,15 +167,20 @@ pub(crate) struct SecularEquation {
     c: Vec<f64>,
     /// `d_j m_j²/(DC)` of the retained terms.
     a2: Vec<f64>,
-    /// Per-term `λ_max/λ_j` of the covariance block behind each term (1
-    /// when unknown): weights `‖w‖²` in the rounding bound of the certificate.
+    /// Per-term `c_j λ_max/λ_j`, with `λ_j` the covariance block behind the
+    /// term (`λ_max/λ_j = 1` when unknown), summed over merged terms:
+    /// weights `‖w‖²` in the rounding bound of the certificate.
     spread: Vec<f64>,
+    /// Retained terms before equal `d_j` were merged (the summation
+    /// length of the rounding bound).
+    terms: usize,
     /// `Σ_{d_j = 0} m_j²/C`: the squared distance that no budget removes.
     null_energy: f64,
     /// `Σ_{d_j = 0} spread_j m_j²/C`.
     null_spread: f64,
-    /// Per-term leak coefficients `ℓ_j` of a model-based threat (empty
-    /// when there are none; see `dual::rounding`, "Model-based threats").
+    /// Per-term leaks `√(m_j²/C) ℓ_j` of a model-based threat, summed over
+    /// merged terms (`ℓ_j` the leak coefficients; empty when there are
+    /// none; see `dual::rounding`, "Model-based threats").
     leak: Vec<f64>,
     /// `Σ_{d_j = 0} ℓ_j m_j/√C`.
     null_leak: f64,
@@ -198,8 +205,10 @@ pub(crate) struct SecularRoot {
     /// The multiplier of the normalized equation, `λD`.
     scaled: f64,
     iterations: usize,
-    /// `[T₀, T₁, T₂]` of the normalized equation at `λD` (module docs, "Certificate").
-    moments: [f64; 3],
+    /// `[T₀, T₁, T₂]` of the normalized equation at `λD` (module docs,
+    /// "Certificate"), and `W = Σ_j spread_j t_j²`, the weight of the
+    /// certificate's rounding bound.
+    moments: [f64; 4],
     /// The local shape of `φ` at the root, for the next budget of a sweep.
     pub(crate) warm: Option<WarmStart>,
 }
@@ -238,6 +247,7 @@ struct Sums {
     k: f64,
     s0: f64,
     s2: f64,
+    w: f64,
 }
 
 impl SecularEquation {
@@ -286,6 +296,7 @@ impl SecularEquation {
             c: Vec::with_capacity(energies.len()),
             a2: Vec::with_capacity(energies.len()),
             spread: Vec::with_capacity(energies.len()),
+            terms: 0,
             null_energy: 0.0,
             null_spread: 0.0,
             leak: Vec::new(),
@@ -310,14 +321,28 @@ impl SecularEquation {
                 eq.null_spread += c * spread_j;
                 eq.null_leak += c.sqrt() * leak_j;
             } else {
-                if leak.is_some() {
-                    eq.leak.push(leak_j);
-                }
                 let d = d / pencil_scale;
-                eq.d.push(d);
-                eq.c.push(c);
-                eq.a2.push(c * d);
-                eq.spread.push(spread_j);
+                eq.terms += 1;
+                if eq.d.last() == Some(&d) {
+                    // Equal neighboring d_j enter every sum as one term with
+                    // the summed energy (the full-latent generative threat
+                    // becomes a single term: O(1) per budget).
+                    let last = eq.d.len() - 1;
+                    eq.c[last] += c;
+                    eq.a2[last] = eq.c[last] * d;
+                    eq.spread[last] += c * spread_j;
+                    if leak.is_some() {
+                        eq.leak[last] += c.sqrt() * leak_j;
+                    }
+                } else {
+                    eq.d.push(d);
+                    eq.c.push(c);
+                    eq.a2.push(c * d);
+                    eq.spread.push(c * spread_j);
+                    if leak.is_some() {
+                        eq.leak.push(c.sqrt() * leak_j);
+                    }
+                }
                 eq.d_min = eq.d_min.min(d);
                 eq.d_max = eq.d_max.max(d);
             }
@@ -359,7 +384,8 @@ impl SecularEquation {
     }
 
     #[cfg(test)]
-    /// Number of terms an evaluation visits (non-zero `m_j` and `d_j`).
+    /// Number of terms an evaluation visits (non-zero `m_j` and `d_j`, equal
+    /// neighboring `d_j` merged).
     pub fn active_terms(&self) -> usize {
         self.d.len()
     }
@@ -499,7 +525,12 @@ impl SecularEquation {
             lambda: self.unscaled_multiplier(1.0 / s),
             scaled: 1.0 / s,
             iterations,
-            moments: [scaled(sums.s0), scaled(sums.g2), scaled(sums.s2)],
+            moments: [
+                scaled(sums.s0),
+                scaled(sums.g2),
+                scaled(sums.s2),
+                scaled(sums.w),
+            ],
             warm: Some(WarmStart {
                 s,
                 g,
@@ -517,11 +548,13 @@ impl SecularEquation {
         let mut k = [0.0f64; LANES];
         let mut s0 = [0.0f64; LANES];
         let mut s2 = [0.0f64; LANES];
+        let mut w = [0.0f64; LANES];
         let d = self.d.chunks_exact(LANES);
         let c = self.c.chunks_exact(LANES);
         let a2 = self.a2.chunks_exact(LANES);
-        let rest = (d.remainder(), c.remainder(), a2.remainder());
-        for ((d, c), a2) in d.zip(c).zip(a2) {
+        let e = self.spread.chunks_exact(LANES);
+        let rest = (d.remainder(), c.remainder(), a2.remainder(), e.remainder());
+        for (((d, c), a2), e) in d.zip(c).zip(a2).zip(e) {
             for l in 0..LANES {
                 let q = 1.0 / (s + d[l]);
                 let q2 = q * q;
@@ -531,9 +564,11 @@ impl SecularEquation {
                 k[l] += a * q2;
                 s0[l] += c[l] * q2;
                 s2[l] += a * d[l];
+                w[l] += e[l] * q2;
             }
         }
-        for (l, ((&d, &c), &a2)) in rest.0.iter().zip(rest.1).zip(rest.2).enumerate() {
+        let tail = rest.0.iter().zip(rest.1).zip(rest.2).zip(rest.3);
+        for (l, (((&d, &c), &a2), &e)) in tail.enumerate() {
             let q = 1.0 / (s + d);
             let q2 = q * q;
             let a = a2 * q2;
@@ -542,6 +577,7 @@ impl SecularEquation {
             k[l] += a * q2;
             s0[l] += c * q2;
             s2[l] += a * d;
+            w[l] += e * q2;
         }
         let total = |a: [f64; LANES]| (a[0] + a[1]) + (a[2] + a[3]);
         Sums {
@@ -550,24 +586,27 @@ impl SecularEquation {
             k: total(k),
             s0: total(s0),
             s2: total(s2),
+            w: total(w),
         }
     }
 
-    /// `[T₀, T₁, T₂]` with `T_k = Σ_j m_j² d_j^k t_j²`, `t_j = 1/(1 + λ d_j)`
-    /// (all zero at `λ = ∞`).
-    fn moments(&self, lambda: f64) -> [f64; 3] {
+    /// `[T₀, T₁, T₂, W]` with `T_k = Σ_j m_j² d_j^k t_j²`,
+    /// `W = Σ_j spread_j t_j²`, `t_j = 1/(1 + λ d_j)` (all zero at `λ = ∞`).
+    fn moments(&self, lambda: f64) -> [f64; 4] {
         if lambda == f64::INFINITY {
-            return [0.0; 3];
+            return [0.0; 4];
         }
-        let (mut t0, mut t1, mut t2) = (0.0, 0.0, 0.0);
-        for ((&dj, &cj), &aj) in self.d.iter().zip(&self.c).zip(&self.a2) {
+        let (mut t0, mut t1, mut t2, mut w) = (0.0, 0.0, 0.0, 0.0);
+        let terms = self.d.iter().zip(&self.c).zip(&self.a2).zip(&self.spread);
+        for (((&dj, &cj), &aj), &ej) in terms {
             let t = 1.0 / (1.0 + lambda * dj);
             let t2j = t * t;
             t0 += cj * t2j;
             t1 += aj * t2j;
             t2 += aj * dj * t2j;
+            w += ej * t2j;
         }
-        [t0, t1, t2]
+        [t0, t1, t2, w]
     }
 }
 
