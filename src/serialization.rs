@@ -755,6 +755,7 @@ struct RobustOptimumRaw {
     options: SolverOptions,
     distance: f64,
     gap: f64,
+    rounding: f64,
     iterations: usize,
     solution: SolutionRaw,
 }
@@ -769,6 +770,7 @@ impl From<&RobustOptimum> for RobustOptimumRaw {
             options: origin.options.clone(),
             distance: opt.distance,
             gap: opt.gap,
+            rounding: opt.rounding,
             iterations: opt.iterations,
             solution: match &opt.solution {
                 Solution::Ellipsoid { lambda, .. } => SolutionRaw::Ellipsoid {
@@ -804,6 +806,13 @@ impl TryFrom<RobustOptimumRaw> for RobustOptimum {
                 name: "gap",
                 value: raw.gap,
                 reason: "a certified gap is finite and non-negative",
+            });
+        }
+        if !(raw.rounding >= 0.0 && raw.rounding <= raw.gap) {
+            return Err(Error::InvalidParameter {
+                name: "rounding",
+                value: raw.rounding,
+                reason: "the rounding part of a gap lies in [0, gap]",
             });
         }
         // Both certified intervals [distance, distance + gap] hold r*, so
@@ -868,6 +877,7 @@ impl TryFrom<RobustOptimumRaw> for RobustOptimum {
             budget: raw.budget,
             distance: raw.distance,
             gap: raw.gap,
+            rounding: raw.rounding,
             iterations: raw.iterations,
             solution,
             placement: fresh.placement,

@@ -320,6 +320,7 @@ impl Gmm {
             budget: eps,
             distance: solution.lower_bound,
             gap: solution.gap,
+            rounding: solution.rounding.min(solution.gap),
             iterations: solution.iterations,
             solution: Solution::Dual {
                 weights: solution.weights,
@@ -345,6 +346,7 @@ fn ellipsoid_optimum(
         budget: eps,
         distance: certificate.lower,
         gap: certificate.gap(),
+        rounding: certificate.rounding.min(certificate.gap()),
         iterations: root.iterations(),
         solution: Solution::Ellipsoid {
             problem: Arc::clone(problem),

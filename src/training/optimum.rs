@@ -63,6 +63,7 @@ pub struct RobustOptimum {
     pub(crate) budget: f64,
     pub(crate) distance: f64,
     pub(crate) gap: f64,
+    pub(crate) rounding: f64,
     pub(crate) iterations: usize,
     pub(crate) solution: Solution,
     pub(crate) placement: Arc<Placement>,
@@ -158,6 +159,15 @@ impl RobustOptimum {
         self.gap
     }
 
+    /// The part of [`gap`](Self::gap) that bounds floating-point rounding
+    /// (of the covariance's decomposition, the threat's preparation and the
+    /// certificate's own evaluation), `0 ≤ rounding ≤ gap`. The rest,
+    /// `gap − rounding`, is the solver's optimization gap, which
+    /// [`SolverOptions::gap_tolerance`] controls.
+    pub fn rounding(&self) -> f64 {
+        self.rounding
+    }
+
     /// The multiplier `λ` of an ellipsoidal threat (`f64::INFINITY` at or past
     /// the budget limit, 0 at `ε = 0`); `None` for other threats.
     pub fn lambda(&self) -> Option<f64> {
@@ -216,6 +226,7 @@ impl PartialEq for RobustOptimum {
         self.budget == other.budget
             && self.distance == other.distance
             && self.gap == other.gap
+            && self.rounding == other.rounding
             && self.iterations == other.iterations
             && self.prior_pos() == other.prior_pos()
             && self.lambda() == other.lambda()
@@ -231,6 +242,7 @@ impl fmt::Debug for RobustOptimum {
             .field("budget", &self.budget)
             .field("distance", &self.distance)
             .field("gap", &self.gap)
+            .field("rounding", &self.rounding)
             .field("prior_pos", &self.placement.prior_pos)
             .field("lambda", &self.lambda())
             .field("budget_limit", &self.budget_limit())

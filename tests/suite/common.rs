@@ -476,6 +476,8 @@ pub struct Certified {
     pub lower_bound: f64,
     /// The certified gap.
     pub gap: f64,
+    /// The rounding part of the gap (`RobustOptimum::rounding()`).
+    pub rounding: f64,
 }
 
 /// [`Certified`] from `Gmm::symmetric(μ, Σ).robust_optimum_with(threat, ε,
@@ -500,5 +502,6 @@ pub fn certified_optimum(
         distance: opt.distance() + opt.gap(),
         lower_bound: opt.distance(),
         gap: opt.gap(),
+        rounding: opt.rounding(),
     })
 }

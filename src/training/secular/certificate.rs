@@ -49,6 +49,8 @@ pub(crate) struct Certificate {
     pub lower: f64,
     /// The dual value `‖μ − z‖_{Σ⁻¹}` of the feasible shift.
     pub upper: f64,
+    /// The rounding widening included in `[lower, upper]`.
+    pub rounding: f64,
 }
 
 impl Certificate {
@@ -78,6 +80,7 @@ impl SecularEquation {
         Certificate {
             lower: (lower - below).max(0.0) * self.root_energy,
             upper: (upper + above) * self.root_energy,
+            rounding: (below + above) * self.root_energy,
         }
     }
 
