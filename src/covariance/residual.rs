@@ -34,6 +34,7 @@
 //! enters: `Σ − Σ̃ = U_k(Λ − σ²)U_kᵀ − Q_k(Λ − σ²)Q_kᵀ`, so
 //! `e = (λ₁ − σ²)(2 + φ)φ` and `ρ_j = e`. A diagonal covariance is exact.
 
+use crate::linalg::SumOfSquares;
 use nalgebra::{DMatrix, DVector};
 
 /// The measured accuracy of a covariance's decomposition (module docs).
@@ -78,15 +79,17 @@ fn dot2(pairs: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
 }
 
 /// `√(Σ (|x_i| + b_i)²)` rounded upwards: an upper bound on `‖x_exact‖`.
+/// Kept scaled (`SumOfSquares`), so it overflows only when the norm does;
+/// each term then costs at most five roundings instead of two, hence
+/// `γ_{2n+6}` (the scaling by `max |x_i|` is exact in the ratios' bound).
 fn norm_bound(entries: impl Iterator<Item = (f64, f64)>) -> f64 {
-    let mut sum = 0.0;
+    let mut sum = SumOfSquares::default();
     let mut n = 0;
     for (x, b) in entries {
-        let a = x.abs() + b;
-        sum += a * a;
+        sum.add(x.abs() + b);
         n += 1;
     }
-    sum.sqrt() * (1.0 + gamma(n + 3))
+    sum.norm() * (1.0 + gamma(2 * n + 6))
 }
 
 /// `‖A‖_F` rounded upwards.
@@ -115,7 +118,7 @@ impl EigenResidual {
         let defect = orthogonality_defect(basis);
         let sigma_norm = frobenius_bound(sigma);
         let top = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let mut residual_sq = 0.0;
+        let mut residual_sq = SumOfSquares::default();
         let mut directions = Vec::with_capacity(d);
         for j in 0..d {
             let u = basis.column(j);
@@ -130,10 +133,10 @@ impl EigenResidual {
                         .chain(std::iter::once((-lambda, u[i]))),
                 )
             }));
-            residual_sq += norm * norm;
+            residual_sq.add(norm);
             directions.push(norm + (sigma_norm + lambda.abs()) * defect);
         }
-        let residual = residual_sq.sqrt() * (1.0 + gamma(d + 3));
+        let residual = residual_sq.norm() * (1.0 + gamma(2 * d + 6));
         EigenResidual {
             backward: (residual + (sigma_norm + top) * defect) * (1.0 + gamma(4)),
             orthogonality: defect,

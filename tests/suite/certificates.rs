@@ -195,15 +195,14 @@ proptest! {
     /// budget), for `c = 2^k` anywhere in `2^±480` — where the products of
     /// the unscaled problem would over- or underflow. Powers of two keep the
     /// inputs exact, so the rescaled solve is compared with the unscaled one
-    /// up to their certified gaps. (ℓ2 through the dual solver, which this
-    /// test covered while it called the solver directly, is the unit test
-    /// `training::dual::tests::l2_dual_optimum_is_unchanged_by_rescaling`;
-    /// the public API sends ℓ2 to the secular closed form.)
+    /// up to their certified gaps. (ℓ2 here is the secular closed form;
+    /// ℓ2 through the dual solver is the unit test
+    /// `training::dual::tests::l2_dual_optimum_is_unchanged_by_rescaling`.)
     #[test]
     fn p8_rescaling_by_any_power_of_two_leaves_the_dual_optimum_unchanged(
         gmm in crate::common::symmetric_model(),
         exponent in -480i32..=480,
-        kind in 0usize..3,
+        kind in 0usize..4,
         fraction in 0.05f64..0.9,
     ) {
         let c = 2f64.powi(exponent);
@@ -213,6 +212,9 @@ proptest! {
         let (threat, scaled_threat, cover) = match kind {
             0 => (Threat::linf(), Threat::linf(), mu.amax()),
             1 => (Threat::l1(), Threat::l1(), mu.iter().map(|v| v.abs()).sum()),
+            // ℓ2 goes to the secular closed form, whose rounding bound
+            // once squared Σ's entries (infinite gap from c = 2^258).
+            3 => (Threat::l2(), Threat::l2(), mu.norm()),
             _ => (
                 Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), 0.5)]).unwrap(),
                 Threat::union(vec![(Threat::l2(), 1.0), (Threat::linf(), 0.5)]).unwrap(),
@@ -339,5 +341,41 @@ fn dual_gap_is_the_optimization_gap_plus_the_rounding_bound() {
                 sol.distance
             );
         }
+    }
+}
+
+/// ℓ2 at whole-problem scale `c = 2^k` through the public API (the secular
+/// closed form): `r*` does not depend on `c`.
+#[test]
+fn l2_closed_form_is_unchanged_by_rescaling() {
+    let mu = DVector::from_vec(vec![0.0, 0.0, 1.18067, 1.14021, -1.48672]);
+    let eps = 0.098 * mu.norm();
+    let base = Gmm::symmetric(
+        mu.clone(),
+        Covariance::dense(DMatrix::identity(5, 5)).unwrap(),
+    )
+    .unwrap()
+    .robust_optimum(&Threat::l2(), eps)
+    .unwrap();
+    for exponent in (-480..=480).step_by(3) {
+        let c = 2f64.powi(exponent);
+        let gmm = Gmm::symmetric(
+            &mu * c,
+            Covariance::dense(DMatrix::identity(5, 5) * (c * c)).unwrap(),
+        )
+        .unwrap();
+        let opt = gmm.robust_optimum(&Threat::l2(), eps * c).unwrap();
+        assert!(
+            opt.distance().is_finite() && opt.gap().is_finite(),
+            "2^{exponent}: distance {}, gap {}",
+            opt.distance(),
+            opt.gap()
+        );
+        assert!(
+            (opt.distance() - base.distance()).abs() <= base.gap() + opt.gap() + 1e-12,
+            "2^{exponent}: {} vs {}",
+            opt.distance(),
+            base.distance()
+        );
     }
 }
