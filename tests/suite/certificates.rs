@@ -344,38 +344,69 @@ fn dual_gap_is_the_optimization_gap_plus_the_rounding_bound() {
     }
 }
 
-/// ℓ2 at whole-problem scale `c = 2^k` through the public API (the secular
-/// closed form): `r*` does not depend on `c`.
+/// Every ellipsoidal threat at whole-problem scale `c = 2^k`, `k` in
+/// `±480`, through the public API (the secular closed form, on a dense
+/// rotated covariance so that the eigen-residual is measured): `r*` does
+/// not depend on `c` (input-space budgets scale with `c`, latent ones do
+/// not). Found by this test: the residual's norms squared `Σ`'s entries
+/// (infinite gap from `c = 2^258`), and the leak bound of a rank cut
+/// multiplied `√λ` by the residual before dividing by the eigengap
+/// (from `c = 2^357`).
 #[test]
-fn l2_closed_form_is_unchanged_by_rescaling() {
+fn ellipsoid_closed_forms_are_unchanged_by_rescaling() {
+    let d = 5;
+    // Householder reflection I − 2vvᵀ/vᵀv: orthogonal, a dense basis.
+    let v: DVector<f64> = DVector::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+    let outer: DMatrix<f64> = &v * v.transpose();
+    let q: DMatrix<f64> = DMatrix::identity(d, d) - outer * (2.0 / v.norm_squared());
+    let sigma = &q
+        * DMatrix::from_diagonal(&DVector::from_vec(vec![4.0, 2.0, 1.0, 0.5, 0.25]))
+        * q.transpose();
+    let sigma = (&sigma + sigma.transpose()) * 0.5;
     let mu = DVector::from_vec(vec![0.0, 0.0, 1.18067, 1.14021, -1.48672]);
-    let eps = 0.098 * mu.norm();
-    let base = Gmm::symmetric(
-        mu.clone(),
-        Covariance::dense(DMatrix::identity(5, 5)).unwrap(),
-    )
-    .unwrap()
-    .robust_optimum(&Threat::l2(), eps)
-    .unwrap();
-    for exponent in (-480..=480).step_by(3) {
-        let c = 2f64.powi(exponent);
-        let gmm = Gmm::symmetric(
-            &mu * c,
-            Covariance::dense(DMatrix::identity(5, 5) * (c * c)).unwrap(),
-        )
-        .unwrap();
-        let opt = gmm.robust_optimum(&Threat::l2(), eps * c).unwrap();
-        assert!(
-            opt.distance().is_finite() && opt.gap().is_finite(),
-            "2^{exponent}: distance {}, gap {}",
-            opt.distance(),
-            opt.gap()
-        );
-        assert!(
-            (opt.distance() - base.distance()).abs() <= base.gap() + opt.gap() + 1e-12,
-            "2^{exponent}: {} vs {}",
-            opt.distance(),
-            base.distance()
-        );
+    type Build = fn(&Covariance) -> Threat;
+    let cases: [(&str, Build, bool); 5] = [
+        ("l2", |_| Threat::l2(), true),
+        ("generative", Threat::generative, false),
+        (
+            "generative rank 2",
+            |c| Threat::generative_rank(c, 2).unwrap(),
+            false,
+        ),
+        ("eigenspace 2", |c| Threat::eigenspace(c, 2).unwrap(), true),
+        (
+            "off-manifold 2",
+            |c| Threat::off_manifold(c, 2).unwrap(),
+            true,
+        ),
+    ];
+    for (name, build, input_space) in cases {
+        let cov = Covariance::dense(sigma.clone()).unwrap();
+        let eps = 0.3;
+        let base = Gmm::symmetric(mu.clone(), cov.clone())
+            .unwrap()
+            .robust_optimum(&build(&cov), eps)
+            .unwrap();
+        assert!(base.distance() > 0.1, "{name}: r* = {}", base.distance());
+        for exponent in (-480..=480).step_by(3) {
+            let c = 2f64.powi(exponent);
+            let cov = Covariance::dense(&sigma * (c * c)).unwrap();
+            let gmm = Gmm::symmetric(&mu * c, cov.clone()).unwrap();
+            let budget = if input_space { eps * c } else { eps };
+            let opt = gmm.robust_optimum(&build(&cov), budget).unwrap();
+            assert!(
+                opt.distance().is_finite() && opt.gap().is_finite(),
+                "{name} at 2^{exponent}: distance {}, gap {}",
+                opt.distance(),
+                opt.gap()
+            );
+            assert!(
+                (opt.distance() - base.distance()).abs()
+                    <= base.gap() + opt.gap() + 1e-12 * base.distance(),
+                "{name} at 2^{exponent}: {} vs {}",
+                opt.distance(),
+                base.distance()
+            );
+        }
     }
 }

@@ -85,6 +85,7 @@
 use nalgebra::DVector;
 
 use crate::covariance::{Covariance, Representation};
+use crate::linalg::SumOfSquares;
 
 /// Machine epsilon.
 pub(crate) const EPS: f64 = f64::EPSILON;
@@ -209,7 +210,7 @@ pub(crate) fn spectral_leaks(
         below[b] = last[usize::from(!inside[b])];
         last[usize::from(inside[b])] = Some(values[b]);
     }
-    let mut squares = 0.0;
+    let mut squares = SumOfSquares::default();
     let per_block: Vec<f64> = (0..n)
         .map(|b| {
             let rho = measured.directions[b];
@@ -230,16 +231,17 @@ pub(crate) fn spectral_leaks(
                     return f64::INFINITY;
                 }
                 let g = if quadratic { x.max(0.0).sqrt() } else { 1.0 };
-                g * rho / separation
+                // ρ/separation first: g·ρ alone is of order λ^{3/2}.
+                g * (rho / separation)
             };
             let leak = bound(above[b], -1.0).max(bound(below[b], 1.0));
-            squares += leak * leak;
+            squares.add(leak);
             leak / a.sqrt()
         })
         .collect();
     // The Σ-based part of a generative gauge errs like the Mahalanobis
     // norm, which the no-classifier bound already carries (`ηκ`).
-    let equivalent = squares.sqrt();
+    let equivalent = squares.norm();
     let sensitivity = if e > 0.0 {
         equivalent * values[0].sqrt() / e
     } else {
