@@ -163,7 +163,7 @@ impl RobustOptimum {
     /// (of the covariance's decomposition, the threat's preparation and the
     /// certificate's own evaluation), `0 ≤ rounding ≤ gap`. The rest,
     /// `gap − rounding`, is the solver's optimization gap, which
-    /// [`SolverOptions::gap_tolerance`] controls.
+    /// [`SolverOptions::gap_tolerance`](crate::SolverOptions::gap_tolerance) controls.
     pub fn rounding(&self) -> f64 {
         self.rounding
     }
