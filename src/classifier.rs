@@ -368,7 +368,7 @@ impl LinearClassifier {
     /// does not have `d` columns or `y` not `n` labels, [`Error::NonFinite`].
     pub fn sample_error<'a>(&self, x: impl Points<'a>, y: &[Label]) -> Result<f64> {
         // Any threat: at budget 0 its reach is 0.
-        crate::empirical::robust_error(self, &crate::Threat::l2(), 0.0, &x.points(), y)
+        crate::empirical::robust_error(self, &crate::Threat::l2(), 0.0, x, y)
     }
 }
 

@@ -112,6 +112,7 @@ mod tests;
 
 use nalgebra::DMatrix;
 
+use crate::classifier::Points;
 use crate::classifier::{Label, LinearClassifier};
 use crate::error::{Error, Result, ensure_budget, ensure_dim, ensure_finite};
 use crate::threat::Threat;
@@ -255,13 +256,14 @@ pub struct TrainingReport {
 /// # Errors
 /// As [`adversarial_training_report`], and
 /// [`Error::TrainingNoConvergence`] for a stalled run.
-pub fn adversarial_training(
-    x: &DMatrix<f64>,
+pub fn adversarial_training<'a>(
+    x: impl Points<'a>,
     y: &[Label],
     threat: &Threat,
     eps: f64,
     options: &TrainingOptions,
 ) -> Result<LinearClassifier> {
+    let x = &*x.points();
     let (clf, report) = adversarial_training_report(x, y, threat, eps, options)?;
     if report.converged {
         Ok(clf)
@@ -319,13 +321,14 @@ pub fn adversarial_training(
 ///   returned with [`Stationarity::LossStalled`] and `converged = false`);
 /// - [`Error::NoConvergence`] if the secular equation of the minimal-norm
 ///   subgradient on an ellipsoid's kink does not converge (not observed).
-pub fn adversarial_training_report(
-    x: &DMatrix<f64>,
+pub fn adversarial_training_report<'a>(
+    x: impl Points<'a>,
     y: &[Label],
     threat: &Threat,
     eps: f64,
     options: &TrainingOptions,
 ) -> Result<(LinearClassifier, TrainingReport)> {
+    let x = &*x.points();
     ensure_budget(eps)?;
     check_options(options)?;
     let (n, d) = x.shape();

@@ -1,7 +1,6 @@
 //! The Monte Carlo robust error of a linear classifier on samples.
 
-use nalgebra::DMatrix;
-
+use crate::classifier::Points;
 use crate::classifier::{Label, LinearClassifier};
 use crate::error::{Error, Result, ensure_budget, ensure_dim};
 use crate::threat::Threat;
@@ -24,13 +23,14 @@ use crate::threat::Threat;
 /// another dimension; [`Error::NonFiniteEntry`] for a non-finite entry of
 /// `x` (row and column); [`Error::NonFinite`] when a score `wᵀx_j`
 /// overflows (entries near `f64::MAX`).
-pub fn robust_error(
+pub fn robust_error<'a>(
     clf: &LinearClassifier,
     threat: &Threat,
     eps: f64,
-    x: &DMatrix<f64>,
+    x: impl Points<'a>,
     y: &[Label],
 ) -> Result<f64> {
+    let x = &*x.points();
     ensure_budget(eps)?;
     if x.nrows() == 0 {
         return Err(Error::Empty { name: "samples" });
@@ -84,6 +84,7 @@ mod tests {
     use super::*;
     use crate::covariance::Covariance;
     use crate::empirical::tests::labels;
+    use nalgebra::DMatrix;
     use nalgebra::DVector;
 
     #[test]

@@ -32,6 +32,7 @@ use nalgebra::{DMatrix, DVector};
 use super::MulticlassClassifier;
 use super::classifier::check_labels;
 use crate::attack::{AttackOptions, Gauge};
+use crate::classifier::Points;
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 use crate::threat::Threat;
 
@@ -374,7 +375,8 @@ impl FacetAttacks {
     /// `"margins"`) for finite points whose scores overflow;
     /// [`Error::InvalidParameter`] for an overshoot whose largest step
     /// overflows.
-    pub fn attack_batch(&self, xs: &DMatrix<f64>, ys: &[usize]) -> Result<BatchAttack> {
+    pub fn attack_batch<'a>(&self, xs: impl Points<'a>, ys: &[usize]) -> Result<BatchAttack> {
+        let xs = &*xs.points();
         let clf = &self.inner.classifier;
         ensure_dim("points (columns)", clf.dim(), xs.ncols())?;
         ensure_dim("labels", xs.nrows(), ys.len())?;
@@ -477,12 +479,13 @@ pub fn minimal_perturbation_with(
 ///
 /// # Errors
 /// As [`FacetAttacks::new`] and [`FacetAttacks::attack_batch`].
-pub fn minimal_perturbations(
+pub fn minimal_perturbations<'a>(
     clf: &MulticlassClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[usize],
 ) -> Result<BatchAttack> {
+    let xs = &*xs.points();
     FacetAttacks::new(clf, threat)?.attack_batch(xs, ys)
 }
 
@@ -490,13 +493,14 @@ pub fn minimal_perturbations(
 ///
 /// # Errors
 /// As [`FacetAttacks::with_options`] and [`FacetAttacks::attack_batch`].
-pub fn minimal_perturbations_with(
+pub fn minimal_perturbations_with<'a>(
     clf: &MulticlassClassifier,
     threat: &Threat,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     ys: &[usize],
     options: &AttackOptions,
 ) -> Result<BatchAttack> {
+    let xs = &*xs.points();
     FacetAttacks::with_options(clf, threat, options)?.attack_batch(xs, ys)
 }
 

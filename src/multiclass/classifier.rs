@@ -4,6 +4,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use crate::classifier::LinearClassifier;
+use crate::classifier::Points;
 use crate::error::{Error, Result, ensure_dim, ensure_finite};
 
 /// A linear classifier with `K ≥ 2` classes: scores `s_k(x) = w_kᵀx + b_k`,
@@ -205,7 +206,8 @@ impl MulticlassClassifier {
     /// [`Error::DimensionMismatch`] when `x` does not have `d` columns,
     /// [`Error::NonFiniteEntry`] (named `"x"`) for a score that is not
     /// finite.
-    pub fn scores_batch(&self, x: &DMatrix<f64>) -> Result<DMatrix<f64>> {
+    pub fn scores_batch<'a>(&self, x: impl Points<'a>) -> Result<DMatrix<f64>> {
+        let x = &*x.points();
         ensure_dim("samples (columns of x)", self.dim(), x.ncols())?;
         let scores = add_biases(x * self.weights.transpose(), &self.biases);
         crate::error::ensure_finite_matrix("x", &scores)?;
@@ -235,7 +237,8 @@ impl MulticlassClassifier {
     /// # Errors
     /// [`Error::DimensionMismatch`] when `x` does not have `d` columns,
     /// [`Error::NonFiniteEntry`] for a non-finite entry of `x`.
-    pub fn predict_batch(&self, x: &DMatrix<f64>) -> Result<Vec<usize>> {
+    pub fn predict_batch<'a>(&self, x: impl Points<'a>) -> Result<Vec<usize>> {
+        let x = &*x.points();
         ensure_dim("samples (columns of x)", self.dim(), x.ncols())?;
         crate::error::ensure_finite_matrix("x", x)?;
         let scores = self.unit_scores_batch(x);
@@ -251,7 +254,8 @@ impl MulticlassClassifier {
     ///
     /// # Errors
     /// As [`multiclass::empirical_robust_error`](super::empirical_robust_error).
-    pub fn sample_error(&self, x: &DMatrix<f64>, labels: &[usize]) -> Result<f64> {
+    pub fn sample_error<'a>(&self, x: impl Points<'a>, labels: &[usize]) -> Result<f64> {
+        let x = &*x.points();
         super::empirical_robust_error(self, &crate::Threat::l2(), 0.0, x, labels)
     }
 

@@ -1,9 +1,8 @@
 //! The robust error of a multi-class classifier on samples, through the
 //! exact attacks ([THEORY M5](crate::theory#m5-monte-carlo-with-k-classes)).
 
-use nalgebra::DMatrix;
-
 use super::{MulticlassClassifier, minimal_perturbations};
+use crate::classifier::Points;
 use crate::error::{Error, Result, ensure_budget};
 use crate::threat::Threat;
 
@@ -37,13 +36,14 @@ use crate::threat::Threat;
 /// # Errors
 /// [`Error::InvalidBudget`] for a negative or non-finite `eps`;
 /// [`Error::Empty`] for no samples; otherwise as [`minimal_perturbations`].
-pub fn empirical_robust_error(
+pub fn empirical_robust_error<'a>(
     clf: &MulticlassClassifier,
     threat: &Threat,
     eps: f64,
-    xs: &DMatrix<f64>,
+    xs: impl Points<'a>,
     labels: &[usize],
 ) -> Result<f64> {
+    let xs = &*xs.points();
     ensure_budget(eps)?;
     if xs.nrows() == 0 {
         return Err(Error::Empty { name: "samples" });

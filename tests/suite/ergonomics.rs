@@ -182,3 +182,57 @@ fn point_matrices_are_accepted_as_views() {
         Err(manifold_robustness::Error::DimensionMismatch { .. })
     ));
 }
+
+/// The empirical and multi-class batch functions take views as well.
+#[test]
+fn sample_and_multiclass_batches_accept_views() {
+    use manifold_robustness::empirical::{self, TrainingOptions};
+    use manifold_robustness::{MulticlassGmm, multiclass};
+    let gmm = manifold_robustness::default_model();
+    let clf = gmm.bayes_classifier();
+    let (x, y) = gmm.sample(60, &mut StdRng::seed_from_u64(5));
+    let owned = x.rows(0, 40).into_owned();
+    let labels = &y[0..40];
+    let threat = Threat::l2();
+    assert_eq!(
+        empirical::robust_error(&clf, &threat, 0.3, x.rows(0, 40), labels).unwrap(),
+        empirical::robust_error(&clf, &threat, 0.3, &owned, labels).unwrap()
+    );
+    // A ridge penalty: 40 points of the default model are separable.
+    let options = TrainingOptions::default().with_l2_penalty(1e-2);
+    assert_eq!(
+        empirical::adversarial_training(x.rows(0, 40), labels, &threat, 0.1, &options).unwrap(),
+        empirical::adversarial_training(&owned, labels, &threat, 0.1, &options).unwrap()
+    );
+    let model = MulticlassGmm::from(&gmm);
+    let mc = model.bayes_classifier();
+    let (xs, ys) = model.sample(30, &mut StdRng::seed_from_u64(6));
+    let part = xs.rows(5, 20).into_owned();
+    let classes = &ys[5..25];
+    assert_eq!(
+        mc.scores_batch(xs.rows(5, 20)).unwrap(),
+        mc.scores_batch(&part).unwrap()
+    );
+    assert_eq!(
+        mc.predict_batch(xs.rows(5, 20)).unwrap(),
+        mc.predict_batch(&part).unwrap()
+    );
+    assert_eq!(
+        mc.sample_error(xs.rows(5, 20), classes).unwrap(),
+        mc.sample_error(&part, classes).unwrap()
+    );
+    assert_eq!(
+        multiclass::minimal_perturbations(&mc, &threat, xs.rows(5, 20), classes)
+            .unwrap()
+            .robust_error(0.3)
+            .unwrap(),
+        multiclass::minimal_perturbations(&mc, &threat, &part, classes)
+            .unwrap()
+            .robust_error(0.3)
+            .unwrap()
+    );
+    assert_eq!(
+        multiclass::empirical_robust_error(&mc, &threat, 0.2, xs.rows(5, 20), classes).unwrap(),
+        multiclass::empirical_robust_error(&mc, &threat, 0.2, &part, classes).unwrap()
+    );
+}
