@@ -51,7 +51,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::classifier::Label;
+use crate::classifier::{Label, Points};
 use crate::covariance::{
     Covariance, EIGEN_GAP_TOLERANCE, PARALLEL_FROM_DIM, symmetric_eigen_descending,
 };
@@ -266,7 +266,8 @@ impl Gmm {
     /// outside the block;
     /// [`Error::IdenticalMeans`] when both class means are equal;
     /// [`Error::Decomposition`] if the eigen-solver fails.
-    pub fn fit(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<Gmm> {
+    pub fn fit<'a>(x: impl Points<'a>, y: &[Label], fit: Fit) -> Result<Gmm> {
+        let x = &*x.points();
         Ok(Gmm::fit_report(x, y, fit)?.0)
     }
 
@@ -292,7 +293,8 @@ impl Gmm {
     ///
     /// # Errors
     /// As [`Gmm::fit`].
-    pub fn fit_report(x: &DMatrix<f64>, y: &[Label], fit: Fit) -> Result<(Gmm, FitReport)> {
+    pub fn fit_report<'a>(x: impl Points<'a>, y: &[Label], fit: Fit) -> Result<(Gmm, FitReport)> {
+        let x = &*x.points();
         // Class 0 is `Pos`, class 1 is `Neg` (so an empty positive class is
         // reported first).
         let classes: Vec<usize> = y

@@ -4,6 +4,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use super::MulticlassClassifier;
+use crate::classifier::Points;
 use crate::covariance::Covariance;
 use crate::error::{Error, Result};
 use crate::fit::{Fit, PooledMoments, fit_covariance};
@@ -134,7 +135,8 @@ impl MulticlassGmm {
     /// label is `0`; [`Error::EmptyClass`] naming the first label in `0..K`
     /// without samples; [`Error::NotEnoughSamples`] when `n < K + 1`;
     /// [`Error::IdenticalRows`] for two equal class means.
-    pub fn fit(x: &DMatrix<f64>, labels: &[usize], fit: Fit) -> Result<MulticlassGmm> {
+    pub fn fit<'a>(x: impl Points<'a>, labels: &[usize], fit: Fit) -> Result<MulticlassGmm> {
+        let x = &*x.points();
         let Some(&largest) = labels.iter().max() else {
             return Err(Error::Empty { name: "labels" });
         };

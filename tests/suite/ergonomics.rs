@@ -204,6 +204,12 @@ fn sample_and_multiclass_batches_accept_views() {
         empirical::adversarial_training(x.rows(0, 40), labels, &threat, 0.1, &options).unwrap(),
         empirical::adversarial_training(&owned, labels, &threat, 0.1, &options).unwrap()
     );
+    assert_eq!(
+        manifold_robustness::Gmm::fit(x.rows(0, 40), labels, manifold_robustness::Fit::LedoitWolf)
+            .unwrap(),
+        manifold_robustness::Gmm::fit(&owned, labels, manifold_robustness::Fit::LedoitWolf)
+            .unwrap()
+    );
     let model = MulticlassGmm::from(&gmm);
     let mc = model.bayes_classifier();
     let (xs, ys) = model.sample(30, &mut StdRng::seed_from_u64(6));
@@ -231,6 +237,18 @@ fn sample_and_multiclass_batches_accept_views() {
             .robust_error(0.3)
             .unwrap()
     );
+    let (from_view, from_owned) = (
+        MulticlassGmm::fit(
+            xs.rows(5, 20),
+            classes,
+            manifold_robustness::Fit::LedoitWolf,
+        )
+        .unwrap(),
+        MulticlassGmm::fit(&part, classes, manifold_robustness::Fit::LedoitWolf).unwrap(),
+    );
+    assert_eq!(from_view.means(), from_owned.means());
+    assert_eq!(from_view.priors(), from_owned.priors());
+    assert_eq!(from_view.covariance(), from_owned.covariance());
     assert_eq!(
         multiclass::empirical_robust_error(&mc, &threat, 0.2, xs.rows(5, 20), classes).unwrap(),
         multiclass::empirical_robust_error(&mc, &threat, 0.2, &part, classes).unwrap()
