@@ -166,6 +166,17 @@ pub struct FacetAttacks {
     inner: Arc<Inner>,
 }
 
+/// Two attack sets are equal when their classifiers, threats and
+/// overshoots are (the gauges are a cache computed from these).
+impl PartialEq for FacetAttacks {
+    fn eq(&self, other: &FacetAttacks) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+            || (self.inner.classifier == other.inner.classifier
+                && self.inner.threat == other.inner.threat
+                && self.inner.overshoot == other.inner.overshoot)
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     classifier: MulticlassClassifier,
@@ -510,7 +521,7 @@ pub fn minimal_perturbations_with<'a>(
 ///
 /// Budgets follow [`Perturbation::budget`]: `0` for misclassified points,
 /// `f64::INFINITY` for unreachable ones.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BatchAttack {
     pub(crate) attacks: FacetAttacks,
     pub(crate) labels: Vec<usize>,

@@ -34,7 +34,7 @@ pub const PRIOR_SUM_TOLERANCE: f64 = 1e-12;
 /// assert_eq!(m.priors()[2], 0.5);
 /// # Ok::<(), manifold_robustness::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MulticlassGmm {
     means: Vec<DVector<f64>>,
     covariance: Covariance,

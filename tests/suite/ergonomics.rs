@@ -254,3 +254,62 @@ fn sample_and_multiclass_batches_accept_views() {
         multiclass::empirical_robust_error(&mc, &threat, 0.2, &part, classes).unwrap()
     );
 }
+
+/// Every public value type can be printed for debugging, cloned and
+/// compared (issue 12): this fails to compile when one of them loses a
+/// trait.
+#[test]
+fn public_value_types_are_debug_clone_and_comparable() {
+    use manifold_robustness::multiclass::{
+        self, FacetAttacks, FacetEnergySummary, MulticlassEnergySummary,
+    };
+    use manifold_robustness::normal::{Estimate, OrthantOptions};
+    use manifold_robustness::strategies::{Models, Spectra, ThreatSpec};
+    use manifold_robustness::{
+        AttackEnergySummary, AttackOptions, BatchAttack, ConflictMatrix, EigenCoordinates,
+        EnergyProfile, ExtendedCovariance, FitReport, GrowthBasis, MulticlassClassifier,
+        MulticlassGmm, Perturbation, Representation, RobustOptimum, SolverOptions, SpectralFamily,
+        TradeoffReport, datasets::Digits, empirical::Stationarity, empirical::TrainingOptions,
+        empirical::TrainingReport, fit::Regularization,
+    };
+    fn value_type<T: std::fmt::Debug + Clone + PartialEq>() {}
+    value_type::<Label>();
+    value_type::<LinearClassifier>();
+    value_type::<Covariance>();
+    value_type::<EigenCoordinates>();
+    value_type::<Representation>();
+    value_type::<Gmm>();
+    value_type::<Fit>();
+    value_type::<FitReport>();
+    value_type::<Regularization>();
+    value_type::<Threat>();
+    value_type::<SpectralFamily>();
+    value_type::<Perturbation>();
+    value_type::<AttackOptions>();
+    value_type::<BatchAttack>();
+    value_type::<EnergyProfile>();
+    value_type::<AttackEnergySummary>();
+    value_type::<RobustOptimum>();
+    value_type::<ExtendedCovariance>();
+    value_type::<GrowthBasis>();
+    value_type::<SolverOptions>();
+    value_type::<ConflictMatrix>();
+    value_type::<TradeoffReport>();
+    value_type::<TrainingOptions>();
+    value_type::<TrainingReport>();
+    value_type::<Stationarity>();
+    value_type::<Digits>();
+    value_type::<Error>();
+    value_type::<Estimate>();
+    value_type::<OrthantOptions>();
+    value_type::<MulticlassGmm>();
+    value_type::<MulticlassClassifier>();
+    value_type::<multiclass::Perturbation>();
+    value_type::<FacetAttacks>();
+    value_type::<multiclass::BatchAttack>();
+    value_type::<FacetEnergySummary>();
+    value_type::<MulticlassEnergySummary>();
+    value_type::<Models>();
+    value_type::<Spectra>();
+    value_type::<ThreatSpec>();
+}
