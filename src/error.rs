@@ -347,6 +347,20 @@ pub enum Error {
         /// The second row.
         second: usize,
     },
+
+    /// A saved result (feature `serde`) in a layout newer than this version
+    /// of the crate reads: the file was written by a later release.
+    #[error(
+        "{name} {found} was written by a newer version of manifold-robustness; this version reads {name} {supported} and older"
+    )]
+    UnsupportedFormat {
+        /// The field that holds the version (`"format"`).
+        name: &'static str,
+        /// The version the file has.
+        found: u32,
+        /// The newest version this crate reads.
+        supported: u32,
+    },
 }
 
 /// The crate's result type.

@@ -31,6 +31,20 @@
 //! value read keeps the stored results (so a round trip is exact, warm
 //! starts of a sweep included) on the re-solved problem.
 //!
+//! Their results depend on the solver, so these three types carry a layout
+//! version, written first as `"format": 1` ([`FORMAT`]). A file of the
+//! current format is checked as above. A file of an older format — one
+//! without the field was written before versioning and counts as format 0
+//! — is read from its inputs alone: the problem is solved again and the
+//! value read holds the *new* results; the stored ones are parsed but
+//! neither checked nor kept (they came from another solver, whose results
+//! agree with today's only within the certified gaps, not to the last
+//! digit). A file of a newer format is an [`Error::UnsupportedFormat`]
+//! naming both versions, raised as soon as the field is read.
+//! When a change to the solver or the layout makes old files disagree,
+//! [`FORMAT`] goes up by one, and the raw structs keep reading every older
+//! layout.
+//!
 //! To give a new type the same treatment: write `XRaw` (derive
 //! `Serialize, Deserialize`), `From<&X> for XRaw`, `TryFrom<XRaw> for X`
 //! (through the constructors, returning [`Error`]), then
@@ -730,6 +744,42 @@ via_raw!(BatchAttack, BatchAttackRaw, "batch attack");
 // again when read (module docs).
 // ---------------------------------------------------------------------------
 
+/// The layout version written in the `format` field of the results that
+/// are solved again when read (module docs: older formats are re-solved
+/// with the stored results ignored, newer ones rejected).
+pub(crate) const FORMAT: u32 = 1;
+
+/// The `format` field of a re-solved result. Missing, it is 0 (written
+/// before versioning); a number above [`FORMAT`] is an error as soon as it
+/// is read, before any field whose layout may have changed.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+struct Format(u32);
+
+impl Format {
+    /// The format this crate writes.
+    const CURRENT: Format = Format(FORMAT);
+
+    /// True for a file written by an older version: read from its inputs.
+    fn is_older(self) -> bool {
+        self.0 < FORMAT
+    }
+}
+
+impl<'de> Deserialize<'de> for Format {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let found = u32::deserialize(deserializer)?;
+        if found > FORMAT {
+            return Err(D::Error::custom(Error::UnsupportedFormat {
+                name: "format",
+                found,
+                supported: FORMAT,
+            }));
+        }
+        Ok(Format(found))
+    }
+}
+
 /// Relative agreement required between a stored multiplier `λ` and the
 /// re-solved one: each is the root of the secular equation to `1e-13`
 /// relative accuracy (`training`), so they differ by at most `2e-13`
@@ -749,6 +799,8 @@ enum SolutionRaw {
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RobustOptimumRaw {
+    #[serde(default)]
+    format: Format,
     model: Gmm,
     threat: Threat,
     budget: f64,
@@ -764,6 +816,7 @@ impl From<&RobustOptimum> for RobustOptimumRaw {
     fn from(opt: &RobustOptimum) -> Self {
         let origin = &opt.placement.origin;
         RobustOptimumRaw {
+            format: Format::CURRENT,
             model: origin.model.clone(),
             threat: origin.threat.clone(),
             budget: opt.budget,
@@ -800,6 +853,10 @@ impl TryFrom<RobustOptimumRaw> for RobustOptimum {
         let fresh = raw
             .model
             .robust_optimum_with(&raw.threat, raw.budget, &raw.options)?;
+        if raw.format.is_older() {
+            // Results of an older solver: today's solution replaces them.
+            return Ok(fresh);
+        }
         ensure_finite_value("distance", raw.distance)?;
         if !(raw.gap >= 0.0 && raw.gap.is_finite()) {
             return Err(Error::InvalidParameter {
@@ -948,6 +1005,8 @@ via_raw!(RobustOptimum, RobustOptimumRaw, "robust optimum");
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExtendedCovarianceRaw {
+    #[serde(default)]
+    format: Format,
     optimum: RobustOptimum,
     basis: GrowthBasis,
     variances_before: Plain,
@@ -960,6 +1019,7 @@ struct ExtendedCovarianceRaw {
 impl From<&ExtendedCovariance> for ExtendedCovarianceRaw {
     fn from(ext: &ExtendedCovariance) -> Self {
         ExtendedCovarianceRaw {
+            format: Format::CURRENT,
             optimum: ext.optimum.clone(),
             basis: ext.basis,
             variances_before: Plain::of(&ext.before),
@@ -980,6 +1040,10 @@ impl TryFrom<ExtendedCovarianceRaw> for ExtendedCovariance {
                 reason: "an extended covariance belongs to an ellipsoidal threat's optimum",
             });
         };
+        if raw.format.is_older() {
+            // Entries of an older solver: the re-solved optimum's replace them.
+            return Ok(ext);
+        }
         if raw.basis != ext.basis {
             return Err(disagrees("basis", f64::NAN));
         }
@@ -1026,6 +1090,8 @@ via_raw!(
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConflictMatrixRaw {
+    #[serde(default)]
+    format: Format,
     target: f64,
     threats: Vec<Threat>,
     optima: Vec<RobustOptimum>,
@@ -1036,6 +1102,7 @@ struct ConflictMatrixRaw {
 impl From<&ConflictMatrix> for ConflictMatrixRaw {
     fn from(matrix: &ConflictMatrix) -> Self {
         ConflictMatrixRaw {
+            format: Format::CURRENT,
             target: matrix.target,
             threats: matrix.threats.clone(),
             optima: matrix.optima.clone(),
@@ -1065,15 +1132,24 @@ impl TryFrom<ConflictMatrixRaw> for ConflictMatrix {
                 });
             }
             let off = (optimum.distance - r_target).abs();
-            if off > optimum.gap + MATCH_TOLERANCE * r_target + 8.0 * f64::EPSILON * r_target {
+            let reached =
+                off <= optimum.gap + MATCH_TOLERANCE * r_target + 8.0 * f64::EPSILON * r_target;
+            // An older file's optima were solved again: only its inputs count.
+            if !reached && !raw.format.is_older() {
                 return Err(disagrees("target", raw.target));
             }
         }
         let (cross, conflicts) = cross_and_conflicts(model, &raw.threats, &raw.optima)?;
-        for (name, stored, new) in [
-            ("cross", raw.cross, &cross),
-            ("conflicts", raw.conflicts, &conflicts),
-        ] {
+        let stored_matrices = if raw.format.is_older() {
+            // Computed by an older version: the new matrices replace them.
+            Vec::new()
+        } else {
+            vec![
+                ("cross", raw.cross, &cross),
+                ("conflicts", raw.conflicts, &conflicts),
+            ]
+        };
+        for (name, stored, new) in stored_matrices {
             let stored = stored.into_matrix(name)?;
             ensure_dim(name, n, stored.nrows())?;
             ensure_dim(name, n, stored.ncols())?;

@@ -203,6 +203,16 @@ pub struct TradeoffReport {
 /// [`matched_budget`] accepts it), and recomputes the cross errors and
 /// conflicts from the optima: each stored entry must agree to `1e-12`
 /// relative, else an error naming the field.
+///
+/// The file carries a layout version, `"format": 1`, written first. A file
+/// of an older format (one without the field was written before versioning)
+/// is read from its inputs alone: each optimum is solved again (by its own
+/// format's rule), the matrices are computed from the new optima, and the
+/// stored matrices and the check that each optimum reaches the target are
+/// skipped (an older solver's results agree with today's only within the
+/// certified gaps). A file of a newer format is an
+/// [`Error::UnsupportedFormat`](crate::Error::UnsupportedFormat) naming
+/// both versions.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ConflictMatrix {

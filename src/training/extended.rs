@@ -47,6 +47,15 @@ pub enum GrowthBasis {
 /// entry (infinite growth where the stored growth is infinite), else an
 /// error naming the field.
 ///
+/// The file carries a layout version, `"format": 1`, written first. A file
+/// of an older format (one without the field was written before versioning)
+/// is read from its inputs alone: its optimum is solved again and the value
+/// read is that optimum's extension; the stored results are ignored (an
+/// older solver's results agree with today's only within the certified
+/// gaps). A file of a newer format is an
+/// [`Error::UnsupportedFormat`](crate::Error::UnsupportedFormat) naming
+/// both versions.
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm, Threat};

@@ -37,6 +37,15 @@ use crate::normal;
 /// the new one; otherwise it is an error naming the field. The value read
 /// keeps the stored results.
 ///
+/// The file carries a layout version, `"format": 1`, written first. A file
+/// of an older format (one without the field was written before versioning)
+/// is read from its inputs alone: the problem is solved again and the value
+/// read holds the new results; the stored results are ignored (an older
+/// solver's results agree with today's only within the certified gaps). A
+/// file of a newer format is an
+/// [`Error::UnsupportedFormat`](crate::Error::UnsupportedFormat) naming
+/// both versions.
+///
 /// # Example
 /// ```
 /// use manifold_robustness::{Covariance, Gmm, Threat};

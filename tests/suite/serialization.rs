@@ -643,3 +643,184 @@ fn invalid_multiclass_values_are_errors_naming_the_field() {
         FacetAttacks::new(&clf, &Threat::linf()).unwrap()
     );
 }
+
+/// `value` written, edited as JSON, read back.
+fn edited<T: Serialize + DeserializeOwned>(
+    value: &T,
+    edit: impl FnOnce(&mut Value),
+) -> serde_json::Result<T> {
+    let mut json = serde_json::to_value(value).unwrap();
+    edit(&mut json);
+    serde_json::from_value(json)
+}
+
+/// Every object in `json` without its `format` field (a file written
+/// before versioning), or with `format` set to `version`.
+fn set_format(json: &mut Value, version: Option<u32>) {
+    match json {
+        Value::Object(map) => {
+            if map.contains_key("format") {
+                match version {
+                    Some(v) => map.insert("format".into(), json!(v)),
+                    None => map.remove("format"),
+                };
+            }
+            map.values_mut().for_each(|v| set_format(v, version));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| set_format(v, version)),
+        _ => {}
+    }
+}
+
+#[test]
+fn re_solved_results_write_their_format_first() {
+    let gmm = default_model();
+    let opt = gmm.robust_optimum(&Threat::l2(), 0.05).unwrap();
+    let ext = opt.extended_covariance().unwrap();
+    let matrix = tradeoff::conflict_matrix(&gmm, &[Threat::l2(), Threat::linf()], 0.2).unwrap();
+    for json in [
+        serde_json::to_string(&opt).unwrap(),
+        serde_json::to_string(&ext).unwrap(),
+        serde_json::to_string(&matrix).unwrap(),
+    ] {
+        assert!(json.starts_with(r#"{"format":1,"#), "{}", &json[..40]);
+    }
+    // A current file is checked: the same edit that an older file may
+    // carry is an error naming the field.
+    let message = tampered(&opt, |j| j["distance"] = json!(opt.distance() * 0.5));
+    assert!(message.contains("gap"), "{message}");
+}
+
+#[test]
+fn an_older_optimum_is_solved_again_and_its_stored_results_ignored() {
+    let gmm = default_model();
+    let linf_budget = 0.3 * covering_budget(&gmm, &Threat::linf()).unwrap();
+    // A warm-started sweep point (its iterations differ from a cold solve)
+    // and a dual optimum.
+    let sweep = gmm.robust_sweep(&Threat::l2(), &[0.01, 0.05]).unwrap();
+    for (opt, threat, eps) in [
+        (sweep[1].clone(), Threat::l2(), 0.05),
+        (
+            gmm.robust_optimum(&Threat::linf(), linf_budget).unwrap(),
+            Threat::linf(),
+            linf_budget,
+        ),
+    ] {
+        let fresh = gmm.robust_optimum(&threat, eps).unwrap();
+        for version in [None, Some(0)] {
+            // Results an older solver might have written: far off today's.
+            let back: RobustOptimum = edited(&opt, |j| {
+                set_format(j, version);
+                j["distance"] = json!(opt.distance() * 0.5);
+                j["gap"] = json!(0.0);
+                j["iterations"] = json!(12345);
+            })
+            .unwrap();
+            assert_eq!(back, fresh, "{threat}, format {version:?}");
+            assert_ne!(back.iterations(), 12345);
+            // Inputs are still validated as the constructors do.
+            let message = tampered(&opt, |j| {
+                set_format(j, version);
+                j["budget"] = json!(-1.0);
+            });
+            assert!(message.contains("budget"), "{message}");
+        }
+    }
+}
+
+#[test]
+fn an_older_extended_covariance_is_the_re_solved_optimums_extension() {
+    let gmm = default_model();
+    let opt = gmm.robust_optimum(&Threat::l2(), 0.05).unwrap();
+    let ext = opt.extended_covariance().unwrap();
+    let wrong = |j: &mut Value| {
+        j["relative_growth"][0] = json!(1e9);
+        j["variances_before"][1] = json!(-3.0);
+    };
+    // Current format: the tampered entries are caught.
+    let mut current = serde_json::to_value(&ext).unwrap();
+    wrong(&mut current);
+    let message = serde_json::from_value::<ExtendedCovariance>(current)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("variances_before"), "{message}");
+    // Older format (the outer field missing, the optimum's too): the new
+    // extension, whatever the file said.
+    let back: ExtendedCovariance = edited(&ext, |j| {
+        set_format(j, None);
+        wrong(j);
+    })
+    .unwrap();
+    assert_eq!(back, ext);
+    assert_ne!(back.relative_growth()[0], 1e9);
+}
+
+#[test]
+fn an_older_conflict_matrix_is_recomputed_from_its_inputs() {
+    let gmm = default_model();
+    let threats = [Threat::l2(), Threat::generative(gmm.covariance())];
+    let matrix = tradeoff::conflict_matrix(&gmm, &threats, 0.2).unwrap();
+    let wrong = |j: &mut Value| {
+        j["cross"][0][1] = json!(0.5);
+        j["conflicts"][1][0] = json!(0.5);
+        j["target"] = json!(0.25);
+    };
+    for version in [None, Some(0)] {
+        let back: ConflictMatrix = edited(&matrix, |j| {
+            set_format(j, version);
+            wrong(j);
+        })
+        .unwrap();
+        // Re-solving each stored budget cold gives the stored optimum.
+        assert_eq!(back.optima, matrix.optima);
+        assert_eq!(back.cross, matrix.cross);
+        assert_eq!(back.conflicts, matrix.conflicts);
+        // The target is an input: kept as the file has it.
+        assert_eq!(back.target, 0.25);
+        // Inputs stay consistent: optimum i must be threat i's.
+        let message = tampered(&matrix, |j| {
+            set_format(j, version);
+            j["threats"].as_array_mut().unwrap().swap(0, 1);
+        });
+        assert!(message.contains("optima"), "{message}");
+    }
+    // The current format checks the stored results (the target first).
+    let message = tampered(&matrix, wrong);
+    assert!(message.contains("target"), "{message}");
+}
+
+#[test]
+fn a_newer_format_is_an_error_naming_both_versions() {
+    let gmm = default_model();
+    let opt = gmm.robust_optimum(&Threat::l2(), 0.05).unwrap();
+    let ext = opt.extended_covariance().unwrap();
+    let matrix = tradeoff::conflict_matrix(&gmm, &[Threat::l2(), Threat::linf()], 0.2).unwrap();
+    let expected = "format 2 was written by a newer version of manifold-robustness; \
+                    this version reads format 1 and older";
+    // As the crate writes it (format first), with a field this version does
+    // not know and without one it needs: the version is what is reported.
+    let newer = |json: String| {
+        json.replacen(r#"{"format":1,"#, r#"{"format":2,"a_new_field":true,"#, 1)
+            .replacen(r#""budget":"#, r#""renamed_budget":"#, 1)
+    };
+    let messages = [
+        serde_json::from_str::<RobustOptimum>(&newer(serde_json::to_string(&opt).unwrap()))
+            .unwrap_err()
+            .to_string(),
+        serde_json::from_str::<ExtendedCovariance>(&newer(serde_json::to_string(&ext).unwrap()))
+            .unwrap_err()
+            .to_string(),
+        serde_json::from_str::<ConflictMatrix>(&newer(serde_json::to_string(&matrix).unwrap()))
+            .unwrap_err()
+            .to_string(),
+    ];
+    for message in messages {
+        assert!(message.contains(expected), "{message}");
+    }
+    // A newer optimum inside a current conflict matrix is caught too.
+    let message = tampered(&matrix, |j| j["optima"][1]["format"] = json!(7));
+    assert!(
+        message.contains("format 7 was written by a newer version"),
+        "{message}"
+    );
+}
