@@ -379,9 +379,12 @@ pub(crate) fn fit_covariance(
                     zero_directions,
                 });
             }
-            let scaled_values = rescaled_spectrum(&values, scale, x)?;
+            rescaled_spectrum(&values, scale, x)?;
             let matrix = s.map(|v| crate::linalg::ldexp(v, scale));
-            let cov = Covariance::dense_from_eigen(matrix, scaled_values, basis)?;
+            // Decomposed again from the matrix, as `Covariance::dense` does:
+            // a covariance's spectrum is then a function of its matrix, so a
+            // fitted model read back from a file gives bit-identical results.
+            let cov = Covariance::dense(matrix)?;
             (cov, Regularization::None)
         }
         Fit::LedoitWolf => {
@@ -391,21 +394,19 @@ pub(crate) fn fit_covariance(
                 shrunk[(i, i)] += intensity * target;
             }
             let shrunk_values = values.map(|l| (1.0 - intensity) * l + intensity * target);
-            let shrunk_values = rescaled_spectrum(&shrunk_values, scale, x)?;
+            rescaled_spectrum(&shrunk_values, scale, x)?;
             let shrunk = shrunk.map(|v| crate::linalg::ldexp(v, scale));
             let target = crate::linalg::ldexp(target, scale);
-            let cov =
-                Covariance::dense_from_eigen(shrunk, shrunk_values, basis).map_err(
-                    |e| match e {
-                        Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
-                            fit: fit.name(),
-                            reason: "the shrinkage intensity is (numerically) zero and the \
+            // Decomposed from the matrix, as for the pooled fit.
+            let cov = Covariance::dense(shrunk).map_err(|e| match e {
+                Error::NotPositiveDefinite { .. } => Error::DegenerateFit {
+                    fit: fit.name(),
+                    reason: "the shrinkage intensity is (numerically) zero and the \
                                  pooled covariance is singular: every centered sample is ±v \
                                  for one vector v, so S = vvᵀ; use more data",
-                        },
-                        other => other,
-                    },
-                )?;
+                },
+                other => other,
+            })?;
             (
                 cov,
                 Regularization::Shrinkage {

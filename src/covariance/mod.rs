@@ -199,8 +199,10 @@ impl Covariance {
 
     /// A dense covariance from a symmetric matrix and its known
     /// eigen-decomposition (eigenvalues descending, eigenvectors as columns),
-    /// so a caller that already decomposed the matrix (the fits of
-    /// `crate::fit`) does not pay for a second `O(d³)` step. Only the
+    /// so a caller that already decomposed the matrix (the dual solver's
+    /// rescaled model) does not pay for a second `O(d³)` step. A covariance
+    /// a user can save must come from [`Covariance::dense`] instead: reading
+    /// it back decomposes the matrix again. Only the
     /// positive-definiteness test of [`Covariance::dense`] is repeated; the
     /// caller vouches for symmetry, finiteness and the decomposition.
     pub(crate) fn dense_from_eigen(
