@@ -10,6 +10,14 @@
 //!   where a budget costs `O(k)`.
 //! * `dual/linf_d256`, `dual/union_d256`: one ℓ∞ and one union optimum at
 //!   `d = 256`; skipped with a note while the dual solver is unsupported.
+//! * `projections/*`: optima whose dual solver projects onto the crate's
+//!   other balls, at `d = 64`: `l2_generative_union_d64` and
+//!   `ellipsoid_linf_union_d64` project onto unions of ellipsoids (the
+//!   secular equation shared with the closed-form optimum),
+//!   `lp3_d64` onto the ℓ3 ball (the safeguarded Newton of `roots`).
+//! * `quantiles/adversarial_distance_99_levels_d256`: 99 quantiles of the
+//!   adversarial distance of a fixed classifier on a model with unequal
+//!   priors, each the safeguarded Newton search of `robust.rs`.
 //!
 //! Run with `cargo bench --bench solvers -- --warm-up-time 1 --measurement-time 3`.
 
@@ -21,7 +29,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use manifold_robustness::default_model::power_law_model;
 use manifold_robustness::nalgebra::{self, DMatrix, DVector};
-use manifold_robustness::{Covariance, Error, Gmm, Threat};
+use manifold_robustness::{Covariance, Error, Gmm, LinearClassifier, Threat};
 use seeded::seeded_rotation;
 
 fn budgets(limit: f64, n: usize) -> Vec<f64> {
@@ -96,5 +104,76 @@ fn dual_optima(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, l2_sweeps, dual_optima);
+fn projections(c: &mut Criterion) {
+    let mut group = c.benchmark_group("projections");
+    group.sample_size(10);
+    let d = 64;
+    let gmm = power_law_model(d, 1.5, 0.01, 7).expect("valid model");
+    let mu = gmm.half_difference();
+    // A full-rank factor with a spread of scales: the ellipsoid {A u : ‖u‖ ≤ 1}.
+    let rotation = seeded_rotation(d, 11);
+    let factor = DMatrix::from_fn(d, d, |i, j| rotation[(i, j)] / (1.0 + j as f64).sqrt());
+    let cases = [
+        (
+            "l2_generative_union_d64",
+            Threat::union(vec![
+                (Threat::l2(), 1.0),
+                (Threat::generative(gmm.covariance()), 1.0),
+            ])
+            .expect("valid union"),
+            0.3 * mu.norm(),
+        ),
+        (
+            "ellipsoid_linf_union_d64",
+            Threat::union(vec![
+                (Threat::ellipsoid(factor).expect("valid factor"), 1.0),
+                (Threat::linf(), 1.0 / (d as f64).sqrt()),
+            ])
+            .expect("valid union"),
+            0.3 * mu.norm(),
+        ),
+        (
+            "lp3_d64",
+            Threat::lp(3.0).expect("valid exponent"),
+            0.3 * mu.norm(),
+        ),
+    ];
+    for (name, threat, eps) in cases {
+        gmm.robust_optimum(&threat, eps)
+            .unwrap_or_else(|e| panic!("projections/{name}: {e}"));
+        group.bench_function(name, |b| {
+            b.iter(|| gmm.robust_optimum(&threat, black_box(eps)).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn quantiles(c: &mut Criterion) {
+    let mut group = c.benchmark_group("quantiles");
+    let d = 256;
+    let base = power_law_model(d, 1.5, 0.01, 7).expect("valid model");
+    let mu = base.half_difference();
+    // Unequal priors and a classifier that is not the Bayes rule: the two
+    // class margins differ, so every quantile is a genuine search.
+    let gmm = Gmm::new(mu.clone(), -mu, base.covariance().clone(), 0.3).expect("valid model");
+    let clf = gmm.bayes_classifier();
+    let weights = clf.weights().map(|w| w + 0.1 * w.abs());
+    let clf = LinearClassifier::new(weights, clf.bias() + 0.2).expect("valid classifier");
+    let threat = Threat::l2();
+    let levels: Vec<f64> = (1..100).map(|i| i as f64 / 100.0).collect();
+    group.bench_function("adversarial_distance_99_levels_d256", |b| {
+        b.iter(|| {
+            levels
+                .iter()
+                .map(|&p| {
+                    gmm.adversarial_distance_quantile(&clf, &threat, black_box(p))
+                        .unwrap()
+                })
+                .sum::<f64>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, l2_sweeps, dual_optima, projections, quantiles);
 criterion_main!(benches);

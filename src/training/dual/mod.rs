@@ -133,6 +133,7 @@ mod smoothing;
 #[cfg(test)]
 mod tests;
 
+use crate::linalg::ldexp;
 use crate::roots::BrentSearch;
 use bounds::Bounds;
 use box_qp::{AdversaryBox, WeightBox, projected_newton};
@@ -369,13 +370,6 @@ impl Scaling {
             iterations: sol.iterations,
         }
     }
-}
-
-/// `x·2^e` in two steps, so that neither factor over- or underflows.
-fn ldexp(x: f64, e: i32) -> f64 {
-    let pow2 = |k: i32| f64::from_bits(((k.clamp(-1022, 1023) + 1023) as u64) << 52);
-    let half = e / 2;
-    x * pow2(half) * pow2(e - half)
 }
 
 /// [`solve`] on a problem whose largest variance and mean entry are about 1.
