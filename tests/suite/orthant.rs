@@ -637,3 +637,52 @@ fn weighted_sums_reject_bad_weights_by_name() {
         "{err:?}"
     );
 }
+
+#[test]
+fn weighted_sums_of_small_exceedances_hold_their_bound_at_its_confidence() {
+    // The regime of a multi-class robust error: exceedances below ½, so
+    // every term is a sum of first occurrences, each integrated on its own
+    // lattice from a first stage of a few points. Three rows of the 80-digit
+    // table (nine and seven dimensions, one with unequal thresholds), one
+    // bound for the weighted sum at confidence 0.9; over 200 seeds its
+    // misses are Binomial(200, ≤ 0.1) if the contract holds.
+    let rows = reference_rows();
+    let find = |m: usize, rho: f64, h0: f64| {
+        rows.iter()
+            .find(|(r, h, _, _)| h.len() == m && *r == rho && h[0] == h0)
+            .unwrap_or_else(|| panic!("no row m = {m}, ρ = {rho}, h₀ = {h0}"))
+            .clone()
+    };
+    let chosen = [
+        (0.4, find(9, 0.5, 2.5)),
+        (0.3, find(7, 0.3, 1.5)),
+        (0.3, find(9, 0.95, 2.287)),
+    ];
+    let inputs: Vec<(f64, DMatrix<f64>, DVector<f64>)> = chosen
+        .iter()
+        .map(|(w, (rho, h, _, _))| {
+            (
+                *w,
+                equicorrelated(h.len(), *rho),
+                DVector::from_vec(h.clone()),
+            )
+        })
+        .collect();
+    let exact: f64 = chosen.iter().map(|(w, (_, _, _, e))| w * e).sum();
+    let terms: Vec<_> = inputs.iter().map(|(w, c, h)| (*w, c, h)).collect();
+    let trials = 200;
+    let mut missed = 0;
+    for seed in 0..trials {
+        let options = OrthantOptions::default()
+            .with_absolute_error(1e-5)
+            .with_confidence(0.9)
+            .with_seed(seed);
+        let sum = normal::orthant::weighted_exceedance_sum(&terms, &options).unwrap();
+        assert_eq!(sum.confidence(), 0.9);
+        assert!(sum.error_bound() <= 1e-5, "{sum:?}");
+        missed += misses(&sum, exact) as usize;
+    }
+    let cap = binomial_cap(trials as usize, 0.1, 1e-6);
+    println!("small exceedances coverage: {missed} misses in {trials} (cap {cap})");
+    assert!(missed <= cap, "{missed} misses in {trials} (cap {cap})");
+}
