@@ -110,13 +110,11 @@
 //! equicorrelated cases (m = 3 … 12, `scripts/orthant_reference.py`), the
 //! arcsine formula in three dimensions, `1/(m + 1)` at ρ = ½ and products
 //! of independent margins, every deterministic bound held and the random
-//! ones missed no more often than their confidence allows (1 miss in 368
-//! at 99%); over 300 seeds at a requested confidence of 90%, 14 misses
+//! ones missed no more often than their confidence allows (2 misses in 368
+//! at 99%); over 300 seeds at a requested confidence of 90%, 15 misses
 //! (the bound is conservative after the first stage, where it reports the
-//! target). These counts were taken with a first stage of 64 points per
-//! shift; with 8 the same tests pass, and a weighted sum of three small
-//! exceedances (seven and nine dimensions) holds its 90% bound within the
-//! binomial cap over 200 seeds. In the far tails (exceedances 1e-9 down to 1e-33) the bracket
+//! target); weighted sums at 90% over 200 seeds, 14 misses (exceedances
+//! near 1) and 8 (three small exceedances in seven and nine dimensions). In the far tails (exceedances 1e-9 down to 1e-33) the bracket
 //! alone gives a certain bound within 1e-4 of the value for ρ ≤ ½ and
 //! within 6.4% at ρ = 0.9 in nine dimensions; the worst error found was
 //! 1.1% of the value.
