@@ -9,9 +9,6 @@ use manifold_robustness::multiclass::{self, FacetAttacks};
 use manifold_robustness::nalgebra::DMatrix;
 use manifold_robustness::{Error, Fit, MulticlassGmm, Result, Threat};
 
-/// Budgets of the robust-error curves, in pixel units (0..=16).
-pub const BUDGETS: [f64; 6] = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0];
-
 /// The settings of a run.
 pub struct Setup<'a> {
     /// Seed of the stratified train/test split.

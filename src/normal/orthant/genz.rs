@@ -396,7 +396,7 @@ impl Lattice {
                 (0..SHIFTS).map(move |s| (g, s, work))
             })
             .collect();
-        tasks.sort_by(|a, b| b.2.cmp(&a.2));
+        tasks.sort_by_key(|task| std::cmp::Reverse(task.2));
         let shared: &[Lattice] = lattices;
         let added: Vec<f64> = tasks
             .par_iter()
