@@ -25,7 +25,10 @@
 #      `cargo bench --bench orthant` (the crate, criterion medians and each
 #      robust error with its bound), then scipy's multivariate_normal.cdf on
 #      the same inputs under `nice` (benches/reference/orthant_reference.py),
-#      and prints both side by side (target/orthant-table.md).
+#      and prints both side by side (target/orthant-table.md): K = 3, 5, 10 at
+#      ε = 0, 1 and both accuracies (1e-6, 1e-7) by default, in one command.
+#      --reuse FILE takes scipy's rows from an earlier run's JSON (--out)
+#      instead of running scipy again (most of the time at 1e-7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--orthant" ]]; then

@@ -79,7 +79,18 @@ def main():
     parser.add_argument("--accuracies", default="1e-6,1e-7",
                         help="comma-separated absolute errors (1e-7 at K = 10 takes minutes)")
     parser.add_argument("--out", default=str(ROOT / "target" / "orthant-reference.json"))
+    parser.add_argument("--reuse", help="a JSON written by an earlier run (--out): print the side-by-side "
+                        "table from its scipy rows instead of running scipy again")
     args = parser.parse_args()
+    if args.reuse:
+        saved = json.loads(Path(args.reuse).read_text())
+        print(f"scipy rows reused from {args.reuse} (scipy {saved['scipy']})")
+        rows = [r for r in saved["rows"] if not args.only or r["K"] == args.only]
+        if args.crate_log:
+            table = side_by_side(rows, Path(args.crate_log))
+            print(table)
+            (target_dir() / "orthant-table.md").write_text(table)
+        return
     rows = []
     print(f"scipy {scipy.__version__}, numpy {np.__version__}, load {os.getloadavg()[0]:.2f}")
     # CPU time as well as wall time: run with `nice` on a shared machine,
@@ -141,16 +152,21 @@ def side_by_side(rows, crate_log: Path) -> str:
             return None
 
     lines = [f"load {os.getloadavg()[0]:.2f}; scipy {scipy.__version__} (CPU time, run with nice), crate: criterion median (wall, 2 threads)", "",
-             "| K | ε | target | crate: RE ± bound | crate time | scipy RE | scipy CPU time | ratio | plain MC samples |",
-             "|---|---|---|---|---:|---|---:|---:|---:|"]
+             "| K | ε | target | crate: RE ± bound | crate time | scipy RE | scipy CPU time | ratio | difference | plain MC samples |",
+             "|---|---|---|---|---:|---|---:|---:|---:|---:|"]
+    largest = 0.0
     for r in rows:
         key = (r["K"], r["epsilon"], r["accuracy"])
         value, bound, samples = crate.get(key, (float("nan"),) * 3)
         t = median(*key)
         t_text = "—" if t is None else (f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s")
         ratio = "—" if t is None else f"{r['cpu_seconds'] / t:.0f}×"
+        difference = abs(value - r["value"])
+        if difference == difference:
+            largest = max(largest, difference)
         lines.append(f"| {r['K']} | {r['epsilon']:g} | {r['accuracy']:.0e} | {value:.9f} ± {bound:.1e} | {t_text} | "
-                     f"{r['value']:.9f} | {r['cpu_seconds']:.3g} s | {ratio} | {samples:.1e} |")
+                     f"{r['value']:.9f} | {r['cpu_seconds']:.3g} s | {ratio} | {difference:.1e} | {samples:.1e} |")
+    lines += ["", f"largest |crate − scipy| at the same target: {largest:.1e}"]
     return "\n".join(lines) + "\n"
 
 

@@ -106,6 +106,36 @@ fn assert_bounds_hold(results: &[(Estimate, f64)], what: &str) {
     );
 }
 
+/// Runs `estimate` with `trials` seeds at absolute error `target` and
+/// confidence 0.9: every bound must be within the target, and its misses of
+/// `exact` are Binomial(trials, ≤ 0.1) if the contract holds, so they may
+/// exceed the cap only with probability 1e-6.
+fn assert_coverage(
+    what: &str,
+    trials: u64,
+    target: f64,
+    exact: f64,
+    estimate: impl Fn(&OrthantOptions) -> Estimate,
+) {
+    let mut missed = 0;
+    for seed in 0..trials {
+        let options = OrthantOptions::default()
+            .with_absolute_error(target)
+            .with_confidence(0.9)
+            .with_seed(seed);
+        let e = estimate(&options);
+        assert_eq!(e.confidence(), 0.9, "{what}: {e:?}");
+        assert!(e.error_bound() <= target, "{what}: {e:?}");
+        missed += misses(&e, exact) as usize;
+    }
+    let cap = binomial_cap(trials as usize, 0.1, 1e-6);
+    println!("{what}: {missed} misses in {trials} (cap {cap})");
+    assert!(
+        missed <= cap,
+        "{what}: {missed} misses in {trials} (cap {cap})"
+    );
+}
+
 #[test]
 fn orthant_at_zero_in_three_dimensions_is_the_arcsine_formula() {
     // P(Z ≤ 0) = 1/8 + (asin ρ₁₂ + asin ρ₁₃ + asin ρ₂₃)/(4π).
@@ -376,23 +406,9 @@ fn the_bound_holds_at_its_confidence() {
     // of misses is Binomial(300, ≤ 0.1) if the contract holds, and exceeds
     // the cap only with probability 1e-6.
     let c = equicorrelated(5, 0.5);
-    let trials = 300;
-    let mut misses_count = 0;
-    for seed in 0..trials {
-        let options = OrthantOptions::default()
-            .with_absolute_error(1e-4)
-            .with_confidence(0.9)
-            .with_seed(seed);
-        let p = normal::orthant_probability(&c, &DVector::zeros(5), &options).unwrap();
-        assert_eq!(p.confidence(), 0.9);
-        misses_count += misses(&p, 1.0 / 6.0) as usize;
-    }
-    let cap = binomial_cap(trials as usize, 0.1, 1e-6);
-    println!("coverage: {misses_count} misses in {trials} (cap {cap})");
-    assert!(
-        misses_count <= cap,
-        "{misses_count} misses in {trials} (cap {cap})"
-    );
+    assert_coverage("coverage", 300, 1e-4, 1.0 / 6.0, |options| {
+        normal::orthant_probability(&c, &DVector::zeros(5), options).unwrap()
+    });
 }
 
 #[test]
@@ -559,25 +575,10 @@ fn weighted_sums_hold_their_bound_at_its_confidence() {
     );
     let (h5, h4, h2) = (DVector::zeros(5), DVector::zeros(4), DVector::zeros(2));
     let exact = 0.3 * 5.0 / 6.0 + 0.5 * 4.0 / 5.0 + 0.2 * 2.0 / 3.0;
-    let trials = 200;
-    let mut missed = 0;
-    for seed in 0..trials {
-        let options = OrthantOptions::default()
-            .with_absolute_error(1e-4)
-            .with_confidence(0.9)
-            .with_seed(seed);
-        let sum = normal::orthant::weighted_exceedance_sum(
-            &[(0.3, &c5, &h5), (0.5, &c4, &h4), (0.2, &c2, &h2)],
-            &options,
-        )
-        .unwrap();
-        assert_eq!(sum.confidence(), 0.9);
-        assert!(sum.error_bound() <= 1e-4, "{sum:?}");
-        missed += misses(&sum, exact) as usize;
-    }
-    let cap = binomial_cap(trials as usize, 0.1, 1e-6);
-    println!("weighted sum coverage: {missed} misses in {trials} (cap {cap})");
-    assert!(missed <= cap, "{missed} misses in {trials} (cap {cap})");
+    let terms = [(0.3, &c5, &h5), (0.5, &c4, &h4), (0.2, &c2, &h2)];
+    assert_coverage("weighted sum coverage", 200, 1e-4, exact, |options| {
+        normal::orthant::weighted_exceedance_sum(&terms, options).unwrap()
+    });
 }
 
 #[test]
@@ -636,4 +637,41 @@ fn weighted_sums_reject_bad_weights_by_name() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn weighted_sums_of_small_exceedances_hold_their_bound_at_its_confidence() {
+    // The regime of a multi-class robust error: exceedances below ½, so
+    // every term is a sum of first occurrences, each integrated on its own
+    // lattice from a first stage of a few points. Three rows of the 80-digit
+    // table (nine and seven dimensions, one with unequal thresholds), one
+    // bound for the weighted sum at confidence 0.9; over 200 seeds its
+    // misses are Binomial(200, ≤ 0.1) if the contract holds.
+    let rows = reference_rows();
+    let find = |m: usize, rho: f64, h0: f64| {
+        rows.iter()
+            .find(|(r, h, _, _)| h.len() == m && *r == rho && h[0] == h0)
+            .unwrap_or_else(|| panic!("no row m = {m}, ρ = {rho}, h₀ = {h0}"))
+            .clone()
+    };
+    let chosen = [
+        (0.4, find(9, 0.5, 2.5)),
+        (0.3, find(7, 0.3, 1.5)),
+        (0.3, find(9, 0.95, 2.287)),
+    ];
+    let inputs: Vec<(f64, DMatrix<f64>, DVector<f64>)> = chosen
+        .iter()
+        .map(|(w, (rho, h, _, _))| {
+            (
+                *w,
+                equicorrelated(h.len(), *rho),
+                DVector::from_vec(h.clone()),
+            )
+        })
+        .collect();
+    let exact: f64 = chosen.iter().map(|(w, (_, _, _, e))| w * e).sum();
+    let terms: Vec<_> = inputs.iter().map(|(w, c, h)| (*w, c, h)).collect();
+    assert_coverage("small exceedances coverage", 200, 1e-5, exact, |options| {
+        normal::orthant::weighted_exceedance_sum(&terms, options).unwrap()
+    });
 }

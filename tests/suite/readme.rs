@@ -1,6 +1,8 @@
 //! The README's tables of the main example (`examples/disentangle.rs`),
 //! recomputed through the public API the way the example computes them and
-//! compared with the README text, so that the two cannot drift apart.
+//! compared with the README text, so that the two cannot drift apart; and
+//! the README's ten-class figures, from the very code of `real_digits
+//! --ten` (`examples/common/ten_classes.rs`).
 //!
 //! A README number with `n` significant digits must equal the recomputed
 //! value rounded to `n` digits: the difference may be at most half a unit
@@ -12,6 +14,9 @@ use manifold_robustness::{
 };
 
 const README: &str = include_str!("../../README.md");
+
+#[path = "../../examples/common/ten_classes.rs"]
+mod ten_classes;
 
 /// The rows of the Markdown table whose header line starts with `header`,
 /// as trimmed cells (the header and the delimiter row excluded).
@@ -131,4 +136,80 @@ fn readme_check_rejects_a_wrong_digit() {
     assert!(caught.is_err());
     check_shown("2.3e-5", 2.31e-5, "rounded entry");
     check_shown("0.115", 0.11496, "three decimals");
+}
+
+#[test]
+fn readme_ten_class_figures_match_the_real_digits_example() {
+    // The paragraph on `real_digits --ten`, whitespace collapsed.
+    let start = README
+        .find("`cargo run --release --example real_digits -- --ten`")
+        .expect("README: no ten-class paragraph");
+    let paragraph = README[start..]
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The example's defaults (seed 2021, rank 10, 70/30 split, its top-k
+    // shares), at the two budgets the README quotes.
+    let setup = ten_classes::Setup {
+        seed: 2021,
+        rank: 10,
+        train_fraction: 0.7,
+        share_ks: &[1, 5, 10, 20],
+        budgets: &[0.0, 1.0],
+    };
+    let f = ten_classes::study(&setup).unwrap();
+    let expect = |fragment: String| {
+        assert!(
+            paragraph.contains(&fragment),
+            "README ten-class paragraph lacks {fragment:?}:\n{paragraph}"
+        )
+    };
+    let (l2, linf, generative) = (&f.threats[0], &f.threats[1], &f.threats[2]);
+    let share = |t: &ten_classes::ThreatFigures, k: usize| {
+        t.top_shares.iter().find(|(kk, _)| *kk == k).unwrap().1
+    };
+    let at_one = |t: &ten_classes::ThreatFigures| 100.0 * t.model_curve.as_ref().unwrap()[1].0;
+    expect(format!(
+        "the Bayes rule has {:.1}% test error",
+        100.0 * f.test_error
+    ));
+    expect(format!("the {} test images", f.test_images));
+    let flips: Vec<String> = l2.flips[..4]
+        .iter()
+        .map(|(count, a, b)| format!("{a} → {b} ({count})"))
+        .collect();
+    expect(format!("the most common ℓ2 flips are {}", flips.join(", ")));
+    assert_eq!(f.facets_both, f.facets_dominated, "P2 on every facet");
+    expect(format!(
+        "on all {} facets both attacks cross",
+        f.facets_both
+    ));
+    expect(format!(
+        "top-10 share {:.2} generative, {:.2} ℓ2; variance along the attack {:.1} and {:.1} against a mean of {:.1}",
+        share(generative, 10),
+        share(l2, 10),
+        generative.variance,
+        l2.variance,
+        f.mean_data_variance
+    ));
+    expect(format!(
+        "the model error is {:.2}%",
+        100.0 * f.model_error.unwrap()
+    ));
+    expect(format!(
+        "at budget 1 it is {:.2}% for ℓ2, {:.1}% for ℓ∞ (pixel units) and {:.1}% for the generative threat",
+        at_one(l2),
+        at_one(linf),
+        at_one(generative)
+    ));
+    let test_at_one = |t: &ten_classes::ThreatFigures| 100.0 * t.test_curve[1];
+    expect(format!(
+        "robust errors through the exact attacks ({:.1}%, {:.1}% and {:.1}% at budget 1)",
+        test_at_one(l2),
+        test_at_one(linf),
+        test_at_one(generative)
+    ));
 }

@@ -21,7 +21,10 @@ const COEFFICIENT_TOLERANCE: f64 = 1e-10;
 pub(super) const SHIFTS: usize = 16;
 
 /// Points per shift in the first stage.
-const FIRST_STAGE: u64 = 64;
+const FIRST_STAGE: u64 = 8;
+
+/// Points per shift of the pilot runs that choose an integrand.
+const PILOT_STAGE: u64 = 64;
 
 /// One inequality `Σ_{l<k} coefficients_l y_l + coefficient · y_k ≤ threshold`
 /// that bounds variable `k` given the earlier ones.
@@ -366,42 +369,82 @@ impl Lattice {
     /// fixed sequential loop, so the result does not depend on the number
     /// of threads.
     pub fn extend_to(&mut self, problems: &[Separated], points: u64) {
-        let start = self.points;
-        if points <= start {
-            return;
-        }
-        let generator = &self.generator;
-        let added: Vec<f64> = self
-            .shifts
-            .par_iter()
-            .map(|shift| {
-                let mut w = vec![0.0; generator.len()];
-                let mut y = vec![0.0; generator.len() + 1];
-                let mut sum = 0.0;
-                for i in start..points {
-                    for ((wj, &z), &s) in w.iter_mut().zip(generator).zip(shift) {
-                        let x = i.wrapping_mul(z).wrapping_add(s);
-                        // Top 53 bits, in [0, 1).
-                        let x = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
-                        *wj = (2.0 * x - 1.0).abs();
-                    }
-                    for problem in problems {
-                        let (r, p) = problem.evaluate(&w, &mut y);
-                        sum += problem.weight * if problem.use_product { p } else { r };
-                    }
-                }
-                sum
+        Self::extend_all(std::slice::from_mut(self), &[problems], &[points]);
+    }
+
+    /// [`extend_to`](Self::extend_to) for several lattices at once, lattice
+    /// `g` to `points[g]` points on `groups[g]`: every (lattice, shift) pair
+    /// is one task of a single parallel region, so that threads stay busy
+    /// while the groups' numbers of points differ. Each pair's sum is the
+    /// same fixed sequential loop as in `extend_to`, added once to its
+    /// shift's total: the bits do not depend on the number of threads.
+    pub fn extend_all<G: AsRef<[Separated]> + Sync>(
+        lattices: &mut [Lattice],
+        groups: &[G],
+        points: &[u64],
+    ) {
+        // Largest tasks first, so that the last ones to finish are short.
+        let mut tasks: Vec<(usize, usize, u64)> = lattices
+            .iter()
+            .zip(groups)
+            .zip(points)
+            .enumerate()
+            .filter(|(_, ((lattice, _), points))| **points > lattice.points)
+            .flat_map(|(g, ((lattice, problems), &points))| {
+                let work: u64 = problems.as_ref().iter().map(|p| p.rank as u64).sum::<u64>()
+                    * (points - lattice.points);
+                (0..SHIFTS).map(move |s| (g, s, work))
             })
             .collect();
-        for (sum, a) in self.sums.iter_mut().zip(added) {
-            *sum += a;
+        tasks.sort_by_key(|task| std::cmp::Reverse(task.2));
+        let shared: &[Lattice] = lattices;
+        let added: Vec<f64> = tasks
+            .par_iter()
+            .with_max_len(1)
+            .map(|&(g, s, _)| {
+                let lattice = &shared[g];
+                lattice.shift_sum(s, groups[g].as_ref(), points[g])
+            })
+            .collect();
+        for (&(g, s, _), a) in tasks.iter().zip(added) {
+            lattices[g].sums[s] += a;
         }
-        self.points = points;
+        for (lattice, &points) in lattices.iter_mut().zip(points) {
+            lattice.points = lattice.points.max(points);
+        }
+    }
+
+    /// The sum of `Σ weight · integrand` over points `self.points..points`
+    /// of shift `s`.
+    fn shift_sum(&self, s: usize, problems: &[Separated], points: u64) -> f64 {
+        let generator = &self.generator;
+        let shift = &self.shifts[s];
+        let mut w = vec![0.0; generator.len()];
+        let mut y = vec![0.0; generator.len() + 1];
+        let mut sum = 0.0;
+        for i in self.points..points {
+            for ((wj, &z), &s) in w.iter_mut().zip(generator).zip(shift) {
+                let x = i.wrapping_mul(z).wrapping_add(s);
+                // Top 53 bits, in [0, 1).
+                let x = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
+                *wj = (2.0 * x - 1.0).abs();
+            }
+            for problem in problems {
+                let (r, p) = problem.evaluate(&w, &mut y);
+                sum += problem.weight * if problem.use_product { p } else { r };
+            }
+        }
+        sum
     }
 
     /// Points per shift in the first stage.
     pub fn first_stage() -> u64 {
         FIRST_STAGE
+    }
+
+    /// Points per shift of a pilot run.
+    pub fn pilot_stage() -> u64 {
+        PILOT_STAGE
     }
 
     /// Each shift's average of the weighted sum over the points used so

@@ -41,8 +41,8 @@
 //!    combination of earlier ones and becomes one more limit on the last
 //!    variable it involves.
 //!    Two integrands are available. Below an exceedance of ½ (the bracket's
-//!    midpoint) the first is used; above, a pilot run (the first stage, 64
-//!    points, on shifts of its own) picks the one whose cost per point times
+//!    midpoint) the first is used; above, a pilot run (64 points per shift,
+//!    on shifts of its own) picks the one whose cost per point times
 //!    variance^{2/3} is smaller (the time to a target if the variance falls
 //!    like `N^{−3/2}`):
 //!    * the exceedance as a sum over first occurrences,
@@ -53,7 +53,10 @@
 //!      sampling), and its first two factors are an exact bivariate
 //!      probability: only the remainder beyond them is integrated, with the
 //!      exact part as a control variate (coefficient one). The first term
-//!      and the second are exact. On the ten-class digits model it needs up
+//!      and the second are exact; every other term is integrated on a
+//!      lattice of its own, with its own number of points (their variances
+//!      differ by orders of magnitude: on the digits model this needs 3×
+//!      fewer integrand evaluations than one number of points per class). On the ten-class digits model it needs up
 //!      to 100× fewer points than the product below an exceedance of ½;
 //!    * the orthant probability itself (its product form keeps the relative
 //!      accuracy of a small orthant), up to 20× cheaper above an exceedance
@@ -62,17 +65,21 @@
 //!    extensible Richtmyer sequence `frac(i√p_j)` over the first primes, in
 //!    64-bit fixed point so `frac(i z + Δ)` is exact, periodised by the tent
 //!    map), with 16 independent uniform random shifts drawn from a seeded
-//!    `StdRng`. The shifts run in parallel on rayon's current pool; each
-//!    shift's sum is a fixed sequential loop, so a given seed gives the
-//!    same bits whatever the number of threads. The number of points per
-//!    shift grows (from 64, at most 4× a stage) until the bound below is
+//!    `StdRng`. Every (lattice, shift) pair of a stage is one task of a
+//!    single parallel region on rayon's current pool (largest first); each
+//!    pair's sum is a fixed sequential loop added once to its shift's total,
+//!    so a given seed gives the same bits whatever the number of threads.
+//!    The number of points per shift starts at 8 (the first stage of a
+//!    nine-dimensional digits robust error to 1e-6 is then about 9·10³
+//!    integrand evaluations; at 64 it overshot the target fivefold) and
+//!    grows (at most 4× a stage) until the bound below is
 //!    within the target, or [`OrthantOptions::max_evaluations`] integrand
 //!    evaluations would be exceeded ([`Error::NoConvergence`]).
 //! 4. A **weighted sum** `Σ_i w_i P(∪_j A_ij)` ([`weighted_exceedance_sum`],
 //!    the multi-class robust error) is one estimate: closed forms are summed,
 //!    the narrowest brackets are taken as they are while their half-widths
 //!    add up to at most half the target, and every other term is integrated
-//!    on a lattice with shifts of its own (independent between terms, so
+//!    on lattices with shifts of their own (independent between terms, so
 //!    their variances add). Each term gets its own number of points: if a
 //!    term's variance falls like `a/N^α` and a point costs `c` (the summed
 //!    dimensions of its integrands), the least total cost for a variance
@@ -103,24 +110,30 @@
 //! equicorrelated cases (m = 3 … 12, `scripts/orthant_reference.py`), the
 //! arcsine formula in three dimensions, `1/(m + 1)` at ρ = ½ and products
 //! of independent margins, every deterministic bound held and the random
-//! ones missed no more often than their confidence allows (1 miss in 368
-//! at 99%); over 300 seeds at a requested confidence of 90%, 14 misses
+//! ones missed no more often than their confidence allows (2 misses in 368
+//! at 99%); over 300 seeds at a requested confidence of 90%, 15 misses
 //! (the bound is conservative after the first stage, where it reports the
-//! target). In the far tails (exceedances 1e-9 down to 1e-33) the bracket
+//! target); weighted sums at 90% over 200 seeds, 14 misses (exceedances
+//! near 1) and 8 (three small exceedances in seven and nine dimensions). In the far tails (exceedances 1e-9 down to 1e-33) the bracket
 //! alone gives a certain bound within 1e-4 of the value for ρ ≤ ½ and
 //! within 6.4% at ρ = 0.9 in nine dimensions; the worst error found was
 //! 1.1% of the value.
 //!
+//! On the ten-class digits robust error (targets 1e-6 at 90%, against a
+//! 1e-8 estimate), 15 and 7 of 200 seeds missed at ε = 0 and ε = 1.
+//!
 //! Cost, on the multi-class robust error of the Bayes rule fitted to the
-//! embedded digits (two shared cores under load 4–5, release build): the
-//! ten nine-dimensional exceedances to 1e-6 at 99% take 40–100 ms at ε = 0
-//! and ℓ2 budgets up to 1 (robust errors 0.6–2%), about 0.5 s where the
-//! robust error is 7% (generative budget 1) and 3–6 s where it is 0.33 or
-//! 0.95 (generative budgets 2 and 4: about 5·10⁶ integrand evaluations);
-//! `benches/orthant.rs` times three, five and ten classes. Plain Monte
-//! Carlo would need 5·10¹⁰ to 10¹¹ samples for 1e-6 at 99%.
+//! embedded digits (two shared cores under load 7–8, release build): the
+//! ten nine-dimensional exceedances to 1e-6 at 99% take 11–35 ms at ε = 0
+//! and ℓ2 budget 1 (robust errors 0.8% and 2%; about 9·10³ and 2·10⁴
+//! integrand evaluations), and 30–60 ms and 0.2–0.45 s to 1e-7 (2.2·10⁵
+//! evaluations at budget 1); robust errors far from 0 (generative budgets 2
+//! and 4: 0.33 and 0.95) take seconds. `benches/orthant.rs` times three,
+//! five and ten classes. Plain Monte Carlo would need 5·10¹⁰ to 10¹¹
+//! samples for 1e-6 at 99%.
 
 use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
 
 use super::{bivariate_cdf, bivariate_cdf_complement, cdf};
 use crate::{Error, Result};
@@ -713,7 +726,11 @@ struct Part {
 /// inclusion–exclusion brackets where they are tight enough, Genz's
 /// separation of variables on one randomized lattice for the rest.
 fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Result<Estimate> {
-    let brackets: Vec<Bracket> = parts.iter().map(|p| Bracket::new(&p.h, &p.rho)).collect();
+    // The parts' exact terms are independent: one task each.
+    let brackets: Vec<Bracket> = parts
+        .par_iter()
+        .map(|p| Bracket::new(&p.h, &p.rho))
+        .collect();
     // The certain interval of the whole sum, and each part's contribution
     // to its half-width.
     let (mut lower, mut upper) = (exact, exact);
@@ -753,10 +770,22 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
     // choose between the two integrands of a part.
     let mut pilot_rng =
         <genz::StdRng as rand::SeedableRng>::seed_from_u64(options.seed ^ PILOT_SEED);
-    for (i, part) in parts.iter().enumerate().filter(|&(i, _)| integrate[i]) {
+    let occurrences: Vec<_> = parts
+        .par_iter()
+        .zip(&integrate)
+        .map(|(part, &integrate)| {
+            integrate.then(|| {
+                let (terms, leading) = first_occurrences(&part.h, &part.rho);
+                (terms, leading, genz::factorize(&part.h, &part.rho, false))
+            })
+        })
+        .collect();
+    for ((i, part), occurrences) in parts.iter().enumerate().zip(occurrences) {
+        let Some((terms, leading, factorized)) = occurrences else {
+            continue;
+        };
         let (w, target) = (part.weight, part.target);
         // exceedance = leading − Σ remainders.
-        let (terms, leading) = first_occurrences(&part.h, &part.rho);
         let sign = target.pick(1.0, -1.0);
         let union: Vec<genz::Separated> = terms
             .into_iter()
@@ -766,7 +795,7 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
             })
             .collect();
         let union_constant = w * target.pick(1.0 - leading, leading);
-        let (plain, plain_constant) = match genz::factorize(&part.h, &part.rho, false) {
+        let (plain, plain_constant) = match factorized {
             Factorized::Exact(orthant, exceedance) => {
                 (Vec::new(), w * target.pick(orthant, exceedance))
             }
@@ -792,7 +821,7 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
             let effort = |problems: &[genz::Separated], rng: &mut genz::StdRng| {
                 let dimension = problems.iter().map(|p| p.dimension()).max().unwrap_or(0);
                 let mut lattice = Lattice::new(dimension, rng);
-                lattice.extend_to(problems, Lattice::first_stage());
+                lattice.extend_to(problems, Lattice::pilot_stage());
                 let cost: f64 = problems.iter().map(|p| (p.dimension() + 1) as f64).sum();
                 // Time to a variance target ∝ cost · variance^{1/α}, α = 3/2.
                 cost * lattice.moments().1.powf(2.0 / 3.0)
@@ -803,7 +832,9 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
         };
         if use_union {
             constant += union_constant;
-            groups.push(union);
+            // One group per term, each on its own number of points: the
+            // terms' variances differ by orders of magnitude.
+            groups.extend(union.into_iter().map(|term| vec![term]));
         } else {
             constant += plain_constant;
             groups.push(plain);
@@ -838,9 +869,7 @@ fn estimate_sum(exact: f64, parts: Vec<Part>, options: &OrthantOptions) -> Resul
     let mut next = vec![Lattice::first_stage(); groups.len()];
     let mut stages = 0;
     loop {
-        for ((lattice, problems), &points) in lattices.iter_mut().zip(&groups).zip(&next) {
-            lattice.extend_to(problems, points);
-        }
+        Lattice::extend_all(&mut lattices, &groups, &next);
         stages += 1;
         // Each shift's estimate of the whole sum (independent over the
         // shifts, whatever the groups' numbers of points).
