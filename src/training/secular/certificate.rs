@@ -135,7 +135,7 @@ impl SecularEquation {
     /// sensitivity of `√f` scaled by `√(λ_max/d_max)`).
     fn certificate_rounding(&self, eps: f64, root: &SecularRoot, lower: f64) -> (f64, f64) {
         let n = self.terms + 1;
-        let full = (self.c.iter().sum::<f64>() + self.null_energy).sqrt();
+        let full = self.full_distance;
         let formula = 4.0 * rounding::summation(n) * full;
         let p = &self.perturbation;
         let Some(cov) = p.covariance else {

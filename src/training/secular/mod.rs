@@ -184,6 +184,9 @@ pub(crate) struct SecularEquation {
     leak: Vec<f64>,
     /// `Σ_{d_j = 0} ℓ_j m_j/√C`.
     null_leak: f64,
+    /// `√(Σ_j c_j + null_energy) = r*(0)` of the normalized equation (the
+    /// scale of the certificate's rounding bound, summed once).
+    full_distance: f64,
     /// `ε_max` of the normalized equation.
     limit: f64,
     /// `‖√D m‖ = g'(0)` of the normalized equation.
@@ -311,6 +314,7 @@ impl SecularEquation {
             null_spread: 0.0,
             leak: Vec::new(),
             null_leak: 0.0,
+            full_distance: 0.0,
             limit: 0.0,
             slope: 0.0,
             d_min: f64::INFINITY,
@@ -361,6 +365,7 @@ impl SecularEquation {
         // test `ε < ε_max` and the sign of φ(0) always agree.
         eq.limit = eq.evaluate(0.0).g2.sqrt();
         eq.slope = eq.a2.iter().sum::<f64>().sqrt();
+        eq.full_distance = (eq.c.iter().sum::<f64>() + eq.null_energy).sqrt();
         if eq.d.is_empty() {
             eq.d_min = 0.0;
         }
