@@ -42,14 +42,17 @@
 //! ```
 //!
 //! is solved by Newton's method (dense LU of the `(dim θ + |A|)`-square
-//! Jacobian, steps halved until the scaled residual decreases), from `w`
+//! Jacobian, steps halved until the scaled residual decreases; with an
+//! active ℓp part, `p > 2`, in the variables `u_i = sign(w_i) abs(w_i)^{q−1}`
+//! on the free entries, where its gradient is smooth), from `w`
 //! scaled to its best length `ρ(w)/‖w‖_Σ` and `α` fitted by least squares.
 //! For a single ℓ∞ ball the system is linear (`Σ_SS w_S = μ_S − c s_S`);
 //! for a single ℓ1 ball it is the face equation of the ℓ1 solver.
 //!
 //! A Newton solution is the optimum when the conditions left out of the
 //! smooth piece hold too (checked to `1e-8` relative): `α ≥ 0`, inactive
-//! parts below the maximum, the signs kept, free entries below `t`, and
+//! parts below the maximum, the signs kept (where an ℓ∞ part is active,
+//! and on the ties), free entries below `t`, and
 //! the multipliers of the kinks feasible — `abs(μ − Σw − others)_Z ≤ Σ α_i c_i`
 //! over the active ℓ∞ balls, and `s_B ∘ (μ − Σw − others)_B ≥ 0` for the
 //! ℓ1 balls. The thresholds `δ ∈ {1e-6, 1e-4, 1e-8, 1e-2}` are tried in
@@ -436,12 +439,15 @@ impl Structure {
     }
 
     /// The Jacobian of [`residual`](Self::residual) in `(θ, α)`.
+    /// The Hessian of the active part at position `skip` (in `active`) is
+    /// left out (see [`Substitution::chain`]).
     fn jacobian(
         &self,
         ctx: &Context,
         parts: &[Part],
         theta: &DVector<f64>,
         alpha: &DVector<f64>,
+        skip: Option<usize>,
     ) -> DMatrix<f64> {
         let d = ctx.mu.len();
         let w = self.expand(theta, d);
@@ -454,6 +460,9 @@ impl Structure {
             let column = self.expand(&unit, d);
             let mut image = ctx.metric.mul(&column);
             for (a, &i) in self.active.iter().enumerate() {
+                if skip == Some(a) {
+                    continue;
+                }
                 if let Some(h) = self.hessian_mul(&parts[i], &w, &column) {
                     image += h * alpha[a];
                 }
@@ -531,6 +540,7 @@ impl Structure {
         let t = self.tied.first().map_or(top, |&i| w[i].abs());
         let scale = ctx.mu.amax();
         let (rest, linf_weight, l1_weight) = self.kink_multipliers(ctx, parts, w, alpha);
+        let polyhedral_signs = self.active.iter().any(|&i| is_linf_ball(&parts[i]));
         for (i, &s) in self.signs.iter().enumerate() {
             let on_tie = self.tied.contains(&i);
             if s == 0.0 {
@@ -540,7 +550,10 @@ impl Structure {
                 }
                 continue;
             }
-            if s * w[i] <= 0.0 {
+            // The signs are part of the piece only where a support is
+            // linear in them (an active ℓ∞ part, the ℓ1 ties); smooth
+            // parts allow an entry to cross zero.
+            if (polyhedral_signs || on_tie) && s * w[i] <= 0.0 {
                 return false;
             }
             if on_tie {
@@ -559,6 +572,16 @@ impl Structure {
 
 /// Newton's method on the square system of `structure` from `start`;
 /// returns `(w, α)` at the smallest residual reached.
+///
+/// When an active ℓp part has `p > 2` (its support `‖w‖_q`, `q < 2`, has
+/// the gradient `sign(w_i)(abs(w_i)/N)^{q−1}`, whose slope is infinite at
+/// `w_i = 0`), the free entries are solved for in the variables
+/// `u_i = sign(w_i) abs(w_i)^{q−1}` (`w_i = sign(u_i) abs(u_i)^{p−1}`, see
+/// [`Substitution`]): in `w` Newton's method oscillates around a root near
+/// `w_i = 0` (on `abs(w)^{q−1}` it multiplies the distance to the root by
+/// `1 − 1/(q − 1)`, of modulus above 1 for `q < 3/2`), while in `u` that
+/// gradient is `u/‖u‖_p`, smooth. (Only when every entry is free: with an
+/// active ℓ1 or ℓ∞ part the variables stay `θ`.)
 pub(super) fn newton(
     ctx: &Context,
     parts: &[Part],
@@ -566,16 +589,21 @@ pub(super) fn newton(
     start: &DVector<f64>,
 ) -> Option<(DVector<f64>, DVector<f64>)> {
     let d = ctx.mu.len();
-    let mut theta = structure.coordinates(start);
-    let w0 = structure.expand(&theta, d);
+    let substitution = Substitution::of(parts, structure);
+    let theta0 = structure.coordinates(start);
+    let w0 = structure.expand(&theta0, d);
     let mut alpha = fit_alpha(ctx, parts, structure, &w0);
-    let (mut residual, mut merit) = structure.residual(ctx, parts, &theta, &alpha);
+    let mut u = substitution.to_u(&theta0);
+    let (mut residual, mut merit) =
+        structure.residual(ctx, parts, &substitution.to_theta(&u), &alpha);
     let m = structure.dim();
     for _ in 0..NEWTON_STEPS {
         if merit == 0.0 {
             break;
         }
-        let jac = structure.jacobian(ctx, parts, &theta, &alpha);
+        let theta = substitution.to_theta(&u);
+        let mut jac = structure.jacobian(ctx, parts, &theta, &alpha, substitution.part);
+        substitution.chain(parts, structure, &u, &alpha, &mut jac);
         let step = jac.lu().solve(&(-&residual))?;
         if !step.iter().all(|v| v.is_finite()) {
             return None;
@@ -583,11 +611,12 @@ pub(super) fn newton(
         let mut factor = 1.0;
         let mut improved = false;
         for _ in 0..20 {
-            let theta_try = &theta + step.rows(0, m) * factor;
+            let u_try = &u + step.rows(0, m) * factor;
             let alpha_try = &alpha + step.rows(m, step.len() - m) * factor;
+            let theta_try = substitution.to_theta(&u_try);
             let (r, value) = structure.residual(ctx, parts, &theta_try, &alpha_try);
             if value < merit {
-                theta = theta_try;
+                u = u_try;
                 alpha = alpha_try;
                 residual = r;
                 merit = value;
@@ -600,8 +629,83 @@ pub(super) fn newton(
             break;
         }
     }
-    let w = structure.expand(&theta, d);
+    let w = structure.expand(&substitution.to_theta(&u), d);
     w.iter().all(|v| v.is_finite()).then_some((w, alpha))
+}
+
+/// The change of variables of [`newton`]: `w_j = sign(u_j) abs(u_j)^e`
+/// with `e = p − 1 = 1/(q − 1)` for the active ℓp part with the largest
+/// `p > 2` (the steepest gradient), used when every entry of `w` is free
+/// (no active ℓ1 or ℓ∞ part); otherwise the identity (`e = 1`). In `u`
+/// that part's gradient is `c u/‖u‖_p`, with the Jacobian
+/// `c (I − u φ(u)ᵀ/‖u‖_p^p)/‖u‖_p`, `φ(u) = sign(u) abs(u)^{p−1}`, finite
+/// at `u_j = 0`; the other parts' gradients, `abs(w)^{q'−1}` with `q' ≥ q`,
+/// are Lipschitz in `u`, and their Jacobians are the chain rule's.
+struct Substitution {
+    exponent: f64,
+    /// The substituted part, by position in the structure's `active`.
+    part: Option<usize>,
+}
+
+impl Substitution {
+    fn of(parts: &[Part], structure: &Structure) -> Substitution {
+        let identity = Substitution {
+            exponent: 1.0,
+            part: None,
+        };
+        if !structure.tied.is_empty() || structure.free.len() != structure.signs.len() {
+            return identity;
+        }
+        let mut best = identity;
+        for (a, &i) in structure.active.iter().enumerate() {
+            if let Body::Lp(p) = parts[i].body {
+                if p > 2.0 && p.is_finite() && p - 1.0 > best.exponent {
+                    best = Substitution {
+                        exponent: p - 1.0,
+                        part: Some(a),
+                    };
+                }
+            }
+        }
+        best
+    }
+
+    fn to_u(&self, theta: &DVector<f64>) -> DVector<f64> {
+        theta.map(|v| sign(v) * v.abs().powf(1.0 / self.exponent))
+    }
+
+    fn to_theta(&self, u: &DVector<f64>) -> DVector<f64> {
+        u.map(|v| sign(v) * v.abs().powf(self.exponent))
+    }
+
+    /// Turns the `θ`-Jacobian without the substituted part's Hessian into
+    /// the `u`-Jacobian: the columns times `dθ_j/du_j = e abs(u_j)^{e−1}`,
+    /// plus `α_a` times the substituted part's own `u`-Jacobian.
+    fn chain(
+        &self,
+        parts: &[Part],
+        structure: &Structure,
+        u: &DVector<f64>,
+        alpha: &DVector<f64>,
+        jac: &mut DMatrix<f64>,
+    ) {
+        let Some(a) = self.part else { return };
+        let n = u.len();
+        for j in 0..n {
+            let derivative = self.exponent * u[j].abs().powf(self.exponent - 1.0);
+            jac.column_mut(j).scale_mut(derivative);
+        }
+        let p = self.exponent + 1.0;
+        let c = parts[structure.active[a]].budget * alpha[a];
+        let norm = lp_norm(u, p);
+        let phi = u.map(|v| sign(v) * (v.abs() / norm).powf(p - 1.0));
+        for j in 0..n {
+            for i in 0..n {
+                let identity = if i == j { 1.0 } else { 0.0 };
+                jac[(i, j)] += c * (identity - u[i] / norm * phi[j]) / norm;
+            }
+        }
+    }
 }
 
 /// Least-squares multipliers `α` of the stationarity equation at `w`
