@@ -321,6 +321,16 @@ proptest! {
         let threat = Threat::union(vec![(main, 1.0), (other, relative_budget)]).unwrap();
         let w = optimum(&gmm, &threat, eps);
         assert_accurate(&accuracy(&gmm, &threat, eps, &w, &exact), "union")?;
+        // The adversary too: z* = μ − Σŵ* (ŵ* at its optimal length). Its
+        // rounding is a few ulps of ‖μ‖ + ‖Σ‖‖ŵ*‖, times √κ ≤ 10 in the
+        // Σ⁻¹-norm; a shift only as good as the certificate is off by
+        // about √(2 gap r*) ≈ 4e-5 r*.
+        let cov = gmm.covariance();
+        let (_, z_exact) = rescaled(cov, &mu, &threat, eps, &exact);
+        let z = gmm.robust_optimum(&threat, eps).unwrap().adversary();
+        let off = cov.inverse_quadratic_form(&(&z - &z_exact)).unwrap().sqrt();
+        let scale = cov.inverse_quadratic_form(&mu).unwrap().sqrt();
+        prop_assert!(off <= 1e-10 * scale, "union adversary off by {:e} of ‖μ‖_Σ⁻¹", off / scale);
     }
 }
 

@@ -72,7 +72,10 @@
 //! rounding error. The polished shift `z` (single bodies: `c∇σ(w)` for
 //! smooth bodies, `μ − Σw` with the face's exact entries for polyhedral
 //! ones, scaled into `cK` by its gauge) replaces the solver's only if its
-//! distance `‖μ − z‖_{Σ⁻¹}` is not larger. For unions the shift is kept.
+//! distance `‖μ − z‖_{Σ⁻¹}` is not larger. For unions the polished shift
+//! is the split of the active-set finish built from the verified `(w, α)`
+//! (`z_i = α_i c_i ∇σ_i(w)` for smooth parts, the kink multipliers for
+//! polyhedral ones), divided by its union gauge, under the same rule.
 
 //! # Accuracy and cost
 //!
@@ -142,7 +145,12 @@ pub(super) fn polish(
         return unchanged();
     }
     let mut z_out = z.clone();
-    if let Some(z_new) = single_part_shift(ctx, &parts, &candidate) {
+    let shift = if parts.len() == 1 {
+        single_part_shift(ctx, &parts, &candidate)
+    } else {
+        union_shift(ctx, &parts, &candidate)
+    };
+    if let Some(z_new) = shift {
         if distance(&z_new) <= distance(z) {
             z_out = z_new;
         }
@@ -175,6 +183,8 @@ fn rounding(ctx: &Context, w: &DVector<f64>, value: f64) -> f64 {
 /// A Newton solution on one structure.
 struct Candidate {
     w: DVector<f64>,
+    /// The multipliers of the active parts.
+    alpha: DVector<f64>,
     structure: Structure,
     /// Whether the left-out conditions hold (then it is the optimum).
     verified: bool,
@@ -200,6 +210,7 @@ fn best_candidate(ctx: &Context, parts: &[Part], w: &DVector<f64>) -> Option<Can
         let verified = structure.verify(ctx, parts, &w_new, &alpha);
         let candidate = Candidate {
             w: w_new,
+            alpha,
             structure,
             verified,
         };
@@ -735,7 +746,36 @@ fn fit_alpha(
         .unwrap_or(fallback)
 }
 
-/// The polished shift of a single body (see the module docs); `None` for unions.
+/// The polished shift of a union: the sum of the split `z_i` built from
+/// the candidate's `(w, α)` as in the active-set finish
+/// (`active_set::dual_split`), divided by its union gauge when that
+/// exceeds 1; `None` unless the candidate passed the optimality check.
+fn union_shift(ctx: &Context, parts: &[Part], candidate: &Candidate) -> Option<DVector<f64>> {
+    if !candidate.verified {
+        return None;
+    }
+    let zs = super::active_set::dual_split(
+        ctx,
+        parts,
+        &candidate.structure,
+        &candidate.w,
+        &candidate.alpha,
+    );
+    let gauge = projection::union_gauge(parts, &zs);
+    if !gauge.is_finite() {
+        return None;
+    }
+    let mut z = DVector::zeros(candidate.w.len());
+    for zi in &zs {
+        z += zi;
+    }
+    if gauge > 1.0 {
+        z /= gauge;
+    }
+    z.iter().all(|v| v.is_finite()).then_some(z)
+}
+
+/// The polished shift of a single body (see the module docs).
 fn single_part_shift(ctx: &Context, parts: &[Part], candidate: &Candidate) -> Option<DVector<f64>> {
     let [part] = parts else { return None };
     let w = &candidate.w;
