@@ -410,3 +410,61 @@ fn ellipsoid_closed_forms_are_unchanged_by_rescaling() {
         }
     }
 }
+
+/// Issue 10 §2 at `κ = 1e12` for plain ℓ∞ (no union): every solve is
+/// certified, on the models and ℓ∞ budgets of the union test above
+/// (`c = relative · ε`, its ℓ∞ part) extended to 400 trials, and its
+/// interval agrees with the ℓ2 one of the same budget (the ℓ∞ ball
+/// contains the ℓ2 ball, so `r*_∞ ≤ r*_2`). The projected Newton method
+/// once ended in `NoConvergence` on trials 52 and 298 of this stream,
+/// zig-zagging between faces through the whole iteration budget; it still
+/// does (2 of 400, trials 52 and 298, gap 79 and 58): near the optimum the
+/// iterate moves only within the rounding of `q` (steps `α ≈ 3e-8`, `q`
+/// changing by 1e-4 of 1705), a wider ε-active set and a relaxed
+/// termination test (1e-3) did not help. Ignored until fixed: run with
+/// `cargo test --test suite -- --ignored p4_linf`.
+#[test]
+#[ignore = "known failure: 2 of 400 plain ℓ∞ solves at κ = 1e12 (issue 10, part 4 open)"]
+fn p4_linf_is_certified_at_condition_number_1e12() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut failures = Vec::new();
+    for trial in 0..400 {
+        let d = if trial % 2 == 0 { 6 } else { 10 };
+        let cov = random_covariance(d, 1e12, &mut uniform);
+        let mu = DVector::from_fn(d, |_, _| {
+            let magnitude = 0.5 + uniform();
+            if uniform() < 0.5 {
+                -magnitude
+            } else {
+                magnitude
+            }
+        });
+        let relative = if trial % 4 < 2 { 0.5 } else { 0.7 };
+        let eps = (0.1 + 0.85 * uniform()) * mu.norm().max(relative * mu.amax());
+        let budget = relative * eps;
+        let gmm = Gmm::symmetric(mu, cov).unwrap();
+        match gmm.robust_optimum(&Threat::linf(), budget) {
+            Ok(linf) => {
+                let l2 = gmm.robust_optimum(&Threat::l2(), budget).unwrap();
+                assert!(
+                    linf.distance() <= l2.distance() + l2.gap(),
+                    "trial {trial}: ℓ∞ lower end {} above the ℓ2 upper end {}",
+                    linf.distance(),
+                    l2.distance() + l2.gap()
+                );
+            }
+            Err(e) => failures.push(format!("trial {trial} (d = {d}, ε = {budget}): {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 400 failed: {failures:#?}",
+        failures.len()
+    );
+}

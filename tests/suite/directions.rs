@@ -321,6 +321,16 @@ proptest! {
         let threat = Threat::union(vec![(main, 1.0), (other, relative_budget)]).unwrap();
         let w = optimum(&gmm, &threat, eps);
         assert_accurate(&accuracy(&gmm, &threat, eps, &w, &exact), "union")?;
+        // The adversary too: z* = μ − Σŵ* (ŵ* at its optimal length). Its
+        // rounding is a few ulps of ‖μ‖ + ‖Σ‖‖ŵ*‖, times √κ ≤ 10 in the
+        // Σ⁻¹-norm; a shift only as good as the certificate is off by
+        // about √(2 gap r*) ≈ 4e-5 r*.
+        let cov = gmm.covariance();
+        let (_, z_exact) = rescaled(cov, &mu, &threat, eps, &exact);
+        let z = gmm.robust_optimum(&threat, eps).unwrap().adversary();
+        let off = cov.inverse_quadratic_form(&(&z - &z_exact)).unwrap().sqrt();
+        let scale = cov.inverse_quadratic_form(&mu).unwrap().sqrt();
+        prop_assert!(off <= 1e-10 * scale, "union adversary off by {:e} of ‖μ‖_Σ⁻¹", off / scale);
     }
 }
 
@@ -565,4 +575,43 @@ fn digits_directions_are_optimal_and_independent_of_the_solver_tolerance() {
             acc.robust
         );
     }
+}
+
+/// A dense `d = 3` model (Σ eigenvalues 90.2, 74.0, 17.8) with an ℓp threat,
+/// `p ≈ 4.33`, on which a random sweep once found the returned direction
+/// off by a KKT violation of `4e-5` (the certificate's accuracy, not
+/// rounding): the optimality conditions must hold to rounding.
+#[test]
+fn lp_direction_on_a_dense_three_dimensional_model_is_polished() {
+    let sigma = DMatrix::from_row_slice(
+        3,
+        3,
+        &[
+            82.996728184225,
+            -21.34548169250594,
+            -2.6546155419983606,
+            -21.34548169250594,
+            26.537552587685536,
+            -8.913736046291715,
+            -2.6546155419983606,
+            -8.913736046291715,
+            72.47237771333867,
+        ],
+    );
+    let cov = Covariance::dense(sigma).unwrap();
+    let mu = DVector::from_vec(vec![
+        0.8848743042095906,
+        -0.19407477186287092,
+        0.8696347863703112,
+    ]);
+    let kind = Kind::Lp(4.327456336453336);
+    let eps = 0.4568341048700787;
+    let gmm = Gmm::symmetric(mu.clone(), cov.clone()).unwrap();
+    let opt = gmm.robust_optimum(&kind.threat(), eps).unwrap();
+    let w = opt.classifier().expect("r* > 0").weights().clone();
+    let violation = kkt_violation(&cov, &mu, kind, eps, &w);
+    assert!(
+        violation <= kkt_tolerance(mu.len()),
+        "violation {violation:e}"
+    );
 }

@@ -7,6 +7,7 @@ mod common;
 mod attacks;
 mod certificates;
 mod digits;
+mod direction_reference;
 mod directions;
 mod disentangling;
 mod display;

@@ -145,7 +145,7 @@ pub(super) fn offer_pair(
 }
 
 /// The split `(z_i)` of the dual shift of the module docs.
-fn dual_split(
+pub(super) fn dual_split(
     ctx: &Context,
     parts: &[Part],
     structure: &Structure,

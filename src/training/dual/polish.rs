@@ -42,14 +42,17 @@
 //! ```
 //!
 //! is solved by Newton's method (dense LU of the `(dim θ + |A|)`-square
-//! Jacobian, steps halved until the scaled residual decreases), from `w`
+//! Jacobian, steps halved until the scaled residual decreases; with an
+//! active ℓp part, `p > 2`, in the variables `u_i = sign(w_i) abs(w_i)^{q−1}`
+//! on the free entries, where its gradient is smooth), from `w`
 //! scaled to its best length `ρ(w)/‖w‖_Σ` and `α` fitted by least squares.
 //! For a single ℓ∞ ball the system is linear (`Σ_SS w_S = μ_S − c s_S`);
 //! for a single ℓ1 ball it is the face equation of the ℓ1 solver.
 //!
 //! A Newton solution is the optimum when the conditions left out of the
 //! smooth piece hold too (checked to `1e-8` relative): `α ≥ 0`, inactive
-//! parts below the maximum, the signs kept, free entries below `t`, and
+//! parts below the maximum, the signs kept (where an ℓ∞ part is active,
+//! and on the ties), free entries below `t`, and
 //! the multipliers of the kinks feasible — `abs(μ − Σw − others)_Z ≤ Σ α_i c_i`
 //! over the active ℓ∞ balls, and `s_B ∘ (μ − Σw − others)_B ≥ 0` for the
 //! ℓ1 balls. The thresholds `δ ∈ {1e-6, 1e-4, 1e-8, 1e-2}` are tried in
@@ -69,7 +72,10 @@
 //! rounding error. The polished shift `z` (single bodies: `c∇σ(w)` for
 //! smooth bodies, `μ − Σw` with the face's exact entries for polyhedral
 //! ones, scaled into `cK` by its gauge) replaces the solver's only if its
-//! distance `‖μ − z‖_{Σ⁻¹}` is not larger. For unions the shift is kept.
+//! distance `‖μ − z‖_{Σ⁻¹}` is not larger. For unions the polished shift
+//! is the split of the active-set finish built from the verified `(w, α)`
+//! (`z_i = α_i c_i ∇σ_i(w)` for smooth parts, the kink multipliers for
+//! polyhedral ones), divided by its union gauge, under the same rule.
 
 //! # Accuracy and cost
 //!
@@ -139,7 +145,12 @@ pub(super) fn polish(
         return unchanged();
     }
     let mut z_out = z.clone();
-    if let Some(z_new) = single_part_shift(ctx, &parts, &candidate) {
+    let shift = if parts.len() == 1 {
+        single_part_shift(ctx, &parts, &candidate)
+    } else {
+        union_shift(ctx, &parts, &candidate)
+    };
+    if let Some(z_new) = shift {
         if distance(&z_new) <= distance(z) {
             z_out = z_new;
         }
@@ -172,6 +183,8 @@ fn rounding(ctx: &Context, w: &DVector<f64>, value: f64) -> f64 {
 /// A Newton solution on one structure.
 struct Candidate {
     w: DVector<f64>,
+    /// The multipliers of the active parts.
+    alpha: DVector<f64>,
     structure: Structure,
     /// Whether the left-out conditions hold (then it is the optimum).
     verified: bool,
@@ -197,6 +210,7 @@ fn best_candidate(ctx: &Context, parts: &[Part], w: &DVector<f64>) -> Option<Can
         let verified = structure.verify(ctx, parts, &w_new, &alpha);
         let candidate = Candidate {
             w: w_new,
+            alpha,
             structure,
             verified,
         };
@@ -436,12 +450,15 @@ impl Structure {
     }
 
     /// The Jacobian of [`residual`](Self::residual) in `(θ, α)`.
+    /// The Hessian of the active part at position `skip` (in `active`) is
+    /// left out (see [`Substitution::chain`]).
     fn jacobian(
         &self,
         ctx: &Context,
         parts: &[Part],
         theta: &DVector<f64>,
         alpha: &DVector<f64>,
+        skip: Option<usize>,
     ) -> DMatrix<f64> {
         let d = ctx.mu.len();
         let w = self.expand(theta, d);
@@ -454,6 +471,9 @@ impl Structure {
             let column = self.expand(&unit, d);
             let mut image = ctx.metric.mul(&column);
             for (a, &i) in self.active.iter().enumerate() {
+                if skip == Some(a) {
+                    continue;
+                }
                 if let Some(h) = self.hessian_mul(&parts[i], &w, &column) {
                     image += h * alpha[a];
                 }
@@ -531,6 +551,7 @@ impl Structure {
         let t = self.tied.first().map_or(top, |&i| w[i].abs());
         let scale = ctx.mu.amax();
         let (rest, linf_weight, l1_weight) = self.kink_multipliers(ctx, parts, w, alpha);
+        let polyhedral_signs = self.active.iter().any(|&i| is_linf_ball(&parts[i]));
         for (i, &s) in self.signs.iter().enumerate() {
             let on_tie = self.tied.contains(&i);
             if s == 0.0 {
@@ -540,7 +561,10 @@ impl Structure {
                 }
                 continue;
             }
-            if s * w[i] <= 0.0 {
+            // The signs are part of the piece only where a support is
+            // linear in them (an active ℓ∞ part, the ℓ1 ties); smooth
+            // parts allow an entry to cross zero.
+            if (polyhedral_signs || on_tie) && s * w[i] <= 0.0 {
                 return false;
             }
             if on_tie {
@@ -559,6 +583,16 @@ impl Structure {
 
 /// Newton's method on the square system of `structure` from `start`;
 /// returns `(w, α)` at the smallest residual reached.
+///
+/// When an active ℓp part has `p > 2` (its support `‖w‖_q`, `q < 2`, has
+/// the gradient `sign(w_i)(abs(w_i)/N)^{q−1}`, whose slope is infinite at
+/// `w_i = 0`), the free entries are solved for in the variables
+/// `u_i = sign(w_i) abs(w_i)^{q−1}` (`w_i = sign(u_i) abs(u_i)^{p−1}`, see
+/// [`Substitution`]): in `w` Newton's method oscillates around a root near
+/// `w_i = 0` (on `abs(w)^{q−1}` it multiplies the distance to the root by
+/// `1 − 1/(q − 1)`, of modulus above 1 for `q < 3/2`), while in `u` that
+/// gradient is `u/‖u‖_p`, smooth. (Only when every entry is free: with an
+/// active ℓ1 or ℓ∞ part the variables stay `θ`.)
 pub(super) fn newton(
     ctx: &Context,
     parts: &[Part],
@@ -566,16 +600,21 @@ pub(super) fn newton(
     start: &DVector<f64>,
 ) -> Option<(DVector<f64>, DVector<f64>)> {
     let d = ctx.mu.len();
-    let mut theta = structure.coordinates(start);
-    let w0 = structure.expand(&theta, d);
+    let substitution = Substitution::of(parts, structure);
+    let theta0 = structure.coordinates(start);
+    let w0 = structure.expand(&theta0, d);
     let mut alpha = fit_alpha(ctx, parts, structure, &w0);
-    let (mut residual, mut merit) = structure.residual(ctx, parts, &theta, &alpha);
+    let mut u = substitution.to_u(&theta0);
+    let (mut residual, mut merit) =
+        structure.residual(ctx, parts, &substitution.to_theta(&u), &alpha);
     let m = structure.dim();
     for _ in 0..NEWTON_STEPS {
         if merit == 0.0 {
             break;
         }
-        let jac = structure.jacobian(ctx, parts, &theta, &alpha);
+        let theta = substitution.to_theta(&u);
+        let mut jac = structure.jacobian(ctx, parts, &theta, &alpha, substitution.part);
+        substitution.chain(parts, structure, &u, &alpha, &mut jac);
         let step = jac.lu().solve(&(-&residual))?;
         if !step.iter().all(|v| v.is_finite()) {
             return None;
@@ -583,11 +622,12 @@ pub(super) fn newton(
         let mut factor = 1.0;
         let mut improved = false;
         for _ in 0..20 {
-            let theta_try = &theta + step.rows(0, m) * factor;
+            let u_try = &u + step.rows(0, m) * factor;
             let alpha_try = &alpha + step.rows(m, step.len() - m) * factor;
+            let theta_try = substitution.to_theta(&u_try);
             let (r, value) = structure.residual(ctx, parts, &theta_try, &alpha_try);
             if value < merit {
-                theta = theta_try;
+                u = u_try;
                 alpha = alpha_try;
                 residual = r;
                 merit = value;
@@ -600,8 +640,83 @@ pub(super) fn newton(
             break;
         }
     }
-    let w = structure.expand(&theta, d);
+    let w = structure.expand(&substitution.to_theta(&u), d);
     w.iter().all(|v| v.is_finite()).then_some((w, alpha))
+}
+
+/// The change of variables of [`newton`]: `w_j = sign(u_j) abs(u_j)^e`
+/// with `e = p − 1 = 1/(q − 1)` for the active ℓp part with the largest
+/// `p > 2` (the steepest gradient), used when every entry of `w` is free
+/// (no active ℓ1 or ℓ∞ part); otherwise the identity (`e = 1`). In `u`
+/// that part's gradient is `c u/‖u‖_p`, with the Jacobian
+/// `c (I − u φ(u)ᵀ/‖u‖_p^p)/‖u‖_p`, `φ(u) = sign(u) abs(u)^{p−1}`, finite
+/// at `u_j = 0`; the other parts' gradients, `abs(w)^{q'−1}` with `q' ≥ q`,
+/// are Lipschitz in `u`, and their Jacobians are the chain rule's.
+struct Substitution {
+    exponent: f64,
+    /// The substituted part, by position in the structure's `active`.
+    part: Option<usize>,
+}
+
+impl Substitution {
+    fn of(parts: &[Part], structure: &Structure) -> Substitution {
+        let identity = Substitution {
+            exponent: 1.0,
+            part: None,
+        };
+        if !structure.tied.is_empty() || structure.free.len() != structure.signs.len() {
+            return identity;
+        }
+        let mut best = identity;
+        for (a, &i) in structure.active.iter().enumerate() {
+            if let Body::Lp(p) = parts[i].body {
+                if p > 2.0 && p.is_finite() && p - 1.0 > best.exponent {
+                    best = Substitution {
+                        exponent: p - 1.0,
+                        part: Some(a),
+                    };
+                }
+            }
+        }
+        best
+    }
+
+    fn to_u(&self, theta: &DVector<f64>) -> DVector<f64> {
+        theta.map(|v| sign(v) * v.abs().powf(1.0 / self.exponent))
+    }
+
+    fn to_theta(&self, u: &DVector<f64>) -> DVector<f64> {
+        u.map(|v| sign(v) * v.abs().powf(self.exponent))
+    }
+
+    /// Turns the `θ`-Jacobian without the substituted part's Hessian into
+    /// the `u`-Jacobian: the columns times `dθ_j/du_j = e abs(u_j)^{e−1}`,
+    /// plus `α_a` times the substituted part's own `u`-Jacobian.
+    fn chain(
+        &self,
+        parts: &[Part],
+        structure: &Structure,
+        u: &DVector<f64>,
+        alpha: &DVector<f64>,
+        jac: &mut DMatrix<f64>,
+    ) {
+        let Some(a) = self.part else { return };
+        let n = u.len();
+        for j in 0..n {
+            let derivative = self.exponent * u[j].abs().powf(self.exponent - 1.0);
+            jac.column_mut(j).scale_mut(derivative);
+        }
+        let p = self.exponent + 1.0;
+        let c = parts[structure.active[a]].budget * alpha[a];
+        let norm = lp_norm(u, p);
+        let phi = u.map(|v| sign(v) * (v.abs() / norm).powf(p - 1.0));
+        for j in 0..n {
+            for i in 0..n {
+                let identity = if i == j { 1.0 } else { 0.0 };
+                jac[(i, j)] += c * (identity - u[i] / norm * phi[j]) / norm;
+            }
+        }
+    }
 }
 
 /// Least-squares multipliers `α` of the stationarity equation at `w`
@@ -631,7 +746,36 @@ fn fit_alpha(
         .unwrap_or(fallback)
 }
 
-/// The polished shift of a single body (see the module docs); `None` for unions.
+/// The polished shift of a union: the sum of the split `z_i` built from
+/// the candidate's `(w, α)` as in the active-set finish
+/// (`active_set::dual_split`), divided by its union gauge when that
+/// exceeds 1; `None` unless the candidate passed the optimality check.
+fn union_shift(ctx: &Context, parts: &[Part], candidate: &Candidate) -> Option<DVector<f64>> {
+    if !candidate.verified {
+        return None;
+    }
+    let zs = super::active_set::dual_split(
+        ctx,
+        parts,
+        &candidate.structure,
+        &candidate.w,
+        &candidate.alpha,
+    );
+    let gauge = projection::union_gauge(parts, &zs);
+    if !gauge.is_finite() {
+        return None;
+    }
+    let mut z = DVector::zeros(candidate.w.len());
+    for zi in &zs {
+        z += zi;
+    }
+    if gauge > 1.0 {
+        z /= gauge;
+    }
+    z.iter().all(|v| v.is_finite()).then_some(z)
+}
+
+/// The polished shift of a single body (see the module docs).
 fn single_part_shift(ctx: &Context, parts: &[Part], candidate: &Candidate) -> Option<DVector<f64>> {
     let [part] = parts else { return None };
     let w = &candidate.w;
