@@ -278,7 +278,7 @@ impl Gauge {
             return Ok(Perturbation::Unreachable);
         }
         let step = -sign * budget * (1.0 + overshoot);
-        let delta = direction * step;
+        let delta = step_along(direction, margin, self.support, -sign * (1.0 + overshoot));
         check_step(&delta)?;
         Ok(Perturbation::Flip {
             delta,
@@ -286,6 +286,22 @@ impl Gauge {
             latent: latent.as_ref().map(|u| u * step),
         })
     }
+}
+
+/// `factor · (margin/support) · v*` without forming `margin/support`
+/// alone: the budget underflows (to 0 or a subnormal with few digits) when
+/// `margin ≪ support` although the step is representable, e.g. a latent
+/// threat whose `|v*| ≈ support ≈ √λ_max` is huge. Both `v*` and the support
+/// are divided by the power of two nearest the support first (exact).
+pub(crate) fn step_along(
+    direction: &DVector<f64>,
+    margin: f64,
+    support: f64,
+    factor: f64,
+) -> DVector<f64> {
+    let k = crate::linalg::exponent(support);
+    let coefficient = factor * (margin / crate::linalg::ldexp(support, -k));
+    direction.map(|v| crate::linalg::ldexp(v, -k) * coefficient)
 }
 
 /// `(w, b)/2^k` with `max |w_i|/2^k ∈ [1, 2)`: the same decision rule at
@@ -344,6 +360,8 @@ pub struct BatchAttack {
     pub(crate) signs: Vec<f64>,
     pub(crate) budgets: DVector<f64>,
     pub(crate) support: f64,
+    /// `σ_K(w)` of the classifier scaled to size one (for the steps).
+    pub(crate) unit_support: f64,
     pub(crate) direction: Option<DVector<f64>>,
     pub(crate) latent_direction: Option<DVector<f64>>,
     pub(crate) overshoot: f64,
@@ -456,6 +474,7 @@ pub fn minimal_perturbations_with<'a>(
             largest * (1.0 + options.overshoot) * v.amax(),
         ))?;
     }
+    let unit_support = support;
     let support = crate::linalg::ldexp(support, k);
     Ok(BatchAttack {
         unit_margins: margins,
@@ -463,6 +482,7 @@ pub fn minimal_perturbations_with<'a>(
         signs,
         budgets,
         support,
+        unit_support,
         direction,
         latent_direction,
         overshoot: options.overshoot,
@@ -562,10 +582,14 @@ impl BatchAttack {
     /// # Panics
     /// If `i ≥ n`.
     pub fn delta(&self, i: usize) -> DVector<f64> {
-        let step = self.step(i);
         match &self.direction {
-            Some(v) => v * step,
-            None => DVector::zeros(self.dim),
+            Some(v) if self.is_flip(i) => step_along(
+                v,
+                self.unit_margins[i],
+                self.unit_support,
+                -self.signs[i] * (1.0 + self.overshoot),
+            ),
+            _ => DVector::zeros(self.dim),
         }
     }
 
@@ -593,8 +617,21 @@ impl BatchAttack {
     /// are zero.
     pub fn deltas(&self) -> DMatrix<f64> {
         match &self.direction {
-            Some(v) => self.steps() * v.transpose(),
-            None => DMatrix::zeros(self.len(), self.dim),
+            // As `delta`: v* and the support divided by the power of two
+            // nearest the support, so that no step underflows.
+            Some(v) if self.unit_support > 0.0 => {
+                let k = crate::linalg::exponent(self.unit_support);
+                let support = crate::linalg::ldexp(self.unit_support, -k);
+                let coefficients = DVector::from_fn(self.len(), |i, _| {
+                    if self.is_flip(i) {
+                        -self.signs[i] * (1.0 + self.overshoot) * (self.unit_margins[i] / support)
+                    } else {
+                        0.0
+                    }
+                });
+                coefficients * v.map(|x| crate::linalg::ldexp(x, -k)).transpose()
+            }
+            _ => DMatrix::zeros(self.len(), self.dim),
         }
     }
 

@@ -657,6 +657,10 @@ struct BatchAttackRaw {
     signs: Vec<f64>,
     budgets: PlainExtended,
     support: f64,
+    /// `σ_K` of the classifier at size one (the steps are computed from
+    /// it); absent in older files, where `support` stands in.
+    #[serde(default)]
+    unit_support: Option<f64>,
     direction: Option<Plain>,
     latent_direction: Option<Plain>,
     overshoot: f64,
@@ -671,6 +675,7 @@ impl From<&BatchAttack> for BatchAttackRaw {
             signs: batch.signs.clone(),
             budgets: PlainExtended::of(&batch.budgets),
             support: batch.support,
+            unit_support: Some(batch.unit_support),
             direction: batch.direction.as_ref().map(Plain::of),
             latent_direction: batch.latent_direction.as_ref().map(Plain::of),
             overshoot: batch.overshoot,
@@ -701,12 +706,15 @@ impl TryFrom<BatchAttackRaw> for BatchAttack {
         AttackOptions::default()
             .with_overshoot(raw.overshoot)
             .validate()?;
-        if !(raw.support >= 0.0 && raw.support.is_finite()) {
-            return Err(Error::InvalidParameter {
-                name: "support",
-                value: raw.support,
-                reason: "a support value is finite and non-negative",
-            });
+        let unit_support = raw.unit_support.unwrap_or(raw.support);
+        for (name, value) in [("support", raw.support), ("unit_support", unit_support)] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(Error::InvalidParameter {
+                    name,
+                    value,
+                    reason: "a support value is finite and non-negative",
+                });
+            }
         }
         for (name, v) in [
             ("direction", &direction),
@@ -729,6 +737,7 @@ impl TryFrom<BatchAttackRaw> for BatchAttack {
             signs: raw.signs,
             budgets,
             support: raw.support,
+            unit_support,
             direction,
             latent_direction,
             overshoot: raw.overshoot,

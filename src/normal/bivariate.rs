@@ -74,7 +74,17 @@ pub fn bivariate_cdf(h: f64, k: f64, rho: f64) -> f64 {
     if rho == -1.0 {
         return interval_probability(-k, h);
     }
-    bivariate_integral(h, k, rho)
+    // The Fréchet bounds max(0, Φ(h) − Φ(−k)) ≤ Φ₂ ≤ Φ(h) (h ≤ k) hold
+    // exactly; the quadrature's rounding can step past them (1 + 2⁻⁵² for
+    // h, k ≫ 1), so the result is kept inside.
+    let upper = cdf(h);
+    let lower = (upper - cdf(-k)).max(0.0);
+    let p = bivariate_integral(h, k, rho);
+    if p.is_nan() {
+        p
+    } else {
+        p.max(lower).min(upper)
+    }
 }
 
 /// The complement 1 − Φ₂(h, k; ρ) = P(X > h or Y > k), computed without
@@ -273,7 +283,10 @@ fn bivariate_integral(h: f64, k: f64, rho: f64) -> f64 {
     let z0 = z(x0);
     let ln_phi_z0 = ln_cdf(z0);
     let m0 = mills(z0);
-    let curvature = 1.0 + r * r * m0 * (z0 + m0).max(0.0);
+    // M(z)(z + M(z)) = −M′(z) lies in (0, 1) for every z; computed directly
+    // it overflowed for z₀ ≲ −1e154 (M ≈ −z, the sum a rounding residue
+    // times 1e154), leaving a width of 0 and an endless loop below.
+    let curvature = 1.0 + r * r * (m0 * (z0 + m0)).clamp(0.0, 1.0);
     let width = 1.0 / curvature.sqrt();
 
     let ratio = |x: f64| {
@@ -288,7 +301,7 @@ fn bivariate_integral(h: f64, k: f64, rho: f64) -> f64 {
     };
     let mut breaks = vec![low, high, x0];
     let mut scale = 0.25 * width;
-    while scale < BIVARIATE_REACH {
+    while scale > 0.0 && scale < BIVARIATE_REACH {
         breaks.push(x0 - scale);
         breaks.push(x0 + scale);
         scale *= 4.0;
@@ -297,7 +310,7 @@ fn bivariate_integral(h: f64, k: f64, rho: f64) -> f64 {
     if transition.is_finite() {
         breaks.push(transition);
         let mut scale = s;
-        while scale < BIVARIATE_REACH {
+        while scale > 0.0 && scale < BIVARIATE_REACH {
             breaks.push(transition - scale);
             breaks.push(transition + scale);
             scale *= 4.0;

@@ -116,7 +116,7 @@ use std::sync::Arc;
 /// long enough that its single cold start is negligible).
 const SWEEP_RUN: usize = 128;
 
-use crate::error::{Result, ensure_budget};
+use crate::error::{Error, Result, ensure_budget};
 use crate::gmm::Gmm;
 use crate::threat::Threat;
 
@@ -342,6 +342,18 @@ fn ellipsoid_optimum(
     let equation = problem.equation();
     let root = equation.solve_from(eps, warm)?;
     let certificate = equation.certify(eps, &root);
+    if certificate.lower.is_nan() || certificate.upper.is_nan() {
+        // The root or its rounding bound is not a number (a spiked model
+        // whose spike exceeds the noise by more than f64 can resolve): no
+        // interval can be certified, so no number is returned.
+        return Err(Error::NoConvergence {
+            solver: "secular equation",
+            iterations: root.iterations(),
+            residual: "certified interval width",
+            gap: f64::NAN,
+            target: 0.0,
+        });
+    }
     let opt = RobustOptimum {
         budget: eps,
         distance: certificate.lower,

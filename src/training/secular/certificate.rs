@@ -165,7 +165,8 @@ impl SecularEquation {
                 ThreatError::Pencil { gram, whitening } => gram + whitening,
                 ThreatError::Exact => 0.0,
             };
-            let relative = cov.relative * kappa * (1.0 + model) + cov.coordinates * kappa.sqrt();
+            let relative = amplified(cov.relative, kappa * (1.0 + model))
+                + amplified(cov.coordinates, kappa.sqrt());
             return (formula, 2.0 * relative * full + formula);
         }
         let s = s2.sqrt();
@@ -173,9 +174,11 @@ impl SecularEquation {
             Some(k) => k,
             None => (spread + self.null_spread) / s2,
         };
-        let norm_error =
-            s * (cov.relative * q_w / 2.0 + cov.coordinates * q_w.sqrt() + rounding::summation(n));
-        let dot_error = s * cov.coordinates * q_w.sqrt() * full;
+        let norm_error = s
+            * (amplified(cov.relative, q_w) / 2.0
+                + amplified(cov.coordinates, q_w.sqrt())
+                + rounding::summation(n));
+        let dot_error = s * amplified(cov.coordinates, q_w.sqrt()) * full;
         let sigma = t1.sqrt();
         let support_error = match p.threat {
             ThreatError::Exact => 0.0,
@@ -186,7 +189,7 @@ impl SecularEquation {
                 // normalized budgets carry σ in units of √D.
                 let ratio = sigma / s * self.root_pencil;
                 let form = if quadratic {
-                    rounding::root_shift(ratio, cov.relative * spread / s2)
+                    rounding::root_shift(ratio, amplified(cov.relative, spread / s2))
                 } else {
                     0.0
                 };
@@ -207,4 +210,12 @@ impl SecularEquation {
         });
         (shift + formula, 2.0 * shift + formula)
     }
+}
+
+/// An error `e` amplified by `factor`: exactly 0 when the error is 0 (an
+/// exact diagonal decomposition), even if the amplification overflows (a
+/// spread `λ_max/λ_j` beyond `f64::MAX` made `0·∞ = NaN` and erased the
+/// distance).
+fn amplified(error: f64, factor: f64) -> f64 {
+    if error == 0.0 { 0.0 } else { error * factor }
 }

@@ -4,7 +4,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::{Perturbation, SecularEquation, ThreatError, power_of_four};
+use super::{Perturbation, SecularEquation, ThreatError};
 use crate::covariance::{Covariance, EigenCoordinates, Representation, symmetric_eigen_descending};
 use crate::error::{Error, Result};
 use crate::threat::{EllipsoidView, SpectralEllipsoid, SpectralFamily};
@@ -151,7 +151,14 @@ impl EllipsoidProblem {
             .explicit
             .amax()
             .max(scaled.residual.as_ref().map_or(0.0, |r| r.amax()));
-        let t = power_of_four(largest * largest).sqrt();
+        // (From the exponent of the largest coordinate itself: its square
+        // overflows beyond 1e154 and underflows below 1e-154, and a scale
+        // of 1 then left energies that over- or underflowed.)
+        let t = if largest > 0.0 && largest.is_finite() {
+            crate::linalg::ldexp(1.0, crate::linalg::exponent(largest))
+        } else {
+            1.0
+        };
         scaled.explicit /= t;
         if let Some(r) = scaled.residual.as_mut() {
             *r /= t;
