@@ -211,7 +211,7 @@ pub struct TradeoffReport {
 /// stored matrices and the check that each optimum reaches the target are
 /// skipped (an older solver's results agree with today's only within the
 /// certified gaps). A file of a newer format is an
-/// [`Error::UnsupportedFormat`](crate::Error::UnsupportedFormat) naming
+/// [`Error::UnsupportedFormat`] naming
 /// both versions.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -836,7 +836,10 @@ fn fitted_models_read_back_give_identical_results() {
         let gmm = Gmm::fit(&x, &y, fit).unwrap();
         let back: Gmm = round_trip(&gmm);
         assert_eq!(back, gmm);
-        assert_eq!(back.covariance().eigenvalues(), gmm.covariance().eigenvalues());
+        assert_eq!(
+            back.covariance().eigenvalues(),
+            gmm.covariance().eigenvalues()
+        );
         assert_eq!(back.bayes_error(), gmm.bayes_error());
         let optimum = gmm.robust_optimum(&Threat::l2(), 2.0).unwrap();
         assert_eq!(round_trip(&optimum), optimum, "{fit:?}");
