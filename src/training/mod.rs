@@ -187,11 +187,11 @@ impl Gmm {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidBudget`](crate::Error::InvalidBudget) for a negative or non-finite `ε`;
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) for a threat of another dimension;
-    /// [`Error::Unsupported`](crate::Error::Unsupported) for a model-based threat built from another
+    /// [`Error::InvalidBudget`] for a negative or non-finite `ε`;
+    /// [`Error::DimensionMismatch`] for a threat of another dimension;
+    /// [`Error::Unsupported`] for a model-based threat built from another
     /// covariance than a diagonal or spiked model's (see `secular`);
-    /// the dual solver's errors ([`Error::NoConvergence`](crate::Error::NoConvergence), …).
+    /// the dual solver's errors ([`Error::NoConvergence`], …).
     pub fn robust_optimum(&self, threat: &Threat, eps: f64) -> Result<RobustOptimum> {
         self.robust_optimum_with(threat, eps, &SolverOptions::default())
     }
