@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side performance comparison: this crate vs a numpy/scipy reference.
 #
-#   bash benches/compare.sh            # everything (about 10 minutes on 2 cores)
+#   bash benches/compare.sh            # everything (dense_pipeline_2048/4096 take tens of minutes:
+#                                      # the certificate's O(d³) residual; leave them out with --jobs)
 #   bash benches/compare.sh --quick    # fewer repeats on the reference side
 #   bash benches/compare.sh --jobs 'sweep_*,cov_dense_1024' --skip-memory
 #   bash benches/compare.sh --skip-rust  # reuse target/criterion from an earlier run
