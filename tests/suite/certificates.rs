@@ -8,7 +8,7 @@
 //! residuals), a general factor, ℓ∞ and unions (every row certified);
 //! unions stay certified on random models at `κ = 1e12`; and the
 //! solvers' results do not depend on the scale of the problem (issue 11).
-use crate::common::certified_optimum;
+use crate::common::{certified_optimum, table_numbers};
 use manifold_robustness::SolverOptions;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Gmm, Threat, normal};
@@ -30,13 +30,6 @@ struct Reference {
     factor: Option<DMatrix<f64>>,
 }
 
-fn numbers(field: &str) -> Vec<f64> {
-    field
-        .split_whitespace()
-        .map(|v| v.parse::<f64>().expect("a double"))
-        .collect()
-}
-
 fn references() -> Vec<Reference> {
     let text = include_str!("../data/robust_reference.csv");
     let mut out = Vec::new();
@@ -45,8 +38,8 @@ fn references() -> Vec<Reference> {
         assert_eq!(f.len(), 12, "malformed row: {line}");
         let dim: usize = f[3].parse().unwrap();
         let param: f64 = f[4].parse().unwrap();
-        let sigma = DMatrix::from_row_slice(dim, dim, &numbers(f[9]));
-        let factor_entries = numbers(f[11]);
+        let sigma = DMatrix::from_row_slice(dim, dim, &table_numbers(f[9]));
+        let factor_entries = table_numbers(f[11]);
         let factor = (!factor_entries.is_empty())
             .then(|| DMatrix::from_row_slice(dim, param as usize, &factor_entries));
         out.push(Reference {
@@ -59,7 +52,7 @@ fn references() -> Vec<Reference> {
             r_lo: f[6].parse().unwrap(),
             r_hi: f[7].parse().unwrap(),
             sigma,
-            mu: DVector::from_vec(numbers(f[10])),
+            mu: DVector::from_vec(table_numbers(f[10])),
             factor,
         });
     }

@@ -92,6 +92,14 @@ pub fn spectral_parts(cov: &Covariance) -> SpectralParts {
     }
 }
 
+/// The doubles of a space-separated field of a committed reference table.
+pub fn table_numbers(field: &str) -> Vec<f64> {
+    field
+        .split_whitespace()
+        .map(|v| v.parse::<f64>().expect("a double"))
+        .collect()
+}
+
 /// Concatenates the columns of two matrices with the same number of rows.
 pub fn hstack(a: &DMatrix<f64>, b: &DMatrix<f64>) -> DMatrix<f64> {
     let mut out = DMatrix::zeros(a.nrows(), a.ncols() + b.ncols());

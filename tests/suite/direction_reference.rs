@@ -13,6 +13,7 @@
 //! a direction only as good as its certificate (gap `1e-9·r*`,
 //! `δ ≈ 3e-5`) has `1 − cos ≈ 5e-10` and errors off by `1e-5`.
 
+use crate::common::table_numbers;
 use manifold_robustness::nalgebra::{DMatrix, DVector};
 use manifold_robustness::{Covariance, Fit, Gmm, LinearClassifier, Threat, datasets, normal};
 
@@ -30,13 +31,6 @@ struct Reference {
     mu: DVector<f64>,
 }
 
-fn numbers(field: &str) -> Vec<f64> {
-    field
-        .split_whitespace()
-        .map(|v| v.parse::<f64>().expect("a double"))
-        .collect()
-}
-
 fn references() -> Vec<Reference> {
     let text = include_str!("../data/direction_reference.csv");
     let mut out = Vec::new();
@@ -52,9 +46,9 @@ fn references() -> Vec<Reference> {
             eps: f[6].parse().unwrap(),
             r_exact: f[7].parse().unwrap(),
             clean_exact: f[8].parse().unwrap(),
-            w: DVector::from_vec(numbers(f[9])),
-            sigma: DMatrix::from_row_slice(dim, dim, &numbers(f[10])),
-            mu: DVector::from_vec(numbers(f[11])),
+            w: DVector::from_vec(table_numbers(f[9])),
+            sigma: DMatrix::from_row_slice(dim, dim, &table_numbers(f[10])),
+            mu: DVector::from_vec(table_numbers(f[11])),
         });
     }
     out
